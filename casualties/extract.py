@@ -1,0 +1,87 @@
+"""Article text in, figures, incidents and article totals out: the one extraction code path.
+
+`casualties extract`, the Prefect flow, the evaluation command and the benchmark all call
+`extract_article` (one text) or `extract_frame` (a batch as DataFrames).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from casualties import describe, figures, incidents
+from casualties.fields import CATEGORIES, FIGURES, INCIDENTS, conform
+from casualties.model import ArticleExtraction
+
+
+def extract_article(text: str, published: datetime | None = None) -> ArticleExtraction:
+    """Extract figures, group them into incidents, describe each incident, total the article.
+
+    Pure: the result depends only on `text`, `published` and the lexicons.
+    """
+    figs = figures.find_figures(text)
+    incs = incidents.group_incidents(text, figs)
+    for inc in incs:
+        inc.attributes = describe.describe_incident(text, inc, figs, published)
+    totals = incidents.article_totals(figs, incs)
+    return ArticleExtraction(figures=figs, incidents=incs, totals=totals)
+
+
+def _triple(low, best, high) -> dict:
+    return {"low": low, "best": best, "high": high}
+
+
+def extraction_to_json(doc_id: str, ex: ArticleExtraction) -> dict:
+    """The JSON object `casualties extract` prints for one article (column names as tables)."""
+    out: dict = {"id": doc_id}
+    out["figures"] = [
+        {k: v for k, v in f.to_dict().items() if k not in ("sentence_start",)} for f in ex.figures
+    ]
+    out["incidents"] = [incident_row(inc, i) for i, inc in enumerate(ex.incidents)]
+    for cat in CATEGORIES:
+        out[cat] = _triple(*ex.totals.get(cat, (None, None, None)))
+    return out
+
+
+def incident_row(inc, index: int) -> dict:
+    """Flat row of an incident: counts as `<category>_low/_best/_high` plus its attributes."""
+    row: dict = {
+        "incident": index,
+        "n_figures": len(inc.figure_indices),
+        "claim_by_party": inc.claim_by_party,
+    }
+    for cat in CATEGORIES:
+        low, best, high = inc.counts.get(cat, (None, None, None))
+        row[f"{cat}_low"], row[f"{cat}_best"], row[f"{cat}_high"] = low, best, high
+    row.update(inc.attributes)
+    return row
+
+
+def extract_frame(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Extract a batch: `articles` has `article_id`, `text`, `published`.
+
+    Returns (figures, incidents) conformed to the FIGURES and INCIDENTS tables (without
+    `run_id`, which the flow sets).
+    """
+    fig_rows: list[dict] = []
+    inc_rows: list[dict] = []
+    for article_id, text, published in zip(
+        articles["article_id"], articles["text"], articles["published"], strict=True
+    ):
+        pub = None if pd.isna(published) else pd.Timestamp(published).to_pydatetime()
+        ex = extract_article(text, pub)
+        inc_ids = [f"{article_id}:i{i}" for i in range(len(ex.incidents))]
+        for f in ex.figures:
+            row = f.to_dict()
+            row["figure_id"] = f"{article_id}:{f.start}-{f.end}"
+            row["article_id"] = article_id
+            row["incident_id"] = None if f.incident is None else inc_ids[f.incident]
+            fig_rows.append(row)
+        for i, inc in enumerate(ex.incidents):
+            row = incident_row(inc, i)
+            row["incident_id"] = inc_ids[i]
+            row["article_id"] = article_id
+            row["published"] = published
+            inc_rows.append(row)
+    return conform(pd.DataFrame(fig_rows), FIGURES), conform(pd.DataFrame(inc_rows), INCIDENTS)

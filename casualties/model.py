@@ -1,0 +1,58 @@
+"""Plain records passed between the extraction steps (no pandas, no Prefect)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Figure:
+    """One number about people in an article, traceable to its words (`text[start:end]`)."""
+
+    start: int
+    end: int
+    surface: str
+    sentence: str
+    category: str  # one of fields.CATEGORIES
+    low: int
+    best: int
+    high: int | None  # None = no upper bound stated
+    qualifier: str  # one of fields.QUALIFIERS
+    rule: str  # name of the lexicon pattern that produced it
+    victim_type: str | None = None
+    victim_share: str | None = None
+    attributed_to: str | None = None
+    hedged: bool = False
+    claim_by_party: bool = False
+    is_aggregate: bool = False
+    is_cumulative: bool = False
+    is_subset: bool = False
+    sentence_start: int = 0  # offset of `sentence` in the text
+    incident: int | None = None  # index into ArticleExtraction.incidents
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Incident:
+    """One event as one article reports it: its figures' totals and when/where/what/who."""
+
+    start: int  # span of text the incident covers (sentences of its figures)
+    end: int
+    figure_indices: list[int] = field(default_factory=list)
+    counts: dict[str, tuple[int, int, int | None]] = field(default_factory=dict)
+    claim_by_party: bool = False
+    # Filled by casualties.describe: date, date_precision, date_text, place, place_text,
+    # country, admin1, latitude, longitude, geo_precision, event_type, weapon, target,
+    # perpetrator, perpetrator_hedged.
+    attributes: dict = field(default_factory=dict)
+
+
+@dataclass
+class ArticleExtraction:
+    """Everything extracted from one article text."""
+
+    figures: list[Figure]
+    incidents: list[Incident]
+    totals: dict[str, tuple[int, int, int | None]]  # category -> (low, best, high)
