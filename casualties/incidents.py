@@ -1,15 +1,178 @@
-"""Group an article's figures into incidents; article totals. (Placeholder; being implemented.)"""
+"""Group an article's figures into incidents, and total the article (CONVENTIONS, "Figures →
+incidents → article totals").
+
+Reading order decides. The figures of one sentence are one *report*: its numbers of one category
+add up ("killing a boy and a woman" = 2), except subsets ("including 3 children") and the
+attackers' own deaths; "16 killed, including the suicide bomber" counts 15 victims.
+A report joins the incident before it when it adds categories that incident lacks ("16 were
+killed. 64 others were injured."), when it updates a toll ("the death toll rose to 41":
+cumulative, replaces), or when it gives another account of the same numbers - a party's claim
+("the group said it killed 70"), or a value the earlier one allows ("15-16 killed" then "16
+killed"). Otherwise - words such as "another", "also", "more", or a second count of the same
+category - it starts a new incident, and totals add up.
+Aggregates ("at least 50 killed in the last 24 hours", "in total, ten were killed") belong to no
+incident; the article total is the larger of the incidents' sum and the largest aggregate.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from casualties.context import NEW_INCIDENT
 from casualties.model import Figure, Incident
+
+Triple = tuple[int, int, "int | None"]
+
+
+@dataclass
+class _Report:
+    """The countable figures of one sentence: per category (low, best, high)."""
+
+    counts: dict[str, Triple]
+    party: bool
+    cumulative: set[str]
+
+
+@dataclass
+class _Building:
+    indices: list[int] = field(default_factory=list)
+    start: int = 0
+    end: int = 0
+    # per category, the accounts of it: (triple, party claim)
+    accounts: dict[str, list[tuple[Triple, bool]]] = field(default_factory=dict)
+    party: bool = False
+
+
+def _counts_victims(f: Figure) -> bool:
+    return not f.is_subset and f.victim_type != "perpetrators"
+
+
+def _add(a: Triple, b: Triple) -> Triple:
+    high = None if a[2] is None or b[2] is None else a[2] + b[2]
+    return (a[0] + b[0], a[1] + b[1], high)
+
+
+def _report(figs: list[Figure]) -> _Report:
+    counts: dict[str, Triple] = {}
+    for f in figs:
+        if _counts_victims(f):
+            t = (f.low, f.best, f.high)
+            counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
+    # "16 killed, including the suicide bomber": the attacker is inside the count, take him out
+    for f in figs:
+        if f.is_subset and f.victim_type == "perpetrators" and f.category in counts:
+            lo, be, hi = counts[f.category]
+            counts[f.category] = (
+                max(lo - f.low, 0),
+                max(be - f.best, 0),
+                None if hi is None else max(hi - f.best, 0),
+            )
+    return _Report(
+        counts=counts,
+        party=any(f.claim_by_party for f in figs),
+        cumulative={f.category for f in figs if f.is_cumulative and _counts_victims(f)},
+    )
+
+
+def merge_accounts(accounts: list[tuple[Triple, bool]]) -> Triple:
+    """Several accounts of one count: lowest low, lowest best among accounts that are not a
+    party's own claim (all, if every one is), highest high (None when any is unbounded)."""
+    lows = [t[0] for t, _ in accounts]
+    neutral = [t[1] for t, party in accounts if not party] or [t[1] for t, _ in accounts]
+    highs = [t[2] for t, _ in accounts]
+    high = None if any(h is None for h in highs) else max(highs)
+    low, best = min(lows), min(neutral)
+    best = max(best, low)
+    return (low, best, high if high is None else max(high, best))
+
+
+def _compatible(a: Triple, b: Triple) -> bool:
+    """Whether two counts can be accounts of the same thing: equal, or one inside the other's
+    bounded range."""
+    if a[1] == b[1]:
+        return True
+    if a[2] is not None and a[0] <= b[1] <= a[2] and a[0] != a[2]:
+        return True
+    return b[2] is not None and b[0] <= a[1] <= b[2] and b[0] != b[2]
 
 
 def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
-    """Group figures into incidents; sets `Figure.incident` on each grouped figure."""
-    return []
+    """Group figures into incidents; sets `Figure.incident` on each grouped figure (aggregates
+    stay None). `Incident.counts[cat] = (low, best, high)`; start/end span its sentences."""
+    by_sentence: dict[int, list[int]] = {}
+    for i, f in enumerate(figures):
+        f.incident = None
+        if not f.is_aggregate:
+            by_sentence.setdefault(f.sentence_start, []).append(i)
+    built: list[_Building] = []
+    for s0 in sorted(by_sentence):
+        idx = by_sentence[s0]
+        figs = [figures[i] for i in idx]
+        rep = _report(figs)
+        s1 = s0 + len(figs[0].sentence)
+        cur = built[-1] if built else None
+        if cur is None or not _joins(cur, rep, text[s0:s1], figs):
+            cur = _Building(start=s0)
+            built.append(cur)
+        cur.indices += idx
+        cur.end = max(cur.end, s1)
+        cur.party = cur.party or rep.party
+        for cat, t in rep.counts.items():
+            if cat in rep.cumulative:
+                cur.accounts[cat] = [(t, rep.party)]
+            else:
+                cur.accounts.setdefault(cat, []).append((t, rep.party))
+    out: list[Incident] = []
+    for n, b in enumerate(built):
+        for i in b.indices:
+            figures[i].incident = n
+        counts = {cat: merge_accounts(acc) for cat, acc in b.accounts.items()}
+        out.append(
+            Incident(start=b.start, end=b.end, figure_indices=sorted(b.indices), counts=counts,
+                     claim_by_party=b.party)
+        )
+    return out
+
+
+def _joins(cur: _Building, rep: _Report, sentence: str, figs: list[Figure]) -> bool:
+    """Whether a sentence's report belongs to the incident before it."""
+    if not rep.counts:  # only attackers' deaths or subsets: they describe the same event
+        return True
+    shared = [c for c in rep.counts if c in cur.accounts]
+    if rep.cumulative and all(c in rep.cumulative or c not in cur.accounts for c in rep.counts):
+        return True
+    if not shared:
+        return not _new_marker(sentence, figs)
+    if rep.party or any(p for acc in (cur.accounts[c] for c in shared) for _, p in acc):
+        return not _new_marker(sentence, figs)
+    current = {c: merge_accounts(cur.accounts[c]) for c in shared}
+    return all(_compatible(current[c], rep.counts[c]) for c in shared) and not _new_marker(
+        sentence, figs
+    )
+
+
+def _new_marker(sentence: str, figs: list[Figure]) -> bool:
+    """Words that announce another event or more victims ("another attack", "six more")."""
+    return bool(NEW_INCIDENT.search(sentence))
 
 
 def article_totals(figures: list[Figure], incidents: list[Incident]) -> dict:
-    """category -> (low, best, high) for the article, per CONVENTIONS."""
-    return {}
+    """category -> (low, best, high) for the article: the incidents' counts added up, against the
+    largest aggregate (whichever is larger); high only when every incident's high is bounded.
+    Categories no figure speaks of are absent (an explicit "no one was hurt" is (0, 0, 0))."""
+    totals: dict[str, Triple] = {}
+    for inc in incidents:
+        for cat, t in inc.counts.items():
+            totals[cat] = _add(totals[cat], t) if cat in totals else t
+    for f in figures:
+        if not f.is_aggregate or not _counts_victims(f):
+            continue
+        agg = (f.low, f.best, f.high)
+        if f.category not in totals:
+            totals[f.category] = agg
+            continue
+        lo, be, hi = totals[f.category]
+        if agg[0] > lo or agg[1] > be:
+            high = None if hi is None or agg[2] is None else max(hi, agg[2])
+            totals[f.category] = (max(lo, agg[0]), max(be, agg[1]), high)
+    return totals

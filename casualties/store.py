@@ -1,33 +1,589 @@
-"""Atomic Parquet writes and the manifest of processed inputs (incremental runs).
+"""Atomic Parquet writes, the manifest of processed inputs, incremental merge, crash recovery.
 
-(Interface agreed; being implemented.)
+Layout of `out_dir` (processed/)
+--------------------------------
+  articles.parquet, figures.parquet, ...   the tables (zstd; schema metadata: run_id,
+                                           pipeline_version, table)
+  _manifest.json                           the last COMPLETED run (written last)
+  _staging/<run_id>/                       tables of a run being written (never read as tables)
+  .lock                                    flock held by the run writing out_dir (`run_lock`)
+
+Every file is written as a hidden temp file in its final directory, fsynced, then renamed with
+`os.replace` (atomic on POSIX), and the directory is fsynced: no half-written file is ever
+visible under a final name.
+
+Commit protocol (crash-safe across several tables)
+--------------------------------------------------
+1. The run writes each table into `_staging/<run_id>/` (`write_table(df, staging_dir(...), ...)`
+   or, all at once, `commit_run`).
+2. COMMIT POINT: `_staging/<run_id>/_manifest.json` is written (atomically).
+3. Each staged table is renamed into `out_dir`, then the manifest is renamed to
+   `out_dir/_manifest.json`, then the staging folder is removed.
+`recover(out_dir)` (called by `load_manifest`, so by every run at its start) finishes step 3 for
+a staging folder that has its manifest (roll forward) and deletes staging folders without one
+(the run died before its commit point: the previous tables were never touched). So a SIGKILL at
+any moment leaves, in `out_dir`, either all previous tables or (only between the renames of step
+3) a mix that the next `recover` completes; `read_table` already reads a committed-but-not-yet-
+moved table from staging, so readers using it always see one consistent run.
+Belt and braces: the manifest records which run wrote each table (`tables: {name: run_id}`), and
+`load_manifest` returns an empty manifest (=> full rebuild) if a table on disk carries another
+run_id (e.g. tables written straight into out_dir by code that skipped staging).
+
+Incremental runs (pure helpers; the flow calls them in this order)
+------------------------------------------------------------------
+  manifest = load_manifest(out)                       # recovers, checks consistency
+  plan = plan_inputs(inputs, manifest, full=flag)     # to_process / unchanged / removed
+  ... read + extract only plan.to_process, giving new rows (`new` dict of frames) ...
+  old = {name: read_table(out, TABLES[name]) for name in MERGED_TABLES}
+  tables = merge_tables(old, new, plan.keep_files, run_id)
+  manifest = build_manifest(run_id, plan, all_read_articles, manifest)
+  commit_run(out, tables, manifest)                   # under `with run_lock(out):`
+`new["quarantine"]` must include this run's `discover_inputs` rows (they are recomputed every
+run; old ones are dropped). `all_read_articles` is every article row io yielded for the processed
+files BEFORE duplicate removal: the manifest keeps each file's (line, doc_id, article_id) keys so
+that a changed or removed file also reprocesses the unchanged files whose duplicates it decided.
+A file in `to_process` whose reading failed should be left out of `build_manifest(processed=...)`
+so the next run retries it. A different pipeline version forces a full rebuild.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from casualties.fields import Table
+from casualties import __version__
+from casualties import io as rawio
+from casualties.fields import TABLES, Table, conform
+
+MANIFEST_NAME = "_manifest.json"
+STAGING_NAME = "_staging"
+LOCK_NAME = ".lock"
+MANIFEST_FORMAT = 1
+ROW_GROUP_ROWS = 50_000  # rows per Parquet row group: bounds the Arrow copy held in memory
+#: Tables `merge_tables` maintains incrementally (events are recomputed from incidents).
+MERGED_TABLES = ("articles", "figures", "incidents", "quarantine")
+
+
+class StoreBusy(RuntimeError):
+    """Another run holds the lock of this output folder."""
+
+
+# ---------------------------------------------------------------------------------------------
+# atomic files
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _tmp_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    tmp = _tmp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def table_path(out_dir: Path, table: Table) -> Path:
+    """Where `table` lives in `out_dir`."""
+    return Path(out_dir) / f"{table.name}.parquet"
+
+
+def _arrow_schema(table: Table, sample: pd.DataFrame, metadata: Mapping[str, str]) -> pa.Schema:
+    schema = pa.Schema.from_pandas(table.empty(), preserve_index=False)
+    for f in table.fields:
+        if f.dtype != "object":
+            continue
+        values = sample[f.name].dropna().head(1000)
+        # Object columns hold lists of strings (events.incident_ids); infer from data if any.
+        typ = pa.array(values.tolist()).type if len(values) else pa.list_(pa.string())
+        schema = schema.set(schema.get_field_index(f.name), pa.field(f.name, typ))
+    meta = dict(schema.metadata or {})
+    meta.update({str(k).encode(): str(v).encode() for k, v in metadata.items()})
+    meta[b"table"] = table.name.encode()
+    return schema.with_metadata(meta)
+
+
+class TableWriter:
+    """Stream DataFrame batches into one Parquet file that appears atomically when closed.
+
+    `with TableWriter(path, table, metadata) as w: w.write(batch)` writes each batch as row
+    groups of at most ROW_GROUP_ROWS rows into a hidden temp file beside `path`; a clean exit
+    fsyncs it and renames it to `path`; an exception deletes the temp file and leaves `path` as
+    it was. Batches are conformed to `table`'s columns and dtypes.
+    """
+
+    def __init__(self, path: Path, table: Table, metadata: Mapping[str, str]):
+        self.path = Path(path)
+        self.table = table
+        self.metadata = dict(metadata)
+        self.rows = 0
+        self._tmp = _tmp_path(self.path)
+        self._fh = None
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def _open(self, sample: pd.DataFrame) -> None:
+        self._schema = _arrow_schema(self.table, sample, self.metadata)
+        self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
+        self._writer = pq.ParquetWriter(self._fh, self._schema, compression="zstd")
+
+    def write(self, df: pd.DataFrame) -> None:
+        """Append the rows of `df`."""
+        df = conform(df, self.table)
+        if self._writer is None:
+            self._open(df)
+        for start in range(0, len(df), ROW_GROUP_ROWS):
+            part = df.iloc[start : start + ROW_GROUP_ROWS]
+            arrow = pa.Table.from_pandas(part, schema=self._schema, preserve_index=False)
+            self._writer.write_table(arrow)
+        self.rows += len(df)
+
+    def close(self) -> Path:
+        """Finish the file and rename it into place; returns the final path."""
+        if self._writer is None:
+            # A table with no rows: Parquet then keeps no dictionary, so plain pd.read_parquet
+            # gives categoricals without categories; read_table restores them.
+            self._open(self.table.empty())
+        self._writer.close()
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self._tmp, self.path)
+        _fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temp file; the final path is untouched."""
+        with contextlib.suppress(Exception):
+            if self._writer is not None:
+                self._writer.close()
+        with contextlib.suppress(Exception):
+            if self._fh is not None:
+                self._fh.close()
+        with contextlib.suppress(OSError):
+            self._tmp.unlink()
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_table(df: pd.DataFrame, out_dir: Path, table: Table, metadata: dict[str, str]) -> Path:
     """Write `df` as `out_dir/<table>.parquet` atomically (temp file, fsync, rename), zstd,
-    with `metadata` (pipeline version, run id) in the Parquet schema metadata."""
-    raise NotImplementedError
+    with `metadata` (pipeline version, run id) in the Parquet schema metadata.
+
+    Pass `metadata={"run_id": ..., "pipeline_version": ...}`: `load_manifest` compares the
+    stored run_id with the manifest. To write a run's tables crash-safely, write them into
+    `staging_dir(out_dir, run_id)` and call `commit` (or use `commit_run`).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with TableWriter(table_path(out_dir, table), table, metadata) as w:
+        w.write(df)
+    return w.path
+
+
+def table_metadata(path: Path) -> dict[str, str]:
+    """Our schema metadata of a Parquet file (run_id, pipeline_version, table, ...)."""
+    meta = pq.read_schema(path).metadata or {}
+    return {
+        k.decode(): v.decode(errors="replace")
+        for k, v in meta.items()
+        if k not in (b"pandas", b"ARROW:schema")
+    }
 
 
 def read_table(out_dir: Path, table: Table) -> pd.DataFrame:
-    """The stored table, or an empty frame with the table's dtypes if it does not exist yet."""
-    raise NotImplementedError
+    """The stored table, or an empty frame with the table's dtypes if it does not exist yet.
+
+    A table of a committed run whose files are still being moved out of staging is read from
+    staging, so the tables read together always come from one run.
+    """
+    out_dir = Path(out_dir)
+    path = table_path(out_dir, table)
+    for stage in _committed_stages(out_dir):
+        staged = table_path(stage, table)
+        if staged.exists():
+            path = staged
+    if not path.exists():
+        return table.empty()
+    return conform(pd.read_parquet(path), table)
+
+
+# ---------------------------------------------------------------------------------------------
+# manifest, staging, recovery
+
+
+def empty_manifest() -> dict:
+    """The manifest of an output folder no run has completed in."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "pipeline_version": None,
+        "run_id": None,
+        "completed_at": None,
+        "tables": {},
+        "files": {},
+    }
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def load_manifest(out_dir: Path) -> dict:
-    """The manifest of the last completed run: {"files": {rel: sha256}, "run_id": ..., ...}."""
-    raise NotImplementedError
+    """The manifest of the last completed run: {"files": {rel: sha256}, "run_id": ..., ...}.
+
+    Shape: {"format", "pipeline_version", "run_id", "completed_at", "tables": {name: run_id},
+    "files": {rel: {"sha256", "size", "records": [[line, doc_id, article_id], ...]}}}.
+    First finishes or discards an interrupted commit (`recover`). Returns `empty_manifest()`
+    (so the next run is a full rebuild) when there is none, it is unreadable, or a table on
+    disk was not written by the run the manifest names; then "stale" says why.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.is_dir():
+        recover(out_dir)
+    data = _read_json(out_dir / MANIFEST_NAME)
+    if data is None:
+        out = empty_manifest()
+        if (out_dir / MANIFEST_NAME).exists():
+            out["stale"] = "manifest unreadable"
+        return out
+    manifest = empty_manifest() | data
+    for name, run_id in manifest.get("tables", {}).items():
+        path = Path(out_dir) / f"{name}.parquet"
+        try:
+            stored = table_metadata(path).get("run_id")
+        except (OSError, pa.ArrowException):
+            stored = None
+        if stored != run_id:
+            out = empty_manifest()
+            out["stale"] = f"{name}.parquet is not the one run {run_id} wrote"
+            return out
+    return manifest
 
 
 def save_manifest(out_dir: Path, manifest: dict) -> None:
     """Write the manifest atomically; it is written last, so it marks a completed run."""
-    raise NotImplementedError
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1)
+    _write_bytes_atomic(out_dir / MANIFEST_NAME, data.encode("utf-8"))
+
+
+def staging_dir(out_dir: Path, run_id: str) -> Path:
+    """The folder a run writes its tables into before `commit` (created if needed)."""
+    path = Path(out_dir) / STAGING_NAME / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _committed_stages(out_dir: Path) -> list[Path]:
+    root = Path(out_dir) / STAGING_NAME
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / MANIFEST_NAME).exists())
+
+
+def _roll_forward(out_dir: Path, stage: Path) -> None:
+    for p in sorted(stage.glob("*.parquet")):
+        os.replace(p, out_dir / p.name)
+    _fsync_dir(out_dir)
+    os.replace(stage / MANIFEST_NAME, out_dir / MANIFEST_NAME)
+    _fsync_dir(out_dir)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def commit(out_dir: Path, manifest: dict) -> None:
+    """Publish the tables staged in `staging_dir(out_dir, manifest["run_id"])`, then the manifest.
+
+    Records in `manifest["tables"]` that each staged table was written by this run.
+    """
+    out_dir = Path(out_dir)
+    run_id = manifest["run_id"]
+    stage = staging_dir(out_dir, run_id)
+    manifest = dict(manifest)
+    manifest["tables"] = dict(manifest.get("tables") or {})
+    for p in stage.glob("*.parquet"):
+        manifest["tables"][p.stem] = run_id
+    manifest.setdefault("completed_at", None)
+    manifest["completed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+    _write_bytes_atomic(stage / MANIFEST_NAME, data)  # the commit point
+    _roll_forward(out_dir, stage)
+
+
+def commit_run(out_dir: Path, tables: Mapping[str, pd.DataFrame], manifest: dict) -> None:
+    """Write `tables` ({name: frame}) into staging and commit them with `manifest`."""
+    run_id = manifest["run_id"]
+    stage = staging_dir(out_dir, run_id)
+    metadata = {"run_id": run_id, "pipeline_version": manifest.get("pipeline_version") or ""}
+    for name, df in tables.items():
+        write_table(df, stage, TABLES[name], metadata)
+    commit(out_dir, manifest)
+
+
+def recover(out_dir: Path) -> list[str]:
+    """Finish committed staging folders, delete uncommitted ones and stray temp files.
+
+    Returns one message per action (for the run's log). Call it only while no other run writes
+    `out_dir` (hold `run_lock`): an uncommitted staging folder is assumed to belong to a dead run.
+    """
+    out_dir = Path(out_dir)
+    done: list[str] = []
+    root = out_dir / STAGING_NAME
+    if root.is_dir():
+        for stage in sorted(root.iterdir()):
+            if (stage / MANIFEST_NAME).exists():
+                _roll_forward(out_dir, stage)
+                done.append(f"completed the interrupted commit of run {stage.name}")
+            else:
+                shutil.rmtree(stage, ignore_errors=True)
+                done.append(f"discarded the unfinished run {stage.name}")
+        with contextlib.suppress(OSError):
+            root.rmdir()
+    for tmp in out_dir.glob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            done.append(f"removed temp file {tmp.name}")
+    return done
+
+
+@contextlib.contextmanager
+def run_lock(out_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `out_dir` for one run; raises StoreBusy if another run has it.
+
+    The lock is released when the process dies (even by SIGKILL), so it never goes stale.
+    """
+    import fcntl
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / LOCK_NAME, "a+") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                raise StoreBusy(f"another run is writing {out_dir}") from None
+            raise
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------------------------------------
+# incremental planning and merging (pure)
+
+
+@dataclass
+class Plan:
+    """Which inputs a run processes; the rest of the stored rows are kept as they are."""
+
+    to_process: list[rawio.RawInput]
+    unchanged: list[rawio.RawInput]
+    removed: list[str]
+    full: bool
+    reason: str = ""
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    @property
+    def keep_files(self) -> set[str]:
+        """`source_file`s whose stored rows stay (pass to `merge_tables`)."""
+        return {i.rel for i in self.unchanged}
+
+
+def _file_keys(entry: Mapping) -> tuple[set[str], set[str]]:
+    records = entry.get("records") or []
+    return {r[1] for r in records}, {r[2] for r in records}
+
+
+def plan_inputs(
+    inputs: Iterable[rawio.RawInput],
+    manifest: Mapping,
+    full: bool = False,
+    pipeline_version: str = __version__,
+) -> Plan:
+    """Split `inputs` into files to (re)process and files whose stored rows stay.
+
+    New and changed files (sha256 differs) are processed; so is every unchanged file that shares
+    a doc_id or article_id with a changed or removed file (their duplicates must be re-decided).
+    `full`, no manifest, or another pipeline version: everything is processed.
+    """
+    inputs = sorted(inputs, key=lambda i: i.rel)
+    files: Mapping = manifest.get("files") or {}
+    reason = ""
+    if full:
+        reason = "full rebuild requested"
+    elif not manifest.get("run_id"):
+        reason = manifest.get("stale") or "no completed run yet"
+    elif manifest.get("pipeline_version") != pipeline_version:
+        reason = f"pipeline version {manifest.get('pipeline_version')} -> {pipeline_version}"
+    if reason:
+        return Plan(list(inputs), [], [], True, reason, new=[i.rel for i in inputs])
+
+    current = {i.rel for i in inputs}
+    new = [i.rel for i in inputs if i.rel not in files]
+    changed = [i.rel for i in inputs if i.rel in files and files[i.rel].get("sha256") != i.sha256]
+    removed = sorted(rel for rel in files if rel not in current)
+    dirty = set(changed) | set(removed)
+    redo = set(dirty)
+    frontier = set(dirty)
+    while frontier:  # files whose duplicate decisions depend on a redone file, transitively
+        docs: set[str] = set()
+        arts: set[str] = set()
+        for rel in frontier:
+            d, a = _file_keys(files.get(rel, {}))
+            docs |= d
+            arts |= a
+        frontier = set()
+        for rel in current - redo:
+            if rel in files:
+                d, a = _file_keys(files[rel])
+                if d & docs or a & arts:
+                    frontier.add(rel)
+        redo |= frontier
+    to_process = [i for i in inputs if i.rel in redo or i.rel in new]
+    unchanged = [i for i in inputs if i.rel not in redo and i.rel not in new]
+    parts = [f"{len(new)} new", f"{len(changed)} changed", f"{len(removed)} removed"]
+    if len(redo) > len(dirty):
+        parts.append(f"{len(redo) - len(dirty) - len(removed)} sharing ids with them")
+    return Plan(
+        to_process, unchanged, removed, False, "incremental: " + ", ".join(parts), new, changed
+    )
+
+
+def build_manifest(
+    run_id: str,
+    plan: Plan,
+    read_articles: pd.DataFrame,
+    previous: Mapping,
+    processed: Iterable[rawio.RawInput] | None = None,
+    pipeline_version: str = __version__,
+) -> dict:
+    """The manifest of this run (commit adds `tables` and `completed_at`).
+
+    `read_articles`: every article row io yielded for the processed files, before duplicate
+    removal (needs source_file, line, doc_id, article_id). `processed`: the files actually read
+    (default `plan.to_process`); leave out a file that failed so the next run retries it.
+    """
+    prev_files = {} if plan.full else dict(previous.get("files") or {})
+    files = {rel: prev_files[rel] for rel in sorted(plan.keep_files) if rel in prev_files}
+    processed = plan.to_process if processed is None else list(processed)
+    by_file: dict[str, list] = {}
+    if len(read_articles):
+        cols = read_articles[["source_file", "line", "doc_id", "article_id"]]
+        for sf, line, doc, art in cols.itertuples(index=False, name=None):
+            by_file.setdefault(sf, []).append([None if pd.isna(line) else int(line), doc, art])
+    for raw in processed:
+        files[raw.rel] = {
+            "sha256": raw.sha256,
+            "size": raw.size,
+            "records": by_file.get(raw.rel, []),
+        }
+    return {
+        "format": MANIFEST_FORMAT,
+        "pipeline_version": pipeline_version,
+        "run_id": run_id,
+        "completed_at": None,
+        "tables": dict(previous.get("tables") or {}) if not plan.full else {},
+        "files": dict(sorted(files.items())),
+    }
+
+
+def _sort_quarantine(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(
+        ["source_file", "line", "stage", "reason"], kind="stable", na_position="first"
+    ).reset_index(drop=True)
+
+
+def merge_tables(
+    old: Mapping[str, pd.DataFrame],
+    new: Mapping[str, pd.DataFrame],
+    keep_files: Iterable[str],
+    run_id: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Stored rows of the kept files plus this run's rows: the next articles, figures,
+    incidents and quarantine tables (missing keys in `old`/`new` count as empty).
+
+    Old rows stay only if their `source_file` is in `keep_files` (figures and incidents follow
+    their article). Duplicates are re-decided over old + new articles (`io.resolve_duplicates`),
+    and each article's figures and incidents come from the side its winning row came from.
+    Output order is canonical (articles by (source_file, line); figures and incidents by their
+    article, then as extracted; quarantine by (source_file, line, stage, reason)), so a full
+    rebuild and an incremental run over the same inputs give the same rows. Rows without a
+    run_id (duplicate_id rows made here) get `run_id`.
+    """
+    keep = set(keep_files)
+
+    def frame(src: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+        df = src.get(name)
+        return conform(df if df is not None else TABLES[name].empty(), TABLES[name])
+
+    old_articles = frame(old, "articles")
+    old_articles = old_articles[old_articles["source_file"].isin(keep)].assign(_new=False)
+    new_articles = frame(new, "articles").assign(_new=True)
+    both = pd.concat([old_articles, new_articles], ignore_index=True)
+    winners, dup_q = rawio.resolve_duplicates(both)
+    rank = pd.Series(range(len(winners)), index=winners["article_id"].to_numpy())
+    from_new = set(winners.loc[winners["_new"], "article_id"])
+    from_old = set(winners.loc[~winners["_new"], "article_id"])
+
+    out = {"articles": conform(winners.drop(columns="_new"), TABLES["articles"])}
+    for name in ("figures", "incidents"):
+        o, n = frame(old, name), frame(new, name)
+        df = pd.concat(
+            [o[o["article_id"].isin(from_old)], n[n["article_id"].isin(from_new)]],
+            ignore_index=True,
+        )
+        order = df["article_id"].map(rank).to_numpy()
+        df = df.iloc[pd.Series(order).argsort(kind="stable").to_numpy()]
+        out[name] = df.reset_index(drop=True)
+
+    old_q = frame(old, "quarantine")
+    old_q = old_q[old_q["source_file"].isin(keep)]
+    quarantine = pd.concat(
+        [old_q, frame(new, "quarantine"), conform(dup_q, TABLES["quarantine"])],
+        ignore_index=True,
+    )
+    if run_id is not None:
+        quarantine["run_id"] = quarantine["run_id"].fillna(run_id)
+    out["quarantine"] = _sort_quarantine(quarantine)
+    return out

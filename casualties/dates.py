@@ -1,0 +1,233 @@
+"""When an incident happened: date phrases found in text, resolved against the publication date.
+
+Candidate phrases are found with regular expressions (cheap, on every incident); only absolute
+phrases ("12 March 2021", "March 2020") are handed to dateparser, restricted to English, with a
+cache. Relative phrases ("on Saturday", "yesterday", "last week") are resolved with
+dateutil's relativedelta from the publication date. A resolved date is never after publication:
+a weekday means the most recent such day on or before the publication day.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
+
+# Most precise first: when one incident has several date phrases, the most precise one wins.
+PRECISION_RANK = {"day": 0, "week": 1, "month": 2, "year": 3, "unknown": 4}
+
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_WEEKDAYS = {
+    "monday": MO,
+    "tuesday": TU,
+    "wednesday": WE,
+    "thursday": TH,
+    "friday": FR,
+    "saturday": SA,
+    "sunday": SU,
+}
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
+_YEAR = r"(?:1[89]\d\d|20\d\d)"
+_NUMWORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+
+# (name, pattern, kind). Order matters only for overlapping matches: earlier patterns win,
+# so the longer absolute forms come before their shorter pieces.
+_PATTERNS: list[tuple[str, re.Pattern, str]] = [
+    ("iso", re.compile(rf"\b{_YEAR}-[01]\d-[0-3]\d\b"), "absolute_day"),
+    ("day_month_year", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTHS},?\s+{_YEAR}\b"), "absolute_day"),
+    ("month_day_year", re.compile(rf"\b{_MONTHS}\s+{_DAY},?\s+{_YEAR}\b"), "absolute_day"),
+    ("day_month", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTHS}(?![\w-])"), "absolute_day"),
+    ("month_day", re.compile(rf"\b{_MONTHS}\s+{_DAY}\b(?!\s*(?:,\s*)?\d)"), "absolute_day"),
+    ("month_year", re.compile(rf"\b{_MONTHS},?\s+{_YEAR}\b"), "absolute_month"),
+    (
+        "weekday",
+        re.compile(
+            r"\b(?:(?i:on|last|this|early|late|since)\s+)?"
+            r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+            r"(?:\s+(?:morning|afternoon|evening|night))?\b"
+        ),
+        "weekday",
+    ),
+    (
+        "yesterday",
+        re.compile(r"\b(?:yesterday|last night|overnight)(?:\s+(?:morning|evening))?\b", re.I),
+        "yesterday",
+    ),
+    (
+        "today",
+        re.compile(r"\b(?:earlier\s+)?(?:today|this morning|this afternoon|tonight)\b", re.I),
+        "today",
+    ),
+    (
+        "days_ago",
+        re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+days?\s+ago\b", re.I),
+        "days_ago",
+    ),
+    ("last_week", re.compile(r"\b(?:last|past|previous)\s+week(?:end)?\b", re.I), "last_week"),
+    ("this_week", re.compile(r"\b(?:earlier\s+)?this\s+week\b", re.I), "this_week"),
+    ("last_month", re.compile(r"\blast\s+month\b", re.I), "last_month"),
+    ("this_month", re.compile(r"\b(?:earlier\s+)?this\s+month\b", re.I), "this_month"),
+    # "in March", "last March": a month without a year. Needs a preposition, since "May" is
+    # also a verb and "March" a noun.
+    (
+        "month",
+        re.compile(rf"\b(?:in|during|since|early|late|mid-?|last)\s+{_MONTHS}(?![\w-])(?!\s+\d)"),
+        "absolute_month",
+    ),
+    ("last_year", re.compile(r"\blast\s+year\b", re.I), "last_year"),
+    # "in 2014": a bare year needs a preposition, otherwise it is a number, a count or a name.
+    (
+        "year",
+        re.compile(rf"\b(?:in|during|since|early|late|mid-?|of|by)\s+({_YEAR})\b(?![-–]|\s*%)"),
+        "year",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DateMention:
+    """A date phrase in text and what it resolves to (`date` is the first day of the period)."""
+
+    start: int
+    end: int
+    text: str
+    date: date
+    precision: str  # one of fields.DATE_PRECISIONS
+
+    def rank(self) -> int:
+        return PRECISION_RANK[self.precision]
+
+
+@lru_cache(maxsize=512)
+def _parser(base: date | None):
+    """A dateparser parser for one publication day (its settings are fixed at construction).
+
+    Imported lazily: dateparser loads its language data on first use. English only, so it
+    never loads other locales; it does no network access.
+    """
+    from dateparser.date import DateDataParser
+
+    settings = {"PREFER_DATES_FROM": "past", "PREFER_DAY_OF_MONTH": "first"}
+    if base is not None:
+        settings["RELATIVE_BASE"] = datetime(base.year, base.month, base.day)
+    return DateDataParser(languages=["en"], settings=settings)
+
+
+@lru_cache(maxsize=20000)
+def _parse_absolute(phrase: str, base: date | None) -> tuple[date, str] | None:
+    """dateparser on one absolute phrase; for a day or month without a year, the most recent
+    one on or before `base`."""
+    data = _parser(base).get_date_data(phrase.replace(" of ", " "))
+    if data is None or data.date_obj is None:
+        return None
+    d = data.date_obj.date()
+    precision = data.period if data.period in PRECISION_RANK else "day"
+    if precision == "month":
+        d = d.replace(day=1)
+    elif precision == "year":
+        d = d.replace(month=1, day=1)
+    return d, precision
+
+
+def _resolve(kind: str, m: re.Match, base: date | None) -> tuple[date, str] | None:
+    """Resolve one matched phrase of `kind`; relative kinds need the publication day `base`."""
+    if kind in ("absolute_day", "absolute_month"):
+        phrase = m.group(0)
+        phrase = re.sub(r"^(?:in|during|since|early|late|mid-?|last)\s+", "", phrase)
+        got = _parse_absolute(phrase, base)
+        if got is None:
+            return None
+        if kind == "absolute_month":
+            return got[0].replace(day=1), "month"
+        return got
+    if kind == "year":
+        return date(int(m.group(1)), 1, 1), "year"
+    if base is None:
+        return None
+    if kind == "weekday":
+        wd = _WEEKDAYS[m.group(1).lower()]
+        return base + relativedelta(weekday=wd(-1)), "day"
+    if kind == "yesterday":
+        return base - timedelta(days=1), "day"
+    if kind == "today":
+        return base, "day"
+    if kind == "days_ago":
+        n = m.group(1).lower()
+        n = _NUMWORDS[n] if n in _NUMWORDS else int(n)
+        return base - timedelta(days=n), "day"
+    if kind == "last_week":
+        return base + relativedelta(weeks=-1, weekday=MO(-1)), "week"
+    if kind == "this_week":
+        return base + relativedelta(weekday=MO(-1)), "week"
+    if kind == "last_month":
+        return (base + relativedelta(months=-1)).replace(day=1), "month"
+    if kind == "this_month":
+        return base.replace(day=1), "month"
+    if kind == "last_year":
+        return date(base.year - 1, 1, 1), "year"
+    return None
+
+
+def _as_date(published) -> date | None:
+    if published is None:
+        return None
+    try:
+        if published != published:  # NaT / NaN
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(published, datetime):
+        return published.date()
+    if isinstance(published, date):
+        return published
+    return None
+
+
+def find_dates(text: str, published=None) -> list[DateMention]:
+    """Every date phrase in `text` resolved against `published` (a date or datetime, or None),
+    in order of appearance. Phrases that resolve after publication are dropped (they name
+    something planned, not the incident); relative phrases are dropped without `published`."""
+    base = _as_date(published)
+    taken: list[tuple[int, int]] = []
+    out: list[DateMention] = []
+    for _name, pattern, kind in _PATTERNS:
+        for m in pattern.finditer(text):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            got = _resolve(kind, m, base)
+            if got is None:
+                continue
+            # Taken even when dropped below, so that "12 March" inside a future
+            # "12 March 2021" is not read again on its own.
+            taken.append((s, e))
+            d, precision = got
+            if base is not None and d > base:
+                continue
+            out.append(DateMention(s, e, m.group(0), d, precision))
+    out.sort(key=lambda dm: dm.start)
+    return out
+
+
+def best_date(mentions: list[DateMention]) -> DateMention | None:
+    """The most precise mention; the first one among equally precise."""
+    if not mentions:
+        return None
+    return min(mentions, key=lambda dm: (dm.rank(), dm.start))

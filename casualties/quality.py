@@ -1,0 +1,152 @@
+"""Great Expectations (1.x) suites generated from the field list, run on the written Parquet,
+rendered as Data Docs at `<report_dir>/quality/index.html`.
+
+Runs offline: an ephemeral GX context (nothing of GX's own is left on disk but the site),
+analytics off. One suite per table, derived from `casualties.fields`: the column list, dtypes,
+not-null, enum sets, bounds, unique ids, low <= best <= high per triple, end > start,
+dates not after publication. No Prefect here: the flow and `casualties report` both call
+`run_quality`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+import great_expectations.expectations as gxe  # noqa: E402
+import pandas as pd  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+from casualties import store  # noqa: E402
+from casualties.fields import CATEGORIES, TABLES, Table  # noqa: E402
+
+SITE = "quality"
+DEFAULT_TABLES = ("articles", "figures", "incidents", "events", "quarantine")
+
+
+def _not_less(a: str, b: str, what: str) -> gxe.Expectation:
+    """Column a >= column b on rows where both are set."""
+    return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+        column_A=a,
+        column_B=b,
+        or_equal=True,
+        ignore_row_if="either_value_is_missing",
+        meta={"rule": what},
+    )
+
+
+def expectations_for(table: Table) -> list[gxe.Expectation]:
+    """The expectations of `table`, every one derived from its fields."""
+    cols = set(table.columns)
+    out: list[gxe.Expectation] = [
+        gxe.ExpectTableColumnsToMatchOrderedList(column_list=table.columns)
+    ]
+    for f in table.fields:
+        out.append(gxe.ExpectColumnTypeToBe(column=f.name, type_=f.dtype))
+        if not f.nullable:
+            out.append(gxe.ExpectColumnValuesToNotBeNull(column=f.name))
+        if f.categories:
+            out.append(gxe.ExpectColumnValuesToBeInSet(column=f.name, value_set=list(f.categories)))
+        if f.ge is not None or f.le is not None:
+            out.append(
+                gxe.ExpectColumnValuesToBeBetween(column=f.name, min_value=f.ge, max_value=f.le)
+            )
+        if f.unique:
+            out.append(gxe.ExpectColumnValuesToBeUnique(column=f.name))
+    prefixes = [""] if {"low", "best", "high"} <= cols else []
+    prefixes += [f"{c}_" for c in CATEGORIES if f"{c}_low" in cols]
+    for p in prefixes:
+        out.append(_not_less(f"{p}best", f"{p}low", "low <= best"))
+        out.append(_not_less(f"{p}high", f"{p}best", "best <= high (where high is set)"))
+    if {"start", "end"} <= cols:
+        out.append(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="end", column_B="start", or_equal=False, meta={"rule": "start < end"}
+            )
+        )
+    if {"date", "published"} <= cols:
+        out.append(_not_less("published", "date", "date not after publication"))
+    return out
+
+
+def _label(config) -> str:
+    """expect_x(column) or expect_x(a, b): which expectation failed, on which columns."""
+    kw = config.kwargs
+    cols = [kw[k] for k in ("column", "column_A", "column_B") if kw.get(k)]
+    return f"{config.type}({', '.join(cols)})"
+
+
+def _context(report_dir: Path):
+    """An ephemeral context whose only Data Docs site is `<report_dir>/quality/`."""
+    context = gx.get_context(mode="ephemeral")
+    # No progress bars: the flow logs one line per table instead.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for name in list(context.get_config().data_docs_sites or {}):
+        context.delete_data_docs_site(name)
+    context.add_data_docs_site(
+        site_name=SITE,
+        site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str((report_dir / SITE).resolve()),
+            },
+        },
+    )
+    return context
+
+
+def _read(out_dir: Path, name: str) -> pd.DataFrame | None:
+    """The written table read back from Parquet, or None if it was never written."""
+    table = TABLES[name]
+    if not any(out_dir.glob(f"{name}.parquet")) and not (out_dir / name).is_dir():
+        return None
+    return store.read_table(out_dir, table)
+
+
+def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None) -> dict:
+    """Validate the written tables and build Data Docs.
+
+    Returns {"evaluated", "failed", "index", "tables": {name: {"evaluated", "failed",
+    "failed_expectations": [...] }}}; tables never written are skipped.
+    """
+    out_dir = Path(out_dir)
+    frames = {name: _read(out_dir, name) for name in tables or DEFAULT_TABLES}
+    return check_frames({k: v for k, v in frames.items() if v is not None}, report_dir)
+
+
+def check_frames(frames: dict[str, pd.DataFrame], report_dir: Path) -> dict:
+    """Run the suites of the named tables on these frames and build Data Docs (see run_quality)."""
+    report_dir = Path(report_dir)
+    context = _context(report_dir)
+    source = context.data_sources.add_pandas("processed")
+    summary: dict = {"evaluated": 0, "failed": 0, "tables": {}}
+    for name, df in frames.items():
+        batch_def = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
+        suite = context.suites.add(
+            gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations_for(TABLES[name]))
+        )
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{name}_validation", data=batch_def, suite=suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(name=f"{name}_checkpoint", validation_definitions=[validation])
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": df})
+        results = [r for run in result.run_results.values() for r in run.results]
+        failed = [_label(r.expectation_config) for r in results if not r.success]
+        summary["tables"][name] = {
+            "rows": len(df),
+            "evaluated": len(results),
+            "failed": len(failed),
+            "failed_expectations": failed,
+        }
+        summary["evaluated"] += len(results)
+        summary["failed"] += len(failed)
+    context.build_data_docs(site_names=[SITE])
+    summary["index"] = str((report_dir / SITE / "index.html").resolve())
+    return summary

@@ -1,0 +1,504 @@
+"""The Prefect flow: raw/ → articles, figures, incidents, events, quarantine → Parquet → GX report.
+
+Steps (each logs what it loads, processes and saves):
+
+1. discover the input files (`casualties.io.discover_inputs`);
+2. plan the incremental run against the manifest of the last completed run: unchanged files
+   are skipped, changed and new files processed, rows of changed or vanished files replaced;
+3. read each file in batches (`casualties.io.iter_articles`), drop texts already stored;
+4. extract each batch in a task (`casualties.extract.extract_frame`; on the local runner the
+   task hands the batch to a process pool so both cores work);
+5. validate each batch with pandera (`schemas.validate`): failing rows go to quarantine;
+6. write the tables atomically (`casualties.store`), then the manifest, last;
+7. merge incidents into events (`casualties.events.merge_events`, when present);
+8. Great Expectations on the written tables and Data Docs (`casualties.quality`);
+9. a markdown artifact with the run's counts.
+
+The flow orchestrates only: every rule lives in the library. Retries are on I/O tasks only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+
+from casualties import io, store
+from casualties.extract import extract_frame
+from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, conform
+from schemas.validate import validate
+
+DEFAULT_BATCH_SIZE = 2000  # articles per extraction task: big enough to dwarf task overhead
+POOL_MIN_BYTES = 2_000_000  # below this, starting worker processes costs more than it saves
+IO_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
+
+
+@dataclass
+class Batch:
+    """One batch of articles on its way through extract and validate."""
+
+    index: int
+    source_file: str
+    articles: pd.DataFrame
+    quarantine: pd.DataFrame
+    figures: pd.DataFrame | None = None
+    incidents: pd.DataFrame | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------------- tasks
+
+
+@task(name="discover inputs", cache_policy=NO_CACHE, **IO_RETRIES)
+def discover(raw_dir: Path) -> tuple[list, pd.DataFrame]:
+    """Find the .txt and .jsonl files under raw_dir (skipped files become quarantine rows)."""
+    logger = get_run_logger()
+    inputs, skipped = io.discover_inputs(raw_dir)
+    size = sum(r.size for r in inputs)
+    logger.info(
+        "Loaded the list of inputs under %s: %d files (%.1f MB), %d skipped",
+        raw_dir,
+        len(inputs),
+        size / 1e6,
+        len(skipped),
+    )
+    return inputs, skipped
+
+
+@task(name="plan incremental run", cache_policy=NO_CACHE, **IO_RETRIES)
+def plan_run(inputs: list, out_dir: Path, full_refresh: bool) -> tuple[store.Plan, dict]:
+    """Finish or discard an interrupted commit, then compare the inputs with the manifest."""
+    logger = get_run_logger()
+    for message in store.recover(out_dir):
+        logger.warning("Recovery: %s", message)
+    manifest = store.load_manifest(out_dir)
+    plan = store.plan_inputs(inputs, manifest, full=full_refresh)
+    logger.info(
+        "Plan: %s; %d files to process, %d unchanged",
+        plan.reason,
+        len(plan.to_process),
+        len(plan.unchanged),
+    )
+    return plan, manifest
+
+
+@task(name="load stored tables", cache_policy=NO_CACHE, **IO_RETRIES)
+def load_tables(out_dir: Path, plan: store.Plan) -> dict[str, pd.DataFrame]:
+    """The stored tables an incremental run merges into (nothing on a full rebuild)."""
+    if plan.full:
+        return {}
+    old = {name: store.read_table(out_dir, TABLES[name]) for name in store.MERGED_TABLES}
+    get_run_logger().info(
+        "Loaded stored tables from %s: %s",
+        out_dir,
+        ", ".join(f"{len(df)} {name}" for name, df in old.items()),
+    )
+    return old
+
+
+@task(name="extract batch", cache_policy=NO_CACHE)
+def extract_batch(batch: Batch, pool=None) -> Batch:
+    """Figures and incidents of a batch of articles (in a worker process when a pool is given)."""
+    t0 = time.perf_counter()
+    arts = batch.articles[["article_id", "text", "published"]]
+    if pool is None:
+        figures, incidents = extract_frame(arts)
+    else:
+        figures, incidents = pool.submit(arts).result()
+    batch.figures, batch.incidents = figures, incidents
+    batch.seconds["extract"] = time.perf_counter() - t0
+    return batch
+
+
+@task(name="validate batch", cache_policy=NO_CACHE)
+def validate_batch(batch: Batch, run_id: str) -> Batch:
+    """pandera checks on the batch's three tables; failing rows move to quarantine."""
+    t0 = time.perf_counter()
+    figures, incidents = batch.figures, batch.incidents
+    articles = batch.articles.copy()
+    counts = figures["article_id"].value_counts()
+    articles["n_figures"] = articles["article_id"].map(counts).fillna(0).astype("Int64")
+    articles["run_id"] = run_id
+    figures = figures.assign(run_id=run_id)
+    incidents = incidents.assign(run_id=run_id)
+    good_articles, q_articles = validate(articles, "articles", run_id=run_id)
+    good_figures, q_figures = validate(figures, "figures", articles=good_articles, run_id=run_id)
+    good_incidents, q_incidents = validate(
+        incidents, "incidents", articles=good_articles, run_id=run_id
+    )
+    # An article's figure count is the figures the table holds for it.
+    kept = good_figures["article_id"].value_counts()
+    good_articles["n_figures"] = (
+        good_articles["article_id"].map(kept).fillna(0).astype("Int64").to_numpy()
+    )
+    batch.articles, batch.figures, batch.incidents = good_articles, good_figures, good_incidents
+    batch.quarantine = _concat(
+        [batch.quarantine.assign(run_id=run_id), q_articles, q_figures, q_incidents], QUARANTINE
+    )
+    batch.seconds["validate"] = time.perf_counter() - t0
+    return batch
+
+
+@task(name="merge events", cache_policy=NO_CACHE)
+def merge_events(incidents: pd.DataFrame, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Incidents of all articles merged into events, validated; None if not available yet."""
+    logger = get_run_logger()
+    try:
+        events_mod = importlib.import_module("casualties.events")
+        merged = events_mod.merge_events(incidents)
+    except (ImportError, AttributeError, NotImplementedError) as exc:
+        logger.warning("Events not built: casualties.events.merge_events unavailable (%s)", exc)
+        return None
+    merged = merged.assign(run_id=run_id)
+    events, quarantine = validate(merged, "events", run_id=run_id)
+    logger.info(
+        "Merged %d incidents into %d events (%d quarantined)",
+        len(incidents),
+        len(events),
+        len(quarantine),
+    )
+    return events, quarantine
+
+
+@task(name="commit tables", cache_policy=NO_CACHE, **IO_RETRIES)
+def commit_tables(out_dir: Path, tables: dict[str, pd.DataFrame], manifest: dict) -> dict[str, int]:
+    """Write every table into staging and publish them with the manifest (store protocol)."""
+    logger = get_run_logger()
+    store.commit_run(out_dir, tables, manifest)
+    for name, df in tables.items():
+        logger.info("Saved %d rows to %s", len(df), store.table_path(out_dir, TABLES[name]))
+    logger.info("Saved manifest of %d inputs (run %s)", len(manifest["files"]), manifest["run_id"])
+    return {name: len(df) for name, df in tables.items()}
+
+
+@task(name="quality report", cache_policy=NO_CACHE, **IO_RETRIES)
+def quality_report(out_dir: Path, report_dir: Path, tables: list[str]) -> dict:
+    """Great Expectations suites on the written Parquet, and Data Docs under report_dir."""
+    from casualties import quality
+
+    summary = quality.run_quality(out_dir, report_dir, tables=tables)
+    get_run_logger().info(
+        "Quality: %d of %d expectations failed; Data Docs at %s",
+        summary["failed"],
+        summary["evaluated"],
+        summary["index"],
+    )
+    return summary
+
+
+@task(name="publish summary", cache_policy=NO_CACHE)
+def publish_summary(summary: dict) -> str:
+    """A Prefect markdown artifact with the run's counts."""
+    md = summary_markdown(summary)
+    create_markdown_artifact(key="casualties-run", markdown=md, description="Pipeline run counts")
+    return md
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _concat(frames: list[pd.DataFrame], table) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return table.empty()
+    return conform(pd.concat([conform(f, table) for f in frames], ignore_index=True), table)
+
+
+def _run_id() -> str:
+    from prefect.runtime import flow_run
+
+    return str(flow_run.id or uuid.uuid4())
+
+
+_KEYS = ["source_file", "line", "doc_id", "article_id"]
+
+
+@dataclass
+class ReadLog:
+    """What reading saw besides the batches: the manifest and the merge need it."""
+
+    keys: list[pd.DataFrame] = field(default_factory=list)  # _KEYS of every row io yielded
+    repeats: list[pd.DataFrame] = field(default_factory=list)  # texts already read this run
+    failed_files: set[str] = field(default_factory=set)  # not recorded: the next run retries
+    files_read: int = 0
+
+
+def _batches(plan: store.Plan, batch_size: int, log: ReadLog) -> Iterator[Batch]:
+    """Stream article batches from the files to process.
+
+    A text read earlier in this run is not extracted again (articles are keyed by content);
+    its row still goes to the merge (`log.repeats`), which decides duplicates over all rows.
+    """
+    logger = get_run_logger()
+    seen: set[str] = set()
+    index = 0
+    for raw in plan.to_process:
+        n_rows = n_fresh = 0
+        for articles, quarantine in io.iter_articles(raw, batch_size=batch_size):
+            log.keys.append(articles[_KEYS])
+            fresh = ~articles["article_id"].isin(seen) & ~articles["article_id"].duplicated()
+            seen.update(articles["article_id"])
+            if (~fresh).any():
+                log.repeats.append(articles[~fresh])
+            if (quarantine["reason"] == "unreadable_file").any():
+                log.failed_files.add(raw.rel)
+            n_rows += len(articles)
+            n_fresh += int(fresh.sum())
+            yield Batch(index, raw.rel, articles[fresh].reset_index(drop=True), quarantine)
+            index += 1
+        log.files_read += 1
+        logger.info("Loaded %s: %d articles (%d new texts)", raw.rel, n_rows, n_fresh)
+
+
+def summary_lines(s: dict) -> list[str]:
+    """A short plain-text summary of a run (what `casualties run` prints at the end)."""
+    lines = [
+        f"Run {s['run_id']} ({s['plan']}): {s['files_processed']} files processed, "
+        f"{s['files_unchanged']} unchanged, {s['articles_new']} new articles, "
+        f"{s['seconds']:.1f} s",
+        "Tables in " + s["out_dir"] + ": " + ", ".join(f"{t} {n}" for t, n in s["rows"].items()),
+    ]
+    if s["quarantine_reasons"]:
+        lines.append(
+            "Quarantine: " + ", ".join(f"{r} {n}" for r, n in s["quarantine_reasons"].items())
+        )
+    q = s["quality"]
+    lines.append(
+        f"Quality: {q['evaluated']} expectations, {q['failed']} failed; report {q['index']}"
+    )
+    return lines
+
+
+def summary_markdown(s: dict) -> str:
+    """Markdown table of a run summary (also used by the CLI)."""
+    lines = [
+        f"# Casualties pipeline run `{s['run_id']}`",
+        "",
+        f"{'Full rebuild' if s['full_refresh'] else 'Incremental run'}: "
+        f"{s['files_processed']} files processed, {s['files_unchanged']} unchanged, "
+        f"{s['articles_new']} new articles in {s['batches']} batches, "
+        f"{s['seconds']:.1f} s.",
+        "",
+        "| table | rows |",
+        "|---|---|",
+        *(f"| {t} | {n} |" for t, n in s["rows"].items()),
+        "",
+        "| quarantine reason | rows |",
+        "|---|---|",
+        *(f"| `{r}` | {n} |" for r, n in s["quarantine_reasons"].items()),
+        "",
+    ]
+    q = s.get("quality")
+    if q:
+        lines += [
+            f"Great Expectations: {q['evaluated']} expectations, {q['failed']} failed "
+            f"([Data Docs]({q['index']})).",
+            "",
+            "| table | evaluated | failed |",
+            "|---|---|---|",
+            *(f"| {t} | {v['evaluated']} | {v['failed']} |" for t, v in q["tables"].items()),
+        ]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------- flow
+
+
+def _task_runner(runner: str, dask_address: str | None):
+    if runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if dask_address:
+            return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(cluster_kwargs={"processes": True, "threads_per_worker": 1})
+    return None
+
+
+@flow(name="casualties-pipeline", log_prints=True)
+def pipeline(
+    raw_dir: Path = Path("raw"),
+    out_dir: Path = Path("processed"),
+    report_dir: Path = Path("reports"),
+    full_refresh: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    runner: str = "local",
+    workers: int | None = None,
+) -> dict:
+    """Run the whole pipeline once; returns the run summary (also a markdown artifact).
+
+    On the local runner extraction goes to a process pool of `workers` (default: one per core)
+    when there is enough input to pay for starting it; on Dask (`run_pipeline(runner="dask")`)
+    each batch task runs `extract_frame` on a worker.
+    """
+    t_start = time.perf_counter()
+    raw_dir, out_dir, report_dir = Path(raw_dir), Path(out_dir), Path(report_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_id = _run_id()
+    from casualties.bench import StageClock  # per-stage seconds for `casualties bench`
+
+    clock = StageClock()
+    with store.run_lock(out_dir):  # one writer per output folder
+        with clock.stage("parse"):
+            inputs, skipped = discover(raw_dir)
+            plan, manifest = plan_run(inputs, out_dir, full_refresh)
+            old = load_tables(out_dir, plan)
+        log = ReadLog()
+        done, failed = _extract_all(plan, batch_size, runner, workers, run_id, clock, log)
+
+        new = {
+            "articles": _concat([b.articles for b in done] + _repeats(log, done, run_id), ARTICLES),
+            "figures": _concat([b.figures for b in done], FIGURES),
+            "incidents": _concat([b.incidents for b in done], INCIDENTS),
+            "quarantine": _concat(
+                [skipped.assign(run_id=run_id)] + [b.quarantine for b in done], QUARANTINE
+            ),
+        }
+        with clock.stage("write"):
+            tables = store.merge_tables(old, new, plan.keep_files, run_id)
+            merged = merge_events(tables["incidents"], run_id)
+            if merged is not None:
+                tables["events"] = merged[0]
+                tables["quarantine"] = _concat([tables["quarantine"], merged[1]], QUARANTINE)
+            keys = (
+                pd.concat(log.keys, ignore_index=True) if log.keys else pd.DataFrame(columns=_KEYS)
+            )
+            broken = log.failed_files | failed
+            processed = [r for r in plan.to_process if r.rel not in broken]
+            new_manifest = store.build_manifest(run_id, plan, keys, manifest, processed=processed)
+            rows = commit_tables(out_dir, tables, new_manifest)
+
+    with clock.stage("quality"):
+        quality = quality_report(out_dir, report_dir, list(tables))
+
+    reasons = tables["quarantine"]["reason"].value_counts().sort_index()
+    summary = {
+        "run_id": run_id,
+        "full_refresh": plan.full,
+        "plan": plan.reason,
+        "files_processed": len(plan.to_process),
+        "files_unchanged": len(plan.unchanged),
+        "articles_new": sum(len(b.articles) for b in done),
+        "batches": len(done),
+        "failed_batches": sorted(failed),
+        "rows": rows,
+        "quarantine_reasons": {str(k): int(v) for k, v in reasons.items()},
+        "quality": quality,
+        "out_dir": str(out_dir),
+        "report": quality["index"],
+        "seconds": time.perf_counter() - t_start,
+    }
+    publish_summary(summary)
+    text_bytes = sum(
+        int(b.articles["text"].str.encode("utf-8").str.len().sum()) for b in done if len(b.articles)
+    )
+    clock.write(out_dir, articles=summary["articles_new"], text_bytes=text_bytes)
+    return summary
+
+
+def _repeats(log: ReadLog, done: list[Batch], run_id: str) -> list[pd.DataFrame]:
+    """Rows whose text was read earlier in this run, for the merge's duplicate decisions
+    (only those whose first copy passed validation: a repeat never wins over its first copy)."""
+    if not log.repeats:
+        return []
+    valid = set().union(*(set(b.articles["article_id"]) for b in done))
+    rows = pd.concat(log.repeats, ignore_index=True)
+    rows = rows[rows["article_id"].isin(valid)]
+    return [rows.assign(n_figures=0, run_id=run_id)]
+
+
+def _extract_all(
+    plan: store.Plan,
+    batch_size: int,
+    runner: str,
+    workers: int | None,
+    run_id: str,
+    clock,
+    log: ReadLog,
+) -> tuple[list[Batch], set[str]]:
+    """Extract and validate every batch, at most a few in flight at once (flat memory).
+
+    Returns the finished batches in input order and the files of batches that failed (their
+    rows are missing from this run; the manifest leaves them out so the next run retries).
+    """
+    logger = get_run_logger()
+    pool = None
+    to_read = sum(r.size for r in plan.to_process)
+    if runner == "local" and to_read > POOL_MIN_BYTES and (workers or 2) > 1:
+        from casualties.parallel import ExtractionPool
+
+        pool = ExtractionPool(workers)
+        logger.info("Extracting on %d worker processes", pool.workers)
+    in_flight = 2 * (pool.workers if pool else 2)
+    progress = create_progress_artifact(progress=0.0, description="Share of input bytes read")
+    done: list[Batch] = []
+    failed: set[str] = set()
+    pending: list[tuple[Batch, Future]] = []
+    read_bytes = 0
+
+    def collect(batch: Batch, fut) -> None:
+        try:
+            batch = fut.result()
+        except Exception as exc:  # one failing batch must not lose the others
+            logger.error("Batch %d of %s failed: %r", batch.index, batch.source_file, exc)
+            failed.add(batch.source_file)
+            return
+        done.append(batch)
+        clock.add("extract", batch.seconds.get("extract", 0.0))
+        clock.add("validate", batch.seconds.get("validate", 0.0))
+        logger.info(
+            "Batch %d (%s): %d articles → %d figures, %d incidents, %d quarantine rows "
+            "[extract %.2f s, validate %.2f s]",
+            batch.index,
+            batch.source_file,
+            len(batch.articles),
+            len(batch.figures),
+            len(batch.incidents),
+            len(batch.quarantine),
+            batch.seconds.get("extract", 0.0),
+            batch.seconds.get("validate", 0.0),
+        )
+
+    try:
+        t_read = time.perf_counter()
+        for batch in _batches(plan, batch_size, log):
+            clock.add("parse", time.perf_counter() - t_read)
+            if len(batch.articles):
+                read_bytes += int(batch.articles["text"].str.len().sum())
+                update_progress_artifact(progress, min(100.0, 100.0 * read_bytes / max(to_read, 1)))
+                extracted = extract_batch.submit(batch, pool)
+                pending.append((batch, validate_batch.submit(extracted, run_id)))
+            else:  # nothing to extract: only quarantine rows
+                batch.quarantine = batch.quarantine.assign(run_id=run_id)
+                batch.figures, batch.incidents = FIGURES.empty(), INCIDENTS.empty()
+                done.append(batch)
+            while len(pending) >= in_flight:
+                collect(*pending.pop(0))
+            t_read = time.perf_counter()
+        while pending:
+            collect(*pending.pop(0))
+    finally:
+        if pool is not None:
+            pool.close()
+    update_progress_artifact(progress, 100.0)
+    done.sort(key=lambda b: b.index)
+    return done, failed
+
+
+def run_pipeline(runner: str = "local", dask_address: str | None = None, **params) -> dict:
+    """Run the flow with the task runner `runner` names ("local" or "dask")."""
+    task_runner = _task_runner(runner, dask_address)
+    flow_ = pipeline if task_runner is None else pipeline.with_options(task_runner=task_runner)
+    return flow_(runner=runner, **params)

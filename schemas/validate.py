@@ -1,0 +1,197 @@
+"""Validate a table and split it: rows that pass, and quarantine rows for those that fail.
+
+`validate(df, "figures", articles=...)` runs three pandera stages lazily (collecting every
+failure instead of stopping at the first):
+
+1. raw values: each column casts to its declared dtype; enum columns hold allowed values;
+2. the table's `DataFrameModel` (`schemas.models`) on the typed frame: nullability, bounds,
+   enums, unique ids, low <= best <= high, dates not after publication;
+3. relations to the articles (`schemas.relations`), when `articles` is given.
+
+A row failing any check leaves the table and becomes one quarantine row (stage `validate`,
+reason `schema:<table>.<check>` for its first failure, detail naming every failing field).
+Nothing raises on bad data; a failure that names no row (which the stages are built to avoid)
+quarantines the whole frame rather than letting unchecked rows through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from casualties.fields import QUARANTINE, TABLES, Table, conform
+from schemas.models import MODELS, raw_schema, row_checks
+from schemas.relations import relation_checks, relation_schema
+
+_EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failing check on one row (`row` is None when pandera could not name a row)."""
+
+    row: object
+    check: str  # stable check name, e.g. "low_le_best", "category_not_null"
+    fields: tuple[str, ...]
+    value: object
+
+
+def _short(check: str) -> str:
+    """Stable short name of a pandera built-in check ("greater_than_or_equal_to(0)" -> "ge")."""
+    prefixes = {
+        "not_nullable": "not_null",
+        "coerce_dtype": "dtype",
+        "dtype": "dtype",
+        "greater_than_or_equal_to": "ge",
+        "less_than_or_equal_to": "le",
+        "isin": "in_set",
+        "field_uniqueness": "unique",
+    }
+    for prefix, short in prefixes.items():
+        if check.startswith(prefix):
+            return short
+    return re.sub(r"\W+", "_", check).strip("_")
+
+
+def _failures(err: pa.errors.SchemaErrors, df_checks: dict[str, tuple]) -> list[Failure]:
+    """Turn pandera's failure_cases into one Failure per (row, check)."""
+    out: dict[tuple, Failure] = {}
+    for case in err.failure_cases.itertuples(index=False):
+        row = None if pd.isna(case.index) else case.index
+        if case.schema_context == "Column":
+            check = f"{case.column}_{_short(str(case.check))}"
+            fields: tuple[str, ...] = (str(case.column),)
+        else:
+            # Dataframe checks report every column of a failing row; keep one per row.
+            check = str(case.check)
+            fields = df_checks.get(check, (None, ()))[1]
+        out.setdefault((row, check), Failure(row, check, fields, case.failure_case))
+    return list(out.values())
+
+
+def _run(schema_or_model, df: pd.DataFrame, df_checks: dict) -> list[Failure]:
+    try:
+        schema_or_model.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        return _failures(err, df_checks)
+    return []
+
+
+def _align(df: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The table's columns in order (missing ones null, unknown ones dropped), index 0..n-1."""
+    df = df.reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            c: df[c] if c in df.columns else pd.Series([None] * len(df), dtype=object)
+            for c in table.columns
+        }
+    )
+
+
+def _render(value, limit: int = 60) -> str:
+    text = (
+        "null"
+        if value is None or (not isinstance(value, list | tuple) and pd.isna(value))
+        else str(value)
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quarantine_rows(
+    table: Table,
+    frame: pd.DataFrame,
+    typed: pd.DataFrame,
+    failures: list[Failure],
+    articles: pd.DataFrame | None,
+    run_id: str,
+) -> pd.DataFrame:
+    by_row: dict[object, list[Failure]] = {}
+    for f in sorted(failures, key=lambda f: f.row):
+        by_row.setdefault(f.row, []).append(f)
+    provenance = {}
+    if articles is not None and len(articles) and "article_id" in frame.columns:
+        for col in ("source_file", "line", "doc_id"):
+            provenance[col] = dict(zip(articles["article_id"], articles[col], strict=True))
+    id_col = table.fields[0].name
+    rows = []
+    for row, fails in by_row.items():
+        # Show typed values where the row got that far (2, not 2.0), else the raw ones.
+        rec = typed.loc[row] if row in typed.index else frame.loc[row]
+        if table.name == "articles":
+            source_file, line, doc_id = rec["source_file"], rec["line"], rec["doc_id"]
+        elif provenance:
+            art = rec["article_id"]
+            source_file = provenance["source_file"].get(art)
+            line = provenance["line"].get(art)
+            doc_id = provenance["doc_id"].get(art)
+        else:
+            source_file, line, doc_id = None, None, None
+        details = []
+        for f in fails:
+            values = ", ".join(f"{c}={_render(rec[c])}" for c in f.fields if c in rec.index)
+            details.append(
+                f"{table.name}.{f.check} failed on field(s) {', '.join(f.fields)}: {values}"
+            )
+        excerpt_fields = dict.fromkeys([id_col, *(c for f in fails for c in f.fields)])
+        excerpt = "; ".join(f"{c}={_render(rec[c], 80)}" for c in excerpt_fields if c in rec.index)
+        rows.append(
+            {
+                "source_file": source_file if isinstance(source_file, str) else f"<{table.name}>",
+                "line": line,
+                "doc_id": doc_id,
+                "stage": "validate",
+                "reason": f"schema:{table.name}.{fails[0].check}",
+                "detail": " | ".join(details),
+                "excerpt": excerpt[:_EXCERPT],
+                "run_id": run_id,
+            }
+        )
+    return conform(pd.DataFrame(rows), QUARANTINE)
+
+
+def validate(
+    df: pd.DataFrame,
+    table_name: str,
+    articles: pd.DataFrame | None = None,
+    run_id: str = "",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split `df` into (rows of `table_name` that pass every check, quarantine rows).
+
+    `articles` (article_id, text, source_file, line, doc_id) enables the cross-table checks of
+    figures and incidents and gives quarantine rows their file and line. The valid frame has
+    exactly the table's columns and dtypes; the quarantine frame has QUARANTINE's.
+    """
+    table = TABLES[table_name]
+    frame = _align(df, table)
+
+    # 1. raw values
+    failures = _run(raw_schema(table), frame, {})
+    bad = {f.row for f in failures}
+    if None in bad:  # cannot tell which rows: keep none of them unchecked
+        bad = set(frame.index)
+    typed_src = frame.drop(index=list(bad))
+    try:
+        typed = conform(typed_src, table).set_axis(typed_src.index)
+    except (TypeError, ValueError) as exc:
+        failures += [Failure(i, "dtype", (), str(exc)) for i in typed_src.index]
+        typed = conform(frame.iloc[0:0], table)
+
+    # 2. the table model, 3. relations to articles
+    checks = row_checks(table)
+    failures += _run(MODELS[table_name], typed, checks)
+    if articles is not None:
+        rel = relation_checks(table_name, articles)
+        if rel:
+            failures += _run(relation_schema(table_name, articles), typed, rel)
+
+    rowless = [f for f in failures if f.row is None]
+    if rowless:
+        failures = [f for f in failures if f.row is not None]
+        failures += [Failure(i, r.check, r.fields, r.value) for r in rowless for i in typed.index]
+    failed_rows = {f.row for f in failures}
+    valid = typed.drop(index=[i for i in failed_rows if i in typed.index]).reset_index(drop=True)
+    quarantine = _quarantine_rows(table, frame, typed, failures, articles, run_id)
+    return valid, quarantine

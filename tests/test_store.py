@@ -1,0 +1,333 @@
+"""The store with real Parquet files: dtypes, atomic writes, crash recovery, incremental merge."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from casualties import __version__, io, store
+from casualties.fields import ARTICLES, EVENTS, FIGURES, QUARANTINE, TABLES
+from tests.mixed_raw import build_mixed_raw, quarantine_keys
+
+META = {"run_id": "run-1", "pipeline_version": __version__}
+
+
+def article_rows(specs, run_id="run-1"):
+    """specs: (doc_id, text, source_file, line) -> ARTICLES rows."""
+    return pd.DataFrame(
+        [
+            {
+                "article_id": io.article_id(text),
+                "doc_id": doc,
+                "title": doc.upper(),
+                "published": "2024-03-05T10:00:00Z",
+                "text": text,
+                "source_file": sf,
+                "line": line,
+                "n_figures": 1,
+                "run_id": run_id,
+            }
+            for doc, text, sf, line in specs
+        ]
+    )
+
+
+def figure_rows(articles, run_id="run-1"):
+    """One figure per article ('N killed' at the start of its text)."""
+    rows = []
+    for aid, text in zip(articles["article_id"], articles["text"], strict=True):
+        surface = text.split(" killed")[0] + " killed"
+        rows.append(
+            {
+                "figure_id": f"{aid}:0-{len(surface)}",
+                "article_id": aid,
+                "start": 0,
+                "end": len(surface),
+                "surface": surface,
+                "sentence": text,
+                "category": "killed",
+                "low": 3,
+                "best": 3,
+                "high": 3,
+                "qualifier": "exact",
+                "hedged": False,
+                "claim_by_party": False,
+                "is_aggregate": False,
+                "is_cumulative": False,
+                "is_subset": False,
+                "rule": "test",
+                "run_id": run_id,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------- dtypes
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_empty_tables_round_trip_with_their_dtypes(tmp_path, name):
+    table = TABLES[name]
+    path = store.write_table(table.empty(), tmp_path, table, META)
+    back = pd.read_parquet(path)
+    assert list(back.columns) == table.columns
+    # zero rows: Parquet stores no dictionary, so categoricals come back without categories
+    assert back.dtypes.astype(str).to_dict() == table.empty().dtypes.astype(str).to_dict()
+    exact = store.read_table(tmp_path, table)
+    assert exact.dtypes.to_dict() == table.empty().dtypes.to_dict()
+
+
+def test_values_round_trip_with_plain_read_parquet(tmp_path):
+    arts = article_rows([("a", "3 killed in a blast.", "a.txt", None)])
+    figs = figure_rows(arts)
+    figs.loc[0, "high"] = None
+    store.write_table(arts, tmp_path, ARTICLES, META)
+    path = store.write_table(figs, tmp_path, FIGURES, META)
+    back = pd.read_parquet(path)  # no post-processing
+    assert back.dtypes.to_dict() == FIGURES.empty().dtypes.to_dict()
+    assert str(back["low"].dtype) == "Int64" and back["high"].isna().all()
+    assert list(back["category"].cat.categories) == list(FIGURES.field("category").categories)
+    assert back["qualifier"].tolist() == ["exact"]
+    a = pd.read_parquet(tmp_path / "articles.parquet")
+    assert a.loc[0, "published"] == pd.Timestamp("2024-03-05T10:00:00Z")
+    assert str(a["text"].dtype) == "string" and pd.isna(a.loc[0, "line"])
+    meta = store.table_metadata(path)
+    assert meta["run_id"] == "run-1" and meta["pipeline_version"] == __version__
+    assert meta["table"] == "figures"
+    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_events_list_column_round_trips(tmp_path):
+    ev = pd.DataFrame(
+        {"event_id": ["e1"], "n_sources": [2], "disputed": [False], "incident_ids": [["a:i0"]]}
+    )
+    back = pd.read_parquet(store.write_table(ev, tmp_path, EVENTS, META))
+    assert list(back.loc[0, "incident_ids"]) == ["a:i0"]
+
+
+def test_streaming_writer_writes_row_groups(tmp_path):
+    arts = article_rows([(f"d{i}", f"{i} killed.", "f.jsonl", i) for i in range(1, 31)])
+    path = tmp_path / "articles.parquet"
+    with store.TableWriter(path, ARTICLES, META) as w:
+        for start in range(0, 30, 10):
+            w.write(arts.iloc[start : start + 10])
+        assert not path.exists()  # nothing visible under the final name before close
+    assert pq.ParquetFile(path).num_row_groups == 3
+    assert pd.read_parquet(path)["doc_id"].tolist() == arts["doc_id"].tolist()
+
+
+# ------------------------------------------------------------------------------- atomicity
+
+
+def test_failed_write_leaves_the_previous_table(tmp_path):
+    arts = article_rows([("a", "3 killed.", "a.txt", None)])
+    store.write_table(arts, tmp_path, ARTICLES, META)
+    bad = article_rows([("b", "4 killed.", "b.txt", None)])
+    bad["line"] = "not a number"  # conform cannot cast: the write fails part-way
+    path = store.table_path(tmp_path, ARTICLES)
+    with pytest.raises((ValueError, TypeError)), store.TableWriter(path, ARTICLES, META) as w:
+        w.write(arts)
+        w.write(bad)
+    assert store.read_table(tmp_path, ARTICLES)["doc_id"].tolist() == ["a"]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_crash_leftovers_are_not_read_and_are_cleaned(tmp_path):
+    arts = article_rows([("a", "3 killed.", "a.txt", None)])
+    store.commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
+    # a 'crash' left a half-written temp file and an uncommitted staging folder
+    (tmp_path / ".articles.parquet.999.dead.tmp").write_bytes(b"PAR1 half a file")
+    stage = store.staging_dir(tmp_path, "run-2")
+    (stage / "articles.parquet").write_bytes(b"PAR1 half a file")
+    assert store.read_table(tmp_path, ARTICLES)["doc_id"].tolist() == ["a"]
+    manifest = store.load_manifest(tmp_path)  # recovers first
+    assert manifest["run_id"] == "run-1" and "stale" not in manifest
+    assert not (tmp_path / store.STAGING_NAME).exists()
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_kill_between_renames_is_rolled_forward(tmp_path):
+    old = article_rows([("a", "3 killed.", "a.txt", None)])
+    store.commit_run(
+        tmp_path,
+        {"articles": old, "figures": figure_rows(old)},
+        {**store.empty_manifest(), **META},
+    )
+    # run-2 staged both tables and reached its commit point, then died after one rename
+    new = article_rows([("b", "4 killed.", "b.txt", None)], run_id="run-2")
+    stage = store.staging_dir(tmp_path, "run-2")
+    meta2 = {**META, "run_id": "run-2"}
+    store.write_table(new, stage, ARTICLES, meta2)
+    store.write_table(figure_rows(new, "run-2"), stage, FIGURES, meta2)
+    manifest = {**store.empty_manifest(), **meta2, "tables": {"articles": "run-2"}}
+    manifest["tables"]["figures"] = "run-2"
+    (stage / store.MANIFEST_NAME).write_text(json.dumps(manifest))
+    (stage / "articles.parquet").replace(tmp_path / "articles.parquet")
+    # readers see one consistent run even before recovery
+    assert store.read_table(tmp_path, ARTICLES)["doc_id"].tolist() == ["b"]
+    figs = store.read_table(tmp_path, FIGURES)
+    assert figs["article_id"].tolist() == new["article_id"].tolist()
+    assert store.load_manifest(tmp_path)["run_id"] == "run-2"
+    for name in ("articles", "figures"):
+        assert store.table_metadata(tmp_path / f"{name}.parquet")["run_id"] == "run-2"
+    assert not (tmp_path / store.STAGING_NAME).exists()
+
+
+def test_tables_not_matching_the_manifest_force_a_full_rebuild(tmp_path):
+    arts = article_rows([("a", "3 killed.", "a.txt", None)])
+    store.commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
+    # a table written outside the protocol (another run_id) under the final name
+    store.write_table(arts, tmp_path, ARTICLES, {**META, "run_id": "rogue"})
+    manifest = store.load_manifest(tmp_path)
+    assert manifest["files"] == {} and "articles.parquet" in manifest["stale"]
+    assert store.plan_inputs([], manifest).full
+
+
+def test_unreadable_manifest_means_full_rebuild(tmp_path):
+    (tmp_path / store.MANIFEST_NAME).write_text("{ truncated")
+    manifest = store.load_manifest(tmp_path)
+    assert manifest["run_id"] is None and manifest["stale"] == "manifest unreadable"
+
+
+def test_run_lock_excludes_a_second_run(tmp_path):
+    with store.run_lock(tmp_path), pytest.raises(store.StoreBusy), store.run_lock(tmp_path):
+        pass
+    with store.run_lock(tmp_path):  # released
+        pass
+
+
+# ------------------------------------------------------------------------------- planning
+
+
+def _inputs(tmp_path, files: dict[str, str]):
+    raw = tmp_path / "raw"
+    raw.mkdir(exist_ok=True)
+    for rel, content in files.items():
+        (raw / rel).write_text(content)
+    return io.discover_inputs(raw)[0]
+
+
+def test_plan_inputs_new_changed_removed_and_sharing(tmp_path):
+    inputs = _inputs(
+        tmp_path, {"a.txt": "A\n1 killed.", "b.txt": "B\n2 killed.", "c.txt": "C\n3 killed."}
+    )
+    sha = {i.rel: i.sha256 for i in inputs}
+    manifest = {
+        **store.empty_manifest(),
+        **META,
+        "files": {
+            "a.txt": {"sha256": sha["a.txt"], "records": [[None, "a.txt", "ida"]]},
+            "b.txt": {"sha256": "old", "records": [[None, "b.txt", "idb"]]},
+            "gone.jsonl": {"sha256": "x", "records": [[1, "X", "idx"]]},
+            # c.txt shares an article with the removed file: its duplicate must be re-decided
+            "c.txt": {"sha256": sha["c.txt"], "records": [[None, "c.txt", "idx"]]},
+        },
+    }
+    plan = store.plan_inputs(inputs, manifest)
+    assert not plan.full
+    assert [i.rel for i in plan.to_process] == ["b.txt", "c.txt"]
+    assert plan.keep_files == {"a.txt"}
+    assert plan.removed == ["gone.jsonl"] and plan.changed == ["b.txt"]
+    assert store.plan_inputs(inputs, manifest, full=True).full
+    other = store.plan_inputs(inputs, {**manifest, "pipeline_version": "0.0.0"})
+    assert other.full and "pipeline version" in other.reason
+
+
+# ------------------------------------------------------------------------------- merging
+
+
+def run_once(raw_dir, out_dir, run_id, full=False):
+    """A miniature run over the real mixed folder: read, 'extract', merge, commit."""
+    manifest = store.load_manifest(out_dir)
+    inputs, disc_q = io.discover_inputs(raw_dir)
+    plan = store.plan_inputs(inputs, manifest, full=full)
+    arts, qs = [], [disc_q]
+    for raw in plan.to_process:
+        for a, q in io.iter_articles(raw):
+            arts.append(a)
+            qs.append(q)
+    read = pd.concat(arts, ignore_index=True) if arts else io.READ_ARTICLES.empty()
+    read = read.assign(run_id=run_id, n_figures=1)
+    new = {
+        "articles": read,
+        "figures": figure_rows(read.drop_duplicates("article_id"), run_id),
+        "quarantine": pd.concat(qs, ignore_index=True).assign(run_id=run_id),
+    }
+    old = {} if plan.full else {n: store.read_table(out_dir, TABLES[n]) for n in new}
+    tables = store.merge_tables(old, new, plan.keep_files, run_id)
+    store.commit_run(out_dir, tables, store.build_manifest(run_id, plan, read, manifest))
+    return plan, tables
+
+
+def without_run_id(df):
+    return df.drop(columns="run_id").reset_index(drop=True)
+
+
+def test_rerun_is_idempotent_and_processes_nothing(tmp_path):
+    raw = build_mixed_raw(tmp_path, big_line_mb=0.01)
+    out = tmp_path / "out"
+    run_once(raw, out, "r1")
+    first = {n: store.read_table(out, TABLES[n]) for n in ("articles", "figures", "quarantine")}
+    plan, _ = run_once(raw, out, "r2")
+    assert plan.to_process == [] and not plan.full
+    for name, df in first.items():
+        pd.testing.assert_frame_equal(
+            without_run_id(store.read_table(out, TABLES[name])), without_run_id(df)
+        )
+    assert store.load_manifest(out)["run_id"] == "r2"
+
+
+def test_incremental_equals_full_rebuild(tmp_path):
+    raw = build_mixed_raw(tmp_path, big_line_mb=0.01)
+    out = tmp_path / "out"
+    run_once(raw, out, "r1")
+    n_before = len(store.read_table(out, ARTICLES))
+    # add a file, change one, remove one
+    (raw / "feed" / "more.jsonl").write_text(
+        json.dumps({"id": "m-1", "text": "7 killed in a new report."})
+        + "\n"
+        + json.dumps({"id": "w-5", "text": "A clash with w-5's id, 9 killed."})
+        + "\n"
+    )
+    (raw / "good.txt").write_text("Market blast\n\n13 killed at the market, police said.\n")
+    (raw / "latin1.txt").unlink()
+    plan, _ = run_once(raw, out, "r2")
+    assert not plan.full
+    # the mirror link to good.txt shares its text: it is redone with it
+    assert [i.rel for i in plan.to_process] == ["feed/more.jsonl", "good.txt", "mirror/good.txt"]
+    inc = {n: store.read_table(out, TABLES[n]) for n in ("articles", "figures", "quarantine")}
+    assert len(inc["articles"]) == n_before  # +1 m-1, -1 latin1, good.txt replaced
+    docs = set(inc["articles"]["doc_id"])
+    assert "m-1" in docs and "latin1.txt" not in docs
+    assert "13 killed" in inc["articles"].set_index("doc_id").loc["good.txt", "text"]
+    assert set(inc["figures"]["article_id"]) == set(inc["articles"]["article_id"])
+    q = quarantine_keys(inc["quarantine"])
+    # more.jsonl sorts before wire.jsonl: its w-5 wins, the stored w-5 becomes the duplicate
+    assert ("feed/wire.jsonl", 7, "duplicate_id", "w-5") in q
+    assert not any(k[0] == "latin1.txt" for k in q)
+
+    full_out = tmp_path / "full"
+    run_once(raw, full_out, "f1", full=True)
+    for name, df in inc.items():
+        full = store.read_table(full_out, TABLES[name])
+        pd.testing.assert_frame_equal(without_run_id(df), without_run_id(full))
+
+
+def test_merge_keeps_the_earliest_row_and_its_figures():
+    old_arts = article_rows([("X", "3 killed here.", "b.jsonl", 1)], run_id="r1")
+    new_arts = article_rows(
+        [("Y", "3 killed here.", "a.jsonl", 1), ("X", "5 killed there.", "a.jsonl", 2)], "r2"
+    )
+    old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
+    new = {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}
+    out = store.merge_tables(old, new, keep_files={"b.jsonl"}, run_id="r2")
+    # a.jsonl sorts first: its rows win; old X (b.jsonl:1) now clashes with a.jsonl:2's X
+    assert out["articles"]["doc_id"].tolist() == ["Y", "X"]
+    assert out["articles"]["source_file"].tolist() == ["a.jsonl", "a.jsonl"]
+    assert out["figures"]["run_id"].tolist() == ["r2", "r2"]
+    assert quarantine_keys(out["quarantine"]) == {("b.jsonl", 1, "duplicate_id", "X")}
+    assert out["quarantine"]["run_id"].tolist() == ["r2"]
+    assert out["quarantine"].dtypes.to_dict() == QUARANTINE.empty().dtypes.to_dict()
