@@ -81,8 +81,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     raw = _existing_dir(args.raw, "--raw")
     out = _writable_dir(args.out, "--out")
     report = _writable_dir(args.report, "--report")
-    if args.dask_address and args.runner != "dask":
-        raise UsageError("--dask-address needs --runner dask")
     _prefect_env()
     from casualties.store import StoreBusy
     from flows.pipeline import run_pipeline, summary_lines
@@ -189,7 +187,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CommandError(f"no tables in {out}: run `casualties run` first")
     summary = quality.run_quality(out, report)
     for name, t in summary["tables"].items():
-        print(f"{name:<11} {t['rows']:>8} rows  {t['evaluated']:>4} expectations  {t['failed']} failed")
+        print(
+            f"{name:<11} {t['rows']:>8} rows  {t['evaluated']:>4} expectations  "
+            f"{t['failed']} failed"
+        )
         for label in t["failed_expectations"]:
             print(f"            failed: {label}")
     print(f"Data Docs: {summary['index']}")
@@ -277,7 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raw", default="raw", metavar="DIR", help="input folder (default: raw)")
     p.add_argument("--out", default="processed", metavar="DIR", help="tables (default: processed)")
     p.add_argument(
-        "--report", default="reports", metavar="DIR", help="quality report folder (default: reports)"
+        "--report",
+        default="reports",
+        metavar="DIR",
+        help="quality report folder (default: reports)",
     )
     p.add_argument(
         "--full-refresh", action="store_true", help="reprocess every input, ignoring the manifest"
@@ -291,26 +295,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dask-address",
         metavar="ADDR",
-        help="scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (with --runner "
-        "dask; without it a local cluster is started)",
+        help="scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies --runner "
+        "dask; without it, --runner dask starts a local cluster)",
     )
     p.add_argument(
         "--batch-size", type=int, default=2000, metavar="N", help="articles per extraction task"
     )
     p.add_argument(
-        "--workers", type=int, default=None, metavar="N", help="extraction processes (default: cores)"
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="extraction processes (default: cores)",
     )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
         "extract",
         help="extract figures, incidents and totals from JSONL articles (one JSON line each)",
-        description="Read articles as JSON lines ({\"id\", \"text\", optional \"published\", "
-        "\"title\", \"source\", \"url\"}) from FILE or stdin (-), or one .txt file, and print one "
+        description='Read articles as JSON lines ({"id", "text", optional "published", '
+        '"title", "source", "url"}) from FILE or stdin (-), or one .txt file, and print one '
         "JSON object per article: its figures, incidents and a {low, best, high} total per "
         "category. Same code as the pipeline.",
     )
-    p.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="JSONL or .txt (default: -)")
+    p.add_argument(
+        "file", nargs="?", default="-", metavar="FILE|-", help="JSONL or .txt (default: -)"
+    )
     p.add_argument(
         "--published",
         metavar="DATE",
@@ -365,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the data dictionary (docs/fields.md) from the field list",
         description="Generate the data dictionary of every table from casualties/fields.py.",
     )
-    p.add_argument("--output", default="docs/fields.md", metavar="FILE", help="default: docs/fields.md")
+    p.add_argument(
+        "--output", default="docs/fields.md", metavar="FILE", help="default: docs/fields.md"
+    )
     p.set_defaults(func=cmd_fields)
 
     p = sub.add_parser(

@@ -52,19 +52,13 @@ KILLED_BY_FORCES = re.compile(alt(CTX["killed_by_forces"]), re.IGNORECASE)
 _ACCORDING = re.compile(
     r"\b" + alt(CTX["attribution_according"]) + r"(?P<who>[^,.;:()]{2,80})", re.IGNORECASE
 )
-_VERBS = alt(CTX["attribution_verbs"])
-# "X said ..." : X is the noun phrase before the verb, from the clause start.
-_WHO_SAID = re.compile(
-    r"(?:^|[,;:(]\s*|\b(?:and|but|while|as)\s+)(?P<who>(?:[\w'’\-.]+\s+){0,9}?[\w'’\-.]+)\s+"
-    r"(?:(?:has|have|had|also|later|earlier)\s+)?(?:" + _VERBS + r")\b",
-    re.IGNORECASE,
-)
-# "..., X said." : the verb before its subject at the clause end.
-_SAID_WHO = re.compile(
-    r",\s+(?:" + _VERBS + r")\s+(?P<who>[^,.;:]{2,80}?)\s*[.;]?$", re.IGNORECASE
-)
+_VERB = re.compile(r"\b(?:" + alt(CTX["attribution_verbs"]) + r")\b", re.IGNORECASE)
+# where the speaker's noun phrase before "said" starts: clause punctuation or a conjunction
+_CLAUSE_START = re.compile(r"(?:^|[,;:(]\s*|\b(?:and|but|while|as|that)\s+)", re.IGNORECASE)
+_SKIP_BEFORE_VERB = re.compile(r"\s+(?:(?:has|have|had|also|later|earlier)\s+)*$", re.IGNORECASE)
 _NOT_SOURCE = re.compile(
-    r"^(?:it|he|she|this|that|which|who|there|they? (?:also|later))$|responsibility", re.IGNORECASE
+    r"^(?:it|he|she|this|that|which|who|there|they|they (?:also|later))$|responsibility|\d",
+    re.IGNORECASE,
 )
 
 
@@ -82,14 +76,19 @@ def attribution(sentence: str) -> str | None:
     m = _ACCORDING.search(sentence)
     if m:
         return m.group("who").strip()
-    m = _SAID_WHO.search(sentence)
-    if m and not _NOT_SOURCE.search(m.group("who")):
-        return m.group("who").strip()
-    m = _WHO_SAID.search(sentence)
-    if m:
-        who = m.group("who").strip()
-        if not _NOT_SOURCE.search(who) and not re.search(r"\d", who):
-            return who
+    for v in _VERB.finditer(sentence):
+        head = sentence[: v.start()]
+        if head.rstrip().endswith(","):  # "..., said X." / "..., said the agency"
+            tail = re.match(r"\s*([^,.;:]{2,80}?)\s*[.;]?$", sentence[v.end() :])
+            if tail and not _NOT_SOURCE.search(tail.group(1).strip()):
+                return tail.group(1).strip()
+        head = head[: _SKIP_BEFORE_VERB.search(head).start()]
+        start = max((c.end() for c in _CLAUSE_START.finditer(head)), default=0)
+        words = head[start:].split()
+        if 1 <= len(words) <= 10:
+            who = " ".join(words)
+            if not _NOT_SOURCE.search(who):
+                return who
     return None
 
 
@@ -101,26 +100,40 @@ def is_party(source: str | None, sentence: str) -> bool:
     return bool(source) and bool(PARTIES.search(source))
 
 
-def annotate(text: str, fig: Figure, sent_start: int, sent_end: int, np_text: str) -> None:
-    """Fill a figure's context fields from its sentence and the words of its noun phrase."""
-    sentence = text[sent_start:sent_end]
+class SentenceContext:
+    """What a sentence says about all its figures, computed once: source, party claim,
+    aggregate window, cumulative update."""
+
+    __slots__ = ("attributed_to", "party", "aggregate", "cumulative")
+
+    def __init__(self, sentence: str):
+        self.attributed_to = attribution(sentence)
+        self.party = is_party(self.attributed_to, sentence)
+        self.aggregate = bool(AGGREGATE.search(sentence))
+        self.cumulative = bool(CUMULATIVE.search(sentence))
+
+
+def annotate(text: str, fig: Figure, sent_start: int, sent_end: int, np_text: str,
+             sc: SentenceContext | None = None) -> None:
+    """Fill a figure's context fields from its sentence (`sc`, computed if not given) and the
+    words of its noun phrase."""
+    if sc is None:
+        sc = SentenceContext(text[sent_start:sent_end])
     if fig.victim_type is None:
         fig.victim_type, fig.victim_share = victim_of(np_text)
-    fig.attributed_to = attribution(sentence)
-    local = text[max(sent_start, fig.start - 60) : min(sent_end, fig.end + 60)]
-    fig.hedged = bool(HEDGES.search(local))
-    fig.claim_by_party = is_party(fig.attributed_to, sentence)
-    fig.is_aggregate = fig.is_aggregate or bool(AGGREGATE.search(sentence))
-    fig.is_cumulative = fig.is_cumulative or bool(CUMULATIVE.search(sentence))
-    before = text[max(sent_start, fig.start - 40) : fig.start]
-    if SUBSET_BEFORE.search(before) and fig.victim_share is None:
+    fig.attributed_to = sc.attributed_to
+    fig.hedged = bool(HEDGES.search(text, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60)))
+    fig.claim_by_party = sc.party
+    fig.is_aggregate = fig.is_aggregate or sc.aggregate
+    fig.is_cumulative = fig.is_cumulative or sc.cumulative
+    if fig.victim_share is None and SUBSET_BEFORE.search(text, max(sent_start, fig.start - 40), fig.start):
         fig.victim_share = "including"
 
 
 def militants_were_attackers(text: str, sent_start: int, sent_end: int) -> bool:
     """Whether militants in this sentence were the attacking side (their dead are perpetrators):
-    the article says militants attacked, and this sentence does not say strikes or forces killed
-    them."""
+    the article up to here says militants attacked, and this sentence does not say strikes or
+    forces killed them."""
     if KILLED_BY_FORCES.search(text, sent_start, sent_end):
         return False
     return bool(ATTACK_BY_MILITANTS.search(text, 0, sent_end))

@@ -80,6 +80,8 @@ _PATTERNS: list[tuple[str, re.Pattern, str]] = [
         re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+days?\s+ago\b", re.I),
         "days_ago",
     ),
+    # A window ending at publication ("in the last 24 hours"): its first day.
+    ("last_hours", re.compile(r"\b(?:in|over|during) the (?:last|past) (?:24|twenty-four|48) hours\b", re.I), "yesterday"),
     ("last_week", re.compile(r"\b(?:last|past|previous)\s+week(?:end)?\b", re.I), "last_week"),
     ("this_week", re.compile(r"\b(?:earlier\s+)?this\s+week\b", re.I), "this_week"),
     ("last_month", re.compile(r"\blast\s+month\b", re.I), "last_month"),

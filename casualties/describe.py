@@ -1,10 +1,198 @@
-"""When, where, what and who of an incident. (Placeholder interface; being implemented.)"""
+"""When, where, what and who of an incident, from its sentences and, failing that, the article.
+
+`describe_incident` is called once per incident by `casualties.extract`. Dates come from
+`casualties.dates`, places from `casualties.places`; the event type, weapon, target and
+perpetrator come from the rules of `lexicon/events.yaml` applied here.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from importlib import resources
 
+import yaml
+
+from casualties import dates, places
 from casualties.model import Figure, Incident
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict:
+    """The rules of `lexicon/events.yaml`."""
+    text = resources.files("casualties").joinpath("lexicon/events.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """`lexicon/events.yaml` compiled once."""
+
+    event_types: tuple[tuple[str, re.Pattern], ...]
+    weapons: re.Pattern
+    weapon_names: tuple[str, ...]
+    targets: re.Pattern
+    target_names: tuple[str, ...]
+    target_cued: re.Pattern
+    actors: re.Pattern
+    actor_info: tuple[dict, ...]
+    cue_before: re.Pattern
+    cue_after: re.Pattern
+    hedges: re.Pattern
+    agent_noun: re.Pattern
+    attack_on_armed: re.Pattern
+
+
+def _alternation(named: dict[str, str], flags=re.I) -> tuple[re.Pattern, tuple[str, ...]]:
+    """One regex with a named group per entry (g0, g1, ...), so one scan finds all of them."""
+    names = tuple(named)
+    body = "|".join(f"(?P<g{i}>{named[n]})" for i, n in enumerate(names))
+    return re.compile(rf"\b(?:{body})", flags), names
+
+
+@lru_cache(maxsize=1)
+def rules() -> _Rules:
+    """Compile the lexicon once per process."""
+    lex = lexicon()
+    types = tuple(
+        (e["type"], re.compile(r"\b(?:" + "|".join(e["patterns"]) + ")", re.I))
+        for e in lex["event_types"]
+    )
+    weapons, weapon_names = _alternation(lex["weapons"])
+    targets, target_names = _alternation(lex["targets"])
+    target_cued = re.compile(
+        rf"\b{lex['target_cues']}\s+(?:(?:an?|the|their|his|her|its|two|three|several)\s+)?"
+        rf"(?:[\w-]+\s+){{0,2}}?(?:{'|'.join(lex['targets'].values())})",
+        re.I,
+    )
+    actor_list = tuple(lex["actors"])
+    actors = re.compile(
+        "|".join(f"(?P<a{i}>{a['pattern']})" for i, a in enumerate(actor_list))
+    )
+    cues = lex["perpetrator_cues"]
+    return _Rules(
+        types,
+        weapons,
+        weapon_names,
+        targets,
+        target_names,
+        target_cued,
+        actors,
+        actor_list,
+        re.compile(cues["before"], re.I),
+        re.compile(cues["after"], re.I),
+        re.compile(lex["hedges"], re.I),
+        re.compile(rf"(?:{cues['agent_nouns']})$", re.I),
+        re.compile(lex["attack_on_armed"], re.I),
+    )
+
+
+def event_type(span: str) -> str | None:
+    """The first event type (in the lexicon's order of specificity) whose words `span` has;
+    an attack on armed people is an armed clash (ACLED)."""
+    r = rules()
+    for name, pattern in r.event_types:
+        if pattern.search(span):
+            if name == "attack" and r.attack_on_armed.search(span):
+                return "armed_clash"
+            return name
+    return None
+
+
+def _first_named(pattern: re.Pattern, names: tuple[str, ...], span: str) -> str | None:
+    m = pattern.search(span)
+    if m is None:
+        return None
+    return names[int(m.lastgroup[1:])]
+
+
+def weapon(span: str) -> str | None:
+    """The first weapon or means `span` names, as the lexicon names it."""
+    return _first_named(rules().weapons, rules().weapon_names, span)
+
+
+def target(span: str) -> str | None:
+    """What was hit: a lexicon target after a targeting word ("jets targeted an internet
+    cafe"), else the first target named."""
+    r = rules()
+    cued = r.target_cued.search(span)
+    if cued is not None:
+        m = r.targets.search(span, cued.start(), cued.end())
+        # The target is the last lexicon word inside the cued phrase ("at the bus stop").
+        last = None
+        while m is not None:
+            last = m
+            m = r.targets.search(span, m.end(), cued.end())
+        if last is not None:
+            return r.target_names[int(last.lastgroup[1:])]
+    return _first_named(r.targets, r.target_names, span)
+
+
+def perpetrator(span: str) -> tuple[str | None, bool, dict | None]:
+    """Who did it, whether the words hedge it, and the actor's lexicon entry.
+
+    An actor counts when a cue marks it as the doer: "by the Taliban", "jets believed to
+    belong to the US-led coalition", "Taliban militants attacked", "Taliban-planted bomb";
+    actors marked `agent` (unidentified gunmen) always count. The first such actor wins.
+    """
+    r = rules()
+    for m in r.actors.finditer(span):
+        info = r.actor_info[int(m.lastgroup[1:])]
+        before = span[max(0, m.start() - 60) : m.start()]
+        after = span[m.end() : m.end() + 120]
+        cue = r.cue_before.search(before)
+        agent = (
+            info.get("agent")
+            or cue is not None
+            or r.cue_after.match(after) is not None
+            or r.agent_noun.search(m.group(0)) is not None  # "American raids", "US airstrike"
+        )
+        if not agent:
+            continue
+        # Hedges in the words just before the actor (from the start of its clause): "jets
+        # believed to belong to", "suspected Taliban", "allegedly by".
+        clause = re.split(r"[.;:!?]|,\s(?:and|but|while)\s", before)[-1]
+        window = clause[-60:] + span[m.end() : m.end() + 40].split(".")[0]
+        hedged = bool(r.hedges.search(window))
+        return info["name"], hedged, info
+    return None, False, None
+
+
+def _at_midnight_utc(d) -> datetime | None:
+    return None if d is None else datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+@lru_cache(maxsize=16)
+def _article_dates(text: str, published) -> tuple[dates.DateMention, ...]:
+    """All date phrases of the article (cached: several incidents share one article)."""
+    return tuple(dates.find_dates(text, published))
+
+
+def _date(text: str, start: int, end: int, published) -> dates.DateMention | None:
+    """The incident's date: the most precise phrase in its sentences; else the closest
+    phrase before it in the article (day, week or month precision: a bare year before the
+    incident is background, "seized in 2014"); else the first such phrase after it."""
+    mentions = _article_dates(text, published)
+    inside = [m for m in mentions if start <= m.start and m.end <= end]
+    if inside:
+        return dates.best_date(inside)
+    usable = [m for m in mentions if m.precision in ("day", "week", "month")]
+    before = [m for m in usable if m.end <= start]
+    if before:
+        return before[-1]
+    after = [m for m in usable if m.start >= end]
+    return after[0] if after else None
+
+
+def _sentence_before(text: str, start: int) -> str:
+    """The sentence before `start` in the same paragraph (for an event type not in the
+    incident's own words: "Taliban militants attacked a post. Three soldiers died.")."""
+    head = text[max(0, start - 400) : start]
+    head = head.split("\n\n")[-1]
+    parts = re.split(r"(?<=[.!?])\s+", head.rstrip())
+    return parts[-1] if parts else ""
 
 
 def describe_incident(
@@ -12,5 +200,32 @@ def describe_incident(
 ) -> dict:
     """Attributes of `incident`: date, date_precision, date_text, place, place_text, country,
     admin1, latitude, longitude, geo_precision, event_type, weapon, target, perpetrator,
-    perpetrator_hedged. Missing ones are absent or None."""
-    return {}
+    perpetrator_hedged, is_cumulative. Unknown ones are None (date_precision "unknown")."""
+    start, end = incident.start, incident.end
+    span = text[start:end]
+    out: dict = {}
+
+    if published is not None and getattr(published, "tzinfo", None) is not None:
+        published = published.astimezone(UTC)
+    dm = _date(text, start, end, published)
+    out["date"] = _at_midnight_utc(dm.date) if dm else None
+    out["date_precision"] = dm.precision if dm else "unknown"
+    out["date_text"] = dm.text if dm else None
+
+    out.update(places.resolve_place(text, start, end))
+
+    kind = event_type(span) or event_type(_sentence_before(text, start))
+    out["event_type"] = kind
+    out["weapon"] = weapon(span)
+    out["target"] = target(span)
+    who, hedged, info = perpetrator(span)
+    out["perpetrator"] = who
+    out["perpetrator_hedged"] = hedged if who else None
+    if out["country"] is None and info and len(info.get("countries", ())) == 1:
+        # No place named at all: the country the actor fights in ("Taliban" → Afghanistan).
+        out["country"] = places.gazetteer().country_names.get(info["countries"][0])
+        out["geo_precision"] = "country"
+
+    own = [figures[i] for i in incident.figure_indices if 0 <= i < len(figures)]
+    out["is_cumulative"] = any(f.is_cumulative for f in own)
+    return out

@@ -355,6 +355,12 @@ INCIDENTS = Table(
             "All its figures come from a party's own claim.",
             nullable=False,
         ),
+        Field(
+            "is_cumulative",
+            "boolean",
+            "A figure of it is a running toll ('rose to 41'): across articles it supersedes "
+            "earlier reports of the event.",
+        ),
         Field("n_figures", "Int64", "Figures that belong to the incident.", ge=0, nullable=False),
         *_count_triples("incident"),
         RUN_ID,

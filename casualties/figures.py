@@ -19,7 +19,7 @@ a subset when it follows "including" a figure, or joins the figure it is listed 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from casualties import context, numbers
 from casualties.context import CTX, alt, words
@@ -63,9 +63,10 @@ _NP_PART = alt(CAT["np_participles"])
 # a word: an abbreviation ("U.S.") or letters/digits/hyphens/apostrophes (never a sentence's period)
 _WORD = r"(?:(?:[A-Za-z]\.){2,}|[\w'’\-]+)"
 _NP_WORD = (
-    r"(?!(?-i:" + _AUX + "|" + _STOP + r")\b)"
+    r"(?:(?:and|including)\s+\d[\d,]*\b|"  # "30 militants and 2 soldiers were killed"
+    r"(?!(?-i:" + _AUX + "|" + _STOP + r")\b)(?!\d)"
     r"(?:(?:" + _NP_PART + r")\b|(?![\w'’\-]*(?:ed|ing)\b)" + _WORD
-    + r"|\([^()]{0,80}\)|\[[^\[\]]{0,40}\])"
+    + r"|\([^()]{0,80}\)|\[[^\[\]]{0,40}\]))"
 )
 _CUE = r"(?:(?:\w+ly|also|all|both|reportedly)\s+)*(?:" + _AFTER_ALT + r")\b"
 # Long link: noun phrase (with lists and appositives) + auxiliary + cue: "were killed".
@@ -89,13 +90,18 @@ TOLL_RISE = re.compile(CAT["toll_rise"], _I)
 RAISE_TOLL = re.compile(CAT["raise_toll"] + r"(?:\w+\s+){0,5}$", _I)
 
 _FILLER = re.compile(r"(?:(?:his|her|their|its|the|" + alt(CAT["object_filler"]) + r")\s+)+", _I)
-_SEP = re.compile(r"\s*(?:,\s*(?:and\s+|as well as\s+|plus\s+)?|\s+(?:and|as well as|plus|&)\s+)", _I)
+_JOIN = alt(CAT["list_join"])
+_SEP = re.compile(r"\s*(?:,\s*(?:(?:" + _JOIN + r")\s+)?|\s+(?:" + _JOIN + r")\s+)", _I)
+_INTENT = re.compile(r"\b(?:" + alt(CAT["intent"]) + r")\s+(?:to\s+|of\s+)?$", _I)
 
 _PERSON_SG = alt(CTX["person_singular"])
 _PAIR = alt(CTX["person_pair"])
 _DEMONYM = CTX["demonym"]
 # a word inside a singular noun phrase ("a 20-year old", "young Iranian")
-_ADJ = r"(?!(?:and|or|in|at|on|of|to|by|with|was|were|who|that|before|after)\b)" + _WORD
+_ADJ = (
+    r"(?!(?:and|or|in|at|on|of|to|by|with|was|were|who|that|before|after)\b)"
+    r"(?:(?:" + _NP_PART + r")\b|(?![\w'’\-]*(?:ed|ing)\b)" + _WORD + ")"
+)
 _DET = r"(?:a|an|one|another|the|his|her|their|its|my|our|your)"
 _POSSESSIVE = {"his", "her", "their", "its", "my", "our", "your"}
 _OF_PHRASE = r"(?:\s+of\s+(?:a|an|the|his|her|their)\s+(?:[\w\-'’]+\s+){0,3}?[\w\-'’]+(?=[\s,.;]))?"
@@ -122,7 +128,9 @@ NAME_ITEM = re.compile(r"[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van )?[A-Z][a-zA-Z'�
 # an appositive after a name: ", an exiled critic of Qaddafi,"
 _APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", _I)
 # the noun phrase after a number ("Afghan soldiers", "of his cousins", "passers by")
-_NP_TAIL = re.compile(r"(?:\s+(?:of\s+(?:his|her|their|the|them|whom)\s+)?" + _NP_WORD + r"){0,4}", _I)
+_NP_TAIL = re.compile(
+    r"(?:\s+(?:of\s+(?:his|her|their|the|them|whom)\s+)?(?!(?:and|or|including)\b)" + _NP_WORD + r"){0,4}", _I
+)
 NOT_PEOPLE = re.compile(
     r"(?:\s+(?!(?:" + _STOP + r"|and|or)\b)" + _WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b",
     _I,
@@ -131,12 +139,27 @@ FIGHTERS = re.compile(r"(?:\s+" + _WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]
 _AFTER_PERCENT = re.compile(r"\s*(?:%|per ?cent)", _I)
 
 # Singular subjects: "a man was killed", "A Libyan was shot and killed", "another were injured".
+_ONE_PERSON = r"(?:a|an|one|another)\s+(?:" + _ADJ + r"\s+){0,4}?(?:" + _PERSON_SG + r"|" + _DEMONYM + r")"
+# a short phrase after a singular noun: "A night watchman at the bank was ...", "ambassador to Italy"
+_PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + _ADJ + r"\s+){0,4}?" + _ADJ + ")?"
 SINGULAR_SUBJECT = re.compile(
+    r"(?P<first>\b" + _ONE_PERSON + r"\s+and\s+)?"
     r"\b(?P<det>a|an|another|the)\s+(?P<words>(?:" + _ADJ + r"\s+){0,4}?)"
     r"(?P<noun>(?:" + _PERSON_SG + r"|" + _PAIR + r")\b(?!['’]s)|" + _DEMONYM + r"\b)"
-    + _OF_PHRASE
-    + r"(?:\s+(?:" + _AUX + r"))+\s+" + _CUE,
+    + _PP
+    + r"(?:\s+(?-i:" + _AUX + r"))+\s+" + _CUE,
     re.IGNORECASE,
+)
+# "Another policeman died of his wounds", "a child later died"
+SINGULAR_DIED = re.compile(
+    r"\b(?:a|an|another|one)\s+(?:" + _ADJ + r"\s+){0,3}?(?P<noun>(?:" + _PERSON_SG + r"))\b(?!['’]s)"
+    r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+(?:died|perished|succumbed|drowned)\b",
+    _I,
+)
+# "Gerard Hoareau, an exiled opposition leader, was shot and killed"
+NAME_SUBJECT = re.compile(
+    r"(?P<name>\b[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van |[A-Z]\. )?[A-Z][a-zA-Z'’\-]+){1,3})"
+    r"(?:,[^,;.]{1,80},)?\s+(?-i:was|has been|had been)\s+(?:\w+ly\s+)?" + _CUE
 )
 ANOTHER_SUBJECT = re.compile(r"\banother\s+(?:(?:" + _AUX + r")\s+)+" + _CUE, _I)
 BODY_OF = re.compile(r"\bthe\s+body\s+of\s+[A-Z][a-z]+(?:[ \-][A-Z][a-zA-Z'’\-]+){1,3}", 0)
@@ -193,8 +216,11 @@ def find_figures(text: str) -> list[Figure]:
     quants = [
         q
         for q in numbers.find_quantities(text)
-        if sentence_index(starts, q.start) not in notes and not _AFTER_PERCENT.match(text, q.end)
+        if sentence_index(starts, q.start) not in notes
+        and not _AFTER_PERCENT.match(text, q.end)
+        and not (_AGE_APPOSITION.search(text, max(0, q.start - 30), q.start) and text[q.end : q.end + 1] == ",")
     ]
+    quants = [_dozen(text, q) for q in quants]
     by_start = {q.start: q for q in quants}
     found: list[_Found] = []
     used: set[int] = set()  # starts of quantities already read as figures
@@ -217,7 +243,20 @@ def find_figures(text: str) -> list[Figure]:
     _subset_people(text, found, sents, starts)
     _join_uncued(text, quants, used, found, sents, starts)
     found = _dedupe(found)
+    _mark_subsets(text, found, sents, starts)
     return [_to_figure(text, f, sents, starts) for f in found]
+
+
+_DOZEN = re.compile(r"\s+dozen\b(?!s)", _I)
+
+
+def _dozen(text: str, q):
+    """'2 dozen' read as 24 (numbers.find_quantities may stop at the '2')."""
+    m = _DOZEN.match(text, q.end)
+    if not m or q.kind != "number":
+        return q
+    return replace(q, end=m.end(), surface=text[q.start : m.end()], low=q.low * 12,
+                   best=q.best * 12, high=None if q.high is None else q.high * 12)
 
 
 def _object_lists(text: str, by_start: dict, used: set[int], found: list[_Found]) -> None:
@@ -225,7 +264,7 @@ def _object_lists(text: str, by_start: dict, used: set[int], found: list[_Found]
     serviceman and wounding 23 more")."""
     for m in OBJECT_VERB.finditer(text):
         category, name = _which(m, _OBJ_NAMES)
-        if _passive_before(text, m.start()):
+        if _passive_before(text, m.start()) or _INTENT.search(text, max(0, m.start() - 30), m.start()):
             continue
         _read_list(text, m.end(), category, f"object:{category}:{name}", by_start, used, found)
     for category, name, verb, then in _THEN:
@@ -287,6 +326,8 @@ def _one_item(text, pos, category, rule, by_start, possessive_mode, n_items):
     if q is not None:
         if NOT_PEOPLE.match(text, q.end):
             return None, q.end, False
+        if n_items and _number_first(text, q):  # "killing 7 policemen, 3 militants were injured"
+            return None
         tail = _NP_TAIL.match(text, q.end)
         f = _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier, rule + "+number",
                    np=tail.group(0))
@@ -348,6 +389,7 @@ def _singular_subjects(text: str, found: list[_Found]) -> None:
         category, name = _which(m, _AFTER_NAMES)
         noun = m.group("noun")
         n = 2 if re.fullmatch(_PAIR, noun, _I) else 1
+        n += 1 if m.group("first") else 0  # "a Belgian priest and a Guatemalan priest were ..."
         np = m.group("words") + noun
         perp = bool(PERPETRATOR_NP.search(noun))
         if m.group("det").lower() == "the" and not perp:
@@ -356,6 +398,14 @@ def _singular_subjects(text: str, found: list[_Found]) -> None:
         found.append(_Found(m.start(), end, category, n, n, n, "exact",
                             f"subject:{category}:{name}", np=np,
                             victim_type="perpetrators" if perp else None))
+    for m in NAME_SUBJECT.finditer(text):
+        category, name = _which(m, _AFTER_NAMES)
+        found.append(_Found(m.start(), m.end("name"), category, 1, 1, 1, "exact",
+                            f"subject:{category}:{name}+name", np=m.group("name")))
+    for m in SINGULAR_DIED.finditer(text):
+        perp = bool(PERPETRATOR_NP.search(m.group("noun")))
+        found.append(_Found(m.start(), m.end("noun"), "killed", 1, 1, 1, "exact", "subject:killed:died",
+                            np=m.group("noun"), victim_type="perpetrators" if perp else None))
     for m in ANOTHER_SUBJECT.finditer(text):
         category, name = _which(m, _AFTER_NAMES)
         found.append(_Found(m.start(), m.start() + 7, category, 1, 1, 1, "exact",
@@ -376,7 +426,13 @@ _ANY_CUE = re.compile(
     re.sub(r"\(\?P<g\d+>", "(?:", r"\b(?:" + _AFTER_ALT + "|" + _OBJ_ALT + r")\b"), _I
 )
 # "5 people were injured, 2 of them critically": a part of the figure before
-_OF_THEM = re.compile(r"\s+of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b", _I)
+_OF_THEM = re.compile(
+    r"\s+(?:of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b|"
+    r"(?:seriously|critically|severely|badly|slightly|gravely|lightly)\b)",
+    _I,
+)
+# ages in apposition: "Eludio Aguilar, 43, was killed"
+_AGE_APPOSITION = re.compile(r"[A-Z][a-z]+,\s*$")
 
 
 def _join_uncued(text, quants, used, found, sents, starts) -> None:
@@ -427,6 +483,17 @@ def _subset_people(text, found, sents, starts) -> None:
         found.append(_Found(m.start("item"), m.end("item"), prev[-1].category, n, n, n, "exact",
                             f"subset:{prev[-1].category}:singular", np=item, is_subset=True,
                             victim_type="perpetrators" if perp else None))
+
+
+def _mark_subsets(text, found, sents, starts) -> None:
+    """A figure right after 'including', 'among them' ... is part of an earlier figure of its
+    sentence and category (is_subset)."""
+    for i, f in enumerate(found):
+        s0 = sents[sentence_index(starts, f.start)][0]
+        if f.is_subset or not context.SUBSET_BEFORE.search(text[max(s0, f.start - 40) : f.start]):
+            continue
+        if any(g.category == f.category and s0 <= g.start and g.end <= f.start for g in found[:i]):
+            f.is_subset = True
 
 
 def _dedupe(found: list[_Found]) -> list[_Found]:

@@ -1,11 +1,11 @@
 """Number grammar: words and digits → integers; a quantity phrase → low/best/high/qualifier.
 
 Usage (for casualties.figures):
-    for q in find_quantities(text):          # sorted, non-overlapping, text[q.start:q.end] == q.surface
-        q.low, q.best, q.high, q.qualifier   # CONVENTIONS reading; high None = no upper bound
-        q.kind                               # "number" | "range" | "vague" | "zero" ("no one", "none")
-        text[q.end:]                         # look here for the noun/verb ("14 killed", "dozens of people")
-    parse_quantity("3,000 to 4,000")  # -> Quantity(low=3000, best=3000, high=4000, qualifier="range")
+    for q in find_quantities(text):  # sorted, non-overlapping; text[q.start:q.end] == q.surface
+        q.low, q.best, q.high, q.qualifier  # CONVENTIONS reading; high None = no upper bound
+        q.kind  # "number" | "range" | "vague" (dozens, several) | "zero" ("no one", "none")
+        text[q.end:]  # the noun/verb that says what is counted ("14 killed", " of people")
+    parse_quantity("3,000 to 4,000")  # Quantity(low=3000, best=3000, high=4000, "range")
 
 What is returned: every phrase that could count something (people, but also bombs or vehicles: the
 caller decides from the following words), with its qualifier words included in the surface
@@ -104,6 +104,10 @@ _DIGITS = (
 )
 _DOZEN_LEADS = _alt(LEX["dozen_leads"])
 _DOZEN = rf"(?P<dozlead>{_DOZEN_LEADS}|{_S99}|\d+)\s+dozen\b(?!s)"
+_FRAC = (
+    rf"(?P<fraclead>{_alt(LEX['fraction_leads'])})\s+(?P<fracscale>"
+    rf"{'|'.join(LEX['fraction_scales'])})\b(?!s)"
+)
 _VM_SCALES = "|".join(LEX["vague_multiplier_scales"])
 _VMUL = rf"(?P<vmw>{_alt(LEX['vague_multipliers'])})\s+(?P<vms>{_VM_SCALES})\b(?!s)"
 _VAGUE = LEX["vague"]
@@ -115,12 +119,37 @@ _VAG = (
 )
 _ZERO = rf"(?P<zero>{_alt(LEX['zero'])})\b"
 
+
+def _trie_regex(words) -> str:
+    """A regex matching exactly `words`, shaped as a trie so the engine rejects a start fast."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [
+            (r"\s+" if ch == " " else re.escape(ch)) + emit(sub)
+            for ch, sub in sorted(node.items())
+            if ch
+        ]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and "" not in node else "(?:" + "|".join(alts) + ")"
+        return body + "?" if "" in node else body
+
+    return emit(trie)
+
+
 # First-word gate: a core can only start with one of these (two words for "a ...", "no ...").
 _FIRST: set[str] = set()
 for _ph in [
     *_UNITS,
     *_TENS,
-    *LEX["dozen_leads"],
+    *(f"{lead} dozen" for lead in LEX["dozen_leads"]),
+    *LEX["fraction_leads"],
     *LEX["vague_multipliers"],
     *_VAGUE,
     *LEX["vague_lead_ins"],
@@ -129,15 +158,24 @@ for _ph in [
 ]:
     _words = _ph.split()
     _FIRST.add(" ".join(_words[:2]) if _words[0] in ("a", "an", "half", "no", "not") else _words[0])
-_GATE = rf"(?=\d|(?:{_alt(_FIRST)})\b)"
+_GATE = rf"(?=\d|{_trie_regex(_FIRST)}\b)"
 
+# The core regex runs on " " + text.lower(): a core must follow one non-word character (so numbers
+# glued into words, "AFG44758", are never read), but not a hyphen after a letter ("F-16") or
+# . / : after a digit ("3.4.2020"). Starting with a character class lets the engine skip fast.
 CORE_RE = re.compile(
-    rf"\b{_GATE}(?:(?P<dig>{_DIGITS})|(?P<doz>{_DOZEN})|(?P<vmul>{_VMUL})|(?P<vag>{_VAG})"
+    rf"[^a-z0-9_]{_GATE}(?<![a-z]-)(?<!\d[./:])"
+    rf"(?:(?P<doz>{_DOZEN})|(?P<dig>{_DIGITS})|(?P<frac>{_FRAC})|(?P<vmul>{_VMUL})|(?P<vag>{_VAG})"
     rf"|{_ZERO}|(?P<words>{_WORDS})\b)"
 )
+_MONTHS = "|".join(sorted(LEX["months"], key=len, reverse=True))
 
 
-def _qual_alternation(table: dict[str, list[str]], anchor_end: bool) -> str:
+def _months(pattern: str) -> str:
+    return pattern.replace("{MONTHS}", _MONTHS)
+
+
+def _qual_alternation(table: dict[str, list[str]], prefix: str, anchor_end: bool) -> str:
     parts = []
     for qual, phrases in table.items():
         alts = []
@@ -146,28 +184,86 @@ def _qual_alternation(table: dict[str, list[str]], anchor_end: bool) -> str:
             if anchor_end:
                 body += r"\s*" if not p[-1].isalnum() else r"\s+"
             alts.append(body)
-        parts.append(f"(?P<{qual}>{'|'.join(alts)})")
+        parts.append(f"(?P<{prefix}{qual}>{'|'.join(alts)})")
     return "|".join(parts)
 
 
-# Qualifier words before the core, matched against the text just before it.
-QUAL_BEFORE_RE = re.compile(
-    rf"(?<![\w.])(?:{_qual_alternation(LEX['qualifiers_before'], True)})$", re.I
+# Qualifier phrases before a core, looked up by their normalised text ("At  least" -> at_least).
+_QUAL_OF = {_norm(p): q for q, ps in LEX["qualifiers_before"].items() for p in ps}
+_XB = LEX["exclude_before"]
+_XBC = LEX["exclude_before_capitalised"]
+
+
+def _words_alt(words) -> str:
+    return _alt([w for w in words if w[-1].isalnum()]) or "(?!)"
+
+
+def _dotted_alt(words) -> str:
+    """Words that end in punctuation ("rs.", "no.") need no word boundary after them."""
+    return _alt([w for w in words if not w[-1].isalnum() and len(w) > 1]) or "(?!)"
+
+
+_SIGNS = "".join(
+    re.escape(c) for c in _XB["money_signs"] + [w for w in _XB["number_signs"] if len(w) == 1]
 )
-# Qualifier words right after the core ("or so", "+").
-QUAL_AFTER_RE = re.compile(
-    rf"(?:\s*(?:{_qual_alternation(LEX['qualifiers_after'], False)}))(?!\w)", re.I
+# Everything that matters just BEFORE a core, in one search over a short window of the lowercased
+# text: qualifier words (group q, a trie so most windows fail fast) and exclusions (x_<name>;
+# cx_<name> counts only when capitalised in the original text). Every alternative starts after a
+# space, bracket, quote, slash or sign and runs up to the number.
+BEFORE_RE = re.compile(
+    rf"[\s(\[\"'“‘—/{_SIGNS}](?:(?P<q>{_trie_regex(_QUAL_OF)})(?:(?<=\.)\s*|\s+)"
+    rf"|(?P<x_sign>(?<=[{_SIGNS}])\s?)"
+    rf"|(?P<x_code>(?:{_words_alt(_XB['money_codes'] + _XB['number_signs'])})\s?"
+    rf"|(?:{_dotted_alt(_XB['money_codes'] + _XB['number_signs'])})\s?)"
+    rf"|(?P<x_age>(?:{_words_alt(_XB['age_words'])})\s+(?:(?:{_words_alt(_XB['age_links'])})\s+)?"
+    rf"|(?:{_words_alt(_XB['age_groups'])})\s+(?:{_words_alt(_XB['age_bounds'])})\s+)"
+    rf"|(?P<cx_date>(?:{_MONTHS})\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?)"
+    rf"|(?P<cx_label>(?:{_words_alt(_XBC['labels'])})\.?\s*)"
+    ")$"
 )
-_SEPS = "|".join(
-    re.escape(s) if not s.isalpha() else rf"\s{s}\s" for s in LEX["range_separators"]
+# The last word before a core must be one of these (or not a plain word: "3,", "no.", "$") for
+# BEFORE_RE to have anything to find; any other word skips the search (most numbers).
+_BEFORE_TRIGGERS = frozenset(
+    [p.split()[-1] for p in _QUAL_OF]
+    + [w for k in ("money_codes", "age_words", "age_links", "age_bounds") for w in _XB[k]]
+    + list(LEX["months"])
+    + _XBC["labels"]
 )
-RANGE_SEP_RE = re.compile(rf"\s*(?:{_SEPS})\s*", re.I)
-BETWEEN_AND_RE = re.compile(rf"\s+{LEX['between_joiner']}\s+", re.I)
+_SEPS = "|".join(re.escape(s) if not s.isalpha() else rf"\s{s}\s" for s in LEX["range_separators"])
+_XAW = LEX["exclude_after_words"]
+# Everything that matters just AFTER a core, in one anchored match: exclusions first, then suffix
+# qualifiers ("or more" must win over the range separator "or"), then a range separator.
+AFTER_RE = re.compile(
+    "(?:"
+    + "|".join(rf"(?P<xw_{k}>(?:\s+of)?[\s-]+(?:{_alt(v)})s?\b)" for k, v in _XAW.items())
+    + "".join(f"|(?P<x_{k}>{v})" for k, v in LEX["exclude_after"].items())
+    + f"|(?P<x_date>{_months(LEX['date_after'])})"
+    + r"|\s*(?:"
+    + _qual_alternation(LEX["qualifiers_after"], "s_", False)
+    + rf")(?!\w)|(?P<sep>\s*(?:{_SEPS})\s*))"
+)
+# The word after a core must be one of these (or not a plain word) for AFTER_RE to find anything.
+_AFTER_TRIGGERS = frozenset(
+    [w for ws in _XAW.values() for w in ws]
+    + re.findall(r"[a-z]+", " ".join(LEX["exclude_after"].values()))
+    + list(LEX["months"])
+    + [w for ps in LEX["qualifiers_after"].values() for p in ps for w in re.findall("[a-z]+", p)]
+    + [s for s in LEX["range_separators"] if s.isalpha()]
+    + ["of", LEX["between_joiner"]]
+)
+
+
+def _after_needed(plow: str, end: int) -> bool:
+    """Cheap test: can AFTER_RE match at `end`? Only if the next word is a trigger word."""
+    if plow[end : end + 1] != " ":
+        return True
+    j = plow.find(" ", end + 1, end + 24)
+    w = plow[end + 1 : j] if j > 0 else plow[end + 1 : end + 24]
+    return not w.isalpha() or w in _AFTER_TRIGGERS or w[:-1] in _AFTER_TRIGGERS
+
+
+BETWEEN_AND_RE = re.compile(rf"\s+{LEX['between_joiner']}\s+")
 NO_RANGE_BEFORE_RE = re.compile(LEX["no_range_before"], re.I)
-EXCLUDE_AFTER_RE = re.compile("|".join(f"(?:{p})" for p in LEX["exclude_after"].values()), re.I)
-EXCLUDE_BEFORE_RE = re.compile(
-    "|".join(f"(?:{p})" for p in LEX["exclude_before"].values()), re.I
-)
 YEAR_MIN, YEAR_MAX = LEX["year"]["min"], LEX["year"]["max"]
 YEAR_BEFORE_RE = re.compile(LEX["year"]["before"], re.I)
 YEAR_AFTER_RE = re.compile(LEX["year"]["after"], re.I)
@@ -179,13 +275,14 @@ _VMUL_VALUES = {_norm(k): v for k, v in LEX["vague_multipliers"].items()}
 _VMUL_SCALES = LEX["vague_multiplier_scales"]
 _DOZEN_LEAD_VALUES = {_norm(k): v for k, v in LEX["dozen_leads"].items()}
 _DOZEN_QUALIFIER = LEX["dozen_qualifier"]
+_FRACTION_LEADS = {_norm(k): v for k, v in LEX["fraction_leads"].items()}
 
 
 # --------------------------------------------------------------------------------------------
 # Reading one core
 
 
-@dataclass
+@dataclass(slots=True)
 class _Core:
     start: int
     end: int
@@ -196,11 +293,11 @@ class _Core:
     kind: str  # number / vague / zero
     scale: int | None = None  # a trailing scale word ("4 million"), for "3 to 4 million"
     plain: bool = False  # plain digits, no separators/decimals/scale (year candidates)
-    fractional: bool = False  # "2.5" with no scale word: not a count
+    rejected: bool = False  # not a count whatever the context: "2.5" (no scale word), "0800"
 
 
 def words_to_int(words: str) -> int:
-    """Value of a number written in words: "two hundred and fifty" → 250, "a dozen" is not here."""
+    """Value of a number written in words: "two hundred and fifty" → 250, "a thousand" → 1000."""
     total = current = 0
     for w in re.findall(r"[a-z]+", words.lower()):
         if w == "and":
@@ -224,48 +321,47 @@ def _digits_value(dnum: str, ddec: str | None, dscale: str | None) -> tuple[int,
         s = dscale.strip().lower()
         scale = _SCALES.get(s) or _SPACED_SCALE_VALUES.get(s) or _GLUED_SCALE_VALUES[s]
     if ddec:
-        value = float(digits + ddec) * (scale or 1)
-        return int(round(value)), scale
+        return int(round(float(digits + ddec) * (scale or 1))), scale
     return int(digits) * (scale or 1), scale
 
 
 def _read_core(m: re.Match) -> _Core:
-    s, e = m.span()
-    if m.group("dig") is not None:
-        dnum, ddec, dscale = m.group("dnum"), m.group("ddec"), m.group("dscale")
+    s, e = m.start() + 1, m.end()  # + 1: the match starts with the non-word character before
+    kind = m.lastgroup
+    if kind == "dig":
+        dnum, ddec, dscale = m.group("dnum", "ddec", "dscale")
+        if not ddec and not dscale and dnum.isdigit():  # the common case: "14", "2014"
+            v = int(dnum)
+            # "0800", "007": a leading zero makes a time or a code, not a count
+            return _Core(
+                s, e, v, v, v, "exact", "number", plain=True, rejected=dnum[0] == "0" != dnum
+            )
         v, scale = _digits_value(dnum, ddec, dscale)
-        return _Core(
-            s,
-            e,
-            v,
-            v,
-            v,
-            "exact",
-            "number",
-            scale=scale,
-            plain=dnum.isdigit() and not ddec and not dscale,
-            fractional=bool(ddec) and not dscale,
-        )
-    if m.group("doz") is not None:
+        frac = bool(ddec) and not dscale
+        return _Core(s, e, v, v, v, "exact", "number", scale=scale, rejected=frac)
+    if kind == "doz":
         lead = _norm(m.group("dozlead"))
         if lead in _DOZEN_LEAD_VALUES:
             v = _DOZEN_LEAD_VALUES[lead]
         else:
             v = 12 * (int(lead) if lead.isdigit() else words_to_int(lead))
         return _Core(s, e, v, v, v, _DOZEN_QUALIFIER, "number")
-    if m.group("vmul") is not None:
+    if kind == "frac":
+        v = int(_FRACTION_LEADS[_norm(m.group("fraclead"))] * _SCALES[m.group("fracscale")])
+        return _Core(s, e, v, v, v, LEX["fraction_qualifier"], "number")
+    if kind == "vmul":
         r = _VMUL_VALUES[_norm(m.group("vmw"))]
-        sc = _VMUL_SCALES[m.group("vms").lower()]
+        sc = _VMUL_SCALES[m.group("vms")]
         high = None if r["high"] is None else r["high"] * sc + (sc - 1 if sc >= 100 else 0)
         return _Core(s, e, r["low"] * sc, r["best"] * sc, high, r["qualifier"], "vague")
-    if m.group("vag") is not None:
+    if kind == "vag":
         r = _VAGUE_VALUES[_norm(m.group("vagw"))]
         return _Core(s, e, r["low"], r["best"], r["high"], r["qualifier"], "vague")
-    if m.group("zero") is not None:
+    if kind == "zero":
         return _Core(s, e, 0, 0, 0, "exact", "zero")
     words = m.group("words")
     v = words_to_int(words)
-    last = words.split()[-1].lower()
+    last = words.rsplit(None, 1)[-1]
     return _Core(s, e, v, v, v, "exact", "number", scale=_SCALES.get(last) if v > 100 else None)
 
 
@@ -295,83 +391,124 @@ def _apply_qualifier(q: str, low: int, best: int, high: int | None, own: str, is
 # Finding phrases
 
 
-def _is_year(text: str, phrase_start: int, end: int, cores: list[_Core]) -> bool:
+def _is_year(ptext: str, phrase_start: int, end: int, cores: list[_Core]) -> bool:
     """Plain 4-digit numbers in the year window, in a year context ("in 2014", "2014.")."""
-    if not all(
-        c.plain and YEAR_MIN <= c.best <= YEAR_MAX and c.end - c.start == 4 for c in cores
-    ):
-        return False
+    for c in cores:
+        if not (c.plain and YEAR_MIN <= c.best <= YEAR_MAX and c.end - c.start == 4):
+            return False
     return bool(
-        YEAR_BEFORE_RE.search(text, max(0, phrase_start - 30), phrase_start)
-        or YEAR_AFTER_RE.match(text, end)
+        YEAR_BEFORE_RE.search(ptext, max(0, phrase_start - 30), phrase_start)
+        or YEAR_AFTER_RE.match(ptext, end)
     )
 
 
-def _excluded_core(text: str, c: _Core) -> bool:
-    """Not a count by itself: "2.5", "3rd", "F-16", "$5", "aged 28", "March 3", "No. 10"."""
-    if c.fractional:
-        return True
-    if c.end < len(text) and (text[c.end].isalnum() or text[c.end] == "_"):
-        return True  # "3rd", "10x", "30s"
-    return bool(EXCLUDE_BEFORE_RE.search(text, max(0, c.start - 40), c.start))
+def _date_after(ptext: str, c: _Core, a: re.Match) -> re.Match | None:
+    """Keep a date match after `c` ("19 March") only for a day number and a capitalised month."""
+    month_at = a.end() - len(a.group().split()[-1])
+    if c.plain and c.best <= 31 and ptext[month_at].isupper():
+        return a
+    return None
 
 
-def _scan(text: str, low_text: str, pos: int) -> tuple[Quantity | None, int] | None:
-    """Find the next core from `pos`; return (quantity or None if excluded, resume position)."""
-    m = CORE_RE.search(low_text, pos)
-    if m is None:
-        return None
+_RANGE_JOIN_RE = re.compile(rf"\s*(?:{_SEPS})\s*")
+
+
+def _range_end(plow: str, end: int, between: bool) -> int:
+    """End of a range that continues the core ending at `end` ("aged 5 to 12" skips the "12")."""
+    j = (BETWEEN_AND_RE if between else _RANGE_JOIN_RE).match(plow, end)
+    if j is not None:
+        m2 = CORE_RE.match(plow, j.end() - 1)
+        if m2 is not None and m2.lastgroup in ("dig", "words"):
+            return m2.end()
+    return end
+
+
+def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
+    """Read the phrase around core match `m` (padded offsets): (quantity or None, its end)."""
     c1 = _read_core(m)
-    cores = [c1]
     end = c1.end
+    nxt = plow[end : end + 1]
+    if c1.rejected or nxt.isalnum() or nxt == "_":  # "2.5", "3rd", "5km", "30s"
+        return None, end
 
-    # Qualifier before the core.
-    qm = QUAL_BEFORE_RE.search(text, max(0, c1.start - 40), c1.start)
-    qual = qm.lastgroup if qm else None
-    qstart = qm.start() if qm else c1.start
-    if c1.kind == "zero":
-        qual, qstart = None, c1.start
+    # Before the core: qualifier words or an exclusion ("$", "aged", "Route", "March").
+    qual = None
+    qstart = c1.start
+    k = c1.start - 1
+    if plow[k] == " ":  # look at the word before: most are no trigger, skip the search
+        j = plow.rfind(" ", max(0, k - 24), k)
+        prev = plow[j + 1 : k]
+        check = not prev.isalpha() or prev in _BEFORE_TRIGGERS
+    else:
+        check = True
+    if check and c1.kind != "zero":
+        b = BEFORE_RE.search(plow, max(0, k - 31), c1.start)
+        if b is not None:
+            g = b.lastgroup
+            if g == "q":
+                qual, qstart = _QUAL_OF[_norm(b.group("q"))], b.start() + 1
+            elif g[0] == "x" or ptext[b.start() + 1].isupper():
+                return None, _range_end(plow, end, "between" in b.group())
 
-    # Suffix qualifier ("30 or more", "20 or so", "100+") or a range ("10-12", "between 40 and 60").
+    # After the core: exclusion, suffix qualifier ("30 or more", "100+") or a range.
+    cores = [c1]
     suffix = None
     if c1.kind == "number":
-        am = QUAL_AFTER_RE.match(text, end)
-        if am:
-            suffix, end = am.lastgroup, am.end()
+        if qual == "between":
+            a = BETWEEN_AND_RE.match(plow, end)
+            sep = a is not None
         else:
-            joiner = BETWEEN_AND_RE if qual == "between" else RANGE_SEP_RE
-            jm = joiner.match(text, end)
-            if jm and not NO_RANGE_BEFORE_RE.search(text, max(0, qstart - 30), qstart):
-                m2 = CORE_RE.match(low_text, jm.end())
-                if m2:
-                    c2 = _read_core(m2)
-                    if c1.scale is None and c2.scale and c1.kind == c2.kind == "number":
-                        # "3 to 4 million", "two to three hundred": the scale covers both ends.
-                        if c1.best * c2.scale <= c2.best:
-                            c1.low = c1.best = c1.high = c1.best * c2.scale
-                            c1.plain = False
-                    if (
-                        c2.kind == "number"
-                        and c2.best > c1.best
-                        and c1.qualifier == c2.qualifier == "exact"
-                        and not _excluded_core(text, c2)
-                    ):
-                        cores.append(c2)
-                        end = c2.end
-                        am = QUAL_AFTER_RE.match(text, end)
-                        if am:
-                            suffix, end = am.lastgroup, am.end()
-    if qual == "between" and len(cores) == 1:
-        qual, qstart = None, c1.start
-    if qual == "between":
+            a = AFTER_RE.match(plow, end) if _after_needed(plow, end) else None
+            if a is not None and a.lastgroup == "x_date":
+                a = _date_after(ptext, c1, a)
+            sep = a is not None and a.lastgroup == "sep"
+        if a is not None and not sep:
+            if a.lastgroup[0] == "x":
+                return None, end
+            suffix, end = a.lastgroup[2:], a.end()
+        elif sep and not NO_RANGE_BEFORE_RE.search(ptext, max(0, qstart - 30), qstart):
+            m2 = CORE_RE.match(plow, a.end() - 1)
+            if m2 is not None:
+                c2 = _read_core(m2)
+                # "3 to 4 million", "two to three hundred": the scale covers both ends.
+                if (
+                    c1.scale is None
+                    and c2.scale
+                    and c2.kind == "number"
+                    and c1.best * c2.scale < c2.best
+                ):
+                    c1.low = c1.best = c1.high = c1.best * c2.scale
+                    c1.plain = False
+                if (
+                    c2.kind == "number"
+                    and c2.best > c1.best
+                    and c1.qualifier == c2.qualifier == "exact"
+                    and not c2.rejected
+                    and not plow[c2.end : c2.end + 1].isalnum()
+                ):
+                    cores.append(c2)
+                    end = c2.end
+                    a = AFTER_RE.match(plow, end) if _after_needed(plow, end) else None
+                    if a is not None and a.lastgroup == "x_date":
+                        a = _date_after(ptext, c2, a)
+                    if a is not None and a.lastgroup != "sep":
+                        if a.lastgroup[0] == "x":
+                            return None, end
+                        suffix, end = a.lastgroup[2:], a.end()
+    elif c1.kind == "vague" and _after_needed(plow, end):
+        a = AFTER_RE.match(plow, end)
+        if a is not None and a.lastgroup[0] == "x":
+            return None, end
+    if qual == "between":  # "between" only qualifies a range; the word stays in the surface
         qual = None
+        if len(cores) == 1:
+            qstart = c1.start
 
-    # Exclusions: then skip the whole phrase, so "aged 18 to 25" does not leave "25" behind.
     if (
-        _excluded_core(text, c1)
-        or EXCLUDE_AFTER_RE.match(text, end)
-        or _is_year(text, qstart if qual is None else c1.start, end, cores)
-        and qual in (None, "approximately")
+        c1.plain
+        and YEAR_MIN <= c1.best <= YEAR_MAX
+        and (qual is None or qual == "approximately")
+        and _is_year(ptext, qstart, end, cores)
     ):
         return None, end
 
@@ -386,21 +523,19 @@ def _scan(text: str, low_text: str, pos: int) -> tuple[Quantity | None, int] | N
     else:
         qualifier = own
     kind = "range" if is_range else c1.kind
-    return (
-        Quantity(
-            qstart,
-            end,
-            text[qstart:end],
-            low,
-            best,
-            high,
-            qualifier,
-            kind,
-            c1.start,
-            cores[-1].end,
-        ),
-        end,
+    quantity = Quantity(
+        qstart - 1,
+        end - 1,
+        ptext[qstart:end],
+        low,
+        best,
+        high,
+        qualifier,
+        kind,
+        c1.start - 1,
+        cores[-1].end - 1,
     )
+    return quantity, end
 
 
 def find_quantities(text: str) -> list[Quantity]:
@@ -408,48 +543,52 @@ def find_quantities(text: str) -> list[Quantity]:
 
     Each result's `surface` is `text[start:end]` and includes its qualifier words.
     """
-    low_text = text.lower()
-    if len(low_text) != len(text):  # rare Unicode case changes length ("İ"): keep offsets exact
-        low_text = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    low = text.lower()
+    if len(low) != len(text):  # rare Unicode case changes length ("İ"): keep offsets exact
+        low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    ptext, plow = " " + text, " " + low  # one leading non-word character for CORE_RE
     out: list[Quantity] = []
-    pos = 0
-    while True:
-        found = _scan(text, low_text, pos)
-        if found is None:
-            break
-        q, nxt = found
-        pos = max(nxt, pos + 1)
+    pos = 0  # padded offset where the last phrase ended; cores starting before it are inside it
+    for m in CORE_RE.finditer(plow):
+        if m.start() + 1 < pos:
+            continue
+        q, pos = _scan(ptext, plow, m)
         if q is None:
             continue
         # A qualifier may reach back over an earlier hit ("as many as 50" over "many"): the later,
-        # qualified reading wins when the earlier one lies inside its qualifier words.
+        # qualified reading wins when the earlier one lies inside its qualifier words; otherwise
+        # the later one loses its qualifier words.
         while out and out[-1].end > q.start:
             if out[-1].end <= q.core_start:
                 out.pop()
             else:
-                q = Quantity(
-                    q.core_start,
-                    q.end,
-                    text[q.core_start : q.end],
-                    *_unqualified(q),
-                    q.kind,
-                    q.core_start,
-                    q.core_end,
-                )
+                q = _unqualified(q)
                 break
-        if out and out[-1].end > q.start:
+        if q is None or (out and out[-1].end > q.start):
             continue
         out.append(q)
     return out
 
 
-def _unqualified(q: Quantity) -> tuple[int, int, int | None, str]:
-    """Re-read a quantity without its leading qualifier words (rare overlap case)."""
-    found = find_quantities(q.surface[q.core_start - q.start :]) if q.core_start > q.start else []
-    if found and found[0].start == 0:
-        f = found[0]
-        return f.low, f.best, f.high, f.qualifier
-    return q.low, q.best, q.high, q.qualifier
+def _unqualified(q: Quantity) -> Quantity | None:
+    """`q` read again without its leading qualifier words (rare overlap case)."""
+    shift = q.core_start - q.start
+    found = find_quantities(q.surface[shift:])
+    if not found or found[0].start != 0:
+        return None
+    f = found[0]
+    return Quantity(
+        f.start + q.core_start,
+        f.end + q.core_start,
+        f.surface,
+        f.low,
+        f.best,
+        f.high,
+        f.qualifier,
+        f.kind,
+        f.core_start + q.core_start,
+        f.core_end + q.core_start,
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -328,6 +328,8 @@ def _roll_forward(out_dir: Path, stage: Path) -> None:
     os.replace(stage / MANIFEST_NAME, out_dir / MANIFEST_NAME)
     _fsync_dir(out_dir)
     shutil.rmtree(stage, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the staging root too, once no run is left in it
+        stage.parent.rmdir()
 
 
 def commit(out_dir: Path, manifest: dict) -> None:

@@ -43,6 +43,13 @@ from schemas.validate import validate
 
 DEFAULT_BATCH_SIZE = 2000  # articles per extraction task: big enough to dwarf task overhead
 POOL_MIN_BYTES = 2_000_000  # below this, starting worker processes costs more than it saves
+WARM_UP = pd.DataFrame(
+    {
+        "article_id": ["warm-up"],
+        "text": ["KABUL, Afghanistan - Two people were killed on Saturday, police said."],
+        "published": [pd.Timestamp("2024-01-01", tz="UTC")],
+    }
+)
 IO_RETRIES = {"retries": 2, "retry_delay_seconds": 1}
 
 
@@ -153,12 +160,14 @@ def validate_batch(batch: Batch, run_id: str) -> Batch:
 
 
 @task(name="merge events", cache_policy=NO_CACHE)
-def merge_events(incidents: pd.DataFrame, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def merge_events(
+    incidents: pd.DataFrame, articles: pd.DataFrame, run_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Incidents of all articles merged into events, validated; None if not available yet."""
     logger = get_run_logger()
     try:
         events_mod = importlib.import_module("casualties.events")
-        merged = events_mod.merge_events(incidents)
+        merged = events_mod.merge_events(incidents, articles[["article_id", "published"]])
     except (ImportError, AttributeError, NotImplementedError) as exc:
         logger.warning("Events not built: casualties.events.merge_events unavailable (%s)", exc)
         return None
@@ -317,16 +326,6 @@ def summary_markdown(s: dict) -> str:
 # --------------------------------------------------------------------------------------- flow
 
 
-def _task_runner(runner: str, dask_address: str | None):
-    if runner == "dask":
-        from prefect_dask import DaskTaskRunner
-
-        if dask_address:
-            return DaskTaskRunner(address=dask_address)
-        return DaskTaskRunner(cluster_kwargs={"processes": True, "threads_per_worker": 1})
-    return None
-
-
 @flow(name="casualties-pipeline", log_prints=True)
 def pipeline(
     raw_dir: Path = Path("raw"),
@@ -368,7 +367,7 @@ def pipeline(
         }
         with clock.stage("write"):
             tables = store.merge_tables(old, new, plan.keep_files, run_id)
-            merged = merge_events(tables["incidents"], run_id)
+            merged = merge_events(tables["incidents"], tables["articles"], run_id)
             if merged is not None:
                 tables["events"] = merged[0]
                 tables["quarantine"] = _concat([tables["quarantine"], merged[1]], QUARANTINE)
@@ -441,18 +440,30 @@ def _extract_all(
 
         pool = ExtractionPool(workers)
         logger.info("Extracting on %d worker processes", pool.workers)
+    elif runner == "local" and plan.to_process:
+        # Load lexicons and gazetteer once here: batch threads starting cold would each load
+        # them at the same time.
+        t0 = time.perf_counter()
+        extract_frame(WARM_UP)
+        clock.add("extract", time.perf_counter() - t0)
+        logger.info("Loaded extraction rules and gazetteer in %.1f s", time.perf_counter() - t0)
     in_flight = 2 * (pool.workers if pool else 2)
     progress = create_progress_artifact(progress=0.0, description="Share of input bytes read")
     done: list[Batch] = []
     failed: set[str] = set()
-    pending: list[tuple[Batch, Future]] = []
+    pending: list[tuple[Batch, Future, Future]] = []
     read_bytes = 0
 
-    def collect(batch: Batch, fut) -> None:
+    def collect(batch: Batch, extracted, validated) -> None:
         try:
-            batch = fut.result()
+            batch = validated.result()
         except Exception as exc:  # one failing batch must not lose the others
-            logger.error("Batch %d of %s failed: %r", batch.index, batch.source_file, exc)
+            error: Exception = exc
+            try:
+                extracted.result()  # the root cause, when extraction failed
+            except Exception as root:
+                error = root
+            logger.error("Batch %d of %s failed: %r", batch.index, batch.source_file, error)
             failed.add(batch.source_file)
             return
         done.append(batch)
@@ -479,7 +490,7 @@ def _extract_all(
                 read_bytes += int(batch.articles["text"].str.len().sum())
                 update_progress_artifact(progress, min(100.0, 100.0 * read_bytes / max(to_read, 1)))
                 extracted = extract_batch.submit(batch, pool)
-                pending.append((batch, validate_batch.submit(extracted, run_id)))
+                pending.append((batch, extracted, validate_batch.submit(extracted, run_id)))
             else:  # nothing to extract: only quarantine rows
                 batch.quarantine = batch.quarantine.assign(run_id=run_id)
                 batch.figures, batch.incidents = FIGURES.empty(), INCIDENTS.empty()
@@ -498,7 +509,11 @@ def _extract_all(
 
 
 def run_pipeline(runner: str = "local", dask_address: str | None = None, **params) -> dict:
-    """Run the flow with the task runner `runner` names ("local" or "dask")."""
-    task_runner = _task_runner(runner, dask_address)
-    flow_ = pipeline if task_runner is None else pipeline.with_options(task_runner=task_runner)
-    return flow_(runner=runner, **params)
+    """Run the flow on the task runner `runner` names ("local" or "dask"; an address implies
+    dask), see `flows.runners`."""
+    from flows.runners import build_task_runner
+
+    if dask_address:
+        runner = "dask"
+    task_runner = build_task_runner(runner, dask_address, params.get("workers"))
+    return pipeline.with_options(task_runner=task_runner)(runner=runner, **params)

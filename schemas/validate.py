@@ -16,6 +16,7 @@ quarantines the whole frame rather than letting unchecked rows through.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -152,6 +153,13 @@ def _quarantine_rows(
     return conform(pd.DataFrame(rows), QUARANTINE)
 
 
+@functools.cache
+def _schemas(table_name: str) -> tuple[pa.DataFrameSchema, pa.DataFrameSchema]:
+    """(raw, model) schemas of a table, built once per process: pandera caches a model's schema
+    per thread, and building it costs more than validating a batch."""
+    return raw_schema(TABLES[table_name]), MODELS[table_name].to_schema()
+
+
 def validate(
     df: pd.DataFrame,
     table_name: str,
@@ -168,7 +176,8 @@ def validate(
     frame = _align(df, table)
 
     # 1. raw values
-    failures = _run(raw_schema(table), frame, {})
+    raw, model = _schemas(table_name)
+    failures = _run(raw, frame, {})
     bad = {f.row for f in failures}
     if None in bad:  # cannot tell which rows: keep none of them unchecked
         bad = set(frame.index)
@@ -181,7 +190,7 @@ def validate(
 
     # 2. the table model, 3. relations to articles
     checks = row_checks(table)
-    failures += _run(MODELS[table_name], typed, checks)
+    failures += _run(model, typed, checks)
     if articles is not None:
         rel = relation_checks(table_name, articles)
         if rel:

@@ -1,0 +1,257 @@
+"""The compiled category and people patterns of `lexicon/categories.yaml` and `context.yaml`.
+
+Speed matters (archives of millions of articles): whole-text scans run once, case-sensitively on
+a lower-cased copy of the text (`lower`), and only look for the *stems* every cue starts with
+(`TRIGGER`, derived from the lexicon). Everything else is matched at known positions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from casualties.context import CTX, alt, load_lexicon
+
+CAT = load_lexicon("categories")
+I = re.IGNORECASE
+
+
+def lower(text: str) -> str:
+    """Lower-cased copy with the same offsets (characters whose lower case is longer are kept)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def named_alternation(table: dict) -> tuple[str, list[tuple[str, str]]]:
+    """One regex alternation with a group per (category, name), and the group → rule map."""
+    parts, names = [], []
+    for category, entries in table.items():
+        for name, pattern in entries.items():
+            names.append((category, name))
+            parts.append(f"(?P<g{len(names) - 1}>{alt(pattern)})")
+    return "|".join(parts), names
+
+
+def which(m: re.Match, names: list[tuple[str, str]]) -> tuple[str, str]:
+    """(category, name) of the group that matched in a named alternation."""
+    return names[int(m.lastgroup[1:])]
+
+
+def plain(pattern: str) -> str:
+    """The pattern without its named groups (to embed it twice)."""
+    return re.sub(r"\(\?P<g\d+>", "(?:", pattern)
+
+
+def _split_top(pattern: str) -> list[str]:
+    """Top-level alternatives of a regex fragment."""
+    out, depth, cur, i = [], 0, "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            cur += pattern[i : i + 2]
+            i += 2
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        if c == "|" and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    out.append(cur)
+    return out
+
+
+def stems(pattern: str) -> set[str]:
+    """The literal words the alternatives of `pattern` start with ("kill(?:ed)?" → "kill").
+    Raises ValueError for an alternative that does not start with letters."""
+    out: set[str] = set()
+    for a in _split_top(pattern):
+        if a.startswith("(?:"):
+            depth, j = 0, 0
+            for j, c in enumerate(a):
+                depth += c == "("
+                depth -= c == ")"
+                if depth == 0:
+                    break
+            inner, rest = a[3:j], a[j + 1 :]
+            if rest[:1] in ("?", "*"):
+                raise ValueError(f"optional group at the start of a cue: {a!r}")
+            for s in stems(inner):
+                out |= stems(s + rest) if rest and not rest[0].isspace() else {s}
+            continue
+        m = re.match(r"[a-z'\-]+", a)
+        if not m:
+            raise ValueError(f"cue alternative must start with letters: {a!r}")
+        word = m.group(0)
+        if a[m.end() : m.end() + 1] in ("?", "*", "{"):
+            word = word[:-1]
+        out.add(word)
+    return out
+
+
+# --- category cues ------------------------------------------------------------------------------
+
+OBJ_ALT, OBJ_NAMES = named_alternation(CAT["object"])
+AFTER_ALT, AFTER_NAMES = named_alternation(CAT["after"])
+OBJECT_VERB_L = re.compile(r"(?:" + OBJ_ALT + r")\b")  # at a trigger, in the lower-cased text
+CUE_L = re.compile(r"(?:" + AFTER_ALT + r")\b")
+THEN = [
+    (cat, name, re.compile(r"(?:" + e["verb"] + r")\b"), re.compile(r"\s+" + e["then"], I))
+    for cat, entries in CAT["object_then"].items()
+    for name, e in entries.items()
+]
+_ALL_STEMS: set[str] = set()
+for _p in [OBJ_ALT, AFTER_ALT] + [e["verb"] for t in CAT["object_then"].values() for e in t.values()]:
+    _ALL_STEMS |= stems(plain(_p).replace("(?:", "(?:"))
+# shortest stems first make the alternation cheap; a stem covers longer words starting with it
+_MIN_STEMS = sorted({s for s in _ALL_STEMS if not any(o != s and s.startswith(o) for o in _ALL_STEMS)})
+TRIGGER = re.compile(r"\b(?:" + "|".join(re.escape(s) for s in _MIN_STEMS) + r")")
+
+AUX = alt(CAT["after_aux"])
+STOP = alt(CAT["after_stop"])
+NP_PART = alt(CAT["np_participles"])
+# a word: an abbreviation ("U.S.") or letters/digits/hyphens/apostrophes (never a sentence's period)
+WORD = r"(?:(?:[A-Za-z]\.){2,}|[\w'’\-]+)"
+# one noun-phrase word between a number and its cue: not an auxiliary, a stop word or a verb form;
+# a number only after "and"/"including" ("30 militants and 2 soldiers were killed")
+NP_WORD = (
+    r"(?:(?:and|including)\s+\d[\d,]*\b|"
+    r"(?!(?-i:" + AUX + "|" + STOP + r")\b)(?!\d)"
+    r"(?:(?:" + NP_PART + r")\b|(?![\w'’\-]*(?:ed|ing)\b)" + WORD
+    + r"|\([^()]{0,80}\)|\[[^\[\]]{0,40}\]))"
+)
+ADVS = r"(?:(?:\w+ly|also|all|both|reportedly)\s+)*"
+CUE = ADVS + r"(?:" + AFTER_ALT + r")\b"
+# number + noun phrase (lists, appositives) + auxiliary + cue: "33 people were killed"
+AFTER_AUX = re.compile(
+    r"(?:(?:\s*,\s*|\s+|(?=[\[(]))" + NP_WORD + r"){0,10}?(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + CUE,
+    I,
+)
+# number + at most two words + cue, no auxiliary: "12 dead", "2 dozen others wounded"
+AFTER_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + CUE, I)
+# the auxiliaries just before a cue: "... was reportedly |killed"
+AUX_TAIL = re.compile(r"(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS + r"$", I)
+
+_TOLL_PARTS, TOLL_NAMES = [], []
+for _cat, _entries in CAT["toll"].items():
+    for _name, _e in _entries.items():
+        TOLL_NAMES.append((_cat, _name))
+        _TOLL_PARTS.append(f"(?P<g{len(TOLL_NAMES) - 1}>{alt(_e['pattern'])})")
+TOLL_BEFORE = re.compile(r"\b(?:" + "|".join(_TOLL_PARTS) + r")" + CAT["toll_link"] + r"$", I)
+TOLL_RISE = re.compile(CAT["toll_rise"], I)
+RAISE_TOLL = re.compile(CAT["raise_toll"] + r"(?:\w+\s+){0,5}$", I)
+
+FILLER = re.compile(r"(?:(?:his|her|their|its|the|" + alt(CAT["object_filler"]) + r")\s+)+", I)
+JOIN = alt(CAT["list_join"])
+SEP = re.compile(r"\s*(?:,\s*(?:(?:" + JOIN + r")\s+)?|\s+(?:" + JOIN + r")\s+)", I)
+INTENT_WORDS = frozenset(alt(CAT["intent"]).replace("?", "").split("|")) | {"call", "calls"}
+PASSIVE_WORDS = frozenset("was were been being is are be the".split())
+
+# --- people -------------------------------------------------------------------------------------
+
+PERSON_SG = alt(CTX["person_singular"])
+PAIR = alt(CTX["person_pair"])
+DEMONYM = r"(?-i:" + CTX["demonym"] + r")"
+ADJ = (
+    r"(?!(?:and|or|in|at|on|of|to|by|with|was|were|who|that|before|after)\b)"
+    r"(?:(?:" + NP_PART + r")\b|(?![\w'’\-]*(?:ed|ing)\b)" + WORD + ")"
+)
+DET = r"(?:a|an|one|another|the|his|her|their|its|my|our|your)"
+POSSESSIVE = frozenset({"his", "her", "their", "its", "my", "our", "your"})
+OF_PHRASE = r"(?:\s+of\s+(?:a|an|the|his|her|their)\s+(?:[\w\-'’]+\s+){0,3}?[\w\-'’]+(?=[\s,.;]))?"
+SINGULAR_ITEM = re.compile(
+    r"(?P<det>" + DET + r"\s+)?(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
+    r"(?P<noun>\b(?:" + PERSON_SG + r"))(?!['’]s)(?![\w\-])" + OF_PHRASE,
+    I,
+)
+PAIR_ITEM = re.compile(
+    r"(?:(?:a|the|his|her|their)\s+(?:\w+\s+)?(?:" + PAIR + r")|them both|both of them"
+    r"|both(?=\s*(?:[,.;]|and\b|$|in\b|at\b)))\b",
+    I,
+)
+ANOTHER_ITEM = re.compile(
+    r"another(?=\s*(?:[,.;]|and\b|$|in\b|at\b|on\b|before\b|as\b|when\b|during\b|outside\b))", I
+)
+PRONOUN_ITEM = re.compile(
+    r"(?:him|her)(?=\s*(?:[,.;]|and\b|$|as\b|in\b|at\b|with\b|before\b|after\b|when\b|"
+    r"outside\b|inside\b|on\b|while\b|too\b|during\b|then\b|to death\b))",
+    I,
+)
+SELF_ITEM = re.compile(r"(?:himself|herself)\b", I)
+NAME = r"[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van |[A-Z]\. )?[A-Z][a-zA-Z'’\-]+){1,3}"
+NAME_ITEM = re.compile(NAME + r"\b")
+# an appositive after a name: ", an exiled critic of Qaddafi,"
+APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", I)
+# the noun phrase after a number ("Afghan soldiers", "of his cousins", "passers by")
+NP_TAIL = re.compile(
+    r"(?:\s+(?:of\s+(?:his|her|their|the|them|whom)\s+)?(?!(?:and|or|including)\b)" + NP_WORD + r"){0,4}",
+    I,
+)
+NOT_PEOPLE = re.compile(
+    r"(?:\s+(?!(?:" + STOP + r"|and|or)\b)" + WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b",
+    I,
+)
+FIGHTERS = re.compile(r"(?:\s+" + WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]) + r")\b", I)
+DEFENDED_BY = re.compile(r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by"]) + r")\s*$", I)
+
+# Subjects, matched backwards from a cue: the pattern must end where the auxiliaries start.
+ONE_PERSON = r"(?:a|an|one|another)\s+(?:" + ADJ + r"\s+){0,4}?(?:" + PERSON_SG + r"|" + DEMONYM + r")"
+# a short phrase after a singular noun: "A night watchman at the bank was ...", "ambassador to Italy"
+PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ + r"\s+){0,4}?" + ADJ + ")?"
+SINGULAR_SUBJECT = re.compile(
+    r"(?P<first>\b" + ONE_PERSON + r"\s+and\s+)?"
+    r"\b(?P<det>a|an|another|the)\s+(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
+    r"(?P<noun>(?:" + PERSON_SG + r"|" + PAIR + r")\b(?!['’]s)|" + DEMONYM + r"\b)" + PP + r"$",
+    I,
+)
+DIED_SUBJECT = re.compile(
+    r"\b(?:a|an|another|one)\s+(?:" + ADJ + r"\s+){0,3}?(?P<noun>(?:" + PERSON_SG + r"))\b(?!['’]s)"
+    r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+$",
+    I,
+)
+DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned"})
+NAME_SUBJECT = re.compile(
+    r"(?P<name>\b" + NAME + r")(?:,[^,;.]{1,80},)?\s+(?:was|has been|had been)\s+(?:\w+ly\s+)?$"
+)
+BODY_OF = re.compile(r"\b[Tt]he\s+body\s+of\s+" + NAME)
+SUBSET_PEOPLE = re.compile(
+    r"(?:including|among them|among the (?:dead|killed|victims)(?: (?:were|was))?)\s+"
+    r"(?P<item>" + PAIR_ITEM.pattern + r"|" + DET + r"\s+(?:" + ADJ + r"\s+){0,4}?(?:"
+    + PERSON_SG + r")(?![\w\-]))",
+    I,
+)
+SUBSET_GATE = re.compile(r"\b(?:including|among)\b")
+
+# --- explicit zeros and the attacker's own death ------------------------------------------------
+
+_Z = CTX["zero"]
+_ZERO_PARTS, ZERO_NAMES = [], []
+for _cat, _v in _Z["verbs"].items():
+    ZERO_NAMES.append((_cat, "nobody"))
+    _ZERO_PARTS.append(f"(?P<g{len(ZERO_NAMES) - 1}>{alt(_Z['nobody'])}(?:{alt(_v)}))")
+for _cat, _n in _Z["nouns"].items():
+    ZERO_NAMES.append((_cat, "no_noun"))
+    _ZERO_PARTS.append(f"(?P<g{len(ZERO_NAMES) - 1}>{alt(_Z['no_noun'])}(?:{alt(_n)}))")
+ZERO = re.compile(r"(?:" + "|".join(_ZERO_PARTS) + r")\b")  # lower-cased text, at ZERO_GATE
+ZERO_GATE = re.compile(r"\b(?:no|none|nobody|without|zero)\b")
+SELF_KILLING = re.compile(r"\b(?:" + alt(CTX["self_killing"]) + r")\b")  # lower-cased text
+SELF_GATE = re.compile(r"himself|herself|suicide|own life")
+
+AFTER_PERCENT = re.compile(r"\s*(?:%|per ?cent)", I)
+DOZEN = re.compile(r"\s+dozen\b(?!s)", I)
+# ages in apposition: "Eludio Aguilar, 43, was killed"
+AGE_APPOSITION = re.compile(r"[A-Z][a-z]+,\s*$")
+# between two numbers of one list: the first one's noun phrase and a comma or "and"
+LIST_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,6}?(?:\s*,\s*|\s+)(?:and\s+)?", I)
+ANY_CUE = re.compile(r"\b(?:" + plain(AFTER_ALT) + "|" + plain(OBJ_ALT) + r")\b", I)
+# "5 people were injured, 2 of them critically", "wounding 32, four seriously": a part of before
+OF_THEM = re.compile(
+    r"\s+(?:of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b|"
+    r"(?:seriously|critically|severely|badly|slightly|gravely|lightly)\b)",
+    I,
+)

@@ -1,0 +1,482 @@
+"""Events: incidents from different articles that report the same event, merged and reconciled.
+
+GDELT's best-known failure is counting one kidnapping as hundreds of events because every
+article that reports it counts again. Here reports of one event become one row:
+
+1. Candidate pairs come from a hash join on blocking keys, never from all pairs: the country,
+   a coordinate cell of about 55 km or, without coordinates, the admin area or place words,
+   each day the incident's date may fall on (widened by its precision and
+   `merge.max_day_gap`), and neighbouring log2 buckets of the killed count.
+2. A pair is compatible when both come from different articles, the places are within
+   `merge.max_km`, the event types may name one event, and their counts can be accounts of one
+   number (or the later one is a running toll that updates the earlier).
+3. Compatible pairs are joined (union-find), never putting two incidents of one article into
+   one event: the article itself told them apart.
+4. Each event is reconciled per CONVENTIONS: a later running toll supersedes the reports
+   published before it; then lowest low, lowest best among sources that are not a party's
+   own claim, highest high (null when any source is unbounded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from casualties.describe import lexicon
+from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, conform
+
+_DAY_NS = 86_400 * 10**9
+# Coordinate cells of about 55 km: one town's reports share a cell. Two places a few km apart
+# on either side of a cell border are not compared (a rare miss, traded for speed).
+_CELL_DEG = 0.5
+_GEO_RANK = {"exact": 0, "nearby": 1, "admin": 2, "country": 3, "unknown": 4}
+_DATE_RANK = {"day": 0, "week": 1, "month": 2, "year": 3, "unknown": 4}
+_ATTRS = (
+    "date",
+    "date_precision",
+    "place",
+    "country",
+    "admin1",
+    "latitude",
+    "longitude",
+    "geo_precision",
+)
+
+
+@lru_cache(maxsize=1)
+def _settings() -> dict:
+    return lexicon()["merge"]
+
+
+@lru_cache(maxsize=1)
+def _type_matrix() -> np.ndarray:
+    """compat[i, j]: event types i and j (index in EVENT_TYPES, last index = missing) may name
+    one event."""
+    s = _settings()
+    n = len(EVENT_TYPES) + 1
+    m = np.eye(n, dtype=bool)
+    m[n - 1, :] = m[:, n - 1] = True
+    idx = {t: i for i, t in enumerate(EVENT_TYPES)}
+    for g in s["generic_types"]:
+        m[idx[g], :] = m[:, idx[g]] = True
+    for a, b in s["compatible_types"]:
+        m[idx[a], idx[b]] = m[idx[b], idx[a]] = True
+    return m
+
+
+def _day_numbers(ts: pd.Series) -> np.ndarray:
+    """Days since 1970-01-01 (UTC) as int64; -1 for missing."""
+    v = pd.to_datetime(ts, utc=True, errors="coerce")
+    out = v.dt.floor("D").astype("int64") // _DAY_NS
+    return np.where(v.isna(), -1, out).astype(np.int64)
+
+
+def _intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and last day (inclusive) each incident's date allows, and whether it may merge.
+
+    day: that day; week: 7 days; month: the calendar month; unknown: the publication day and
+    the two days before (an article that gives no date reports something recent); year or
+    nothing: never merged (too loose to say two reports are one event).
+    """
+    d0 = _day_numbers(df["date"])
+    pub = _day_numbers(df["published"])
+    prec = df["date_precision"].astype(object).fillna("unknown").to_numpy()
+    d1 = d0.copy()
+    week = prec == "week"
+    d1[week] = d0[week] + 6
+    month = prec == "month"
+    if month.any():
+        starts = pd.to_datetime(df["date"], utc=True, errors="coerce")
+        ends = starts + pd.offsets.MonthEnd(0)
+        d1[month] = _day_numbers(ends)[month]
+    unknown = (prec == "unknown") | (d0 < 0)
+    d0 = np.where(unknown, pub - 2, d0)
+    d1 = np.where(unknown, pub, d1)
+    ok = ~((prec == "year") | (unknown & (pub < 0)))
+    return d0, d1, ok
+
+
+def _place_keys(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell of each incident with coordinates (else -1) and a text key for those without."""
+    lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
+    has = ~(np.isnan(lat) | np.isnan(lon))
+    cx = np.where(has, np.floor(np.nan_to_num(lat) / _CELL_DEG), -1).astype(np.int64)
+    cy = np.where(has, np.floor(np.nan_to_num(lon) / _CELL_DEG), -1).astype(np.int64)
+    words = (
+        df["admin1"].astype(object).where(df["admin1"].notna(), df["place"].astype(object))
+    )
+    words = words.fillna("").astype(str).str.casefold().str.strip()
+    key = np.where(has, "", "t:" + words.to_numpy(dtype=object))
+    return cx, cy, key
+
+
+def _count_buckets(df: pd.DataFrame) -> np.ndarray:
+    """log2 bucket of the killed count (best), -1 when the incident has none: reports of one
+    event give killed counts within a factor of about two, so only neighbouring buckets pair."""
+    best = df["killed_best"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(np.isnan(best), -1, np.floor(np.log2(np.nan_to_num(best) + 1))).astype(
+        np.int64
+    )
+
+
+def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
+    """(a, b) row positions, a < b, sharing a blocking key: same country, same coordinate cell
+    (or the same place words), overlapping widened dates, neighbouring killed-count buckets."""
+    gap = int(_settings()["max_day_gap"])
+    d0, d1, ok = _intervals(df)
+    cx, cy, key = _place_keys(df)
+    kb = _count_buckets(df)
+    country = df["country"].astype(object).to_numpy()
+    base = pd.DataFrame(
+        {
+            "i": np.arange(len(df)),
+            "country": country,
+            "cx": cx,
+            "cy": cy,
+            "key": key,
+            "d0": d0,
+            "d1": d1,
+            "kb": kb,
+        }
+    )
+    base = base[ok & pd.notna(country)].reset_index(drop=True)
+    if base.empty:
+        return pd.DataFrame({"a": [], "b": []}, dtype=np.int64)
+    # Left: every day of the interval, in its own count bucket. Right: every day widened by
+    # the gap, in the neighbouring buckets and the "no count" bucket (-1); incidents without
+    # a killed count pair with every bucket.
+    span = (base["d1"] - base["d0"] + 1).to_numpy()
+    left = _explode(base, span)
+    left["day"] = left["d0"].to_numpy() + _ranks(span)
+    span_r = span + 2 * gap
+    right = _explode(base, span_r)
+    right["day"] = right["d0"].to_numpy() - gap + _ranks(span_r)
+    counted = right["kb"].to_numpy() >= 0
+    cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    updates = cum[right["i"].to_numpy()] & counted
+    top = int(base["kb"].max()) + 1
+    parts = [right[~counted].assign(kb=b) for b in range(-1, top + 1)]
+    parts += [right[counted].assign(kb=right["kb"][counted] + d) for d in (-1, 0, 1)]
+    parts.append(right[counted].assign(kb=-1))
+    # A running toll ("rose to 41") may update any smaller earlier count.
+    upd = right[updates]
+    parts += [upd[upd["kb"] > b + 1].assign(kb=b) for b in range(0, top)]
+    right = pd.concat(parts, ignore_index=True)
+    cols = ["country", "cx", "cy", "key", "day", "kb"]
+    pairs = left[["i", *cols]].merge(right[["i", *cols]], on=cols, suffixes=("_a", "_b"))
+    pairs = pairs[pairs["i_a"].to_numpy() < pairs["i_b"].to_numpy()]
+    out = pairs[["i_a", "i_b"]].drop_duplicates()
+    return out.rename(columns={"i_a": "a", "i_b": "b"}).reset_index(drop=True)
+
+
+def _explode(base: pd.DataFrame, reps: np.ndarray) -> pd.DataFrame:
+    """Each row of `base` repeated reps[i] times (no index alignment: plain positions)."""
+    pos = np.repeat(np.arange(len(base)), reps)
+    return pd.DataFrame({c: base[c].to_numpy()[pos] for c in base.columns})
+
+
+def _ranks(span: np.ndarray) -> np.ndarray:
+    """0, 1, ..., n-1 for each n in `span`, concatenated."""
+    total = int(span.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(np.cumsum(span) - span, span)
+    return np.arange(total, dtype=np.int64) - starts
+
+
+def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def _compatible(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """Which candidate pairs may be one event (vectorised over all pairs)."""
+    s = _settings()
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    arts = df["article_id"].astype(object).to_numpy()
+    ok = arts[a] != arts[b]
+
+    lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
+    both = ~(np.isnan(lat[a]) | np.isnan(lat[b]))
+    km = np.where(both, _haversine_km(lat[a], lon[a], lat[b], lon[b]), 0.0)
+    ok &= km <= float(s["max_km"])
+
+    et = _type_codes(df)
+    ok &= _type_matrix()[et[a], et[b]]
+
+    ratio, slack = float(s["count_ratio"]), float(s["count_slack"])
+    pub = _day_numbers(df["published"])
+    cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    for cat in CATEGORIES:
+        lo = df[f"{cat}_low"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        be = df[f"{cat}_best"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        hi = df[f"{cat}_high"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        hi = np.where(np.isnan(hi) & ~np.isnan(lo), np.inf, hi)
+        present = ~(np.isnan(lo[a]) | np.isnan(lo[b]))
+        agree = np.maximum(lo[a], lo[b]) <= ratio * np.minimum(hi[a], hi[b]) + slack
+        # A running toll published later may have grown: "rose to 41" updates "5 killed".
+        grew = (cum[b] & (pub[b] >= pub[a]) & (be[b] >= be[a])) | (
+            cum[a] & (pub[a] >= pub[b]) & (be[a] >= be[b])
+        )
+        ok &= ~present | agree | grew
+    return ok
+
+
+class _Summary:
+    """What one growing cluster spans: its articles, dates, killed/injured bounds and types.
+    A pair joins two clusters only if the union still fits, so that chains of each-close
+    reports (5 ~ 9 ~ 16 ~ 30) never snowball into one event."""
+
+    __slots__ = ("arts", "d0", "d1", "lo", "hi", "types", "cum")
+
+    def __init__(self, art, d0, d1, lo, hi, etype, cum):
+        self.arts = {art}
+        self.d0, self.d1 = d0, d1  # latest first day, earliest last day
+        self.lo, self.hi = list(lo), list(hi)  # per checked category: max low, min high
+        self.types = {etype}
+        self.cum = cum
+
+    def fits(self, other: _Summary, gap: int, ratio: float, slack: float, types) -> bool:
+        if self.arts & other.arts:
+            return False
+        if max(self.d0, other.d0) - min(self.d1, other.d1) > gap:
+            return False
+        if not (self.cum or other.cum):
+            for k in range(len(self.lo)):
+                lo = max(self.lo[k], other.lo[k])
+                hi = min(self.hi[k], other.hi[k])
+                if lo > ratio * hi + slack:
+                    return False
+        return all(types[a, b] for a in self.types for b in other.types)
+
+    def absorb(self, other: _Summary) -> None:
+        self.arts |= other.arts
+        self.d0, self.d1 = max(self.d0, other.d0), min(self.d1, other.d1)
+        self.lo = [max(a, b) for a, b in zip(self.lo, other.lo, strict=True)]
+        self.hi = [min(a, b) for a, b in zip(self.hi, other.hi, strict=True)]
+        self.types |= other.types
+        self.cum = self.cum or other.cum
+
+
+_CHECKED = ("killed", "injured")
+
+
+def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
+    """Union-find over compatible pairs, closest pairs first; a cluster label per row."""
+    n = len(df)
+    parent = list(range(n))
+    if len(pairs) == 0:
+        return np.arange(n)
+    s = _settings()
+    gap, ratio, slack = int(s["max_day_gap"]), float(s["count_ratio"]), float(s["count_slack"])
+    types = _type_matrix()
+    d0, d1, _ = _intervals(df)
+    arts = df["article_id"].astype(object).to_numpy()
+    cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    et = _type_codes(df)
+    lows, highs = [], []
+    for cat in _CHECKED:
+        lo = df[f"{cat}_low"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        hi = df[f"{cat}_high"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        hi = np.where(np.isnan(hi) & ~np.isnan(lo), np.inf, hi)
+        lows.append(np.nan_to_num(lo, nan=-np.inf))  # no count: no constraint
+        highs.append(np.nan_to_num(hi, nan=np.inf))
+    summary: dict[int, _Summary] = {}
+
+    def get(i: int) -> _Summary:
+        got = summary.get(i)
+        if got is None:
+            got = _Summary(
+                arts[i],
+                d0[i],
+                d1[i],
+                [lo[i] for lo in lows],
+                [hi[i] for hi in highs],
+                et[i] if et[i] != len(EVENT_TYPES) else len(EVENT_TYPES),
+                cum[i],
+            )
+            summary[i] = got
+        return got
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    # Closest pairs first: same day before a day apart, equal counts before different ones.
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    best = df["killed_best"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    diff = np.abs(best[a] - best[b]) / (np.fmax(best[a], best[b]) + 1)
+    score = np.abs(d0[a] - d0[b]) + np.nan_to_num(diff, nan=0.5)
+    order = np.lexsort((b, a, score))
+    for k in order:
+        ra, rb = find(int(a[k])), find(int(b[k]))
+        if ra == rb:
+            continue
+        sa, sb = get(ra), get(rb)
+        if not sa.fits(sb, gap, ratio, slack, types):
+            continue
+        if len(sa.arts) < len(sb.arts):
+            ra, rb, sa, sb = rb, ra, sb, sa
+        parent[rb] = ra
+        sa.absorb(sb)
+        summary.pop(rb, None)
+    return np.array([find(i) for i in range(n)])
+
+
+def _type_codes(df: pd.DataFrame) -> np.ndarray:
+    codes = {t: i for i, t in enumerate(EVENT_TYPES)}
+    et = df["event_type"].astype(object).map(codes).fillna(len(EVENT_TYPES))
+    return et.astype(int).to_numpy()
+
+
+def _event_id(ids: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()[:16]
+
+
+def _mode(values: list, order) -> object:
+    """Most frequent value; ties go to the one first in `order`."""
+    return max(set(values), key=lambda v: (values.count(v), -order(v)))
+
+
+def _who_and_what(m: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
+    """Per cluster: incident ids, sources, event type and perpetrator (small lists, plain
+    Python: a few items per event)."""
+    generic = set(_settings()["generic_types"])
+    ids = m["incident_id"].astype(str).tolist()
+    arts = m["article_id"].astype(str).tolist()
+    etypes = [None if pd.isna(t) else str(t) for t in m["event_type"].astype(object)]
+    perps = [None if pd.isna(p) else str(p) for p in m["perpetrator"].astype(object)]
+    hedged = m["perpetrator_hedged"].astype("boolean").fillna(False).tolist()
+    by: dict[int, list[int]] = {}
+    for k, lab in enumerate(labels.tolist()):
+        by.setdefault(lab, []).append(k)
+    rows = []
+    for lab, ks in by.items():
+        member_ids = sorted(ids[k] for k in ks)
+        types = [etypes[k] for k in ks if etypes[k]]
+        specific = [t for t in types if t not in generic] or types
+        named = [k for k in ks if perps[k]]
+        if named:
+            names = [perps[k] for k in named]
+            top = _mode(names, names.index)
+            top_hedged = all(hedged[k] for k in named if perps[k] == top)
+        else:
+            top, top_hedged = None, None
+        rows.append(
+            {
+                "_cluster": lab,
+                "event_id": _event_id(member_ids),
+                "incident_ids": member_ids,
+                "n_sources": len({arts[k] for k in ks}),
+                # The most specific type named (generic "attack" only if nothing else is).
+                "event_type": _mode(specific, EVENT_TYPES.index) if specific else None,
+                # The perpetrator most sources name; hedged unless one source states it plainly.
+                "perpetrator": top,
+                "perpetrator_hedged": top_hedged,
+            }
+        )
+    return pd.DataFrame(rows).set_index("_cluster")
+
+
+def _first_by(m: pd.DataFrame, rank: pd.Series, then: list[str], cols: list[str]) -> pd.DataFrame:
+    """Per cluster, `cols` of the member with the lowest rank (then by `then`)."""
+    order = m.assign(_rank=rank).sort_values(["_cluster", "_rank", *then], kind="stable")
+    return order.drop_duplicates("_cluster").set_index("_cluster")[cols]
+
+
+def _reconcile_all(m: pd.DataFrame) -> pd.DataFrame:
+    """One row per cluster of `m` (incidents of merged events, column `_cluster`)."""
+    labels = m["_cluster"].to_numpy()
+    out = _who_and_what(m, labels)
+    # When: the most precise date (earliest among equals); where: the most precise place.
+    date_rank = m["date_precision"].astype(object).map(_DATE_RANK).fillna(4)
+    out = out.join(_first_by(m, date_rank, ["date"], ["date", "date_precision"]))
+    geo_rank = m["geo_precision"].astype(object).map(_GEO_RANK).fillna(4)
+    where = ["place", "country", "admin1", "latitude", "longitude", "geo_precision"]
+    out = out.join(_first_by(m, geo_rank, ["incident_id"], where))
+
+    # A running toll supersedes the reports of its event published before it.
+    cum = m["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    pub = m["_pub"]
+    last_update = pub.where(cum).groupby(m["_cluster"]).transform("max")
+    kept = m[last_update.isna().to_numpy() | (pub >= last_update).to_numpy()]
+    party = kept["claim_by_party"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    g = kept.groupby("_cluster")
+    disputed = pd.Series(False, index=out.index)
+    for cat in CATEGORIES:
+        lo = kept[f"{cat}_low"].astype("Float64")
+        be = kept[f"{cat}_best"].astype("Float64")
+        hi = kept[f"{cat}_high"].astype("Float64")
+        low = lo.groupby(kept["_cluster"]).min()
+        best_all = be.groupby(kept["_cluster"]).min()
+        best_neutral = be[~party].groupby(kept["_cluster"][~party]).min()
+        best = best_neutral.reindex(low.index).fillna(best_all)
+        best = np.fmax(best, low)
+        unbounded = (lo.notna() & hi.isna()).groupby(kept["_cluster"]).any()
+        high = np.fmax(hi.groupby(kept["_cluster"]).max(), best).mask(unbounded)
+        # Sources disagree when no one number fits every account.
+        split = lo.groupby(kept["_cluster"]).max() > hi.groupby(kept["_cluster"]).min()
+        disputed |= split.reindex(out.index).fillna(False).astype(bool)
+        out[f"{cat}_low"] = low.reindex(out.index)
+        out[f"{cat}_best"] = best.reindex(out.index)
+        out[f"{cat}_high"] = high.reindex(out.index)
+    del g
+    out["disputed"] = disputed
+    return out.reset_index(drop=True)
+
+
+def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Merge incidents that report the same event across articles; rows conform to
+    `fields.EVENTS` (without `run_id`).
+
+    `incidents` has the INCIDENTS columns; `articles` (article_id, published) fills
+    `published` where the incidents lack it. Every incident belongs to exactly one event;
+    incidents without figures make events too. Deterministic: `event_id` is a hash of the
+    sorted incident ids, and rows are sorted by date then event_id.
+    """
+    if incidents is None or len(incidents) == 0:
+        return EVENTS.empty().drop(columns=["run_id"])
+    df = incidents.reset_index(drop=True).copy()
+    for col in ("published", "is_cumulative", "claim_by_party", "perpetrator_hedged"):
+        if col not in df.columns:
+            df[col] = None
+    df["published"] = pd.to_datetime(df["published"], utc=True, errors="coerce")
+    if articles is not None and len(articles) and "published" in articles.columns:
+        pub = articles.drop_duplicates("article_id").set_index("article_id")["published"]
+        fill = pd.to_datetime(df["article_id"].map(pub), utc=True, errors="coerce")
+        df["published"] = df["published"].fillna(fill)
+    df["_pub"] = df["published"].fillna(pd.Timestamp(0, tz="UTC"))
+    # Order-independent: the same incidents in any order give the same events.
+    df = df.sort_values(["incident_id"], kind="stable").reset_index(drop=True)
+
+    pairs = _candidate_pairs(df)
+    if len(pairs):
+        pairs = pairs[_compatible(df, pairs)]
+    labels = _clusters(df, pairs)
+    sizes = np.bincount(labels, minlength=len(df))[labels]
+
+    # Single-source events (most of them) are copied column by column; only merged ones go
+    # through the per-event reconciliation.
+    single = df[sizes == 1].copy()
+    single["incident_ids"] = [[str(i)] for i in single["incident_id"]]
+    single["event_id"] = [_event_id([str(i)]) for i in single["incident_id"]]
+    single["n_sources"] = 1
+    single["disputed"] = False
+    multi = df[sizes > 1].assign(_cluster=labels[sizes > 1])
+    merged = _reconcile_all(multi) if len(multi) else pd.DataFrame()
+    frames = [f for f in (single, merged) if len(f)]
+    events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    events = conform(events, EVENTS).drop(columns=["run_id"])
+    events = events.sort_values(["date", "event_id"], kind="stable", na_position="last")
+    return events.reset_index(drop=True)

@@ -1,0 +1,130 @@
+"""The `casualties` command as a user runs it: a subprocess, its output and its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+COMMANDS = ("run", "extract", "quantity", "serve", "report", "evaluate", "fields", "bench")
+
+
+def casualties(*args: str, stdin: str | None = None, cwd: Path | None = None):
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    return subprocess.run(
+        [sys.executable, "-m", "casualties.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_help_lists_every_command():
+    res = casualties("--help")
+    assert res.returncode == 0
+    for command in COMMANDS:
+        assert command in res.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    res = casualties(command, "--help")
+    assert res.returncode == 0
+    assert f"usage: casualties {command}" in res.stdout
+    assert len(res.stdout.splitlines()) > 3
+
+
+def test_quantity_prints_the_conventions_reading():
+    res = casualties("quantity", "3,000 to 4,000")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout) == {"low": 3000, "best": 3000, "high": 4000, "qualifier": "range"}
+
+
+def test_quantity_rejects_words_that_are_no_quantity():
+    res = casualties("quantity", "the market")
+    assert res.returncode == 1
+    assert "not a quantity" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_extract_reads_jsonl_and_writes_one_line_per_article():
+    lines = [
+        {"id": "a1", "text": "At least 14 people were killed in the blast.", "published": "2024-03-02"},
+        {"id": "a2", "text": "No one was hurt, police said."},
+    ]
+    stdin = "\n".join(json.dumps(x) for x in lines) + "\n\n"
+    res = casualties("extract", "-", stdin=stdin)
+    assert res.returncode == 0, res.stderr
+    out = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a1", "a2"]
+    for o in out:
+        assert {"figures", "incidents", "killed", "injured"} <= set(o)
+        assert set(o["killed"]) == {"low", "best", "high"}
+    killed = [f for f in out[0]["figures"] if f["category"] == "killed"]
+    assert killed and killed[0]["low"] == 14 and killed[0]["qualifier"] == "at_least"
+    assert out[0]["killed"]["low"] == 14
+
+
+def test_extract_skips_bad_lines_with_a_message(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "ok", "text": "Two people died."}\n{"id": "broken", "text": \n[1, 2]\n')
+    res = casualties("extract", str(path))
+    assert res.returncode == 1
+    assert [json.loads(x)["id"] for x in res.stdout.splitlines()] == ["ok"]
+    assert "line 2: invalid JSON" in res.stderr and "line 3: not a JSON object" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_fields_writes_the_data_dictionary(tmp_path):
+    res = casualties("fields", "--output", str(tmp_path / "fields.md"))
+    assert res.returncode == 0
+    text = (tmp_path / "fields.md").read_text()
+    assert "## `figures`" in text and "`killed_best`" in text
+
+
+def test_docs_fields_md_is_up_to_date():
+    from casualties.fields import data_dictionary
+
+    assert (REPO / "docs" / "fields.md").read_text() == data_dictionary() + "\n", (
+        "run `casualties fields`"
+    )
+
+
+def _one_line_error(res, *words):
+    assert res.returncode != 0
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    for w in words:
+        assert w in lines[0]
+
+
+def test_missing_raw_folder(tmp_path):
+    res = casualties("run", "--raw", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
+    _one_line_error(res, "--raw", "does not exist")
+
+
+def test_unwritable_out_folder(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    res = casualties("run", "--raw", str(REPO / "raw"), "--out", str(blocker / "out"))
+    _one_line_error(res, "--out", "cannot write")
+
+
+def test_unknown_option():
+    res = casualties("run", "--bogus")
+    _one_line_error(res, "--bogus")
+    assert res.returncode == 2
+
+
+def test_report_without_tables(tmp_path):
+    res = casualties("report", "--out", str(tmp_path), "--report", str(tmp_path / "r"))
+    _one_line_error(res, "casualties run")

@@ -1,0 +1,182 @@
+"""The real Prefect flow on a copy of raw/: Parquet tables, quarantine, GX report, artifact,
+idempotent rerun, incremental run. One Prefect test harness and three flow runs for the module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from casualties.fields import TABLES  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TABLE_NAMES = ("articles", "figures", "incidents", "quarantine")
+
+pytestmark = pytest.mark.slow
+
+NEW_ARTICLE = {
+    "id": "wire-2024-0320-herat",
+    "title": "Blast in Herat",
+    "published": "2024-03-20T08:00:00Z",
+    "text": "HERAT, Afghanistan (Wire) - A roadside bomb killed three police officers on "
+    "Tuesday, officials said.",
+}
+
+
+def _read_all(out: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLE_NAMES}
+
+
+@pytest.fixture(scope="module")
+def harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def runs(harness, tmp_path_factory):
+    """Three runs: full run on raw/ (plus two broken lines), a rerun, and a run after adding
+    one file. Returns the folders, summaries and the tables after each run."""
+    from flows.pipeline import pipeline
+
+    base = tmp_path_factory.mktemp("flow")
+    raw, out, report = base / "raw", base / "processed", base / "reports"
+    shutil.copytree(REPO / "raw", raw)
+    with (raw / "articles.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"id": "truncated", "text": "Two people were\n')
+        fh.write('["not", "an", "object"]\n')
+    first = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
+    tables_1 = _read_all(out)
+    second = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
+    tables_2 = _read_all(out)
+    (raw / "extra.jsonl").write_text(json.dumps(NEW_ARTICLE) + "\n", encoding="utf-8")
+    third = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
+    return {
+        "raw": raw,
+        "out": out,
+        "report": report,
+        "summaries": [first, second, third],
+        "tables": [tables_1, tables_2, _read_all(out)],
+    }
+
+
+def test_tables_come_back_with_declared_dtypes(runs):
+    tables = runs["tables"][0]
+    for name in TABLE_NAMES:
+        df = tables[name]
+        assert list(df.columns) == TABLES[name].columns
+        # pd.read_parquet alone gives the dtypes the field list declares
+        pd.testing.assert_series_equal(df.dtypes, TABLES[name].empty().dtypes, obj=name)
+    assert str(tables["figures"]["low"].dtype) == "Int64"
+    assert str(tables["incidents"]["killed_best"].dtype) == "Int64"
+    assert isinstance(tables["figures"]["category"].dtype, pd.CategoricalDtype)
+    assert str(tables["articles"]["published"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_every_bundled_article_is_stored_and_extracted(runs):
+    articles, figures = runs["tables"][0]["articles"], runs["tables"][0]["figures"]
+    n_txt = len(list((REPO / "raw").glob("**/*.txt")))
+    n_jsonl = sum(
+        1 for p in (REPO / "raw").glob("**/*.jsonl") for line in p.open() if line.strip()
+    )
+    assert len(articles) == n_txt + n_jsonl
+    assert articles["article_id"].is_unique
+    assert len(figures) > 0
+    assert set(figures["article_id"]) <= set(articles["article_id"])
+    # offsets point at the words (validated by pandera before writing)
+    texts = dict(zip(articles["article_id"], articles["text"], strict=True))
+    for f in figures.itertuples():
+        assert texts[f.article_id][f.start : f.end] == f.surface
+    assert articles["n_figures"].sum() == len(figures)
+    meta = __import__("pyarrow.parquet").parquet.read_schema(runs["out"] / "figures.parquet")
+    assert meta.metadata[b"run_id"].decode() == runs["summaries"][-1]["run_id"]  # last writer
+    assert b"pipeline_version" in meta.metadata
+
+
+def test_broken_input_lines_are_quarantined(runs):
+    quarantine = runs["tables"][0]["quarantine"]
+    rows = quarantine[quarantine["source_file"] == "articles.jsonl"]
+    assert {"invalid_json", "not_an_object"} <= set(rows["reason"])
+    assert set(rows.loc[rows["reason"] == "invalid_json", "line"]) == {6}
+    assert runs["summaries"][0]["quarantine_reasons"]["invalid_json"] == 1
+
+
+def test_great_expectations_ran_and_built_data_docs(runs):
+    quality = runs["summaries"][0]["quality"]
+    assert set(TABLE_NAMES) <= set(quality["tables"])
+    for name in TABLE_NAMES:
+        assert quality["tables"][name]["evaluated"] > 5
+    assert quality["failed"] == 0, quality
+    index = runs["report"] / "quality" / "index.html"
+    assert index.is_file()
+    assert Path(quality["index"]) == index.resolve()
+    html = index.read_text(encoding="utf-8")
+    assert "figures_suite" in html and "incidents_suite" in html
+    assert list((runs["report"] / "quality" / "validations").rglob("*.html"))
+
+
+def test_run_counts_are_published_as_an_artifact(runs):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["casualties-run"]))
+        )
+    assert artifacts
+    assert any("| figures |" in (a.data or "") for a in artifacts)
+
+
+def test_rerun_is_idempotent_and_skips_unchanged_files(runs):
+    second = runs["summaries"][1]
+    assert second["files_processed"] == 0 and second["articles_new"] == 0
+    for name in TABLE_NAMES:
+        before = runs["tables"][0][name].drop(columns="run_id")
+        after = runs["tables"][1][name].drop(columns="run_id")
+        pd.testing.assert_frame_equal(before, after, obj=name)
+
+
+def test_a_new_file_adds_exactly_its_article(runs):
+    third = runs["summaries"][2]
+    assert third["files_processed"] == 1 and third["articles_new"] == 1
+    before, after = runs["tables"][1], runs["tables"][2]
+    assert len(after["articles"]) == len(before["articles"]) + 1
+    added = after["articles"][~after["articles"]["article_id"].isin(before["articles"]["article_id"])]
+    assert list(added["doc_id"]) == [NEW_ARTICLE["id"]]
+    old_figures = after["figures"][after["figures"]["article_id"].isin(before["articles"]["article_id"])]
+    pd.testing.assert_frame_equal(
+        old_figures.drop(columns="run_id").reset_index(drop=True),
+        before["figures"].drop(columns="run_id").reset_index(drop=True),
+    )
+
+
+def test_quality_checks_flag_a_bad_table(tmp_path):
+    """GX suites from the field list really check values (not only that they ran)."""
+    from casualties import quality
+
+    df = TABLES["figures"].empty()
+    row = {c: None for c in df.columns}
+    row.update(
+        figure_id="x:0-2", article_id="x", start=0, end=2, surface="12", sentence="12 dead",
+        category="killed", low=15, best=12, high=None, qualifier="exact", hedged=False,
+        claim_by_party=False, is_aggregate=False, is_cumulative=False, is_subset=False, rule="t",
+        run_id="r",
+    )  # fmt: skip
+    from casualties.fields import conform
+
+    bad = conform(pd.DataFrame([row]), TABLES["figures"])
+    summary = quality.check_frames({"figures": bad}, tmp_path)
+    assert summary["tables"]["figures"]["failed_expectations"] == [
+        "expect_column_pair_values_a_to_be_greater_than_b(best, low)"
+    ]
+    assert (tmp_path / "quality" / "index.html").is_file()

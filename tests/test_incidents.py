@@ -1,0 +1,60 @@
+"""Incidents and article totals: golden texts → totals, plus the CONVENTIONS merge rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from casualties.extract import extract_article
+from casualties.incidents import article_totals, group_incidents, merge_accounts
+from casualties.model import Figure
+
+GOLDEN = Path(__file__).parent / "golden" / "figures" / "totals.jsonl"
+CASES = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:40] for c in CASES])
+def test_golden_totals(case):
+    ex = extract_article(case["text"])
+    got = {cat: list(t) for cat, t in ex.totals.items() if cat in ("killed", "injured")}
+    assert got == case["totals"], (case.get("why"), [(f.surface, f.category) for f in ex.figures])
+
+
+def test_aggregates_belong_to_no_incident_and_figures_point_to_theirs():
+    text = (
+        "Gunmen killed 4 people in a village on Monday. "
+        "At least 30 people have been killed in the region since the start of the year."
+    )
+    ex = extract_article(text)
+    agg = [f for f in ex.figures if f.is_aggregate]
+    assert agg and all(f.incident is None for f in agg)
+    for n, inc in enumerate(ex.incidents):
+        assert all(ex.figures[i].incident == n for i in inc.figure_indices)
+        assert text[inc.start : inc.end].startswith("Gunmen")
+    assert ex.totals["killed"] == (30, 30, None)
+
+
+def test_merge_accounts_prefers_non_party_best():
+    # the group claims 70 (party), a hospital says 9, the army (party) says 4
+    accounts = [((70, 70, 70), True), ((9, 9, 9), False), ((4, 4, 4), True)]
+    assert merge_accounts(accounts) == (4, 9, 70)
+
+
+def _fig(category, low, best, high, **kw) -> Figure:
+    return Figure(start=0, end=1, surface="x", sentence="x", category=category, low=low, best=best,
+                  high=high, qualifier="exact", rule="test", **kw)
+
+
+def test_totals_sum_incidents_and_respect_unbounded_highs():
+    figs = [_fig("killed", 2, 2, 2), _fig("killed", 10, 10, None, sentence_start=5)]
+    figs[1].sentence = "y"
+    incs = group_incidents("x" * 10, figs)
+    totals = article_totals(figs, incs)
+    assert totals["killed"][2] is None and totals["killed"][0] >= 10
+
+
+def test_nothing_stated_is_absent_but_explicit_zero_is_zero():
+    assert "killed" not in extract_article("A bomb damaged two shops.").totals
+    assert extract_article("No one was killed in the blast.").totals["killed"] == (0, 0, 0)

@@ -1,0 +1,286 @@
+"""End to end through the CLI in subprocesses: bad input and invocations, reruns, kill -9.
+
+The runs share one workspace and build on each other in file order (first run, rerun,
+increment, killed run, recovery run), so the suite starts Prefect as few times as it can.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from casualties import io
+from tests.mixed_raw import EXPECTED_QUARANTINE, KEPT_DOC_IDS, build_mixed_raw, quarantine_keys
+
+pytestmark = pytest.mark.slow
+
+TABLE_NAMES = ("articles", "figures", "incidents", "quarantine")
+PLACES = ["Northtown", "Eastbridge", "Riverside", "Hillcrest", "Lakeside", "Southfield"]
+MEANS = ["a car bomb", "shelling", "an air strike", "gunmen", "a roadside bomb"]
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("casualties")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from casualties.cli import main; sys.exit(main())"]
+
+
+class Workspace:
+    """A temp folder with raw/, out/, reports/ and its own Prefect home."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.raw = build_mixed_raw(root)
+        self.out = root / "out"
+        self.env = {
+            **os.environ,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_HOME": str(root / ".prefect"),
+        }
+
+    def args(self, *extra: str) -> list[str]:
+        return [
+            *_command(),
+            "run",
+            "--raw",
+            str(self.raw),
+            "--out",
+            str(self.out),
+            "--report",
+            str(self.root / "reports"),
+            *extra,
+        ]
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            self.args(*extra),
+            cwd=self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables as a user reads them: plain pd.read_parquet."""
+        return {n: pd.read_parquet(self.out / f"{n}.parquet") for n in TABLE_NAMES}
+
+    def manifest(self) -> dict:
+        return json.loads((self.out / "_manifest.json").read_text())
+
+
+def bulk_article(i: int) -> str:
+    """A distinct short wire-style article (written for these tests)."""
+    place, means = PLACES[i % len(PLACES)], MEANS[i % len(MEANS)]
+    return (
+        f"At least {3 + i % 40} people were killed and {10 + i % 70} wounded by {means} in "
+        f"{place} on Monday, officials said in report {i}. About {100 + i % 900} people were "
+        f"displaced, aid groups said, and police arrested {1 + i % 7} suspects."
+    )
+
+
+def write_bulk(path: Path, n: int) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(n):
+            rec = {"id": f"bulk-{i}", "title": f"Attack {i}", "text": bulk_article(i)}
+            f.write(json.dumps(rec) + "\n")
+
+
+def without_run_id(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns="run_id").reset_index(drop=True)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:
+    assert proc.returncode != 0
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory) -> Workspace:
+    return Workspace(tmp_path_factory.mktemp("reliability"))
+
+
+@pytest.fixture(scope="module")
+def first_run(ws):
+    proc = ws.run()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc, ws.tables()
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def test_mixed_folder_run_completes_and_quarantines_each_bad_record(ws, first_run):
+    proc, tables = first_run
+    arts, q = tables["articles"], tables["quarantine"]
+    assert set(arts["doc_id"]) == KEPT_DOC_IDS
+    assert arts["article_id"].is_unique
+    assert str(arts["published"].dtype) == "datetime64[ns, UTC]"
+    assert str(arts["line"].dtype) == "Int64"
+    read_rows = q[q["stage"] == "read"]
+    assert quarantine_keys(read_rows) == EXPECTED_QUARANTINE
+    assert len(read_rows) == len(EXPECTED_QUARANTINE)
+    assert q["run_id"].notna().all() and q["excerpt"].str.len().max() <= io.EXCERPT_CHARS
+    # the counts are reported
+    assert "articles 7" in proc.stdout and "invalid_json 1" in proc.stdout
+    assert set(tables["figures"]["article_id"]) <= set(arts["article_id"])
+    assert (ws.root / "reports" / "quality" / "index.html").exists()
+
+
+# ------------------------------------------------------------------------------ invocations
+
+
+def test_missing_raw_folder_is_one_line(ws):
+    proc = subprocess.run(
+        [*_command(), "run", "--raw", str(ws.root / "nope"), "--out", str(ws.root / "o1")],
+        env=ws.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert_one_line_error(proc, "--raw", "nope")
+
+
+def test_unwritable_out_is_one_line(ws):
+    blocker = ws.root / "a-file"
+    blocker.write_text("not a folder")
+    for out in (blocker, blocker / "sub"):
+        proc = subprocess.run(
+            [*_command(), "run", "--raw", str(ws.raw), "--out", str(out)],
+            env=ws.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert_one_line_error(proc, "--out")
+    if os.geteuid() != 0:  # root may write anywhere
+        locked = ws.root / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        proc = subprocess.run(
+            [*_command(), "run", "--raw", str(ws.raw), "--out", str(locked / "out")],
+            env=ws.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert_one_line_error(proc, "--out")
+
+
+def test_unknown_option_is_one_line(ws):
+    proc = subprocess.run(
+        [*_command(), "run", "--no-such-option"],
+        env=ws.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert_one_line_error(proc, "--no-such-option")
+
+
+# ------------------------------------------------------------------------------ reruns
+
+
+def test_rerun_gives_the_same_tables(ws, first_run):
+    _, before = first_run
+    proc = ws.run()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = ws.tables()
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(without_run_id(after[name]), without_run_id(before[name]))
+    assert "0 new articles" in proc.stdout
+
+
+def test_adding_a_file_adds_exactly_its_articles(ws, first_run):
+    before = ws.tables()
+    texts = [
+        "Gunmen killed 6 villagers in Westmoor on Tuesday, residents said.",
+        "A drone strike killed 2 fighters near Oakdale, the group said.",
+    ]
+    records = [{"id": f"new-{i}", "text": t} for i, t in enumerate(texts)]
+    records.append({"id": "new-dup", "text": before["articles"]["text"].iloc[0]})  # stored once
+    (ws.raw / "feed" / "zz-new.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    proc = ws.run()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "1 files processed" in proc.stdout
+    after = ws.tables()
+    arts = after["articles"]
+    # the old rows are untouched (run ids too); the new file adds its two new texts
+    is_new = arts["source_file"] == "feed/zz-new.jsonl"
+    pd.testing.assert_frame_equal(arts[~is_new].reset_index(drop=True), before["articles"])
+    added = arts[is_new]
+    assert added["doc_id"].tolist() == ["new-0", "new-1"]
+    assert (added["source_file"] == "feed/zz-new.jsonl").all()
+    old_ids = set(before["articles"]["article_id"])
+    for name in ("figures", "incidents"):
+        old_rows = after[name][after[name]["article_id"].isin(old_ids)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(old_rows, before[name])
+    assert set(after["figures"]["article_id"]) - old_ids <= set(added["article_id"])
+    assert set(ws.manifest()["files"]) >= {"feed/zz-new.jsonl", "good.txt"}
+
+
+# ------------------------------------------------------------------------------ kill -9
+
+
+def _wait_for(path: Path, needle: str, proc: subprocess.Popen, deadline_s: float) -> bool:
+    """Poll the log until `needle` shows up (True) or the process ends / deadline (False)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end and proc.poll() is None:
+        if needle in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigkill_mid_run_leaves_previous_tables_and_next_run_completes(ws):
+    before = ws.tables()
+    manifest_before = ws.manifest()
+    write_bulk(ws.raw / "feed" / "bulk.jsonl", 6000)  # about 30 batches of 200
+    log = ws.root / "killed-run.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            ws.args("--batch-size", "200"),
+            cwd=ws.root,
+            env=ws.env,
+            stdout=fh,
+            stderr=fh,
+            start_new_session=True,  # its own process group: the kill takes workers and server
+        )
+    try:
+        reached = _wait_for(log, "Batch 0 (", proc, deadline_s=600)
+        assert reached and proc.poll() is None, log.read_text()[-3000:]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    # previous tables intact and readable, manifest unchanged
+    after_kill = ws.tables()
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(after_kill[name], before[name])
+    assert ws.manifest() == manifest_before
+
+    # the next run finishes the work
+    proc = ws.run("--batch-size", "2000")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    final = ws.tables()
+    assert (final["articles"]["source_file"] == "feed/bulk.jsonl").sum() == 6000
+    assert len(final["articles"]) == len(before["articles"]) + 6000
+    assert not (ws.out / "_staging").exists()
+    assert not list(ws.out.glob(".*.tmp"))
