@@ -180,11 +180,11 @@ def cmd_quantity(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     out = _existing_dir(args.out, "--out")
     report = _writable_dir(args.report, "--report")
+    if not any(out.glob("*.parquet")):
+        raise CommandError(f"no tables in {out}: run `casualties run` first")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from casualties import quality
 
-    if not any(out.glob("*.parquet")):
-        raise CommandError(f"no tables in {out}: run `casualties run` first")
     summary = quality.run_quality(out, report)
     for name, t in summary["tables"].items():
         print(

@@ -1,5 +1,9 @@
 """Context of a figure: victim type and share, attribution, hedging, party claims, aggregates,
 cumulative updates. Patterns live in `lexicon/context.yaml`; this module only applies them.
+
+Sentence-level patterns are written in lower case and matched case-sensitively on a lower-cased
+copy of the text (much faster than case-insensitive matching); `SentenceContext` computes them
+once per sentence.
 """
 
 from __future__ import annotations
@@ -32,30 +36,34 @@ def words(fragment: str) -> re.Pattern:
     return re.compile(r"\b(?:" + alt(fragment) + r")\b", re.IGNORECASE)
 
 
+def lower_words(fragment: str) -> re.Pattern:
+    """The same for lower-case patterns matched on lower-cased text (case-sensitive, fast)."""
+    return re.compile(r"\b(?:" + alt(fragment) + r")\b")
+
+
 CTX = load_lexicon("context")
 
 VICTIM_TYPES = [(name, words(p)) for name, p in CTX["victim_types"].items()]
 VICTIM_SHARES = [(name, words(p)) for name, p in CTX["victim_share"].items()]
-HEDGES = words(CTX["hedges"])
-PARTY_CLAIM = re.compile(alt(CTX["party_claim"]), re.IGNORECASE)
+# on lower-cased text:
+HEDGES = lower_words(CTX["hedges"])
+PARTY_CLAIM = re.compile(alt(CTX["party_claim"]))
+AGGREGATE = lower_words(CTX["aggregate"])
+CUMULATIVE = lower_words(CTX["cumulative"])
+SUBSET_BEFORE = re.compile(r"\b(?:" + alt(CTX["subset"]) + r")\W*(?:\w+\W+){0,2}?$")
+NEW_INCIDENT = lower_words(CTX["new_incident"])
+# on original text:
 PARTIES = words(CTX["parties"])
-AGGREGATE = words(CTX["aggregate"])
-CUMULATIVE = words(CTX["cumulative"])
-SUBSET_BEFORE = re.compile(
-    r"\b(?:" + alt(CTX["subset"]) + r")\W*(?:\w+\W+){0,2}?$", re.IGNORECASE
-)
-NEW_INCIDENT = words(CTX["new_incident"])
 CODER_NOTE = re.compile(alt(CTX["coder_note"]), re.IGNORECASE)
 ATTACK_BY_MILITANTS = re.compile(alt(CTX["attack_by_militants"]), re.IGNORECASE)
 KILLED_BY_FORCES = re.compile(alt(CTX["killed_by_forces"]), re.IGNORECASE)
 
-_ACCORDING = re.compile(
-    r"\b" + alt(CTX["attribution_according"]) + r"(?P<who>[^,.;:()]{2,80})", re.IGNORECASE
-)
-_VERB = re.compile(r"\b(?:" + alt(CTX["attribution_verbs"]) + r")\b", re.IGNORECASE)
+# attribution, on the lower-cased sentence (the source is cut from the original)
+_ACCORDING = re.compile(r"\b" + alt(CTX["attribution_according"]) + r"(?P<who>[^,.;:()]{2,80})")
+_VERB = re.compile(r"\b(?:" + alt(CTX["attribution_verbs"]) + r")\b")
 # where the speaker's noun phrase before "said" starts: clause punctuation or a conjunction
-_CLAUSE_START = re.compile(r"(?:^|[,;:(]\s*|\b(?:and|but|while|as|that)\s+)", re.IGNORECASE)
-_SKIP_BEFORE_VERB = re.compile(r"\s+(?:(?:has|have|had|also|later|earlier)\s+)*$", re.IGNORECASE)
+_CLAUSE_START = re.compile(r"(?:^|[,;:(]\s*|\b(?:and|but|while|as|that)\s+)")
+_SKIP_BEFORE_VERB = re.compile(r"(?:\s+(?:has|have|had|also|later|earlier))*\s*$")
 _NOT_SOURCE = re.compile(
     r"^(?:it|he|she|this|that|which|who|there|they|they (?:also|later))$|responsibility|\d",
     re.IGNORECASE,
@@ -71,12 +79,14 @@ def victim_of(words_text: str) -> tuple[str | None, str | None]:
     return vtype, share
 
 
-def attribution(sentence: str) -> str | None:
-    """The source a sentence gives for its figures ("according to X", "X said", "..., X said")."""
-    m = _ACCORDING.search(sentence)
+def attribution(sentence: str, low: str | None = None) -> str | None:
+    """The source a sentence gives for its figures ("according to X", "X said", "..., X said").
+    `low` is the lower-cased sentence, if the caller has it."""
+    low = sentence.lower() if low is None or len(low) != len(sentence) else low
+    m = _ACCORDING.search(low)
     if m:
-        return m.group("who").strip()
-    for v in _VERB.finditer(sentence):
+        return sentence[m.start("who") : m.end("who")].strip()
+    for v in _VERB.finditer(low):
         head = sentence[: v.start()]
         if head.rstrip().endswith(","):  # "..., said X." / "..., said the agency"
             tail = re.match(r"\s*([^,.;:]{2,80}?)\s*[.;]?$", sentence[v.end() :])
@@ -92,10 +102,10 @@ def attribution(sentence: str) -> str | None:
     return None
 
 
-def is_party(source: str | None, sentence: str) -> bool:
+def is_party(source: str | None, low_sentence: str) -> bool:
     """Whether a figure is a fighting party's own claim (its source is a party, or the shape is
-    "the group said it killed ...")."""
-    if PARTY_CLAIM.search(sentence):
+    "the group said it killed ..."). `low_sentence` is lower-cased."""
+    if PARTY_CLAIM.search(low_sentence):
         return True
     return bool(source) and bool(PARTIES.search(source))
 
@@ -106,34 +116,41 @@ class SentenceContext:
 
     __slots__ = ("attributed_to", "party", "aggregate", "cumulative")
 
-    def __init__(self, sentence: str):
-        self.attributed_to = attribution(sentence)
-        self.party = is_party(self.attributed_to, sentence)
-        self.aggregate = bool(AGGREGATE.search(sentence))
-        self.cumulative = bool(CUMULATIVE.search(sentence))
+    def __init__(self, sentence: str, low: str | None = None):
+        low = sentence.lower() if low is None else low
+        self.attributed_to = attribution(sentence, low)
+        self.party = is_party(self.attributed_to, low)
+        self.aggregate = bool(AGGREGATE.search(low))
+        self.cumulative = bool(CUMULATIVE.search(low))
 
 
-def annotate(text: str, fig: Figure, sent_start: int, sent_end: int, np_text: str,
-             sc: SentenceContext | None = None) -> None:
-    """Fill a figure's context fields from its sentence (`sc`, computed if not given) and the
-    words of its noun phrase."""
-    if sc is None:
-        sc = SentenceContext(text[sent_start:sent_end])
+def annotate(low: str, fig: Figure, sent_start: int, sent_end: int, np_text: str,
+             sc: SentenceContext) -> None:
+    """Fill a figure's context fields from its sentence context `sc`, the lower-cased article
+    text `low` around it and the words of its noun phrase."""
     if fig.victim_type is None:
         fig.victim_type, fig.victim_share = victim_of(np_text)
     fig.attributed_to = sc.attributed_to
-    fig.hedged = bool(HEDGES.search(text, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60)))
+    fig.hedged = bool(HEDGES.search(low, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60)))
     fig.claim_by_party = sc.party
     fig.is_aggregate = fig.is_aggregate or sc.aggregate
     fig.is_cumulative = fig.is_cumulative or sc.cumulative
-    if fig.victim_share is None and SUBSET_BEFORE.search(text, max(sent_start, fig.start - 40), fig.start):
+    if fig.victim_share is None and SUBSET_BEFORE.search(low, max(sent_start, fig.start - 40), fig.start):
         fig.victim_share = "including"
 
 
-def militants_were_attackers(text: str, sent_start: int, sent_end: int) -> bool:
+def militants_were_attackers(text: str, sent_start: int, sent_end: int, first_attack: int) -> bool:
     """Whether militants in this sentence were the attacking side (their dead are perpetrators):
-    the article up to here says militants attacked, and this sentence does not say strikes or
+    the article says militants attacked before this sentence ends (`first_attack`: offset of the
+    first such words, see `first_attack_by_militants`), and this sentence does not say strikes or
     forces killed them."""
-    if KILLED_BY_FORCES.search(text, sent_start, sent_end):
+    if first_attack < 0 or first_attack >= sent_end:
         return False
-    return bool(ATTACK_BY_MILITANTS.search(text, 0, sent_end))
+    return not KILLED_BY_FORCES.search(text, sent_start, sent_end)
+
+
+def first_attack_by_militants(text: str) -> int:
+    """Offset of the first words saying militants attacked ("an ambush by Taliban militants"),
+    or -1."""
+    m = ATTACK_BY_MILITANTS.search(text)
+    return m.start() if m else -1

@@ -128,8 +128,13 @@ NP_WORD = (
 ADVS = r"(?:(?:\w+ly|also|all|both|reportedly)\s+)*"
 CUE = ADVS + r"(?:" + AFTER_ALT + r")\b"
 # number + noun phrase (lists, appositives) + auxiliary + cue: "33 people were killed"
+# the long link also takes -ing words and short place phrases ("soldiers guarding a base in X")
+NP_WORD_LONG = (
+    r"(?:(?-i:" + alt(CAT["after_aux_np"]) + r")\b|(?!(?-i:" + AUX + "|" + STOP + r")\b)(?!\d)"
+    r"[\w'’\-]+ing\b|" + NP_WORD + ")"
+)
 AFTER_AUX = re.compile(
-    r"(?:(?:\s*,\s*|\s+|(?=[\[(]))" + NP_WORD + r"){0,10}?(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + CUE,
+    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))" + NP_WORD_LONG + r"){0,12}?(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + CUE,
     I,
 )
 # number + at most two words + cue, no auxiliary: "12 dead", "2 dozen others wounded"
@@ -164,8 +169,10 @@ ADJ = (
 DET = r"(?:a|an|one|another|the|his|her|their|its|my|our|your)"
 POSSESSIVE = frozenset({"his", "her", "their", "its", "my", "our", "your"})
 OF_PHRASE = r"(?:\s+of\s+(?:a|an|the|his|her|their)\s+(?:[\w\-'’]+\s+){0,3}?[\w\-'’]+(?=[\s,.;]))?"
+# in an object list, participles may qualify the person too ("his estranged wife")
+ADJ_OBJ = r"(?!(?:and|or|in|at|on|of|to|by|with|was|were|who|that|before|after|both)\b)" + WORD
 SINGULAR_ITEM = re.compile(
-    r"(?P<det>" + DET + r"\s+)?(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
+    r"(?P<det>" + DET + r"\s+)?(?P<words>(?:" + ADJ_OBJ + r"\s+){0,4}?)"
     r"(?P<noun>\b(?:" + PERSON_SG + r"))(?!['’]s)(?![\w\-])" + OF_PHRASE,
     I,
 )
@@ -193,8 +200,7 @@ NP_TAIL = re.compile(
     I,
 )
 NOT_PEOPLE = re.compile(
-    r"(?:\s+(?!(?:" + STOP + r"|and|or)\b)" + WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b",
-    I,
+    r"(?:\s+(?!(?:and|or)\b)" + NP_WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b", I
 )
 FIGHTERS = re.compile(r"(?:\s+" + WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]) + r")\b", I)
 DEFENDED_BY = re.compile(r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by"]) + r")\s*$", I)
@@ -216,7 +222,7 @@ DIED_SUBJECT = re.compile(
 )
 DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned"})
 NAME_SUBJECT = re.compile(
-    r"(?P<name>\b" + NAME + r")(?:,[^,;.]{1,80},)?\s+(?:was|has been|had been)\s+(?:\w+ly\s+)?$"
+    r"(?P<name>\b" + NAME + r")(?:,[^,;.]{1,80},|,)?\s+(?:was|has been|had been)\s+(?:\w+ly\s+)?$"
 )
 BODY_OF = re.compile(r"\b[Tt]he\s+body\s+of\s+" + NAME)
 SUBSET_PEOPLE = re.compile(
@@ -242,6 +248,23 @@ ZERO_GATE = re.compile(r"\b(?:no|none|nobody|without|zero)\b")
 SELF_KILLING = re.compile(r"\b(?:" + alt(CTX["self_killing"]) + r")\b")  # lower-cased text
 SELF_GATE = re.compile(r"himself|herself|suicide|own life")
 
+# what may follow a list item after the first: punctuation, a conjunction or a preposition (not a
+# verb: "killed a hostage, 60 marines stormed ..." ends the list at the comma)
+ITEM_END = re.compile(
+    r"\s*(?:[,.;:)\]]|$)|\s+(?:and|or|as|in|at|on|of|near|during|while|when|after|before|with|"
+    r"who|whom|from|inside|outside|including|by|to|for|but|plus|along|together|then|\d)\b",
+    I,
+)
+# a person in the singular coordinated inside a number's noun phrase: "2 workers and their assistant"
+SINGULAR_IN_NP = re.compile(
+    r"(?:,\s*|\s+)(?:and|as well as)\s+(?P<item>(?:a|an|one|their|his|her|its)\s+(?:" + ADJ_OBJ
+    + r"\s+){0,3}?(?:" + PERSON_SG + r"))(?![\w\-]|['’]s)",
+    I,
+)
+PART_OF = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+)?")
+AMONG_THOSE = re.compile(
+    r"(?:\s+" + WORD + r"){0,3}?\s+(?:were|was|are|is)\s+(?:also\s+)?among\s+(?:those|the)\s+", I
+)
 AFTER_PERCENT = re.compile(r"\s*(?:%|per ?cent)", I)
 DOZEN = re.compile(r"\s+dozen\b(?!s)", I)
 # ages in apposition: "Eludio Aguilar, 43, was killed"

@@ -20,8 +20,8 @@ from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
 PRECISION_RANK = {"day": 0, "week": 1, "month": 2, "year": 3, "unknown": 4}
 
 _MONTHS = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?)"
 )
 _WEEKDAYS = {
     "monday": MO,
@@ -51,7 +51,11 @@ _NUMWORDS = {
 # so the longer absolute forms come before their shorter pieces.
 _PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ("iso", re.compile(rf"\b{_YEAR}-[01]\d-[0-3]\d\b"), "absolute_day"),
-    ("day_month_year", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTHS},?\s+{_YEAR}\b"), "absolute_day"),
+    (
+        "day_month_year",
+        re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTHS},?\s+{_YEAR}\b"),
+        "absolute_day",
+    ),
     ("month_day_year", re.compile(rf"\b{_MONTHS}\s+{_DAY},?\s+{_YEAR}\b"), "absolute_day"),
     ("day_month", re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTHS}(?![\w-])"), "absolute_day"),
     ("month_day", re.compile(rf"\b{_MONTHS}\s+{_DAY}\b(?!\s*(?:,\s*)?\d)"), "absolute_day"),
@@ -77,11 +81,17 @@ _PATTERNS: list[tuple[str, re.Pattern, str]] = [
     ),
     (
         "days_ago",
-        re.compile(r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+days?\s+ago\b", re.I),
+        re.compile(
+            r"\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\s+days?\s+ago\b", re.I
+        ),
         "days_ago",
     ),
     # A window ending at publication ("in the last 24 hours"): its first day.
-    ("last_hours", re.compile(r"\b(?:in|over|during) the (?:last|past) (?:24|twenty-four|48) hours\b", re.I), "yesterday"),
+    (
+        "last_hours",
+        re.compile(r"\b(?:in|over|during) the (?:last|past) (?:24|twenty-four|48) hours\b", re.I),
+        "yesterday",
+    ),
     ("last_week", re.compile(r"\b(?:last|past|previous)\s+week(?:end)?\b", re.I), "last_week"),
     ("this_week", re.compile(r"\b(?:earlier\s+)?this\s+week\b", re.I), "this_week"),
     ("last_month", re.compile(r"\blast\s+month\b", re.I), "last_month"),
@@ -112,9 +122,16 @@ class DateMention:
     text: str
     date: date
     precision: str  # one of fields.DATE_PRECISIONS
+    reporting: bool = False  # "officials said on Sunday": when it was told, not when it happened
 
-    def rank(self) -> int:
-        return PRECISION_RANK[self.precision]
+    def rank(self) -> tuple[int, int]:
+        return PRECISION_RANK[self.precision], int(self.reporting)
+
+
+# A date right after a reporting verb dates the report, not the incident.
+_REPORTING = re.compile(
+    r"\b(?:said|says|announced|reported|told|added|confirmed|stated|claimed)\s+(?:\w+\s+)?$"
+)
 
 
 @lru_cache(maxsize=512)
@@ -223,7 +240,8 @@ def find_dates(text: str, published=None) -> list[DateMention]:
             d, precision = got
             if base is not None and d > base:
                 continue
-            out.append(DateMention(s, e, m.group(0), d, precision))
+            reporting = bool(_REPORTING.search(text, max(0, s - 30), s))
+            out.append(DateMention(s, e, m.group(0), d, precision, reporting))
     out.sort(key=lambda dm: dm.start)
     return out
 

@@ -68,9 +68,7 @@ def rules() -> _Rules:
         re.I,
     )
     actor_list = tuple(lex["actors"])
-    actors = re.compile(
-        "|".join(f"(?P<a{i}>{a['pattern']})" for i, a in enumerate(actor_list))
-    )
+    actors = re.compile("|".join(f"(?P<a{i}>{a['pattern']})" for i, a in enumerate(actor_list)))
     cues = lex["perpetrator_cues"]
     return _Rules(
         types,
@@ -201,8 +199,10 @@ def describe_incident(
     """Attributes of `incident`: date, date_precision, date_text, place, place_text, country,
     admin1, latitude, longitude, geo_precision, event_type, weapon, target, perpetrator,
     perpetrator_hedged, is_cumulative. Unknown ones are None (date_precision "unknown")."""
-    start, end = incident.start, incident.end
+    own = [figures[i] for i in incident.figure_indices if 0 <= i < len(figures)]
+    start, end = _core(incident, own)
     span = text[start:end]
+    whole = text[incident.start : incident.end]
     out: dict = {}
 
     if published is not None and getattr(published, "tzinfo", None) is not None:
@@ -214,11 +214,14 @@ def describe_incident(
 
     out.update(places.resolve_place(text, start, end))
 
-    kind = event_type(span) or event_type(_sentence_before(text, start))
-    out["event_type"] = kind
-    out["weapon"] = weapon(span)
-    out["target"] = target(span)
+    out["event_type"] = (
+        event_type(span) or event_type(whole) or event_type(_sentence_before(text, start))
+    )
+    out["weapon"] = weapon(span) or weapon(whole)
+    out["target"] = target(span) or target(whole)
     who, hedged, info = perpetrator(span)
+    if who is None:
+        who, hedged, info = perpetrator(whole)
     out["perpetrator"] = who
     out["perpetrator_hedged"] = hedged if who else None
     if out["country"] is None and info and len(info.get("countries", ())) == 1:
@@ -226,6 +229,20 @@ def describe_incident(
         out["country"] = places.gazetteer().country_names.get(info["countries"][0])
         out["geo_precision"] = "country"
 
-    own = [figures[i] for i in incident.figure_indices if 0 <= i < len(figures)]
     out["is_cumulative"] = any(f.is_cumulative for f in own)
     return out
+
+
+def _core(incident: Incident, own: list[Figure]) -> tuple[int, int]:
+    """The sentences of the incident's casualty figures (its words about people hurt), which
+    say more about what happened than a sentence about force sizes grouped with them; the
+    whole incident span when its figures are not known."""
+    spans = [
+        (f.sentence_start, f.sentence_start + len(f.sentence))
+        for f in own
+        if f.category != "combatants" and f.sentence
+    ]
+    spans = [(s, e) for s, e in spans if incident.start <= s and e <= incident.end] or spans
+    if not spans:
+        return incident.start, incident.end
+    return min(s for s, _ in spans), max(e for _, e in spans)

@@ -13,8 +13,9 @@ article that reports it counts again. Here reports of one event become one row:
 3. Compatible pairs are joined (union-find), never putting two incidents of one article into
    one event: the article itself told them apart.
 4. Each event is reconciled per CONVENTIONS: a later running toll supersedes the reports
-   published before it; then lowest low, lowest best among sources that are not a party's
-   own claim, highest high (null when any source is unbounded).
+   published before it (for the categories the toll gives); then lowest low, lowest best
+   among sources that are not a party's own claim, highest high (null when any source is
+   unbounded).
 """
 
 from __future__ import annotations
@@ -106,9 +107,7 @@ def _place_keys(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     has = ~(np.isnan(lat) | np.isnan(lon))
     cx = np.where(has, np.floor(np.nan_to_num(lat) / _CELL_DEG), -1).astype(np.int64)
     cy = np.where(has, np.floor(np.nan_to_num(lon) / _CELL_DEG), -1).astype(np.int64)
-    words = (
-        df["admin1"].astype(object).where(df["admin1"].notna(), df["place"].astype(object))
-    )
+    words = df["admin1"].astype(object).where(df["admin1"].notna(), df["place"].astype(object))
     words = words.fillna("").astype(str).str.casefold().str.strip()
     key = np.where(has, "", "t:" + words.to_numpy(dtype=object))
     return cx, cy, key
@@ -118,9 +117,7 @@ def _count_buckets(df: pd.DataFrame) -> np.ndarray:
     """log2 bucket of the killed count (best), -1 when the incident has none: reports of one
     event give killed counts within a factor of about two, so only neighbouring buckets pair."""
     best = df["killed_best"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    return np.where(np.isnan(best), -1, np.floor(np.log2(np.nan_to_num(best) + 1))).astype(
-        np.int64
-    )
+    return np.where(np.isnan(best), -1, np.floor(np.log2(np.nan_to_num(best) + 1))).astype(np.int64)
 
 
 def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
@@ -277,17 +274,20 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     s = _settings()
     gap, ratio, slack = int(s["max_day_gap"]), float(s["count_ratio"]), float(s["count_slack"])
     types = _type_matrix()
-    d0, d1, _ = _intervals(df)
-    arts = df["article_id"].astype(object).to_numpy()
-    cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    et = _type_codes(df)
-    lows, highs = [], []
+    d0a, d1a, _ = _intervals(df)
+    d0, d1 = d0a.tolist(), d1a.tolist()  # plain Python numbers: this loop is scalar work
+    arts = df["article_id"].astype(object).tolist()
+    cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool).tolist()
+    et = _type_codes(df).tolist()
+    bounds = []
     for cat in _CHECKED:
         lo = df[f"{cat}_low"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         hi = df[f"{cat}_high"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         hi = np.where(np.isnan(hi) & ~np.isnan(lo), np.inf, hi)
-        lows.append(np.nan_to_num(lo, nan=-np.inf))  # no count: no constraint
-        highs.append(np.nan_to_num(hi, nan=np.inf))
+        # No count: no constraint.
+        bounds.append(
+            (np.nan_to_num(lo, nan=-np.inf).tolist(), np.nan_to_num(hi, nan=np.inf).tolist())
+        )
     summary: dict[int, _Summary] = {}
 
     def get(i: int) -> _Summary:
@@ -297,9 +297,9 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
                 arts[i],
                 d0[i],
                 d1[i],
-                [lo[i] for lo in lows],
-                [hi[i] for hi in highs],
-                et[i] if et[i] != len(EVENT_TYPES) else len(EVENT_TYPES),
+                [b[0][i] for b in bounds],
+                [b[1][i] for b in bounds],
+                et[i],
                 cum[i],
             )
             summary[i] = got
@@ -317,10 +317,10 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     best = df["killed_best"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     diff = np.abs(best[a] - best[b]) / (np.fmax(best[a], best[b]) + 1)
-    score = np.abs(d0[a] - d0[b]) + np.nan_to_num(diff, nan=0.5)
+    score = np.abs(d0a[a] - d0a[b]) + np.nan_to_num(diff, nan=0.5)
     order = np.lexsort((b, a, score))
-    for k in order:
-        ra, rb = find(int(a[k])), find(int(b[k]))
+    for x, y in zip(a[order].tolist(), b[order].tolist(), strict=True):
+        ra, rb = find(x), find(y)
         if ra == rb:
             continue
         sa, sb = get(ra), get(rb)
@@ -406,15 +406,17 @@ def _reconcile_all(m: pd.DataFrame) -> pd.DataFrame:
     where = ["place", "country", "admin1", "latitude", "longitude", "geo_precision"]
     out = out.join(_first_by(m, geo_rank, ["incident_id"], where))
 
-    # A running toll supersedes the reports of its event published before it.
     cum = m["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     pub = m["_pub"]
-    last_update = pub.where(cum).groupby(m["_cluster"]).transform("max")
-    kept = m[last_update.isna().to_numpy() | (pub >= last_update).to_numpy()]
-    party = kept["claim_by_party"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    g = kept.groupby("_cluster")
     disputed = pd.Series(False, index=out.index)
     for cat in CATEGORIES:
+        # A running toll supersedes the reports of its event published before it, for the
+        # counts it gives ("the death toll rose to 18" replaces earlier killed counts; the
+        # injured counts of those reports stand).
+        updates = cum & m[f"{cat}_low"].notna().to_numpy()
+        last_update = pub.where(updates).groupby(m["_cluster"]).transform("max")
+        kept = m[last_update.isna().to_numpy() | (pub >= last_update).to_numpy()]
+        party = kept["claim_by_party"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         lo = kept[f"{cat}_low"].astype("Float64")
         be = kept[f"{cat}_best"].astype("Float64")
         hi = kept[f"{cat}_high"].astype("Float64")
@@ -431,7 +433,6 @@ def _reconcile_all(m: pd.DataFrame) -> pd.DataFrame:
         out[f"{cat}_low"] = low.reindex(out.index)
         out[f"{cat}_best"] = best.reindex(out.index)
         out[f"{cat}_high"] = high.reindex(out.index)
-    del g
     out["disputed"] = disputed
     return out.reset_index(drop=True)
 

@@ -1,6 +1,7 @@
 """Find figures about people in an article: which number, what it counts, and its context.
 
-How a figure is found (patterns in `lexicon/categories.yaml` and `lexicon/context.yaml`):
+How a figure is found (patterns in `lexicon/categories.yaml`, `lexicon/context.yaml`, compiled in
+`casualties.cues`):
 
 1. Object lists: a category verb followed by what it did to whom - numbers ("killing 3 and
    wounding 7"), people in the singular ("killed a policeman", "killed his wife and her two
@@ -8,12 +9,19 @@ How a figure is found (patterns in `lexicon/categories.yaml` and `lexicon/contex
 2. Numbers before their cue: "33 people were killed", "12 dead", "dozens of others injured",
    "30 Taliban militants and 2 soldiers were killed".
 3. Tolls: "the death toll rose to 41" (cumulative), "raised the number of fatalities to six".
-4. Singular subjects: "a man was killed", "A Libyan was shot and killed", "a couple was killed".
+4. Subjects in the singular, read back from a cue: "a man was killed", "A Libyan was shot and
+   killed", "a couple was killed", "Gerard Hoareau, an exiled leader, was shot dead",
+   "another policeman died".
 5. Explicit zeros: "no one was hurt", "there were no reports of casualties".
 6. The attacker's own death: "before killing himself" (victim_type perpetrators).
 A number with no cue is a force size when its noun is fighters ("defended by 3,000 jihadists"),
-a subset when it follows "including" a figure, or joins the figure it is listed with
-("four members of the band and 16 spectators"); otherwise it is not a figure.
+a subset when it follows "including" a figure ("14 killed, including 3 children") or is "2 of
+them", or joins the figure it is listed with ("4 band members and 16 spectators"); otherwise it
+is not a figure. Numbers before nouns of things ("12 rockets") and dataset coders' notes
+("Fatalities coded as 0") are never figures.
+
+Speed: one scan of a lower-cased copy for cue stems (`cues.TRIGGER`); every other pattern is
+matched at a known position (a quantity, a cue) or in a short window before it.
 """
 
 from __future__ import annotations
@@ -21,166 +29,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from casualties import context, numbers
-from casualties.context import CTX, alt, words
+from casualties import context, cues, numbers
 from casualties.model import Figure
 from casualties.sentences import sentence_index, split_sentences
 
-CAT = context.load_lexicon("categories")
-_I = re.IGNORECASE
-
-
-def _named_alternation(table: dict) -> tuple[str, list[tuple[str, str]]]:
-    """One regex alternation with a group per (category, name), and the group → rule map."""
-    parts, names = [], []
-    for category, entries in table.items():
-        for name, pattern in entries.items():
-            names.append((category, name))
-            parts.append(f"(?P<g{len(names) - 1}>{alt(pattern)})")
-    return "|".join(parts), names
-
-
-def _which(m: re.Match, names: list[tuple[str, str]]) -> tuple[str, str]:
-    return names[int(m.lastgroup[1:])]
-
-
-# --- compiled patterns -------------------------------------------------------------------------
-
-_OBJ_ALT, _OBJ_NAMES = _named_alternation(CAT["object"])
-# The object verb must not be an adjective before a noun cue ("wounded soldiers were ...") nor a
-# passive ("were killed in ..."); its object is parsed by _object_items.
-OBJECT_VERB = re.compile(r"\b(?:" + _OBJ_ALT + r")\b", _I)
-_THEN = [
-    (cat, name, re.compile(r"\b(?:" + e["verb"] + r")\b", _I), re.compile(r"\s+" + e["then"], _I))
-    for cat, entries in CAT["object_then"].items()
-    for name, e in entries.items()
-]
-_AFTER_ALT, _AFTER_NAMES = _named_alternation(CAT["after"])
-_AUX = alt(CAT["after_aux"])
-_STOP = alt(CAT["after_stop"])
-_NP_PART = alt(CAT["np_participles"])
-# one noun-phrase word between a number and its cue: not an auxiliary, a stop word or a verb form
-# a word: an abbreviation ("U.S.") or letters/digits/hyphens/apostrophes (never a sentence's period)
-_WORD = r"(?:(?:[A-Za-z]\.){2,}|[\w'’\-]+)"
-_NP_WORD = (
-    r"(?:(?:and|including)\s+\d[\d,]*\b|"  # "30 militants and 2 soldiers were killed"
-    r"(?!(?-i:" + _AUX + "|" + _STOP + r")\b)(?!\d)"
-    r"(?:(?:" + _NP_PART + r")\b|(?![\w'’\-]*(?:ed|ing)\b)" + _WORD
-    + r"|\([^()]{0,80}\)|\[[^\[\]]{0,40}\]))"
-)
-_CUE = r"(?:(?:\w+ly|also|all|both|reportedly)\s+)*(?:" + _AFTER_ALT + r")\b"
-# Long link: noun phrase (with lists and appositives) + auxiliary + cue: "were killed".
-AFTER_AUX = re.compile(
-    r"(?:(?:\s*,\s*|\s+|(?=[\[(]))" + _NP_WORD + r"){0,10}?(?:\s*,)?(?:\s+(?-i:" + _AUX + r"))+\s+" + _CUE,
-    _I,
-)
-# Short link without auxiliary: "12 dead", "dozens injured", "2 dozen others wounded".
-AFTER_BARE = re.compile(r"(?:\s+" + _NP_WORD + r"){0,2}?\s+" + _CUE, _I)
-
-_TOLL_PARTS = []
-_TOLL_NAMES = []
-for _cat, _entries in CAT["toll"].items():
-    for _name, _e in _entries.items():
-        _TOLL_NAMES.append((_cat, _name))
-        _TOLL_PARTS.append(f"(?P<g{len(_TOLL_NAMES) - 1}>{alt(_e['pattern'])})")
-TOLL_BEFORE = re.compile(
-    r"\b(?:" + "|".join(_TOLL_PARTS) + r")" + CAT["toll_link"] + r"$", _I
-)
-TOLL_RISE = re.compile(CAT["toll_rise"], _I)
-RAISE_TOLL = re.compile(CAT["raise_toll"] + r"(?:\w+\s+){0,5}$", _I)
-
-_FILLER = re.compile(r"(?:(?:his|her|their|its|the|" + alt(CAT["object_filler"]) + r")\s+)+", _I)
-_JOIN = alt(CAT["list_join"])
-_SEP = re.compile(r"\s*(?:,\s*(?:(?:" + _JOIN + r")\s+)?|\s+(?:" + _JOIN + r")\s+)", _I)
-_INTENT = re.compile(r"\b(?:" + alt(CAT["intent"]) + r")\s+(?:to\s+|of\s+)?$", _I)
-
-_PERSON_SG = alt(CTX["person_singular"])
-_PAIR = alt(CTX["person_pair"])
-_DEMONYM = CTX["demonym"]
-# a word inside a singular noun phrase ("a 20-year old", "young Iranian")
-_ADJ = (
-    r"(?!(?:and|or|in|at|on|of|to|by|with|was|were|who|that|before|after)\b)"
-    r"(?:(?:" + _NP_PART + r")\b|(?![\w'’\-]*(?:ed|ing)\b)" + _WORD + ")"
-)
-_DET = r"(?:a|an|one|another|the|his|her|their|its|my|our|your)"
-_POSSESSIVE = {"his", "her", "their", "its", "my", "our", "your"}
-_OF_PHRASE = r"(?:\s+of\s+(?:a|an|the|his|her|their)\s+(?:[\w\-'’]+\s+){0,3}?[\w\-'’]+(?=[\s,.;]))?"
-SINGULAR_ITEM = re.compile(
-    r"(?P<det>" + _DET + r"\s+)?(?P<words>(?:" + _ADJ + r"\s+){0,4}?)"
-    r"(?P<noun>\b(?:" + _PERSON_SG + r"))(?!['’]s)(?![\w\-])" + _OF_PHRASE,
-    _I,
-)
-PAIR_ITEM = re.compile(
-    r"(?:(?:a|the|his|her|their)\s+(?:\w+\s+)?(?:" + _PAIR + r")|them both|both of them"
-    r"|both(?=\s*(?:[,.;]|and\b|$|in\b|at\b)))\b",
-    _I,
-)
-ANOTHER_ITEM = re.compile(
-    r"another(?=\s*(?:[,.;]|and\b|$|in\b|at\b|on\b|before\b|as\b|when\b|during\b|outside\b))", _I
-)
-PRONOUN_ITEM = re.compile(
-    r"(?:him|her)(?=\s*(?:[,.;]|and\b|$|as\b|in\b|at\b|with\b|before\b|after\b|when\b|"
-    r"outside\b|inside\b|on\b|while\b|too\b|during\b|then\b|to death\b))",
-    _I,
-)
-SELF_ITEM = re.compile(r"(?:himself|herself)\b", _I)
-NAME_ITEM = re.compile(r"[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van )?[A-Z][a-zA-Z'’\-]+){1,3}\b")
-# an appositive after a name: ", an exiled critic of Qaddafi,"
-_APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", _I)
-# the noun phrase after a number ("Afghan soldiers", "of his cousins", "passers by")
-_NP_TAIL = re.compile(
-    r"(?:\s+(?:of\s+(?:his|her|their|the|them|whom)\s+)?(?!(?:and|or|including)\b)" + _NP_WORD + r"){0,4}", _I
-)
-NOT_PEOPLE = re.compile(
-    r"(?:\s+(?!(?:" + _STOP + r"|and|or)\b)" + _WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b",
-    _I,
-)
-FIGHTERS = re.compile(r"(?:\s+" + _WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]) + r")\b", _I)
-_AFTER_PERCENT = re.compile(r"\s*(?:%|per ?cent)", _I)
-
-# Singular subjects: "a man was killed", "A Libyan was shot and killed", "another were injured".
-_ONE_PERSON = r"(?:a|an|one|another)\s+(?:" + _ADJ + r"\s+){0,4}?(?:" + _PERSON_SG + r"|" + _DEMONYM + r")"
-# a short phrase after a singular noun: "A night watchman at the bank was ...", "ambassador to Italy"
-_PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + _ADJ + r"\s+){0,4}?" + _ADJ + ")?"
-SINGULAR_SUBJECT = re.compile(
-    r"(?P<first>\b" + _ONE_PERSON + r"\s+and\s+)?"
-    r"\b(?P<det>a|an|another|the)\s+(?P<words>(?:" + _ADJ + r"\s+){0,4}?)"
-    r"(?P<noun>(?:" + _PERSON_SG + r"|" + _PAIR + r")\b(?!['’]s)|" + _DEMONYM + r"\b)"
-    + _PP
-    + r"(?:\s+(?-i:" + _AUX + r"))+\s+" + _CUE,
-    re.IGNORECASE,
-)
-# "Another policeman died of his wounds", "a child later died"
-SINGULAR_DIED = re.compile(
-    r"\b(?:a|an|another|one)\s+(?:" + _ADJ + r"\s+){0,3}?(?P<noun>(?:" + _PERSON_SG + r"))\b(?!['’]s)"
-    r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+(?:died|perished|succumbed|drowned)\b",
-    _I,
-)
-# "Gerard Hoareau, an exiled opposition leader, was shot and killed"
-NAME_SUBJECT = re.compile(
-    r"(?P<name>\b[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van |[A-Z]\. )?[A-Z][a-zA-Z'’\-]+){1,3})"
-    r"(?:,[^,;.]{1,80},)?\s+(?-i:was|has been|had been)\s+(?:\w+ly\s+)?" + _CUE
-)
-ANOTHER_SUBJECT = re.compile(r"\banother\s+(?:(?:" + _AUX + r")\s+)+" + _CUE, _I)
-BODY_OF = re.compile(r"\bthe\s+body\s+of\s+[A-Z][a-z]+(?:[ \-][A-Z][a-zA-Z'’\-]+){1,3}", 0)
-
-_Z = CTX["zero"]
-ZERO = [
-    (cat, "nobody", re.compile(r"\b" + alt(_Z["nobody"]) + r"(?:" + alt(v) + r")\b", _I))
-    for cat, v in _Z["verbs"].items()
-] + [
-    (cat, "no_noun", re.compile(r"\b" + alt(_Z["no_noun"]) + r"(?:" + alt(n) + r")\b", _I))
-    for cat, n in _Z["nouns"].items()
-]
-SUBSET_PEOPLE = re.compile(
-    r"\b(?:including|among them|among the (?:dead|killed|victims)(?: (?:were|was))?)\s+"
-    r"(?P<item>" + PAIR_ITEM.pattern + r"|" + _DET + r"\s+(?:" + _ADJ + r"\s+){0,4}?(?:"
-    + _PERSON_SG + r")(?![\w\-]))",
-    _I,
-)
-SELF_KILLING = words(CTX["self_killing"])
 PERPETRATOR_NP = context.VICTIM_TYPES[0][1]
-_MILITANTS = dict(context.VICTIM_TYPES)["militants"]
+_SUBSET_CUT = re.compile(r"\b(?:including|among|of whom|such as)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -199,107 +53,161 @@ class _Found:
     victim_type: str | None = None
     is_cumulative: bool = False
     is_subset: bool = False
+    cue_at: int = -1  # where the cue word of a number-first figure starts
 
 
-# --- finding -----------------------------------------------------------------------------------
+class _Article:
+    """One text being read: its lower-cased copy, sentences and quantities."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.low = cues.lower(text)
+        self.sents = split_sentences(text)
+        self.starts = [s for s, _ in self.sents]
+        self.notes = {
+            i for i, (s, _) in enumerate(self.sents) if context.CODER_NOTE.match(text, s)
+        }
+        quants = [_dozen(text, q) for q in numbers.find_quantities(text) if self._keep(q)]
+        # "three of four members": the second number is the whole the first is part of
+        self.quants = [
+            b for a, b in zip([None, *quants], quants)
+            if a is None or not cues.PART_OF.fullmatch(text, a.end, b.start)
+        ]
+        self.by_start = {q.start: q for q in self.quants}
+
+    def sentence(self, offset: int) -> tuple[int, int]:
+        return self.sents[sentence_index(self.starts, offset)]
+
+    def in_note(self, offset: int) -> bool:
+        return sentence_index(self.starts, offset) in self.notes
+
+    def _keep(self, q) -> bool:
+        text = self.text
+        if self.in_note(q.start) or cues.AFTER_PERCENT.match(text, q.end):
+            return False
+        return not (
+            text[q.end : q.end + 1] == ","
+            and cues.AGE_APPOSITION.search(text, max(0, q.start - 30), q.start)
+        )
 
 
 def find_figures(text: str) -> list[Figure]:
     """Every figure about people in `text`, in order of appearance (see module docstring)."""
-    if not text:
+    if not text or not text.strip():
         return []
-    sents = split_sentences(text)
-    if not sents:
+    art = _Article(text)
+    if not art.sents:
         return []
-    starts = [s for s, _ in sents]
-    notes = {i for i, (s, e) in enumerate(sents) if context.CODER_NOTE.search(text[s:e])}
-    quants = [
-        q
-        for q in numbers.find_quantities(text)
-        if sentence_index(starts, q.start) not in notes
-        and not _AFTER_PERCENT.match(text, q.end)
-        and not (_AGE_APPOSITION.search(text, max(0, q.start - 30), q.start) and text[q.end : q.end + 1] == ",")
-    ]
-    quants = [_dozen(text, q) for q in quants]
-    by_start = {q.start: q for q in quants}
     found: list[_Found] = []
     used: set[int] = set()  # starts of quantities already read as figures
-
-    _object_lists(text, by_start, used, found)
-    for q in quants:
-        if q.start in used:
-            continue
-        f = _number_first(text, q)
-        if f:
-            found.append(f)
-            used.add(q.start)
-    _singular_subjects(text, found)
-    _zeros(text, found)
-    for m in SELF_KILLING.finditer(text):
-        found.append(_Found(m.start(), m.end(), "killed", 1, 1, 1, "exact", "self:killed:self_killing",
-                            victim_type="perpetrators"))
-    found = [f for f in found if sentence_index(starts, f.start) not in notes]
+    cue_hits = _scan_triggers(art, used, found)
+    for q in art.quants:
+        if q.start not in used:
+            f = _number_first(text, q)
+            if f:
+                found.append(f)
+                used.add(q.start)
+                _singular_in_np(text, q.end, f, found)
+    linked = {f.cue_at for f in found}
+    _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
+    _zeros(art, found)
+    _self_killing(art, found)
+    _body_of(art, found)
+    found = _dedupe([f for f in found if not art.in_note(f.start)])
+    _subset_people(art, found)
+    _join_uncued(art, used, found)
     found = _dedupe(found)
-    _subset_people(text, found, sents, starts)
-    _join_uncued(text, quants, used, found, sents, starts)
-    found = _dedupe(found)
-    _mark_subsets(text, found, sents, starts)
-    return [_to_figure(text, f, sents, starts) for f in found]
-
-
-_DOZEN = re.compile(r"\s+dozen\b(?!s)", _I)
+    _mark_subsets(art, found)
+    sentence_cache: dict[int, context.SentenceContext] = {}
+    return [_to_figure(art, f, sentence_cache) for f in found]
 
 
 def _dozen(text: str, q):
     """'2 dozen' read as 24 (numbers.find_quantities may stop at the '2')."""
-    m = _DOZEN.match(text, q.end)
-    if not m or q.kind != "number":
+    m = cues.DOZEN.match(text, q.end)
+    if not m or getattr(q, "kind", "number") != "number":
         return q
     return replace(q, end=m.end(), surface=text[q.start : m.end()], low=q.low * 12,
                    best=q.best * 12, high=None if q.high is None else q.high * 12)
 
 
-def _object_lists(text: str, by_start: dict, used: set[int], found: list[_Found]) -> None:
-    """Category verbs and the list of people after them ("killing a boy, the wife of a retired
-    serviceman and wounding 23 more")."""
-    for m in OBJECT_VERB.finditer(text):
-        category, name = _which(m, _OBJ_NAMES)
-        if _passive_before(text, m.start()) or _INTENT.search(text, max(0, m.start() - 30), m.start()):
+# --- object lists and cue positions ------------------------------------------------------------
+
+
+def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[tuple]:
+    """One scan for cue stems. Object verbs read their lists here; the positions of `after` cues
+    are returned as (start, category, name) for the subject rules."""
+    text, low = art.text, art.low
+    cue_hits: list[tuple] = []
+    object_end = -1
+    for t in cues.TRIGGER.finditer(low):
+        p = t.start()
+        if p and low[p - 1] == "-":
+            continue  # "non-fatally", "anti-kidnapping": part of another word
+        c = cues.CUE_L.match(low, p)
+        if c:
+            cue_hits.append((p, *cues.which(c, cues.AFTER_NAMES)))
+        if p < object_end:
+            continue  # inside "shot and killed"
+        m = cues.OBJECT_VERB_L.match(low, p)
+        if m and not _not_an_object_verb(low, p):
+            category, name = cues.which(m, cues.OBJ_NAMES)
+            object_end = m.end()
+            n0 = len(found)
+            _read_list(art, m.end(), category, f"object:{category}:{name}", used, found)
+            _pronoun_of_forces(art, p, found[n0:])
             continue
-        _read_list(text, m.end(), category, f"object:{category}:{name}", by_start, used, found)
-    for category, name, verb, then in _THEN:
-        for m in verb.finditer(text):
-            items: list[_Found] = []
-            end = _read_list(text, m.end(), category, f"object:{category}:{name}", by_start, set(), items)
-            if items and then.match(text, end):
-                for f in items:
-                    used.add(f.start)
-                found.extend(items)
+        for category, name, verb, then in cues.THEN:
+            v = verb.match(low, p)
+            if v:
+                items: list[_Found] = []
+                end = _read_list(art, v.end(), category, f"object:{category}:{name}", set(), items)
+                if items and then.match(text, end):
+                    used.update(f.start for f in items)
+                    found.extend(items)
+    return cue_hits
 
 
-_PASSIVE = re.compile(r"(?:\b(?:was|were|been|being|is|are|be)\s+(?:\w+ly\s+)?|\bthe\s+)$", _I)
+_FORCES_SUBJECT = re.compile(context.CTX["forces_subject"])
+_SUICIDE_AFTER = re.compile(context.CTX["suicide_after"])
 
 
-def _passive_before(text: str, start: int) -> bool:
-    """'were killed 3 ...' is no object verb: the number after a passive is not its object."""
-    return bool(_PASSIVE.search(text, max(0, start - 30), start))
+def _pronoun_of_forces(art: _Article, verb_at: int, items: list[_Found]) -> None:
+    """'the police officer shot and injured him': the pronoun is the attacker."""
+    for f in items:
+        if f.rule.endswith("pronoun"):
+            s0, _ = art.sentence(verb_at)
+            if _FORCES_SUBJECT.search(art.low, max(s0, verb_at - 60), verb_at):
+                f.victim_type = "perpetrators"
 
 
-def _read_list(text, pos, category, rule, by_start, used, out) -> int:
+def _not_an_object_verb(low: str, p: int) -> bool:
+    """'were killed 3 ...' (passive) and 'a plot to kill ...' (intent) have no object figure."""
+    words = low[max(0, p - 40) : p].split()
+    if not words:
+        return False
+    last = words[-1]
+    if last in cues.PASSIVE_WORDS:
+        return True
+    if last.endswith("ly") and len(words) > 1 and words[-2] in cues.PASSIVE_WORDS:
+        return True
+    if last in ("to", "of") and len(words) > 1:
+        last = words[-2]
+    return last.strip(",;:") in cues.INTENT_WORDS
+
+
+def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> int:
     """Parse the people after an object verb at `pos`; append their figures; return end offset."""
-    m = re.compile(r"\s+").match(text, pos)
-    if not m:
-        return pos
-    pos = m.end()
+    text = art.text
+    while pos < len(text) and text[pos] == " ":
+        pos += 1
     possessive_mode = False
     n_items = 0
     while True:
-        item = _one_item(text, pos, category, rule, by_start, possessive_mode, n_items)
-        if item is None:
+        item = _one_item(art, pos, category, rule, possessive_mode, n_items)
+        if item is None or item[0] is None:  # no item, or not people ("her three dogs")
             return pos
         f, end, possessive = item
-        if f is None:  # not people ("her three dogs"): stop the list, nothing counted
-            return pos
         possessive_mode = possessive_mode or possessive
         out.append(f)
         if f.rule.endswith("number"):
@@ -307,197 +215,254 @@ def _read_list(text, pos, category, rule, by_start, used, out) -> int:
         n_items += 1
         pos = end
         if f.rule.endswith("name"):
-            m = _APPOSITIVE.match(text, pos)
+            m = cues.APPOSITIVE.match(text, pos)
             if m:
                 pos = m.end()
-        sep = _SEP.match(text, pos)
-        if not sep or OBJECT_VERB.match(text, sep.end()):
+        sep = cues.SEP.match(text, pos)
+        if not sep or cues.OBJECT_VERB_L.match(art.low, sep.end()):
             return pos
         pos = sep.end()
 
 
-def _one_item(text, pos, category, rule, by_start, possessive_mode, n_items):
+def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
     """One list item at `pos`: (figure or None if not people, end, had possessive det) or None."""
-    q = by_start.get(pos)
+    text = art.text
+    q = art.by_start.get(pos)
     if q is None:
-        m = _FILLER.match(text, pos)
+        m = cues.FILLER.match(text, pos)
         if m and m.end() > pos:
-            q = by_start.get(m.end())
+            q = art.by_start.get(m.end())
     if q is not None:
-        if NOT_PEOPLE.match(text, q.end):
+        if cues.NOT_PEOPLE.match(text, q.end):
             return None, q.end, False
         if n_items and _number_first(text, q):  # "killing 7 policemen, 3 militants were injured"
             return None
-        tail = _NP_TAIL.match(text, q.end)
+        tail = cues.NP_TAIL.match(text, q.end)
+        if n_items and not cues.ITEM_END.match(text, tail.end()):
+            return None  # a new clause's subject: "killed a hostage, 60 marines stormed ..."
         f = _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier, rule + "+number",
-                   np=tail.group(0))
+                   np=tail.group(0), is_subset=bool(n_items and cues.OF_THEM.match(text, q.end)))
         return f, tail.end(), False
-    m = PAIR_ITEM.match(text, pos)
+    m = cues.PAIR_ITEM.match(text, pos)
     if m:
         return _implicit(m, category, rule + "+pair", 2), m.end(), False
-    m = SINGULAR_ITEM.match(text, pos)
+    m = cues.SINGULAR_ITEM.match(text, pos)
     if m and (m.group("det") or possessive_mode or n_items == 0):
-        d = (m.group("det") or "").strip().lower()
-        f = _implicit(m, category, rule + "+singular", 1)
-        return f, m.end(), d in _POSSESSIVE
-    m = ANOTHER_ITEM.match(text, pos)
+        det = (m.group("det") or "").strip().lower()
+        return _implicit(m, category, rule + "+singular", 1), m.end(), det in cues.POSSESSIVE
+    m = cues.ANOTHER_ITEM.match(text, pos)
     if m:
         return _implicit(m, category, rule + "+another", 1), m.end(), False
-    m = PRONOUN_ITEM.match(text, pos)
+    m = cues.PRONOUN_ITEM.match(text, pos)
     if m:
         return _implicit(m, category, rule + "+pronoun", 1), m.end(), False
-    m = SELF_ITEM.match(text, pos)
+    m = cues.SELF_ITEM.match(text, pos)
     if m:
         f = _implicit(m, category, rule + "+self", 1)
         f.victim_type = "perpetrators"
         return f, m.end(), False
-    m = NAME_ITEM.match(text, pos)
+    m = cues.NAME_ITEM.match(text, pos)
     if m and n_items == 0:
         return _implicit(m, category, rule + "+name", 1), m.end(), False
     return None
 
 
-def _implicit(m: re.Match, category: str, rule: str, n: int) -> _Found:
+def _implicit(m, category: str, rule: str, n: int) -> _Found:
     return _Found(m.start(), m.end(), category, n, n, n, "exact", rule, np=m.group(0))
+
+
+# --- numbers before their cue, tolls -------------------------------------------------------------
 
 
 def _number_first(text: str, q) -> _Found | None:
     """A number followed by its cue ("33 people were killed") or preceded by a toll."""
-    if NOT_PEOPLE.match(text, q.end):
+    if cues.NOT_PEOPLE.match(text, q.end):
         return None
-    for rx, shape in ((AFTER_BARE, "bare"), (AFTER_AUX, "after")):
+    for rx, shape in ((cues.AFTER_BARE, "bare"), (cues.AFTER_AUX, "after")):
         m = rx.match(text, q.end)
         if m:
-            category, name = _which(m, _AFTER_NAMES)
-            np = text[q.end : m.start(m.lastgroup)]
+            category, name = cues.which(m, cues.AFTER_NAMES)
+            cue_at = m.start(m.lastgroup)
             return _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier,
-                          f"{shape}:{category}:{name}", np=np)
-    window = text[max(0, q.start - 90) : q.start]
-    m = TOLL_BEFORE.search(window)
-    if m:
-        category, name = _which(m, _TOLL_NAMES)
-        cumulative = bool(TOLL_RISE.search(m.group(0))) or bool(RAISE_TOLL.search(window))
-        tail = _NP_TAIL.match(text, q.end)
-        return _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier,
-                      f"toll:{category}:{name}", np=tail.group(0), is_cumulative=cumulative)
-    return None
+                          f"{shape}:{category}:{name}", np=text[q.end : cue_at], cue_at=cue_at)
+    w0 = max(0, q.start - 90)
+    window = text[w0 : q.start].lower()
+    if "toll" not in window and "number of" not in window:
+        return None
+    m = cues.TOLL_BEFORE.search(text, w0, q.start)
+    if not m:
+        return None
+    category, name = cues.which(m, cues.TOLL_NAMES)
+    cumulative = bool(cues.TOLL_RISE.search(m.group(0))) or bool(
+        cues.RAISE_TOLL.search(text, w0, q.start)
+    )
+    tail = cues.NP_TAIL.match(text, q.end)
+    return _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier,
+                  f"toll:{category}:{name}", np=tail.group(0), is_cumulative=cumulative)
 
 
-def _singular_subjects(text: str, found: list[_Found]) -> None:
-    """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'the body of X'."""
-    for m in SINGULAR_SUBJECT.finditer(text):
-        category, name = _which(m, _AFTER_NAMES)
-        noun = m.group("noun")
-        n = 2 if re.fullmatch(_PAIR, noun, _I) else 1
-        n += 1 if m.group("first") else 0  # "a Belgian priest and a Guatemalan priest were ..."
-        np = m.group("words") + noun
-        perp = bool(PERPETRATOR_NP.search(noun))
-        if m.group("det").lower() == "the" and not perp:
-            continue  # "the victim was killed" repeats someone already counted
-        end = m.start("noun") + len(noun)
-        found.append(_Found(m.start(), end, category, n, n, n, "exact",
-                            f"subject:{category}:{name}", np=np,
-                            victim_type="perpetrators" if perp else None))
-    for m in NAME_SUBJECT.finditer(text):
-        category, name = _which(m, _AFTER_NAMES)
-        found.append(_Found(m.start(), m.end("name"), category, 1, 1, 1, "exact",
-                            f"subject:{category}:{name}+name", np=m.group("name")))
-    for m in SINGULAR_DIED.finditer(text):
-        perp = bool(PERPETRATOR_NP.search(m.group("noun")))
-        found.append(_Found(m.start(), m.end("noun"), "killed", 1, 1, 1, "exact", "subject:killed:died",
-                            np=m.group("noun"), victim_type="perpetrators" if perp else None))
-    for m in ANOTHER_SUBJECT.finditer(text):
-        category, name = _which(m, _AFTER_NAMES)
-        found.append(_Found(m.start(), m.start() + 7, category, 1, 1, 1, "exact",
-                            f"subject:{category}:{name}+another"))
-    for m in BODY_OF.finditer(text):
-        found.append(_Found(m.start(), m.end(), "killed", 1, 1, 1, "exact", "subject:killed:body_of"))
+def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) -> None:
+    """'Two Swiss workers and their African assistant were killed': the coordinated person in the
+    singular is one more of the same category."""
+    if f.cue_at < 0:
+        return
+    for m in cues.SINGULAR_IN_NP.finditer(text, np_start, f.cue_at):
+        found.append(_Found(m.start("item"), m.end("item"), f.category, 1, 1, 1, "exact",
+                            f.rule + "+singular", np=m.group("item")))
 
 
-def _zeros(text: str, found: list[_Found]) -> None:
-    for category, name, rx in ZERO:
-        for m in rx.finditer(text):
+# --- subjects in the singular, read back from their cue ------------------------------------------
+
+
+def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None:
+    """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
+    shot dead', 'another policeman died': the subject is read back from the cue."""
+    text, low = art.text, art.low
+    for p, category, name in cue_hits:
+        s0, _ = art.sentence(p)
+        aux = cues.AUX_TAIL.search(text, max(s0, p - 60), p)
+        if aux is None:
+            word = low[p : p + 10].split(" ", 1)[0]
+            if category == "killed" and word in cues.DIED_CUES:
+                m = cues.DIED_SUBJECT.search(text, max(s0, p - 80), p)
+                if m:
+                    perp = bool(PERPETRATOR_NP.search(m.group("noun")))
+                    found.append(_Found(m.start(), m.end("noun"), "killed", 1, 1, 1, "exact",
+                                        "subject:killed:died", np=m.group("noun"),
+                                        victim_type="perpetrators" if perp else None))
+            continue
+        a = aux.start()
+        if low[max(s0, a - 8) : a].endswith("another"):
+            found.append(_Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another"))
+            continue
+        m = cues.SINGULAR_SUBJECT.search(text, max(s0, a - 160), a)
+        if m:
+            noun = m.group("noun")
+            perp = bool(PERPETRATOR_NP.search(noun))
+            if m.group("det").lower() == "the" and not perp:
+                continue  # "the victim was killed" repeats someone already counted
+            n = 2 if cues.PAIR_ITEM.fullmatch(m.group("det") + " " + noun) or noun.lower() in (
+                "couple", "pair", "twins", "parents") else 1
+            n += 1 if m.group("first") else 0  # "a Belgian priest and a Guatemalan priest were"
+            found.append(_Found(m.start(), m.start("noun") + len(noun), category, n, n, n, "exact",
+                                f"subject:{category}:{name}", np=m.group("words") + noun,
+                                victim_type="perpetrators" if perp else None))
+            continue
+        m = cues.NAME_SUBJECT.search(text, max(s0, a - 200), p)
+        if m:
+            found.append(_Found(m.start("name"), m.end("name"), category, 1, 1, 1, "exact",
+                                f"subject:{category}:{name}+name", np=m.group("name")))
+
+
+# --- zeros, attackers' deaths, bodies ----------------------------------------------------------
+
+
+def _zeros(art: _Article, found: list[_Found]) -> None:
+    for g in cues.ZERO_GATE.finditer(art.low):
+        m = cues.ZERO.match(art.low, g.start())
+        if m:
+            category, name = cues.which(m, cues.ZERO_NAMES)
             found.append(_Found(m.start(), m.end(), category, 0, 0, 0, "exact", f"zero:{category}:{name}"))
 
 
-# between two numbers of one list: the first one's noun phrase and a comma or "and"
-_LIST_LINK = re.compile(r"(?:\s+" + _NP_WORD + r"){0,6}?(?:\s*,\s*|\s+)(?:and\s+)?", _I)
-_ANY_CUE = re.compile(
-    re.sub(r"\(\?P<g\d+>", "(?:", r"\b(?:" + _AFTER_ALT + "|" + _OBJ_ALT + r")\b"), _I
-)
-# "5 people were injured, 2 of them critically": a part of the figure before
-_OF_THEM = re.compile(
-    r"\s+(?:of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b|"
-    r"(?:seriously|critically|severely|badly|slightly|gravely|lightly)\b)",
-    _I,
-)
-# ages in apposition: "Eludio Aguilar, 43, was killed"
-_AGE_APPOSITION = re.compile(r"[A-Z][a-z]+,\s*$")
+def _self_killing(art: _Article, found: list[_Found]) -> None:
+    seen = set()
+    for g in cues.SELF_GATE.finditer(art.low):
+        m = cues.SELF_KILLING.search(art.low, max(0, g.start() - 40), g.end() + 10)
+        if m and m.start() not in seen:
+            seen.add(m.start())
+            found.append(_Found(m.start(), m.end(), "killed", 1, 1, 1, "exact",
+                                "self:killed:self_killing", victim_type="perpetrators"))
 
 
-def _join_uncued(text, quants, used, found, sents, starts) -> None:
-    """Numbers without a cue: subsets after 'including', list members, force sizes."""
-    by_sentence: dict[int, list[_Found]] = {}
-    for f in found:
-        by_sentence.setdefault(sentence_index(starts, f.start), []).append(f)
-    for q in quants:
-        if q.start in used or NOT_PEOPLE.match(text, q.end):
-            continue
-        si = sentence_index(starts, q.start)
-        s0, _ = sents[si]
-        prev = [f for f in by_sentence.get(si, []) if f.end <= q.start and f.category != "combatants"]
-        tail = _NP_TAIL.match(text, q.end)
-        if prev:
-            p = prev[-1]
-            between = text[p.end : q.start]
-            if context.SUBSET_BEFORE.search(text[max(s0, q.start - 40) : q.start]) or _OF_THEM.match(
-                text, q.end
-            ):
-                found.append(_Found(q.start, q.end, p.category, q.low, q.best, q.high, q.qualifier,
-                                    f"subset:{p.category}", np=tail.group(0), is_subset=True))
-                continue
-            if _LIST_LINK.fullmatch(between) and not _ANY_CUE.search(between):
-                found.append(_Found(q.start, q.end, p.category, q.low, q.best, q.high, q.qualifier,
-                                    f"list:{p.category}", np=tail.group(0)))
-                continue
-        before = text[max(s0, q.start - 40) : q.start]
-        if FIGHTERS.match(text, q.end) or re.search(
-            r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by"]) + r")\s*$", before, _I
-        ):
-            found.append(_Found(q.start, q.end, "combatants", q.low, q.best, q.high, q.qualifier,
-                                "uncued:combatants:fighters", np=tail.group(0)))
+def _body_of(art: _Article, found: list[_Found]) -> None:
+    if "body of" in art.low:
+        for m in cues.BODY_OF.finditer(art.text):
+            found.append(_Found(m.start(), m.end(), "killed", 1, 1, 1, "exact", "subject:killed:body_of"))
 
 
-def _subset_people(text, found, sents, starts) -> None:
+# --- numbers without a cue of their own ----------------------------------------------------------
+
+
+def _subset_people(art: _Article, found: list[_Found]) -> None:
     """'16 killed, including the suicide bomber': people named after a subset cue, in the
     category of the figure before them in the sentence (is_subset)."""
-    for m in SUBSET_PEOPLE.finditer(text):
-        si = sentence_index(starts, m.start())
-        prev = [f for f in found if sents[si][0] <= f.start and f.end <= m.start()
-                and f.category != "combatants"]
+    for g in cues.SUBSET_GATE.finditer(art.low):
+        m = cues.SUBSET_PEOPLE.match(art.text, g.start())
+        if not m:
+            continue
+        s0, _ = art.sentence(m.start())
+        prev = [f for f in found if s0 <= f.start and f.end <= m.start() and f.category != "combatants"]
         if not prev:
             continue
         item = m.group("item")
-        n = 2 if PAIR_ITEM.fullmatch(item) else 1
+        n = 2 if cues.PAIR_ITEM.fullmatch(item) else 1
         perp = bool(PERPETRATOR_NP.search(item))
         found.append(_Found(m.start("item"), m.end("item"), prev[-1].category, n, n, n, "exact",
                             f"subset:{prev[-1].category}:singular", np=item, is_subset=True,
                             victim_type="perpetrators" if perp else None))
 
 
-def _mark_subsets(text, found, sents, starts) -> None:
+def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
+    """Numbers without a cue: subsets after 'including', list members, force sizes."""
+    text = art.text
+    by_sentence: dict[int, list[_Found]] = {}
+    for f in found:
+        by_sentence.setdefault(sentence_index(art.starts, f.start), []).append(f)
+    for q in art.quants:
+        if q.start in used or cues.NOT_PEOPLE.match(text, q.end):
+            continue
+        si = sentence_index(art.starts, q.start)
+        s0, _ = art.sents[si]
+        prev = [f for f in by_sentence.get(si, []) if f.end <= q.start and f.category != "combatants"]
+        tail = cues.NP_TAIL.match(text, q.end).group(0)
+        among = cues.AMONG_THOSE.match(text, q.end)
+        if among:  # "Two police officers were among those wounded"
+            c = cues.CUE_L.match(art.low, among.end())
+            if c:
+                found.append(_Found(q.start, q.end, cues.which(c, cues.AFTER_NAMES)[0], q.low, q.best,
+                                    q.high, q.qualifier, "subset:among_those", np=tail, is_subset=True))
+                continue
+        if prev:
+            p = prev[-1]
+            if context.SUBSET_BEFORE.search(art.low, max(s0, q.start - 40), q.start) or cues.OF_THEM.match(
+                text, q.end
+            ):
+                found.append(_Found(q.start, q.end, p.category, q.low, q.best, q.high, q.qualifier,
+                                    f"subset:{p.category}", np=tail, is_subset=True))
+                continue
+            between = text[p.end : q.start]
+            if cues.LIST_LINK.fullmatch(between) and not cues.ANY_CUE.search(between):
+                found.append(_Found(q.start, q.end, p.category, q.low, q.best, q.high, q.qualifier,
+                                    f"list:{p.category}", np=tail, is_subset=p.is_subset))
+                continue
+        if cues.FIGHTERS.match(text, q.end) or cues.DEFENDED_BY.search(text, max(s0, q.start - 40), q.start):
+            found.append(_Found(q.start, q.end, "combatants", q.low, q.best, q.high, q.qualifier,
+                                "uncued:combatants:fighters", np=tail))
+
+
+def _mark_subsets(art: _Article, found: list[_Found]) -> None:
     """A figure right after 'including', 'among them' ... is part of an earlier figure of its
-    sentence and category (is_subset)."""
+    sentence and category (is_subset); so are figures that add up to the one before them
+    ("40 people, 6 soldiers and 34 civilians, were killed")."""
+    by_key: dict[tuple, list[_Found]] = {}
+    for f in found:
+        by_key.setdefault((art.sentence(f.start)[0], f.category), []).append(f)
+    for figs in by_key.values():
+        figs = [f for f in figs if not f.is_subset]
+        if len(figs) >= 3 and figs[0].best == sum(g.best for g in figs[1:]):
+            for g in figs[1:]:
+                g.is_subset = True
     for i, f in enumerate(found):
-        s0 = sents[sentence_index(starts, f.start)][0]
-        if f.is_subset or not context.SUBSET_BEFORE.search(text[max(s0, f.start - 40) : f.start]):
+        s0, _ = art.sentence(f.start)
+        if f.is_subset or not context.SUBSET_BEFORE.search(art.low, max(s0, f.start - 40), f.start):
             continue
         if any(g.category == f.category and s0 <= g.start and g.end <= f.start for g in found[:i]):
             f.is_subset = True
 
 
 def _dedupe(found: list[_Found]) -> list[_Found]:
-    """Sort by position; when spans overlap keep the first found (object lists before others)."""
+    """Sort by position; when spans overlap keep the one found first (object lists first)."""
     order = sorted(range(len(found)), key=lambda i: (found[i].start, i))
     out: list[_Found] = []
     for i in order:
@@ -508,18 +473,27 @@ def _dedupe(found: list[_Found]) -> list[_Found]:
     return out
 
 
-def _to_figure(text: str, f: _Found, sents, starts) -> Figure:
-    si = sentence_index(starts, f.start)
-    s0, s1 = sents[si]
+def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
+    text = art.text
+    s0, s1 = art.sentence(f.start)
+    sc = cache.get(s0)
+    if sc is None:
+        sc = cache[s0] = context.SentenceContext(text[s0:s1], art.low[s0:s1])
     fig = Figure(
         start=f.start, end=f.end, surface=text[f.start : f.end], sentence=text[s0:s1],
         category=f.category, low=f.low, best=f.best, high=f.high, qualifier=f.qualifier,
         rule=f.rule, victim_type=f.victim_type, is_cumulative=f.is_cumulative,
         is_subset=f.is_subset, sentence_start=s0,
     )
-    context.annotate(text, fig, s0, s1, f.np)
-    if fig.victim_type != "perpetrators" and PERPETRATOR_NP.search(f.np):
+    head_np = _SUBSET_CUT.split(f.np, 1)[0]  # "two people including the shooter": not the head
+    context.annotate(art.low, fig, s0, s1, head_np, sc)
+    if fig.victim_type != "perpetrators" and _SUICIDE_AFTER.search(art.low, f.end, s1):
+        fig.victim_type = "perpetrators"  # "with one death believed to be a suicide"
+    if fig.victim_type != "perpetrators" and PERPETRATOR_NP.search(head_np):
         fig.victim_type = "perpetrators"
-    if fig.victim_type == "militants" and fig.category == "killed" and context.militants_were_attackers(text, s0, s1):
-        fig.victim_type = "perpetrators"
+    if fig.victim_type == "militants" and fig.category == "killed":
+        if "first_attack" not in cache:
+            cache["first_attack"] = context.first_attack_by_militants(text)
+        if context.militants_were_attackers(text, s0, s1, cache["first_attack"]):
+            fig.victim_type = "perpetrators"
     return fig

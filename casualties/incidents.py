@@ -31,6 +31,7 @@ class _Report:
     counts: dict[str, Triple]
     party: bool
     cumulative: set[str]
+    vague_only: bool  # only "many", "numerous" ... (qualifier unspecified)
 
 
 @dataclass
@@ -71,6 +72,7 @@ def _report(figs: list[Figure]) -> _Report:
         counts=counts,
         party=any(f.claim_by_party for f in figs),
         cumulative={f.category for f in figs if f.is_cumulative and _counts_victims(f)},
+        vague_only=all(f.qualifier == "unspecified" for f in figs if _counts_victims(f)),
     )
 
 
@@ -117,6 +119,8 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         cur.indices += idx
         cur.end = max(cur.end, s1)
         cur.party = cur.party or rep.party
+        if rep.vague_only and all(c in cur.accounts for c in rep.counts):
+            continue  # "many bodies" after "73 killed": the same dead, said vaguely
         for cat, t in rep.counts.items():
             if cat in rep.cumulative:
                 cur.accounts[cat] = [(t, rep.party)]
@@ -138,6 +142,8 @@ def _joins(cur: _Building, rep: _Report, sentence: str, figs: list[Figure]) -> b
     """Whether a sentence's report belongs to the incident before it."""
     if not rep.counts:  # only attackers' deaths or subsets: they describe the same event
         return True
+    if rep.vague_only and all(c in cur.accounts for c in rep.counts):
+        return True
     shared = [c for c in rep.counts if c in cur.accounts]
     if rep.cumulative and all(c in rep.cumulative or c not in cur.accounts for c in rep.counts):
         return True
@@ -153,7 +159,7 @@ def _joins(cur: _Building, rep: _Report, sentence: str, figs: list[Figure]) -> b
 
 def _new_marker(sentence: str, figs: list[Figure]) -> bool:
     """Words that announce another event or more victims ("another attack", "six more")."""
-    return bool(NEW_INCIDENT.search(sentence))
+    return bool(NEW_INCIDENT.search(sentence.lower()))
 
 
 def article_totals(figures: list[Figure], incidents: list[Incident]) -> dict:

@@ -14,9 +14,10 @@ ages, money, percentages, fractions, durations, units, ordinals and numbers glue
 All words and patterns live in `casualties/lexicon/numbers.yaml`; this module compiles them once.
 
 How it works (and why it is fast): one compiled "core" regex finds number cores (digits, number
-words, dozens, vague words) in a lowercased copy of the text, behind a cheap lookahead gate on the
-first word. Only for each core hit do we look left (qualifier, exclusion) and right (range, suffix
-qualifier, exclusion) with small anchored regexes.
+words, dozens, vague words) in " " + text.lower(), behind a trie-shaped lookahead on the first
+word. For each core, the word before and the word after are checked against small sets of trigger
+words; only when one is a trigger (a qualifier, a month, a unit...) do the anchored BEFORE_RE /
+AFTER_RE regexes run. Most numbers ("killed 14 people") take the fast path in find_quantities.
 """
 
 from __future__ import annotations
@@ -70,9 +71,33 @@ def _phrase_re(phrase: str) -> str:
     return r"\s+".join(re.escape(w) for w in phrase.split())
 
 
-def _alt(phrases, key=len) -> str:
-    """Alternation of phrases, longest first so the regex prefers "tens of thousands" to "tens"."""
-    return "|".join(_phrase_re(p) for p in sorted(phrases, key=key, reverse=True))
+def _trie_regex(words) -> str:
+    """A regex matching exactly `words`, shaped as a trie so the engine rejects a start fast."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [
+            (r"\s+" if ch == " " else re.escape(ch)) + emit(sub)
+            for ch, sub in sorted(node.items())
+            if ch
+        ]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and "" not in node else "(?:" + "|".join(alts) + ")"
+        return body + "?" if "" in node else body
+
+    return emit(trie)
+
+
+def _alt(phrases) -> str:
+    """Alternation of lexicon phrases as a trie regex: fast to reject, and longest match first
+    ("tens of thousands" before "tens"); spaces match any whitespace."""
+    return _trie_regex({" ".join(p.lower().split()) for p in phrases})
 
 
 def _norm(s: str) -> str:
@@ -120,29 +145,6 @@ _VAG = (
 _ZERO = rf"(?P<zero>{_alt(LEX['zero'])})\b"
 
 
-def _trie_regex(words) -> str:
-    """A regex matching exactly `words`, shaped as a trie so the engine rejects a start fast."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        alts = [
-            (r"\s+" if ch == " " else re.escape(ch)) + emit(sub)
-            for ch, sub in sorted(node.items())
-            if ch
-        ]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 and "" not in node else "(?:" + "|".join(alts) + ")"
-        return body + "?" if "" in node else body
-
-    return emit(trie)
-
-
 # First-word gate: a core can only start with one of these (two words for "a ...", "no ...").
 _FIRST: set[str] = set()
 for _ph in [
@@ -158,7 +160,7 @@ for _ph in [
 ]:
     _words = _ph.split()
     _FIRST.add(" ".join(_words[:2]) if _words[0] in ("a", "an", "half", "no", "not") else _words[0])
-_GATE = rf"(?=\d|{_trie_regex(_FIRST)}\b)"
+_GATE = rf"(?=\d|{_alt(_FIRST)}\b)"
 
 # The core regex runs on " " + text.lower(): a core must follow one non-word character (so numbers
 # glued into words, "AFG44758", are never read), but not a hyphen after a letter ("F-16") or
@@ -168,7 +170,7 @@ CORE_RE = re.compile(
     rf"(?:(?P<doz>{_DOZEN})|(?P<dig>{_DIGITS})|(?P<frac>{_FRAC})|(?P<vmul>{_VMUL})|(?P<vag>{_VAG})"
     rf"|{_ZERO}|(?P<words>{_WORDS})\b)"
 )
-_MONTHS = "|".join(sorted(LEX["months"], key=len, reverse=True))
+_MONTHS = _alt(LEX["months"])
 
 
 def _months(pattern: str) -> str:
@@ -211,9 +213,10 @@ _SIGNS = "".join(
 # cx_<name> counts only when capitalised in the original text). Every alternative starts after a
 # space, bracket, quote, slash or sign and runs up to the number.
 BEFORE_RE = re.compile(
-    rf"[\s(\[\"'“‘—/{_SIGNS}](?:(?P<q>{_trie_regex(_QUAL_OF)})(?:(?<=\.)\s*|\s+)"
+    rf"[\s(\[\"'“‘—/{_SIGNS}](?:(?P<q>{_alt(_QUAL_OF)})(?:(?<=\.)\s*|\s+)"
     rf"|(?P<x_sign>(?<=[{_SIGNS}])\s?)"
     rf"|(?P<x_code>(?:{_words_alt(_XB['money_codes'] + _XB['number_signs'])})\s?"
+    rf"|(?:{_words_alt(_XB['phone_words'])})\s+"
     rf"|(?:{_dotted_alt(_XB['money_codes'] + _XB['number_signs'])})\s?)"
     rf"|(?P<x_age>(?:{_words_alt(_XB['age_words'])})\s+(?:(?:{_words_alt(_XB['age_links'])})\s+)?"
     rf"|(?:{_words_alt(_XB['age_groups'])})\s+(?:{_words_alt(_XB['age_bounds'])})\s+)"
@@ -221,14 +224,49 @@ BEFORE_RE = re.compile(
     rf"|(?P<cx_label>(?:{_words_alt(_XBC['labels'])})\.?\s*)"
     ")$"
 )
-# The last word before a core must be one of these (or not a plain word: "3,", "no.", "$") for
-# BEFORE_RE to have anything to find; any other word skips the search (most numbers).
-_BEFORE_TRIGGERS = frozenset(
-    [p.split()[-1] for p in _QUAL_OF]
-    + [w for k in ("money_codes", "age_words", "age_links", "age_bounds") for w in _XB[k]]
+# BEFORE_RE can only match when the word before the core (or the last two words) is one that
+# ends one of its phrases; for any other word the search is skipped (most numbers).
+_BEFORE_SINGLE = frozenset(
+    [p for p in _QUAL_OF if " " not in p]
+    + [
+        w
+        for k in ("money_codes", "age_words", "age_bounds", "phone_words", "number_signs")
+        for w in _XB[k]
+    ]
     + list(LEX["months"])
     + _XBC["labels"]
 )
+_BEFORE_PAIRS = frozenset(
+    [tuple(p.split()[-2:]) for p in _QUAL_OF if " " in p]
+    + [(w, link) for w in _XB["age_words"] for link in _XB["age_links"]]
+    + [(g, b) for g in _XB["age_groups"] for b in _XB["age_bounds"]]
+)
+_DAY_RE = re.compile(r"\d{1,2}(?:st|nd|rd|th)?")
+_OPENERS = "([{\"'“‘—/"
+_CLOSERS = ".,;:!?)]}\"'”’"
+
+
+def _before_needed(plow: str, start: int) -> bool:
+    """Cheap test: can BEFORE_RE match before the core at `start`? (See _BEFORE_SINGLE.)"""
+    k = start - 1
+    if plow[k] != " ":
+        return True  # "$5", "(about 5", "#5", a newline...
+    words = plow[max(0, k - 40) : k].split()
+    if not words:
+        return True
+    last = words[-1]
+    if not last.isalpha():
+        word = last.rstrip(_CLOSERS)
+        if last[-1] == "." and word.isalpha():  # "approx.", "No.", "Mar." or a sentence end
+            return word in _BEFORE_SINGLE or last in _BEFORE_SINGLE
+        if last[-1] in ",;:)" and word.isalnum():  # only "March 3, 2020" ends in a comma
+            return _DAY_RE.fullmatch(word) is not None
+        return True
+    if last in _BEFORE_SINGLE:
+        return True
+    return len(words) > 1 and (words[-2].lstrip(_OPENERS), last) in _BEFORE_PAIRS
+
+
 _SEPS = "|".join(re.escape(s) if not s.isalpha() else rf"\s{s}\s" for s in LEX["range_separators"])
 _XAW = LEX["exclude_after_words"]
 # Everything that matters just AFTER a core, in one anchored match: exclusions first, then suffix
@@ -237,16 +275,19 @@ AFTER_RE = re.compile(
     "(?:"
     + "|".join(rf"(?P<xw_{k}>(?:\s+of)?[\s-]+(?:{_alt(v)})s?\b)" for k, v in _XAW.items())
     + "".join(f"|(?P<x_{k}>{v})" for k, v in LEX["exclude_after"].items())
+    + "".join(rf"|(?P<xp_{k}>\s+(?:{_alt(v)})\b)" for k, v in LEX["exclude_after_phrases"].items())
     + f"|(?P<x_date>{_months(LEX['date_after'])})"
     + r"|\s*(?:"
     + _qual_alternation(LEX["qualifiers_after"], "s_", False)
     + rf")(?!\w)|(?P<sep>\s*(?:{_SEPS})\s*))"
 )
 # The word after a core must be one of these (or not a plain word) for AFTER_RE to find anything.
+# Words of exclude_after_words may also carry a plural "s"; the others are taken as written.
+_AFTER_WORDS = frozenset(w for ws in _XAW.values() for w in ws)
 _AFTER_TRIGGERS = frozenset(
-    [w for ws in _XAW.values() for w in ws]
-    + re.findall(r"[a-z]+", " ".join(LEX["exclude_after"].values()))
+    re.findall(r"[a-z]+", " ".join(LEX["exclude_after"].values()))
     + list(LEX["months"])
+    + [p.split()[0] for ps in LEX["exclude_after_phrases"].values() for p in ps]
     + [w for ps in LEX["qualifiers_after"].values() for p in ps for w in re.findall("[a-z]+", p)]
     + [s for s in LEX["range_separators"] if s.isalpha()]
     + ["of", LEX["between_joiner"]]
@@ -257,16 +298,30 @@ def _after_needed(plow: str, end: int) -> bool:
     """Cheap test: can AFTER_RE match at `end`? Only if the next word is a trigger word."""
     if plow[end : end + 1] != " ":
         return True
-    j = plow.find(" ", end + 1, end + 24)
-    w = plow[end + 1 : j] if j > 0 else plow[end + 1 : end + 24]
-    return not w.isalpha() or w in _AFTER_TRIGGERS or w[:-1] in _AFTER_TRIGGERS
+    words = plow[end + 1 : end + 24].split(None, 1)
+    if not words:
+        return True
+    w = words[0].strip(_OPENERS + _CLOSERS)
+    return (
+        not w.isalpha()
+        or w in _AFTER_TRIGGERS
+        or w in _AFTER_WORDS
+        or (w[-1:] == "s" and w[:-1] in _AFTER_WORDS)
+    )
+
+
+# Single number words read without the grammar ("two", "seventeen"; "twenty" alone too).
+_SIMPLE_WORDS = {**_UNITS, **_TENS}
+# Characters after a number that no AFTER_RE pattern can start with.
+_FAST_END = frozenset(",;)!?\"'”’]")
 
 
 BETWEEN_AND_RE = re.compile(rf"\s+{LEX['between_joiner']}\s+")
 NO_RANGE_BEFORE_RE = re.compile(LEX["no_range_before"], re.I)
 YEAR_MIN, YEAR_MAX = LEX["year"]["min"], LEX["year"]["max"]
-YEAR_BEFORE_RE = re.compile(LEX["year"]["before"], re.I)
-YEAR_AFTER_RE = re.compile(LEX["year"]["after"], re.I)
+_YEAR_BEFORE = frozenset(LEX["year"]["before_words"])
+_YEAR_AFTER = frozenset(LEX["year"]["after_words"])
+_MONTH_SET = frozenset(LEX["months"])
 
 _GLUED_SCALE_VALUES = {k.lower(): v for k, v in LEX["glued_scales"].items()}
 _SPACED_SCALE_VALUES = {k.lower(): v for k, v in LEX["spaced_scales"].items()}
@@ -391,15 +446,41 @@ def _apply_qualifier(q: str, low: int, best: int, high: int | None, own: str, is
 # Finding phrases
 
 
-def _is_year(ptext: str, phrase_start: int, end: int, cores: list[_Core]) -> bool:
+def _is_year(ptext: str, plow: str, phrase_start: int, end: int, cores: list[_Core]) -> bool:
     """Plain 4-digit numbers in the year window, in a year context ("in 2014", "2014.")."""
     for c in cores:
         if not (c.plain and YEAR_MIN <= c.best <= YEAR_MAX and c.end - c.start == 4):
             return False
-    return bool(
-        YEAR_BEFORE_RE.search(ptext, max(0, phrase_start - 30), phrase_start)
-        or YEAR_AFTER_RE.match(ptext, end)
-    )
+    k = phrase_start - 1  # the character before the phrase
+    if plow[k] == "-":
+        return True
+    if plow[k].isspace():
+        i = k
+        while i > 0 and plow[i - 1].isspace():
+            i -= 1
+        j = i
+        while j > 0 and not plow[j - 1].isspace():
+            j -= 1
+        prev = plow[j:i]
+        word = prev.rstrip(",.")
+        if prev in _YEAR_BEFORE or word in _YEAR_BEFORE:
+            return True
+        if word in _MONTH_SET and ptext[j].isupper():
+            return True
+        if word.isdigit() and len(word) <= 2:  # "March 3, 2020", "3 March 2020" is the month rule
+            return True
+    nc = plow[end : end + 1]
+    if nc == "" or not (nc.isspace() or nc.isalnum()):
+        return True
+    i = end
+    while i < len(plow) and plow[i].isspace():
+        i += 1
+    if i == len(plow) or ptext[i].isupper():
+        return True
+    j = i
+    while j < len(plow) and plow[j].isalpha():
+        j += 1
+    return plow[i:j] in _YEAR_AFTER
 
 
 def _date_after(ptext: str, c: _Core, a: re.Match) -> re.Match | None:
@@ -413,9 +494,12 @@ def _date_after(ptext: str, c: _Core, a: re.Match) -> re.Match | None:
 _RANGE_JOIN_RE = re.compile(rf"\s*(?:{_SEPS})\s*")
 
 
-def _range_end(plow: str, end: int, between: bool) -> int:
-    """End of a range that continues the core ending at `end` ("aged 5 to 12" skips the "12")."""
-    j = (BETWEEN_AND_RE if between else _RANGE_JOIN_RE).match(plow, end)
+def _range_end(plow: str, end: int, with_and: bool) -> int:
+    """End of a range that continues the core ending at `end` ("aged 5 to 12" skips the "12");
+    `with_and` also joins "N and M" ("aged between 18 and 25", "age 15 and 16")."""
+    j = _RANGE_JOIN_RE.match(plow, end)
+    if j is None and with_and:
+        j = BETWEEN_AND_RE.match(plow, end)
     if j is not None:
         m2 = CORE_RE.match(plow, j.end() - 1)
         if m2 is not None and m2.lastgroup in ("dig", "words"):
@@ -435,29 +519,23 @@ def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
     qual = None
     qstart = c1.start
     k = c1.start - 1
-    if plow[k] == " ":  # look at the word before: most are no trigger, skip the search
-        j = plow.rfind(" ", max(0, k - 24), k)
-        prev = plow[j + 1 : k]
-        check = not prev.isalpha() or prev in _BEFORE_TRIGGERS
-    else:
-        check = True
-    if check and c1.kind != "zero":
+    if c1.kind != "zero" and _before_needed(plow, c1.start):
         b = BEFORE_RE.search(plow, max(0, k - 31), c1.start)
         if b is not None:
             g = b.lastgroup
             if g == "q":
                 qual, qstart = _QUAL_OF[_norm(b.group("q"))], b.start() + 1
             elif g[0] == "x" or ptext[b.start() + 1].isupper():
-                return None, _range_end(plow, end, "between" in b.group())
+                # "aged 5 to 12", "age 15 and 16", "the ages of 22 and 24": skip the second end too
+                return None, _range_end(plow, end, g == "x_age")
 
     # After the core: exclusion, suffix qualifier ("30 or more", "100+") or a range.
     cores = [c1]
     suffix = None
     if c1.kind == "number":
-        if qual == "between":
-            a = BETWEEN_AND_RE.match(plow, end)
-            sep = a is not None
-        else:
+        a = BETWEEN_AND_RE.match(plow, end) if qual == "between" else None
+        sep = a is not None
+        if a is None:  # ("between 40-60" falls through to the usual separators)
             a = AFTER_RE.match(plow, end) if _after_needed(plow, end) else None
             if a is not None and a.lastgroup == "x_date":
                 a = _date_after(ptext, c1, a)
@@ -508,7 +586,7 @@ def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
         c1.plain
         and YEAR_MIN <= c1.best <= YEAR_MAX
         and (qual is None or qual == "approximately")
-        and _is_year(ptext, qstart, end, cores)
+        and _is_year(ptext, plow, qstart, end, cores)
     ):
         return None, end
 
@@ -549,9 +627,34 @@ def find_quantities(text: str) -> list[Quantity]:
     ptext, plow = " " + text, " " + low  # one leading non-word character for CORE_RE
     out: list[Quantity] = []
     pos = 0  # padded offset where the last phrase ended; cores starting before it are inside it
+    simple = _SIMPLE_WORDS
     for m in CORE_RE.finditer(plow):
-        if m.start() + 1 < pos:
+        s = m.start() + 1
+        if s < pos:
             continue
+        # Fast path for most numbers: a plain "14" or "two" between ordinary words needs none of
+        # the context regexes. Anything unusual goes to _scan, which does the full reading.
+        e = m.end()
+        core = plow[s:e]
+        g = m.lastgroup
+        if g == "dig" and core[0] != "0" and len(core) != 4 and core.replace(",", "").isdigit():
+            v = int(core.replace(",", ""))
+        elif g == "words" and core in simple:
+            v = simple[core]
+        else:
+            v = -1
+        if v >= 0 and not _before_needed(plow, s):
+            nc = plow[e : e + 1]
+            if nc == " ":
+                fast = not _after_needed(plow, e)
+            else:
+                fast = nc in _FAST_END or (nc == "." and not plow[e + 1 : e + 2].isdigit())
+            if fast:
+                out.append(
+                    Quantity(s - 1, e - 1, ptext[s:e], v, v, v, "exact", "number", s - 1, e - 1)
+                )
+                pos = e
+                continue
         q, pos = _scan(ptext, plow, m)
         if q is None:
             continue

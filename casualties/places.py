@@ -29,7 +29,9 @@ _TOKEN = re.compile(r"[^\W\d_][\w'’]*(?:[-‐][\w'’]+)*\.?")
 _CAP_PREFIX = re.compile(r"^(?:al|el|ad|ar|as|an|ash|az|at)-[A-Z]")
 _SEPARATORS = re.compile(r"[-‐\s]+")
 _CONNECTORS = {"de", "del", "la", "al", "el", "e", "of", "the", "and", "da", "do", "dos", "y"}
-_NAME = r"(?:(?:al|el|ad|ar|as|an|ash|az|at)-)?[A-Z][\w'’-]*(?:\s+(?:(?:al|el)-)?[A-Z][\w'’-]*){0,2}"
+_NAME = (
+    r"(?:(?:al|el|ad|ar|as|an|ash|az|at)-)?[A-Z][\w'’-]*(?:\s+(?:(?:al|el)-)?[A-Z][\w'’-]*){0,2}"
+)
 
 
 @lru_cache(maxsize=1)
@@ -260,7 +262,9 @@ class _Scanner:
 
     def _following_constraint(self, end: int) -> tuple[str | None, str | None]:
         """A ", Syria" or ", Michigan" right after a town name: its country or US state."""
-        m = re.match(r",\s*((?:[A-Z][\w.'’-]*)(?:\s+[A-Z][\w.'’-]*){0,3})", self.text[end : end + 60])
+        m = re.match(
+            r",\s*((?:[A-Z][\w.'’-]*)(?:\s+[A-Z][\w.'’-]*){0,3})", self.text[end : end + 60]
+        )
         if not m:
             return None, None
         words = m.group(1).split()
@@ -301,7 +305,9 @@ class _Scanner:
         for s, e, phrase, key, ti in raw:
             if phrase in adjectival and not self._after_locative(ti):
                 continue  # "US airstrike", "UK officials": an adjective, not a place
-            if key in g.countries and not (phrase.isupper() and len(phrase) <= 3 and phrase != "US"):
+            if key in g.countries and not (
+                phrase.isupper() and len(phrase) <= 3 and phrase != "US"
+            ):
                 mentions.append(Mention(s, e, phrase, "country", cc=g.countries[key]))
             elif key in g.states:
                 code = g.states[key]
@@ -344,7 +350,12 @@ class _Scanner:
         town = _choose(self.g.town_candidates(key), cc, state, context)
         if town is None:
             return None
-        if context and cc is None and town.cc not in context and town.population < self.min_bare_alt:
+        if (
+            context
+            and cc is None
+            and town.cc not in context
+            and town.population < self.min_bare_alt
+        ):
             return None  # a village of that name abroad, in a text about somewhere else
         if strong:
             return town
@@ -374,9 +385,14 @@ class _Scanner:
             demonyms = lex["demonyms"]
             for m in pat.finditer(text):
                 name = re.sub(r"^The\s+", "", m.group(1))
+                cc = None
+                owner = re.match(r"(.+?)['’]s\s+(.+)", name)
+                if owner:  # "Nigeria's Zamfara state"
+                    cc = self.g.countries.get(norm(owner.group(1)))
+                    name = owner.group(2)
                 if norm(name) in self.not_places or name in self.lead or name in demonyms:
                     continue
-                extra.append(Mention(m.start(), m.end(), m.group(0), "admin", admin1=name))
+                extra.append(Mention(m.start(), m.end(), m.group(0), "admin", cc=cc, admin1=name))
         lead = r"(?:[Tt]he\s+(?:[a-z'’]+\s+){0,2})?"
         pat_before = re.compile(rf"\b{lead}({before})\s+of\s+({_NAME})")
         pat_after = re.compile(rf"\b{lead}({_NAME})\s+({after})\b")
@@ -408,8 +424,9 @@ class _Scanner:
         if owner:  # "Quetta's Zarghoon Road": a spot in Quetta
             town = _choose(self.g.town_candidates(norm(owner.group(1))), None, None, context)
             if town is not None and (town.cc in context or not context):
-                return Mention(s, e, phrase, "town", cc=town.cc, town=town, name=owner.group(1),
-                               nearby=True)
+                return Mention(
+                    s, e, phrase, "town", cc=town.cc, town=town, name=owner.group(1), nearby=True
+                )
         key = norm(_POSSESSIVE.sub("", name))
         if key in self.g.countries:
             return Mention(s, e, phrase, "country", cc=self.g.countries[key])
@@ -444,14 +461,16 @@ def _dateline(text: str) -> Mention | None:
                 state2 = g.states.get(norm(second)) if second else None
                 if second is None and k1 in g.countries:
                     s = pos + m.start(1)
-                    return Mention(s, s + len(first), first, "country", cc=g.countries[k1],
-                                   dateline=True)
-                town = _choose(
-                    g.town_candidates(k1), "US" if state2 else cc2, state2, set()
-                )
-                if town is not None and (second is None or cc2 or state2):
-                    if second is None and town.population < 100000:
-                        town = None
+                    return Mention(
+                        s, s + len(first), first, "country", cc=g.countries[k1], dateline=True
+                    )
+                town = _choose(g.town_candidates(k1), "US" if state2 else cc2, state2, set())
+                # "Damascus, Syria." needs a real country or state after the comma; a bare
+                # "KABUL -" a large town.
+                if second is not None and not (cc2 or state2):
+                    town = None
+                if second is None and town is not None and town.population < 100000:
+                    town = None
                 if town is not None:
                     s = pos + m.start(1)
                     e = pos + m.end(2) if second else s + len(first)
@@ -525,7 +544,9 @@ def resolve_place(text: str, start: int, end: int) -> dict:
     return row
 
 
-_TRAILING_ADMIN = re.compile(r",\s*([A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?)(?=\s*(?:[.;,(]|$|\s+(?:province|on|in|and|according|as)\b))")
+_TRAILING_ADMIN = re.compile(
+    r",\s*([A-Z][\w'’-]+(?:\s[A-Z][\w'’-]+)?)(?=\s*(?:[.;,(]|$|\s+(?:province|on|in|and|according|as)\b))"
+)
 
 
 def _trailing_admin(text: str, place_text: str, start: int, end: int) -> str | None:

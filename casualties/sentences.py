@@ -1,8 +1,9 @@
 """Split news text into sentences, keeping character offsets.
 
-A regular-expression splitter (no model): sentence ends are `.`, `!`, `?` followed by space and a
-capital, digit or quote, or a period glued to a capitalised word ("they said.The other strike"),
-and line breaks. Abbreviations ("Mr.", "U.S.", "Gen.") and initials do not end a sentence.
+A rule-based splitter (no model): a sentence ends at `.`, `!` or `?` (plus closing quotes or
+brackets) followed by space and a capital, digit or opening quote; at a period glued to a
+capitalised word after a lower-case word ("they said.The other strike"); and at line breaks.
+Abbreviations ("Mr.", "U.S.", "Gen.") and initials do not end a sentence.
 """
 
 from __future__ import annotations
@@ -10,42 +11,66 @@ from __future__ import annotations
 import bisect
 import re
 
-# Candidate boundaries: after end punctuation (plus closing quotes/brackets) and whitespace before
-# an opening capital/digit/quote; a period glued to "Capitalised" word; any line break.
-_BOUNDARY = re.compile(
-    r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])"
-    r"|(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])"
-    r"|\s*\n\s*"
+# Candidate ends: end punctuation with closing quotes/brackets, or a line break.
+_END = re.compile(
+    r"[.!?]+[\"'”’)\]]*(?:(?=[ \t\r\f\v]+[\"'“‘(\[0-9A-Z])|(?=[A-Z][a-z])|(?=\s*\n)|$)|\n"
 )
+_OPENERS = "\"'“‘([" + "0123456789"
 # Words after which a period does not end a sentence.
 _ABBREV = frozenset(
     """mr mrs ms dr st gen lt col sgt capt maj cpl pvt adm rep sen gov pres prof rev jr sr no nos
     vol jan feb mar apr aug sept sep oct nov dec inc co corp ltd vs etc approx est dept univ fig
-    mt ft ave blvd gov't""".split()
+    mt ft ave blvd spec""".split()
 )
-_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.']*)\.[\"'”’)\]]*\s*$")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each sentence of `text`, in order, whitespace trimmed."""
     spans: list[tuple[int, int]] = []
     start = 0
-    for m in _BOUNDARY.finditer(text):
-        cut = m.start()
-        if "\n" not in m.group(0) and _is_abbreviation(text, start, cut):
+    n = len(text)
+    for m in _END.finditer(text):
+        end = m.end()
+        if m.group() == "\n":
+            _add(spans, text, start, m.start())
+            start = end
             continue
-        _add(spans, text, start, cut)
-        start = m.end()
-    _add(spans, text, start, len(text))
+        nxt = text[end : end + 1]
+        if not nxt:
+            continue
+        if nxt.isspace():
+            j = end
+            while j < n and text[j].isspace() and text[j] != "\n":
+                j += 1
+            if j >= n or text[j] == "\n":
+                continue  # the line break ends it
+            c = text[j]
+            if not (c.isupper() or c in _OPENERS):
+                continue
+        elif not (
+            nxt.isupper()
+            and text[end + 1 : end + 2].islower()
+            and text[max(0, m.start() - 2) : m.start()].isalpha()
+            and text[max(0, m.start() - 2) : m.start()].islower()
+        ):
+            continue  # glued: only "said.The"
+        if text[m.start()] == "." and _is_abbreviation(text, start, m.start()):
+            continue
+        _add(spans, text, start, end)
+        start = end
+    _add(spans, text, start, n)
     return spans
 
 
-def _is_abbreviation(text: str, start: int, cut: int) -> bool:
-    m = _LAST_WORD.search(text, max(start, cut - 30), cut)
-    if not m:
+def _is_abbreviation(text: str, start: int, dot: int) -> bool:
+    """Whether the word before the period at `dot` is an abbreviation or an initial."""
+    i = dot
+    while i > start and (text[i - 1].isalpha() or text[i - 1] in ".'"):
+        i -= 1
+    word = text[i:dot]
+    if not word:
         return False
-    word = m.group(1)
-    if "." in word or len(word) == 1:  # "U.S." / "A.R.F." / an initial "J."
+    if "." in word or (len(word) == 1 and word.isupper()):  # "U.S." / "A.R.F." / "J."
         return True
     return word.lower() in _ABBREV
 

@@ -19,9 +19,10 @@ Commit protocol (crash-safe across several tables)
 2. COMMIT POINT: `_staging/<run_id>/_manifest.json` is written (atomically).
 3. Each staged table is renamed into `out_dir`, then the manifest is renamed to
    `out_dir/_manifest.json`, then the staging folder is removed.
-`recover(out_dir)` (called by `load_manifest`, so by every run at its start) finishes step 3 for
-a staging folder that has its manifest (roll forward) and deletes staging folders without one
-(the run died before its commit point: the previous tables were never touched). So a SIGKILL at
+`recover(out_dir)` (the flow calls it at the start of every run, under `run_lock`; `load_manifest`
+does the roll-forward part too) finishes step 3 for a staging folder that has its manifest (roll
+forward) and deletes staging folders without one (the run died before its commit point: the
+previous tables were never touched) and stray temp files. So a SIGKILL at
 any moment leaves, in `out_dir`, either all previous tables or (only between the renames of step
 3) a mix that the next `recover` completes; `read_table` already reads a committed-but-not-yet-
 moved table from staging, so readers using it always see one consistent run.
@@ -31,13 +32,15 @@ run_id (e.g. tables written straight into out_dir by code that skipped staging).
 
 Incremental runs (pure helpers; the flow calls them in this order)
 ------------------------------------------------------------------
-  manifest = load_manifest(out)                       # recovers, checks consistency
+  with run_lock(out):                                 # one writer per output folder
+  recover(out)                                        # finish/discard an interrupted run
+  manifest = load_manifest(out)                       # checks the tables match it
   plan = plan_inputs(inputs, manifest, full=flag)     # to_process / unchanged / removed
   ... read + extract only plan.to_process, giving new rows (`new` dict of frames) ...
   old = {name: read_table(out, TABLES[name]) for name in MERGED_TABLES}
   tables = merge_tables(old, new, plan.keep_files, run_id)
   manifest = build_manifest(run_id, plan, all_read_articles, manifest)
-  commit_run(out, tables, manifest)                   # under `with run_lock(out):`
+  commit_run(out, tables, manifest)                   # staging, commit point, renames
 `new["quarantine"]` must include this run's `discover_inputs` rows (they are recomputed every
 run; old ones are dropped). `all_read_articles` is every article row io yielded for the processed
 files BEFORE duplicate removal: the manifest keeps each file's (line, doc_id, article_id) keys so
@@ -272,13 +275,15 @@ def load_manifest(out_dir: Path) -> dict:
 
     Shape: {"format", "pipeline_version", "run_id", "completed_at", "tables": {name: run_id},
     "files": {rel: {"sha256", "size", "records": [[line, doc_id, article_id], ...]}}}.
-    First finishes or discards an interrupted commit (`recover`). Returns `empty_manifest()`
+    First finishes a committed but interrupted commit (`recover` without discarding, so it is
+    safe while another run writes; the flow calls `recover` itself under `run_lock` to also
+    clean up after dead runs). Returns `empty_manifest()`
     (so the next run is a full rebuild) when there is none, it is unreadable, or a table on
     disk was not written by the run the manifest names; then "stale" says why.
     """
     out_dir = Path(out_dir)
     if out_dir.is_dir():
-        recover(out_dir)
+        recover(out_dir, discard_unfinished=False)
     data = _read_json(out_dir / MANIFEST_NAME)
     if data is None:
         out = empty_manifest()
@@ -322,10 +327,13 @@ def _committed_stages(out_dir: Path) -> list[Path]:
 
 
 def _roll_forward(out_dir: Path, stage: Path) -> None:
+    # Tolerates files already moved (by an earlier, interrupted roll forward).
     for p in sorted(stage.glob("*.parquet")):
-        os.replace(p, out_dir / p.name)
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(p, out_dir / p.name)
     _fsync_dir(out_dir)
-    os.replace(stage / MANIFEST_NAME, out_dir / MANIFEST_NAME)
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(stage / MANIFEST_NAME, out_dir / MANIFEST_NAME)
     _fsync_dir(out_dir)
     shutil.rmtree(stage, ignore_errors=True)
     with contextlib.suppress(OSError):  # the staging root too, once no run is left in it
@@ -361,11 +369,13 @@ def commit_run(out_dir: Path, tables: Mapping[str, pd.DataFrame], manifest: dict
     commit(out_dir, manifest)
 
 
-def recover(out_dir: Path) -> list[str]:
+def recover(out_dir: Path, discard_unfinished: bool = True) -> list[str]:
     """Finish committed staging folders, delete uncommitted ones and stray temp files.
 
-    Returns one message per action (for the run's log). Call it only while no other run writes
-    `out_dir` (hold `run_lock`): an uncommitted staging folder is assumed to belong to a dead run.
+    Returns one message per action (for the run's log). With `discard_unfinished` (the default)
+    call it only while no other run writes `out_dir` (hold `run_lock`): an uncommitted staging
+    folder or temp file is then assumed to belong to a dead run. Without it, only committed
+    runs are rolled forward, which is always safe.
     """
     out_dir = Path(out_dir)
     done: list[str] = []
@@ -375,11 +385,13 @@ def recover(out_dir: Path) -> list[str]:
             if (stage / MANIFEST_NAME).exists():
                 _roll_forward(out_dir, stage)
                 done.append(f"completed the interrupted commit of run {stage.name}")
-            else:
+            elif discard_unfinished:
                 shutil.rmtree(stage, ignore_errors=True)
                 done.append(f"discarded the unfinished run {stage.name}")
         with contextlib.suppress(OSError):
             root.rmdir()
+    if not discard_unfinished:
+        return done
     for tmp in out_dir.glob(".*.tmp"):
         with contextlib.suppress(OSError):
             tmp.unlink()

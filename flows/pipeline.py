@@ -1,18 +1,20 @@
 """The Prefect flow: raw/ → articles, figures, incidents, events, quarantine → Parquet → GX report.
 
-Steps (each logs what it loads, processes and saves):
+Steps (each logs what it loads, processes and saves), all under the output folder's lock:
 
 1. discover the input files (`casualties.io.discover_inputs`);
-2. plan the incremental run against the manifest of the last completed run: unchanged files
-   are skipped, changed and new files processed, rows of changed or vanished files replaced;
-3. read each file in batches (`casualties.io.iter_articles`), drop texts already stored;
-4. extract each batch in a task (`casualties.extract.extract_frame`; on the local runner the
-   task hands the batch to a process pool so both cores work);
+2. plan the run (`casualties.store`): finish or discard an interrupted commit, compare the
+   inputs with the manifest of the last completed run; only new and changed files are read;
+3. read those files in batches (`casualties.io.iter_articles`); a text read earlier in the run
+   is not extracted twice;
+4. extract each batch in a task (`casualties.extract.extract_frame`; on the local runner with
+   enough input the task hands the batch to a process pool so both cores work);
 5. validate each batch with pandera (`schemas.validate`): failing rows go to quarantine;
-6. write the tables atomically (`casualties.store`), then the manifest, last;
-7. merge incidents into events (`casualties.events.merge_events`, when present);
-8. Great Expectations on the written tables and Data Docs (`casualties.quality`);
-9. a markdown artifact with the run's counts.
+6. merge with the stored rows of unchanged files (`store.merge_tables`, which also decides
+   duplicates), merge incidents into events (`casualties.events.merge_events`);
+7. write all tables and then the manifest in one atomic commit (`store.commit_run`);
+8. Great Expectations on the written Parquet and Data Docs (`casualties.quality`);
+9. a markdown artifact with the run's counts (and a progress artifact while batches run).
 
 The flow orchestrates only: every rule lives in the library. Retries are on I/O tasks only.
 """
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -285,9 +288,12 @@ def summary_lines(s: dict) -> list[str]:
             "Quarantine: " + ", ".join(f"{r} {n}" for r, n in s["quarantine_reasons"].items())
         )
     q = s["quality"]
-    lines.append(
-        f"Quality: {q['evaluated']} expectations, {q['failed']} failed; report {q['index']}"
-    )
+    if q:
+        lines.append(
+            f"Quality: {q['evaluated']} expectations, {q['failed']} failed; report {q['index']}"
+        )
+    else:
+        lines.append(f"Quality: tables unchanged, report {s['report']} is current")
     return lines
 
 
@@ -353,6 +359,8 @@ def pipeline(
         with clock.stage("parse"):
             inputs, skipped = discover(raw_dir)
             plan, manifest = plan_run(inputs, out_dir, full_refresh)
+            if _nothing_new(plan, skipped, out_dir, report_dir):
+                return _unchanged_summary(plan, manifest, out_dir, report_dir, run_id, t_start)
             old = load_tables(out_dir, plan)
         log = ReadLog()
         done, failed = _extract_all(plan, batch_size, runner, workers, run_id, clock, log)
@@ -404,6 +412,61 @@ def pipeline(
         int(b.articles["text"].str.encode("utf-8").str.len().sum()) for b in done if len(b.articles)
     )
     clock.write(out_dir, articles=summary["articles_new"], text_bytes=text_bytes)
+    return summary
+
+
+def _nothing_new(plan: store.Plan, skipped: pd.DataFrame, out_dir: Path, report_dir: Path) -> bool:
+    """True when the stored tables and report are already what this run would produce: no file
+    to read or drop, the same skipped files as last time, and the report is in place."""
+    if plan.full or plan.to_process or plan.removed:
+        return False
+    if not (report_dir / "quality" / "index.html").is_file():
+        return False
+    known = {i.rel for i in plan.unchanged}
+    stored = store.read_table(out_dir, QUARANTINE)
+    stored = stored[(stored["stage"] == "read") & ~stored["source_file"].isin(known)]
+
+    def keys(df: pd.DataFrame) -> list[tuple[str, str]]:
+        return sorted(zip(df["source_file"], df["reason"], strict=True))
+
+    return keys(stored) == keys(skipped)
+
+
+def _unchanged_summary(
+    plan: store.Plan, manifest: dict, out_dir: Path, report_dir: Path, run_id: str, t_start: float
+) -> dict:
+    """Summary of a run that found nothing new: tables and report are left as they are."""
+    logger = get_run_logger()
+    rows = {}
+    for name in (*store.MERGED_TABLES, "events"):
+        path = store.table_path(out_dir, TABLES[name])
+        if path.is_file():
+            rows[name] = pq.read_metadata(path).num_rows
+    reasons = store.read_table(out_dir, QUARANTINE)["reason"].value_counts().sort_index()
+    index = (report_dir / "quality" / "index.html").resolve()
+    logger.info(
+        "Nothing new since run %s: tables in %s and the report %s are up to date",
+        manifest.get("run_id"),
+        out_dir,
+        index,
+    )
+    summary = {
+        "run_id": run_id,
+        "full_refresh": False,
+        "plan": plan.reason,
+        "files_processed": 0,
+        "files_unchanged": len(plan.unchanged),
+        "articles_new": 0,
+        "batches": 0,
+        "failed_batches": [],
+        "rows": rows,
+        "quarantine_reasons": {str(k): int(v) for k, v in reasons.items()},
+        "quality": None,
+        "out_dir": str(out_dir),
+        "report": str(index),
+        "seconds": time.perf_counter() - t_start,
+    }
+    publish_summary(summary)
     return summary
 
 

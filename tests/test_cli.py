@@ -35,11 +35,16 @@ def test_help_lists_every_command():
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_every_command_has_help(command):
-    res = casualties(command, "--help")
-    assert res.returncode == 0
-    assert f"usage: casualties {command}" in res.stdout
-    assert len(res.stdout.splitlines()) > 3
+def test_every_command_has_help(command, capsys):
+    # In-process (same parser the console script builds): one subprocess per command is slow.
+    from casualties.cli import build_parser
+
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args([command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: casualties {command}" in out
+    assert len(out.splitlines()) > 3
 
 
 def test_quantity_prints_the_conventions_reading():
@@ -57,12 +62,15 @@ def test_quantity_rejects_words_that_are_no_quantity():
 
 def test_extract_reads_jsonl_and_writes_one_line_per_article():
     lines = [
-        {"id": "a1", "text": "At least 14 people were killed in the blast.", "published": "2024-03-02"},
-        {"id": "a2", "text": "No one was hurt, police said."},
+        json.dumps(
+            {"id": "a1", "text": "At least 14 people were killed.", "published": "2024-03-02"}
+        ),
+        '{"id": "broken", "text": ',
+        json.dumps({"id": "a2", "text": "No one was hurt, police said."}),
+        "[1, 2]",
+        "",
     ]
-    stdin = "\n".join(json.dumps(x) for x in lines) + "\n\n"
-    res = casualties("extract", "-", stdin=stdin)
-    assert res.returncode == 0, res.stderr
+    res = casualties("extract", "-", stdin="\n".join(lines) + "\n")
     out = [json.loads(line) for line in res.stdout.splitlines()]
     assert [o["id"] for o in out] == ["a1", "a2"]
     for o in out:
@@ -71,15 +79,9 @@ def test_extract_reads_jsonl_and_writes_one_line_per_article():
     killed = [f for f in out[0]["figures"] if f["category"] == "killed"]
     assert killed and killed[0]["low"] == 14 and killed[0]["qualifier"] == "at_least"
     assert out[0]["killed"]["low"] == 14
-
-
-def test_extract_skips_bad_lines_with_a_message(tmp_path):
-    path = tmp_path / "in.jsonl"
-    path.write_text('{"id": "ok", "text": "Two people died."}\n{"id": "broken", "text": \n[1, 2]\n')
-    res = casualties("extract", str(path))
+    # bad lines are skipped with a message naming the line; the exit code tells
     assert res.returncode == 1
-    assert [json.loads(x)["id"] for x in res.stdout.splitlines()] == ["ok"]
-    assert "line 2: invalid JSON" in res.stderr and "line 3: not a JSON object" in res.stderr
+    assert "line 2: invalid JSON" in res.stderr and "line 4: not a JSON object" in res.stderr
     assert "Traceback" not in res.stderr
 
 

@@ -10,7 +10,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.runners import build_task_runner
 
-# Our own wire-style articles; enough of them, in two files, for several batches per file.
+# Our own wire-style articles, in two files: one batch per file, so both workers can get work.
 ARTICLES = [
     "Two people were killed and five injured when a bus hit a roadside bomb near the market.",
     "Police said at least 12 protesters were arrested on Monday. Three officers were hurt.",
@@ -79,7 +79,7 @@ def test_flow_on_dask_cluster_equals_default_runner(tmp_path):
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
     ):
-        pipeline(raw_dir=raw, out_dir=tmp_path / "local", report_dir=tmp_path / "rl", batch_size=4)
+        pipeline(raw_dir=raw, out_dir=tmp_path / "local", report_dir=tmp_path / "rl", batch_size=10)
         on_dask = pipeline.with_options(
             task_runner=build_task_runner(dask_address=cluster.scheduler_address)
         )
@@ -87,7 +87,7 @@ def test_flow_on_dask_cluster_equals_default_runner(tmp_path):
             raw_dir=raw,
             out_dir=tmp_path / "dask",
             report_dir=tmp_path / "rd",
-            batch_size=4,
+            batch_size=10,
             runner="dask",
         )
         # the tasks really ran on the cluster's workers (which worker got what is Dask's choice)

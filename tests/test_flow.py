@@ -45,8 +45,8 @@ def harness():
 
 @pytest.fixture(scope="module")
 def runs(harness, tmp_path_factory):
-    """Three runs: full run on raw/ (plus two broken lines), a rerun, and a run after adding
-    one file. Returns the folders, summaries and the tables after each run."""
+    """Four runs on a copy of raw/ (plus two broken lines): a first run, a full rebuild, a run
+    after adding one file, and a run with nothing new. Keeps summaries and tables of each."""
     from flows.pipeline import pipeline
 
     base = tmp_path_factory.mktemp("flow")
@@ -55,19 +55,18 @@ def runs(harness, tmp_path_factory):
     with (raw / "articles.jsonl").open("a", encoding="utf-8") as fh:
         fh.write('{"id": "truncated", "text": "Two people were\n')
         fh.write('["not", "an", "object"]\n')
-    first = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
-    tables_1 = _read_all(out)
-    second = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
-    tables_2 = _read_all(out)
+    summaries, tables = [], []
+
+    def run(**kw):
+        summaries.append(pipeline(raw_dir=raw, out_dir=out, report_dir=report, **kw))
+        tables.append(_read_all(out))
+
+    run()
+    run(full_refresh=True)
     (raw / "extra.jsonl").write_text(json.dumps(NEW_ARTICLE) + "\n", encoding="utf-8")
-    third = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
-    return {
-        "raw": raw,
-        "out": out,
-        "report": report,
-        "summaries": [first, second, third],
-        "tables": [tables_1, tables_2, _read_all(out)],
-    }
+    run()
+    run()
+    return {"raw": raw, "out": out, "report": report, "summaries": summaries, "tables": tables}
 
 
 def test_tables_come_back_with_declared_dtypes(runs):
@@ -86,9 +85,7 @@ def test_tables_come_back_with_declared_dtypes(runs):
 def test_every_bundled_article_is_stored_and_extracted(runs):
     articles, figures = runs["tables"][0]["articles"], runs["tables"][0]["figures"]
     n_txt = len(list((REPO / "raw").glob("**/*.txt")))
-    n_jsonl = sum(
-        1 for p in (REPO / "raw").glob("**/*.jsonl") for line in p.open() if line.strip()
-    )
+    n_jsonl = sum(1 for p in (REPO / "raw").glob("**/*.jsonl") for line in p.open() if line.strip())
     assert len(articles) == n_txt + n_jsonl
     assert articles["article_id"].is_unique
     assert len(figures) > 0
@@ -137,13 +134,20 @@ def test_run_counts_are_published_as_an_artifact(runs):
     assert any("| figures |" in (a.data or "") for a in artifacts)
 
 
-def test_rerun_is_idempotent_and_skips_unchanged_files(runs):
-    second = runs["summaries"][1]
-    assert second["files_processed"] == 0 and second["articles_new"] == 0
+def test_full_rebuild_gives_the_same_tables(runs):
+    assert runs["summaries"][1]["files_processed"] == runs["summaries"][0]["files_processed"]
     for name in TABLE_NAMES:
         before = runs["tables"][0][name].drop(columns="run_id")
         after = runs["tables"][1][name].drop(columns="run_id")
         pd.testing.assert_frame_equal(before, after, obj=name)
+
+
+def test_a_run_with_nothing_new_leaves_everything_as_it_is(runs):
+    last = runs["summaries"][3]
+    assert last["files_processed"] == 0 and last["quality"] is None
+    assert last["rows"] == runs["summaries"][2]["rows"]
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(runs["tables"][2][name], runs["tables"][3][name], obj=name)
 
 
 def test_a_new_file_adds_exactly_its_article(runs):
@@ -151,13 +155,14 @@ def test_a_new_file_adds_exactly_its_article(runs):
     assert third["files_processed"] == 1 and third["articles_new"] == 1
     before, after = runs["tables"][1], runs["tables"][2]
     assert len(after["articles"]) == len(before["articles"]) + 1
-    added = after["articles"][~after["articles"]["article_id"].isin(before["articles"]["article_id"])]
+    known = before["articles"]["article_id"]
+    added = after["articles"][~after["articles"]["article_id"].isin(known)]
     assert list(added["doc_id"]) == [NEW_ARTICLE["id"]]
-    old_figures = after["figures"][after["figures"]["article_id"].isin(before["articles"]["article_id"])]
-    pd.testing.assert_frame_equal(
-        old_figures.drop(columns="run_id").reset_index(drop=True),
-        before["figures"].drop(columns="run_id").reset_index(drop=True),
-    )
+    for name in ("figures", "incidents"):
+        old_rows = after[name][after[name]["article_id"].isin(known)]
+        pd.testing.assert_frame_equal(
+            old_rows.reset_index(drop=True), before[name].reset_index(drop=True), obj=name
+        )
 
 
 def test_quality_checks_flag_a_bad_table(tmp_path):

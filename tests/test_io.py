@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from casualties import io
 from casualties.fields import UTC_TS
@@ -215,3 +219,61 @@ def test_resolve_duplicates_first_by_file_and_line():
     kept, q = io.resolve_duplicates(rows)
     assert kept["doc_id"].tolist() == ["X", "Z"]  # X (a.jsonl:1) wins; Y is the same text
     assert quarantine_keys(q) == {("b.jsonl", 1, "duplicate_id", "X")}
+
+
+# ------------------------------------------------------------------------------- properties
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+records = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.text(max_size=10), st.integers(), json_values),
+        "text": st.one_of(st.text(max_size=60), json_values),
+        "title": json_values,
+        "published": st.one_of(st.text(max_size=25), st.datetimes().map(str), json_values),
+    },
+)
+jsonl_line = st.one_of(
+    records.map(lambda r: json.dumps(r).encode()),
+    records.map(lambda r: json.dumps(r, ensure_ascii=False).encode("utf-8", "surrogatepass")),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.binary(max_size=80).filter(lambda b: b"\n" not in b and b"\x00" not in b),
+)
+
+
+def _read_bytes(suffix: str, data: bytes):
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw"
+        raw.mkdir()
+        (raw / f"f{suffix}").write_bytes(data)
+        inputs, disc_q = io.discover_inputs(raw)
+        batches = [b for i in inputs for b in io.iter_articles(i, batch_size=3)]
+    arts = pd.concat([a for a, _ in batches], ignore_index=True)
+    q = pd.concat([disc_q] + [q for _, q in batches], ignore_index=True)
+    return arts, q
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(jsonl_line, max_size=12))
+def test_any_jsonl_never_raises_and_every_line_is_accounted_for(lines):
+    arts, q = _read_bytes(".jsonl", b"\n".join(lines))
+    assert set(q["reason"]) <= set(io.REASONS)
+    assert (arts["text"].str.strip().str.len() > 0).all()
+    assert arts["article_id"].tolist() == [io.article_id(t) for t in arts["text"]]
+    rejected = q[~q["reason"].isin(io.NOTE_REASONS) & q["line"].notna()]
+    non_blank = [n for n, line in enumerate(lines, 1) if line.strip()]
+    # each non-blank line is exactly one article or one rejection
+    assert sorted(arts["line"].tolist() + rejected["line"].tolist()) == non_blank
+    io.resolve_duplicates(arts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=400), st.sampled_from([".txt", ".jsonl"]))
+def test_any_bytes_never_raise(data, suffix):
+    arts, q = _read_bytes(suffix, data)
+    assert len(arts) <= max(1, data.count(b"\n") + 1)
+    assert set(q["reason"]) <= set(io.REASONS)

@@ -146,3 +146,24 @@ def test_dev_texts_offsets_and_order():
         for q in found:
             assert text[q.start : q.end] == q.surface
             assert 0 <= q.low <= q.best and (q.high is None or q.best <= q.high)
+
+
+def _all_texts() -> list[str]:
+    texts = [r["text"] for r in SENTENCES] + [r["phrase"] for r in PHRASES]
+    path = SHARED / "data" / "dev" / "labelled-incidents.jsonl"
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in fh][:400]
+    return texts
+
+
+def test_speed_gates_do_not_change_results(monkeypatch):
+    """The trigger-word gates and the fast path are only shortcuts: with every context check
+    forced on, the results are the same."""
+    from casualties import numbers
+
+    texts = _all_texts()
+    gated = [find_quantities(t) for t in texts]
+    monkeypatch.setattr(numbers, "_before_needed", lambda plow, start: True)
+    monkeypatch.setattr(numbers, "_after_needed", lambda plow, end: True)
+    assert [find_quantities(t) for t in texts] == gated

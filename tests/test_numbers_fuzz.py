@@ -51,3 +51,19 @@ def test_parse_quantity_never_raises(text):
     q = parse_quantity(text)
     if q is not None:
         _check(text, [q])
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_speed_gates_are_only_shortcuts(text):
+    """With the trigger-word gates forced open (no fast path), the results are the same."""
+    from casualties import numbers
+
+    gated = find_quantities(text)
+    saved = numbers._before_needed, numbers._after_needed
+    numbers._before_needed = lambda plow, start: True
+    numbers._after_needed = lambda plow, end: True
+    try:
+        assert find_quantities(text) == gated
+    finally:
+        numbers._before_needed, numbers._after_needed = saved

@@ -23,6 +23,7 @@ from tests.mixed_raw import EXPECTED_QUARANTINE, KEPT_DOC_IDS, build_mixed_raw, 
 pytestmark = pytest.mark.slow
 
 TABLE_NAMES = ("articles", "figures", "incidents", "quarantine")
+N_BULK = 3000  # articles of the run that gets killed: long enough to be killed part-way
 PLACES = ["Northtown", "Eastbridge", "Riverside", "Hillcrest", "Lakeside", "Southfield"]
 MEANS = ["a car bomb", "shelling", "an air strike", "gunmen", "a roadside bomb"]
 
@@ -248,11 +249,11 @@ def _wait_for(path: Path, needle: str, proc: subprocess.Popen, deadline_s: float
 def test_sigkill_mid_run_leaves_previous_tables_and_next_run_completes(ws):
     before = ws.tables()
     manifest_before = ws.manifest()
-    write_bulk(ws.raw / "feed" / "bulk.jsonl", 6000)  # about 30 batches of 200
+    write_bulk(ws.raw / "feed" / "bulk.jsonl", N_BULK)  # 30 batches of 100
     log = ws.root / "killed-run.log"
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            ws.args("--batch-size", "200"),
+            ws.args("--batch-size", "100"),
             cwd=ws.root,
             env=ws.env,
             stdout=fh,
@@ -280,7 +281,7 @@ def test_sigkill_mid_run_leaves_previous_tables_and_next_run_completes(ws):
     proc = ws.run("--batch-size", "2000")
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = ws.tables()
-    assert (final["articles"]["source_file"] == "feed/bulk.jsonl").sum() == 6000
-    assert len(final["articles"]) == len(before["articles"]) + 6000
+    assert (final["articles"]["source_file"] == "feed/bulk.jsonl").sum() == N_BULK
+    assert len(final["articles"]) == len(before["articles"]) + N_BULK
     assert not (ws.out / "_staging").exists()
     assert not list(ws.out.glob(".*.tmp"))

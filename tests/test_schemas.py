@@ -155,7 +155,12 @@ BAD_FIGURES = [
     ("unknown qualifier", {"qualifier": "roughly"}, "schema:figures.qualifier_in_set", "qualifier"),
     ("missing category", {"category": None}, "schema:figures.category_not_null", "category"),
     ("count not a number", {"best": "many"}, "schema:figures.best_dtype", "best"),
-    ("surface is not the text", {"surface": "at most 14"}, "schema:figures.surface_matches_text", "surface"),
+    (
+        "surface is not the text",
+        {"surface": "at most 14"},
+        "schema:figures.surface_matches_text",
+        "surface",
+    ),
     ("offset past the text", {"end": 10_000}, "schema:figures.offsets_in_text", "end"),
     ("empty span", {"end": 27, "start": 27}, "schema:figures.start_lt_end", "start"),
     ("article not stored", {"article_id": "c" * 16}, "schema:figures.article_exists", "article_id"),

@@ -143,8 +143,11 @@ def test_crash_leftovers_are_not_read_and_are_cleaned(tmp_path):
     stage = store.staging_dir(tmp_path, "run-2")
     (stage / "articles.parquet").write_bytes(b"PAR1 half a file")
     assert store.read_table(tmp_path, ARTICLES)["doc_id"].tolist() == ["a"]
-    manifest = store.load_manifest(tmp_path)  # recovers first
+    manifest = store.load_manifest(tmp_path)  # only rolls committed runs forward
     assert manifest["run_id"] == "run-1" and "stale" not in manifest
+    assert stage.exists()  # might belong to a live run: kept
+    messages = store.recover(tmp_path)  # under run_lock: leftovers of dead runs go
+    assert "discarded the unfinished run run-2" in messages
     assert not (tmp_path / store.STAGING_NAME).exists()
     assert not list(tmp_path.glob(".*.tmp"))
 

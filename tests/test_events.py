@@ -1,0 +1,236 @@
+"""Merging incidents across articles into events.
+
+Golden stories (tests/golden/incidents/events.yaml) go through the whole extraction: several
+short articles in different words about one event must become one event with reconciled
+counts; events that differ in place or date stay apart. Smaller tests build incident rows by
+hand to pin each reconciliation rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from casualties.events import merge_events
+from casualties.extract import extract_frame
+from casualties.fields import EVENTS, INCIDENTS, conform
+
+STORIES = yaml.safe_load(
+    (Path(__file__).parent / "golden" / "incidents" / "events.yaml").read_text("utf-8")
+)["stories"]
+
+
+@pytest.fixture(scope="module")
+def golden_events():
+    rows = [
+        {"article_id": a["id"], "text": a["text"], "published": pd.Timestamp(a["published"])}
+        for story in STORIES
+        for a in story["articles"]
+    ]
+    articles = pd.DataFrame(rows)
+    _, incidents = extract_frame(articles)
+    return incidents, merge_events(incidents, articles)
+
+
+def _event_of(events: pd.DataFrame, article_ids: list[str]) -> list[pd.Series]:
+    """Events holding an incident of any of these articles."""
+    hit = events["incident_ids"].map(lambda ids: any(i.split(":")[0] in article_ids for i in ids))
+    return [row for _, row in events[hit].iterrows()]
+
+
+@pytest.mark.parametrize("story", STORIES, ids=[s["name"] for s in STORIES])
+def test_golden_story_is_one_event(golden_events, story):
+    _, events = golden_events
+    ids = [a["id"] for a in story["articles"]]
+    found = _event_of(events, ids)
+    assert len(found) == 1, [list(r["incident_ids"]) for r in found]
+    ev, want = found[0], story["event"]
+    assert {i.split(":")[0] for i in ev["incident_ids"]} == set(ids)
+    assert ev["n_sources"] == want["n_sources"]
+    for key in ("country", "place", "event_type", "date_precision"):
+        if key in want:
+            assert ev[key] == want[key], key
+    if "date" in want:
+        assert ev["date"] == pd.Timestamp(want["date"], tz="UTC")
+    if "disputed" in want:
+        assert bool(ev["disputed"]) is want["disputed"]
+    for cat in ("killed", "injured", "kidnapped"):
+        if cat in want:
+            got = [ev[f"{cat}_{k}"] for k in ("low", "best", "high")]
+            got = [None if pd.isna(v) else int(v) for v in got]
+            assert got == want[cat], cat
+
+
+def test_golden_events_conform_and_cover_every_incident(golden_events):
+    incidents, events = golden_events
+    assert list(events.columns) == [c for c in EVENTS.columns if c != "run_id"]
+    assert events["event_id"].is_unique
+    members = [i for ids in events["incident_ids"] for i in ids]
+    assert sorted(members) == sorted(incidents["incident_id"])
+
+
+# --- reconciliation rules on incident rows built by hand ------------------------------------
+
+KABUL = {"place": "Kabul", "country": "Afghanistan", "latitude": 34.53, "longitude": 69.17}
+
+
+def _incidents(*rows: dict) -> pd.DataFrame:
+    base = {
+        "date_precision": "day",
+        "geo_precision": "exact",
+        "event_type": "remote_explosive",
+        "claim_by_party": False,
+        "is_cumulative": False,
+        "n_figures": 1,
+        **KABUL,
+    }
+    out = []
+    for i, r in enumerate(rows):
+        row = {**base, **r}
+        row.setdefault("incident_id", f"{row['article_id']}:i{i}")
+        row["published"] = pd.Timestamp(row.get("published", row["date"]), tz="UTC")
+        row["date"] = pd.Timestamp(row["date"], tz="UTC")
+        for cat in ("killed", "injured"):
+            if cat in row:
+                row[f"{cat}_low"], row[f"{cat}_best"], row[f"{cat}_high"] = row.pop(cat)
+        out.append(row)
+    return conform(pd.DataFrame(out), INCIDENTS)
+
+
+def _triple(ev: pd.Series, cat: str) -> list:
+    return [
+        None if pd.isna(ev[f"{cat}_{k}"]) else int(ev[f"{cat}_{k}"])
+        for k in ("low", "best", "high")
+    ]
+
+
+def test_party_claim_does_not_set_best_and_unbounded_high_is_null():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, None)},
+        {"article_id": "b", "date": "2021-03-12", "killed": (15, 15, 15)},
+        {"article_id": "c", "date": "2021-03-12", "killed": (9, 9, 9), "claim_by_party": True},
+    )
+    ev = merge_events(inc)
+    assert len(ev) == 1 and ev.loc[0, "n_sources"] == 3
+    # lowest low over all; lowest best among non-party sources; a source without upper bound.
+    assert _triple(ev.loc[0], "killed") == [9, 12, None]
+    assert bool(ev.loc[0, "disputed"]) is True  # 9 and 15 cannot both be right
+
+
+def test_later_running_toll_supersedes_earlier_reports():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (5, 5, 5), "injured": (20, 20, 20)},
+        {"article_id": "b", "date": "2021-03-12", "published": "2021-03-13", "killed": (7, 7, 7)},
+        {
+            "article_id": "c",
+            "date": "2021-03-12",
+            "published": "2021-03-14",
+            "killed": (41, 41, 41),
+            "is_cumulative": True,
+        },
+    )
+    ev = merge_events(inc)
+    assert len(ev) == 1
+    assert _triple(ev.loc[0], "killed") == [41, 41, 41]  # replaces, never adds
+    assert _triple(ev.loc[0], "injured") == [20, 20, 20]  # the update said nothing of injured
+
+
+def test_apart_by_place_date_type_or_count():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12)},
+        # another city the same day
+        {
+            "article_id": "b",
+            "date": "2021-03-12",
+            "killed": (12, 12, 12),
+            "place": "Mosul",
+            "country": "Iraq",
+            "latitude": 36.34,
+            "longitude": 43.13,
+        },
+        # same city three days later
+        {"article_id": "c", "date": "2021-03-15", "killed": (12, 12, 12)},
+        # same city and day, an air strike
+        {
+            "article_id": "d",
+            "date": "2021-03-12",
+            "killed": (12, 12, 12),
+            "event_type": "air_or_drone_strike",
+        },
+        # same city and day, a far larger toll
+        {"article_id": "e", "date": "2021-03-12", "killed": (150, 150, 150)},
+    )
+    ev = merge_events(inc)
+    assert len(ev) == 5 and set(ev["n_sources"]) == {1}
+
+
+def test_one_article_is_never_merged_with_itself():
+    inc = _incidents(
+        {"article_id": "a", "incident_id": "a:i0", "date": "2021-03-12", "killed": (3, 3, 3)},
+        {"article_id": "a", "incident_id": "a:i1", "date": "2021-03-12", "killed": (3, 3, 3)},
+        {"article_id": "b", "incident_id": "b:i0", "date": "2021-03-12", "killed": (3, 3, 3)},
+    )
+    ev = merge_events(inc)
+    assert sorted(ev["n_sources"]) == [1, 2]
+    for ids in ev["incident_ids"]:
+        assert len({i.split(":")[0] for i in ids}) == len(ids)
+
+
+def test_no_chaining_into_one_snowball():
+    # 5 ~ 9 ~ 16 ~ 30: each close to the next, the ends far apart.
+    inc = _incidents(
+        *[
+            {"article_id": a, "date": "2021-03-12", "killed": (k, k, k)}
+            for a, k in zip("abcd", (5, 9, 16, 30), strict=True)
+        ]
+    )
+    ev = merge_events(inc)
+    assert len(ev) >= 2
+
+
+def test_loose_dates_do_not_merge_but_incidents_without_figures_make_events():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-01-01", "date_precision": "year", "killed": (3, 3, 3)},
+        {"article_id": "b", "date": "2021-01-01", "date_precision": "year", "killed": (3, 3, 3)},
+        {"article_id": "c", "date": "2021-03-12"},
+    )
+    ev = merge_events(inc)
+    assert len(ev) == 3
+    assert ev["killed_low"].isna().sum() == 1
+
+
+def test_deterministic_whatever_the_order():
+    inc = _incidents(
+        *[
+            {"article_id": f"x{i}", "date": f"2021-03-{10 + i % 5:02d}", "killed": (k, k, k)}
+            for i, k in enumerate([3, 3, 4, 10, 11, 12, 3, 40, 41, 5])
+        ]
+    )
+    first = merge_events(inc)
+    again = merge_events(inc.sample(frac=1, random_state=7))
+    pd.testing.assert_frame_equal(first, again)
+    assert first["event_id"].is_unique
+
+
+def test_month_precision_merges_with_a_day_inside_it():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12)},
+        {
+            "article_id": "b",
+            "date": "2021-03-01",
+            "date_precision": "month",
+            "killed": (12, 12, None),
+        },
+    )
+    ev = merge_events(inc)
+    assert len(ev) == 1
+    assert ev.loc[0, "date_precision"] == "day"
+    assert ev.loc[0, "date"] == pd.Timestamp("2021-03-12", tz="UTC")
+
+
+def test_empty_input():
+    ev = merge_events(INCIDENTS.empty())
+    assert ev.empty and list(ev.columns) == [c for c in EVENTS.columns if c != "run_id"]
