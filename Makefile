@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
-.PHONY: setup run test lint bench lock clean
+.PHONY: setup run test lint bench lock clean docs
 
 setup: $(STAMP)
 
@@ -17,11 +17,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-run: setup  ## Run the pipeline on raw/ into processed/ and reports/quality/
+run: setup docs/fields.md  ## Run the pipeline on raw/ into processed/ and reports/quality/
 	$(BIN)/casualties run
 
-test: setup  ## Run the test suite
+test: setup docs/fields.md  ## Run the test suite
 	$(BIN)/python -m pytest -q
+
+docs: docs/fields.md  ## The data dictionary, generated from the field list
+
+docs/fields.md: casualties/fields.py | setup
+	$(BIN)/casualties fields --output $@
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -27,8 +27,9 @@ def load_lexicon(name: str) -> dict:
 
 
 def alt(fragment: str) -> str:
-    """A YAML regex alternation as one pattern: folded lines joined, spaces around `|` removed."""
-    return re.sub(r"\s*\|\s*", "|", " ".join(fragment.split()))
+    """A YAML regex alternation as one pattern: folded lines joined, and the space YAML folding
+    leaves after a `|` at a line end removed (a space before `|` is kept: "(?:later |then )")."""
+    return re.sub(r"\|\s+", "|", " ".join(fragment.split()))
 
 
 def words(fragment: str) -> re.Pattern:

@@ -139,6 +139,12 @@ AFTER_AUX = re.compile(
 )
 # number + at most two words + cue, no auxiliary: "12 dead", "2 dozen others wounded"
 AFTER_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + CUE, I)
+# ...but not an active verb with its object: "Two men shot and killed a bank official"
+OBJECT_FOLLOWS = re.compile(
+    r"\s+(?:(?:a|an|the|his|her|their|its|him|them|at least|some|several|dozens)\b|\d|"
+    r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|"
+    r"May|June|July|August|September|October|November|December)\b)[A-Z][a-z])"
+)
 # the auxiliaries just before a cue: "... was reportedly |killed"
 AUX_TAIL = re.compile(r"(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS + r"$", I)
 
@@ -155,6 +161,7 @@ FILLER = re.compile(r"(?:(?:his|her|their|its|the|" + alt(CAT["object_filler"]) 
 JOIN = alt(CAT["list_join"])
 SEP = re.compile(r"\s*(?:,\s*(?:(?:" + JOIN + r")\s+)?|\s+(?:" + JOIN + r")\s+)", I)
 INTENT_WORDS = frozenset(alt(CAT["intent"]).replace("?", "").split("|")) | {"call", "calls"}
+NOUN_OBJECT_CONTEXT = re.compile(CAT["noun_object_context"])  # lower-cased text
 PASSIVE_WORDS = frozenset("was were been being is are be the".split())
 
 # --- people -------------------------------------------------------------------------------------
@@ -190,10 +197,12 @@ PRONOUN_ITEM = re.compile(
     I,
 )
 SELF_ITEM = re.compile(r"(?:himself|herself)\b", I)
+TITLE = r"(?:(?:Mr|Mrs|Ms|Dr|Capt|Col|Gen|Lt|Sgt|Maj|Cpl|Adm|Rev|Prof|Spec)\.?\s+)"
 NAME = r"[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van |[A-Z]\. )?[A-Z][a-zA-Z'’\-]+){1,3}"
-NAME_ITEM = re.compile(NAME + r"\b")
+NAME_ITEM = re.compile(r"(?:(?:a|the)\s+)?" + TITLE + r"?" + NAME + r"\b")
 # an appositive after a name: ", an exiled critic of Qaddafi,"
 APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", I)
+APPOSITIVE_NAME = re.compile(r",\s+" + TITLE + r"?" + NAME + r"(?:,\s*\d{1,3})?(?=,|;|\.|\s+and\b)")
 # the noun phrase after a number ("Afghan soldiers", "of his cousins", "passers by")
 NP_TAIL = re.compile(
     r"(?:\s+(?:of\s+(?:his|her|their|the|them|whom)\s+)?(?!(?:and|or|including)\b)" + NP_WORD + r"){0,4}",
@@ -208,7 +217,7 @@ DEFENDED_BY = re.compile(r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by
 # Subjects, matched backwards from a cue: the pattern must end where the auxiliaries start.
 ONE_PERSON = r"(?:a|an|one|another)\s+(?:" + ADJ + r"\s+){0,4}?(?:" + PERSON_SG + r"|" + DEMONYM + r")"
 # a short phrase after a singular noun: "A night watchman at the bank was ...", "ambassador to Italy"
-PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ + r"\s+){0,4}?" + ADJ + ")?"
+PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ_OBJ + r"\s+){0,4}?" + ADJ_OBJ + ")?"
 SINGULAR_SUBJECT = re.compile(
     r"(?P<first>\b" + ONE_PERSON + r"\s+and\s+)?"
     r"\b(?P<det>a|an|another|the)\s+(?P<words>(?:" + ADJ + r"\s+){0,4}?)"

@@ -149,10 +149,53 @@ def _parser(base: date | None):
     return DateDataParser(languages=["en"], settings=settings)
 
 
+_MONTH_NUMBER = {
+    m: i
+    for i, names in enumerate(
+        (
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for m in names
+}  # fmt: skip
+_PIECES = re.compile(r"\d{4}|\d{1,2}|[A-Za-z]+")
+
+
+def _with_year(phrase: str) -> tuple[date, str] | None:
+    """A phrase that states its year ("12 March 2021", "December 16, 1993", "March 2020",
+    "2021-03-12") read directly: no need for dateparser's search (it is the common, hot case)."""
+    year = month = day = None
+    for piece in _PIECES.findall(phrase):
+        if len(piece) == 4 and piece.isdigit():
+            year = int(piece)
+        elif piece.isdigit():
+            if month is None and "-" in phrase and day is None and year is not None:
+                month = int(piece)  # ISO: year-month-day
+            else:
+                day = int(piece)
+        elif piece.lower() in _MONTH_NUMBER:
+            month = _MONTH_NUMBER[piece.lower()]
+    if year is None or month is None:
+        return None
+    try:
+        if day is None:
+            return date(year, month, 1), "month"
+        return date(year, month, day), "day"
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=20000)
 def _parse_absolute(phrase: str, base: date | None) -> tuple[date, str] | None:
-    """dateparser on one absolute phrase; for a day or month without a year, the most recent
-    one on or before `base`."""
+    """One absolute phrase. With a year it is read directly; without one ("19 March") dateparser
+    gives the most recent such day on or before `base`."""
+    direct = _with_year(phrase)
+    if direct is not None:
+        return direct
     data = _parser(base).get_date_data(phrase.replace(" of ", " "))
     if data is None or data.date_obj is None:
         return None

@@ -68,7 +68,9 @@ def rules() -> _Rules:
         re.I,
     )
     actor_list = tuple(lex["actors"])
-    actors = re.compile("|".join(f"(?P<a{i}>{a['pattern']})" for i, a in enumerate(actor_list)))
+    # One alternation, tried only at word starts (the leading \b makes the scan fast).
+    named = "|".join(f"(?P<a{i}>{a['pattern']})" for i, a in enumerate(actor_list))
+    actors = re.compile(rf"\b(?:{named})")
     cues = lex["perpetrator_cues"]
     return _Rules(
         types,
@@ -214,20 +216,23 @@ def describe_incident(
 
     out.update(places.resolve_place(text, start, end))
 
+    # The casualty sentences first, then the rest of the incident (when it has more).
+    wider = whole if len(whole) > len(span) else ""
     out["event_type"] = (
-        event_type(span) or event_type(whole) or event_type(_sentence_before(text, start))
+        event_type(span) or event_type(wider) or event_type(_sentence_before(text, start))
     )
-    out["weapon"] = weapon(span) or weapon(whole)
-    out["target"] = target(span) or target(whole)
+    out["weapon"] = weapon(span) or weapon(wider)
+    out["target"] = target(span) or target(wider)
     who, hedged, info = perpetrator(span)
-    if who is None:
-        who, hedged, info = perpetrator(whole)
+    if who is None and wider:
+        who, hedged, info = perpetrator(wider)
     out["perpetrator"] = who
     out["perpetrator_hedged"] = hedged if who else None
     if out["country"] is None and info and len(info.get("countries", ())) == 1:
         # No place named at all: the country the actor fights in ("Taliban" → Afghanistan).
         out["country"] = places.gazetteer().country_names.get(info["countries"][0])
-        out["geo_precision"] = "country"
+        if out["geo_precision"] == "unknown":
+            out["geo_precision"] = "country"
 
     out["is_cumulative"] = any(f.is_cumulative for f in own)
     return out

@@ -21,6 +21,7 @@ article that reports it counts again. Here reports of one event become one row:
 from __future__ import annotations
 
 import hashlib
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -163,6 +164,22 @@ def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
     upd = right[updates]
     parts += [upd[upd["kb"] > b + 1].assign(kb=b) for b in range(0, top)]
     right = pd.concat(parts, ignore_index=True)
+    # A report that names only the country ("12 killed in Syria") may be the same event as
+    # one that names the town: country-only rows meet every located row of their country
+    # under the extra key "C" (left: located rows; right: country-only rows), and the other
+    # way round under "t:" (left: country-only rows already use it; right: located rows).
+    located_l = left["cx"].to_numpy() >= 0
+    bare_r = (right["cx"].to_numpy() < 0) & (right["key"].to_numpy() == "t:")
+    located_r = right["cx"].to_numpy() >= 0
+    left = pd.concat([left, left[located_l].assign(cx=-1, cy=-1, key="C")], ignore_index=True)
+    right = pd.concat(
+        [
+            right,
+            right[bare_r].assign(key="C"),
+            right[located_r].assign(cx=-1, cy=-1, key="t:"),
+        ],
+        ignore_index=True,
+    )
     cols = ["country", "cx", "cy", "key", "day", "kb"]
     pairs = left[["i", *cols]].merge(right[["i", *cols]], on=cols, suffixes=("_a", "_b"))
     pairs = pairs[pairs["i_a"].to_numpy() < pairs["i_b"].to_numpy()]
@@ -204,6 +221,10 @@ def _compatible(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     both = ~(np.isnan(lat[a]) | np.isnan(lat[b]))
     km = np.where(both, _haversine_km(lat[a], lon[a], lat[b], lon[b]), 0.0)
     ok &= km <= float(s["max_km"])
+    # A located report and a country-only one: only on firmer ground, a named event type on
+    # both sides and a count they share (checked below).
+    mixed = np.isnan(lat[a]) != np.isnan(lat[b])
+    shared = np.zeros(len(a), dtype=bool)
 
     et = _type_codes(df)
     ok &= _type_matrix()[et[a], et[b]]
@@ -217,13 +238,24 @@ def _compatible(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
         hi = df[f"{cat}_high"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         hi = np.where(np.isnan(hi) & ~np.isnan(lo), np.inf, hi)
         present = ~(np.isnan(lo[a]) | np.isnan(lo[b]))
+        shared |= present
         agree = np.maximum(lo[a], lo[b]) <= ratio * np.minimum(hi[a], hi[b]) + slack
         # A running toll published later may have grown: "rose to 41" updates "5 killed".
         grew = (cum[b] & (pub[b] >= pub[a]) & (be[b] >= be[a])) | (
             cum[a] & (pub[a] >= pub[b]) & (be[a] >= be[b])
         )
         ok &= ~present | agree | grew
+    named = et != len(EVENT_TYPES)
+    ok &= ~mixed | (shared & named[a] & named[b])
     return ok
+
+
+def _km(p: tuple[float, float], q: tuple[float, float]) -> float:
+    """Great-circle distance of two (lat, lon) points in km (scalar: used in a Python loop)."""
+    p1, p2 = math.radians(p[0]), math.radians(q[0])
+    dp, dl = p2 - p1, math.radians(q[1] - p[1])
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(min(1.0, max(0.0, h))))
 
 
 class _Summary:
@@ -231,27 +263,32 @@ class _Summary:
     A pair joins two clusters only if the union still fits, so that chains of each-close
     reports (5 ~ 9 ~ 16 ~ 30) never snowball into one event."""
 
-    __slots__ = ("arts", "d0", "d1", "lo", "hi", "types", "cum")
+    __slots__ = ("arts", "d0", "d1", "lo", "hi", "types", "cum", "where")
 
-    def __init__(self, art, d0, d1, lo, hi, etype, cum):
+    def __init__(self, art, d0, d1, lo, hi, etype, cum, where):
+        self.where = where  # (lat, lon) of a located member, or None
         self.arts = {art}
         self.d0, self.d1 = d0, d1  # latest first day, earliest last day
         self.lo, self.hi = list(lo), list(hi)  # per checked category: max low, min high
         self.types = {etype}
         self.cum = cum
 
-    def fits(self, other: _Summary, gap: int, ratio: float, slack: float, types) -> bool:
+    def fits(self, other: _Summary, gap, ratio, slack, types, max_km) -> bool:
         if self.arts & other.arts:
             return False
         if max(self.d0, other.d0) - min(self.d1, other.d1) > gap:
             return False
+        if self.where is not None and other.where is not None and self.where != other.where:
+            # A country-only report must not bridge two towns far apart.
+            if _km(self.where, other.where) > max_km:
+                return False
         if not (self.cum or other.cum):
             for k in range(len(self.lo)):
                 lo = max(self.lo[k], other.lo[k])
                 hi = min(self.hi[k], other.hi[k])
                 if lo > ratio * hi + slack:
                     return False
-        return all(types[a, b] for a in self.types for b in other.types)
+        return all(types[a][b] for a in self.types for b in other.types)
 
     def absorb(self, other: _Summary) -> None:
         self.arts |= other.arts
@@ -260,6 +297,8 @@ class _Summary:
         self.hi = [min(a, b) for a, b in zip(self.hi, other.hi, strict=True)]
         self.types |= other.types
         self.cum = self.cum or other.cum
+        if self.where is None:
+            self.where = other.where
 
 
 _CHECKED = ("killed", "injured")
@@ -273,7 +312,8 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
         return np.arange(n)
     s = _settings()
     gap, ratio, slack = int(s["max_day_gap"]), float(s["count_ratio"]), float(s["count_slack"])
-    types = _type_matrix()
+    max_km = float(s["max_km"])
+    types = _type_matrix().tolist()
     d0a, d1a, _ = _intervals(df)
     d0, d1 = d0a.tolist(), d1a.tolist()  # plain Python numbers: this loop is scalar work
     arts = df["article_id"].astype(object).tolist()
@@ -288,6 +328,8 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
         bounds.append(
             (np.nan_to_num(lo, nan=-np.inf).tolist(), np.nan_to_num(hi, nan=np.inf).tolist())
         )
+    lat = pd.to_numeric(df["latitude"], errors="coerce").tolist()
+    lon = pd.to_numeric(df["longitude"], errors="coerce").tolist()
     summary: dict[int, _Summary] = {}
 
     def get(i: int) -> _Summary:
@@ -301,6 +343,7 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
                 [b[1][i] for b in bounds],
                 et[i],
                 cum[i],
+                None if lat[i] != lat[i] or lon[i] != lon[i] else (lat[i], lon[i]),
             )
             summary[i] = got
         return got
@@ -324,7 +367,7 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
         if ra == rb:
             continue
         sa, sb = get(ra), get(rb)
-        if not sa.fits(sb, gap, ratio, slack, types):
+        if not sa.fits(sb, gap, ratio, slack, types, max_km):
             continue
         if len(sa.arts) < len(sb.arts):
             ra, rb, sa, sb = rb, ra, sb, sa

@@ -150,7 +150,12 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
         if p < object_end:
             continue  # inside "shot and killed"
         m = cues.OBJECT_VERB_L.match(low, p)
-        if m and not _not_an_object_verb(low, p):
+        if m and m.group().endswith(" of"):  # "resulted in the death of an accountant"
+            if not cues.NOUN_OBJECT_CONTEXT.search(low, max(0, p - 40), p):
+                m = None
+        elif m and _not_an_object_verb(low, p):
+            m = None
+        if m:
             category, name = cues.which(m, cues.OBJ_NAMES)
             object_end = m.end()
             n0 = len(found)
@@ -218,6 +223,10 @@ def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> 
             m = cues.APPOSITIVE.match(text, pos)
             if m:
                 pos = m.end()
+        elif f.rule.endswith("singular"):  # "Jordan's ambassador, Taysir Toukan, and his driver"
+            m = cues.APPOSITIVE_NAME.match(text, pos)
+            if m:
+                pos = m.end()
         sep = cues.SEP.match(text, pos)
         if not sep or cues.OBJECT_VERB_L.match(art.low, sep.end()):
             return pos
@@ -280,6 +289,8 @@ def _number_first(text: str, q) -> _Found | None:
         return None
     for rx, shape in ((cues.AFTER_BARE, "bare"), (cues.AFTER_AUX, "after")):
         m = rx.match(text, q.end)
+        if m and shape == "bare" and cues.OBJECT_FOLLOWS.match(text, m.end()):
+            m = None
         if m:
             category, name = cues.which(m, cues.AFTER_NAMES)
             cue_at = m.start(m.lastgroup)
@@ -307,8 +318,9 @@ def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) ->
     if f.cue_at < 0:
         return
     for m in cues.SINGULAR_IN_NP.finditer(text, np_start, f.cue_at):
+        subset = "including" in text[np_start : m.start()].lower()  # "11, including 7 police and a doctor"
         found.append(_Found(m.start("item"), m.end("item"), f.category, 1, 1, 1, "exact",
-                            f.rule + "+singular", np=m.group("item")))
+                            f.rule + "+singular", np=m.group("item"), is_subset=subset))
 
 
 # --- subjects in the singular, read back from their cue ------------------------------------------

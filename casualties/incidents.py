@@ -16,6 +16,7 @@ incident; the article total is the larger of the incidents' sum and the largest 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from casualties.context import NEW_INCIDENT
@@ -131,6 +132,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         for i in b.indices:
             figures[i].incident = n
         counts = {cat: merge_accounts(acc) for cat, acc in b.accounts.items()}
+        _wounded_among_shot(counts, [figures[i] for i in b.indices])
         out.append(
             Incident(start=b.start, end=b.end, figure_indices=sorted(b.indices), counts=counts,
                      claim_by_party=b.party)
@@ -152,14 +154,50 @@ def _joins(cur: _Building, rep: _Report, sentence: str, figs: list[Figure]) -> b
     if rep.party or any(p for acc in (cur.accounts[c] for c in shared) for _, p in acc):
         return not _new_marker(sentence, figs)
     current = {c: merge_accounts(cur.accounts[c]) for c in shared}
-    return all(_compatible(current[c], rep.counts[c]) for c in shared) and not _new_marker(
-        sentence, figs
-    )
+    # another account of the same count: its values fit, and it is a count (not one person
+    # named again) or it names its source ("VoJ reported 16 soldiers were killed")
+    sourced = any(f.attributed_to for f in figs)
+    remention = all(_remention(f) for f in figs if f.category in shared and _counts_victims(f))
+    return all(
+        _compatible(current[c], rep.counts[c]) and (rep.counts[c][1] > 1 or sourced or remention)
+        for c in shared
+    ) and not _new_marker(sentence, figs)
+
+
+_INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|another)\s+[^,;.]{1,60},\s*$", re.IGNORECASE)
+
+
+def _remention(f: Figure) -> bool:
+    """A person named again: "the accountant", or a name not introduced as someone new ("A
+    religious official, Tecelli Ari, ..." is new)."""
+    if f.best != 1:
+        return False
+    if f.surface.lower().startswith("the "):
+        return True
+    if f.rule.endswith("name"):
+        return not _INDEFINITE_BEFORE.search(f.sentence[: f.start - f.sentence_start])
+    return False
 
 
 def _new_marker(sentence: str, figs: list[Figure]) -> bool:
     """Words that announce another event or more victims ("another attack", "six more")."""
     return bool(NEW_INCIDENT.search(sentence.lower()))
+
+
+def _wounded_among_shot(counts: dict, figs: list[Figure]) -> None:
+    """"Four people were shot and one died": those shot and not killed were wounded. Only when
+    the incident's casualties come from "shot" and no injured count is stated."""
+    if "injured" in counts or "killed" not in counts or "casualties" not in counts:
+        return
+    if not any(f.category == "casualties" and f.rule.endswith(":shot") or f.rule.startswith(
+            "object:casualties:shoot") for f in figs):
+        return
+    (slo, sbe, shi), (klo, kbe, khi) = counts["casualties"], counts["killed"]
+    if sbe < kbe:
+        return
+    high = None if shi is None else max(shi - klo, 0)
+    low = max(slo - (kbe if khi is None else khi), 0)
+    counts["injured"] = (min(low, sbe - kbe), sbe - kbe, high)
 
 
 def article_totals(figures: list[Figure], incidents: list[Incident]) -> dict:

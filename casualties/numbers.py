@@ -110,10 +110,10 @@ _T = _alt(_TENS)
 # 1..99 in words: "twenty-three", "forty five", "seventeen".
 _S99 = rf"(?:(?:{_T})(?:[-\s]+(?:{_U19})\b)?|(?:{_U}))"
 # ..999: "two hundred and fifty", "a hundred".
-_H = rf"(?:(?:{_S99}|an?)\s+hundred(?:\s+(?:and\s+)?{_S99})?|{_S99})"
+_H = rf"(?:(?:{_S99}|an?)[-\s]+hundred(?:\s+(?:and\s+)?{_S99})?|{_S99})"
 _BIG = "|".join(k for k in _SCALES if _SCALES[k] > 100)
 # Full word numbers: "three thousand five hundred", "a thousand", "two million".
-_WORDS = rf"(?:(?:{_H}|an?)\s+(?:{_BIG})(?:,?\s+(?:and\s+)?{_H}\b)?|{_H})"
+_WORDS = rf"(?:(?:{_H}|an?)[-\s]+(?:{_BIG})(?:,?\s+(?:and\s+)?{_H}\b)?|{_H})"
 
 _SCALE_WORDS = "|".join(_SCALES)
 _GLUED = _alt(LEX["glued_scales"])
@@ -160,17 +160,24 @@ for _ph in [
 ]:
     _words = _ph.split()
     _FIRST.add(" ".join(_words[:2]) if _words[0] in ("a", "an", "half", "no", "not") else _words[0])
-_GATE = rf"(?=\d|{_alt(_FIRST)}\b)"
+_GATE = rf"(?=\d|{_alt(_FIRST | set(LEX['months']))}\b)"
+
+# Full dates with a year ("19 March 2020", "March 19, 2020", "March 2020") are matched as one
+# token and skipped, so the day and the year never reach the slower context checks.
+_MONTHS = _alt(LEX["months"])
+_DATE = (
+    rf"(?P<date>\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\.?,?\s+\d{{4}}"
+    rf"|(?:{_MONTHS})\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?\d{{4}})(?!\w|[.,/:]\d)"
+)
 
 # The core regex runs on " " + text.lower(): a core must follow one non-word character (so numbers
 # glued into words, "AFG44758", are never read), but not a hyphen after a letter ("F-16") or
 # . / : after a digit ("3.4.2020"). Starting with a character class lets the engine skip fast.
 CORE_RE = re.compile(
     rf"[^a-z0-9_]{_GATE}(?<![a-z]-)(?<!\d[./:])"
-    rf"(?:(?P<doz>{_DOZEN})|(?P<dig>{_DIGITS})|(?P<frac>{_FRAC})|(?P<vmul>{_VMUL})|(?P<vag>{_VAG})"
+    rf"(?:{_DATE}|(?P<doz>{_DOZEN})|(?P<dig>{_DIGITS})|(?P<frac>{_FRAC})|(?P<vmul>{_VMUL})|(?P<vag>{_VAG})"
     rf"|{_ZERO}|(?P<words>{_WORDS})\b)"
 )
-_MONTHS = _alt(LEX["months"])
 
 
 def _months(pattern: str) -> str:
@@ -249,8 +256,8 @@ _CLOSERS = ".,;:!?)]}\"'”’"
 def _before_needed(plow: str, start: int) -> bool:
     """Cheap test: can BEFORE_RE match before the core at `start`? (See _BEFORE_SINGLE.)"""
     k = start - 1
-    if plow[k] != " ":
-        return True  # "$5", "(about 5", "#5", a newline...
+    if not plow[k].isspace():
+        return True  # "$5", "(about 5", "#5"...
     words = plow[max(0, k - 40) : k].split()
     if not words:
         return True
@@ -296,7 +303,7 @@ _AFTER_TRIGGERS = frozenset(
 
 def _after_needed(plow: str, end: int) -> bool:
     """Cheap test: can AFTER_RE match at `end`? Only if the next word is a trigger word."""
-    if plow[end : end + 1] != " ":
+    if not plow[end : end + 1].isspace():
         return True
     words = plow[end + 1 : end + 24].split(None, 1)
     if not words:
@@ -502,7 +509,7 @@ def _range_end(plow: str, end: int, with_and: bool) -> int:
         j = BETWEEN_AND_RE.match(plow, end)
     if j is not None:
         m2 = CORE_RE.match(plow, j.end() - 1)
-        if m2 is not None and m2.lastgroup in ("dig", "words"):
+        if m2 is not None and m2.lastgroup in ("dig", "words", "date"):
             return m2.end()
     return end
 
@@ -546,6 +553,8 @@ def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
             suffix, end = a.lastgroup[2:], a.end()
         elif sep and not NO_RANGE_BEFORE_RE.search(ptext, max(0, qstart - 30), qstart):
             m2 = CORE_RE.match(plow, a.end() - 1)
+            if m2 is not None and m2.lastgroup == "date":  # "10 to 12 March 2020"
+                return None, m2.end()
             if m2 is not None:
                 c2 = _read_core(m2)
                 # "3 to 4 million", "two to three hundred": the scale covers both ends.
@@ -635,9 +644,17 @@ def find_quantities(text: str) -> list[Quantity]:
         # Fast path for most numbers: a plain "14" or "two" between ordinary words needs none of
         # the context regexes. Anything unusual goes to _scan, which does the full reading.
         e = m.end()
-        core = plow[s:e]
         g = m.lastgroup
-        if g == "dig" and core[0] != "0" and len(core) != 4 and core.replace(",", "").isdigit():
+        if g == "date":
+            pos = e
+            continue
+        core = plow[s:e]
+        if (
+            g == "dig"
+            and (core[0] != "0" or core == "0")
+            and len(core) != 4
+            and core.replace(",", "").isdigit()
+        ):
             v = int(core.replace(",", ""))
         elif g == "words" and core in simple:
             v = simple[core]
@@ -645,7 +662,7 @@ def find_quantities(text: str) -> list[Quantity]:
             v = -1
         if v >= 0 and not _before_needed(plow, s):
             nc = plow[e : e + 1]
-            if nc == " ":
+            if nc.isspace():
                 fast = not _after_needed(plow, e)
             else:
                 fast = nc in _FAST_END or (nc == "." and not plow[e + 1 : e + 2].isdigit())

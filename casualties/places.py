@@ -29,6 +29,8 @@ _TOKEN = re.compile(r"[^\W\d_][\w'’]*(?:[-‐][\w'’]+)*\.?")
 _CAP_PREFIX = re.compile(r"^(?:al|el|ad|ar|as|an|ash|az|at)-[A-Z]")
 _SEPARATORS = re.compile(r"[-‐\s]+")
 _CONNECTORS = {"de", "del", "la", "al", "el", "e", "of", "the", "and", "da", "do", "dos", "y"}
+# "the Afghan capital", "the Syrian capital", "Iraq's capital"
+_CAPITAL = re.compile(r"\b(?:[Tt]he\s+)?([A-Z]\w+(?:['’]s)?)\s+capital\b")
 _NAME = (
     r"(?:(?:al|el|ad|ar|as|an|ash|az|at)-)?[A-Z][\w'’-]*(?:\s+(?:(?:al|el)-)?[A-Z][\w'’-]*){0,2}"
 )
@@ -48,6 +50,8 @@ def norm(name: str) -> str:
         name = "".join(c for c in name if not unicodedata.combining(c))
         name = name.replace("’", "'").replace("‘", "'").replace("ʼ", "'")
     name = name.lower()
+    if "." in name:
+        name = name.replace(".", "")
     if "-" in name or "  " in name or "‐" in name:
         name = _SEPARATORS.sub(" ", name)
     return name.strip(" .")
@@ -74,6 +78,7 @@ class Gazetteer:
     country_names: dict[str, str]  # cc -> name
     states: dict[str, str]  # key -> US state code
     state_names: dict[str, str]  # US state code -> name
+    capitals: dict[str, str]  # cc -> capital's name
 
     def town_candidates(self, key: str) -> list[Town]:
         hits = self.towns.get(key)
@@ -153,9 +158,12 @@ def _build() -> Gazetteer:
 
     countries: dict[str, str] = {}
     country_names: dict[str, str] = {}
+    capitals: dict[str, str] = {}
     for cc, c in gc.get_countries().items():
         country_names[cc] = c["name"].strip()
         countries[norm(c["name"])] = cc
+        if c.get("capital"):
+            capitals[cc] = c["capital"]
     for alias, cc in lexicon()["country_aliases"].items():
         countries[norm(alias)] = cc
     states: dict[str, str] = {}
@@ -163,7 +171,7 @@ def _build() -> Gazetteer:
     for code, s in gc.get_us_states().items():
         states[norm(s["name"])] = code
         state_names[code] = s["name"]
-    return Gazetteer(towns, countries, country_names, states, state_names)
+    return Gazetteer(towns, countries, country_names, states, state_names, capitals)
 
 
 @dataclass(frozen=True)
@@ -344,8 +352,16 @@ class _Scanner:
                 locative = pw.lower() in self.locative
         n_tok = phrase.count(" ") + 1
         nxt = self.tokens[ti + n_tok] if ti + n_tok < len(self.tokens) else None
-        if nxt is not None and self.text[e : nxt[0]] == " " and _is_cap(nxt[2]):
-            return None  # the start of a longer name: "Human Rights", "Puli Alam district"
+        if (
+            nxt is not None
+            and self.text[e : nxt[0]] == " "
+            and _is_cap(nxt[2])
+            and max((t.population for t in self.g.town_candidates(key)), default=0)
+            < self.min_bare_alt
+        ):
+            # The start of a longer name ("Human Rights", "Puli Alam district"); a large
+            # city stays a place in "Kabul University" or "St Petersburg Metro".
+            return None
         strong = locative or cc is not None
         town = _choose(self.g.town_candidates(key), cc, state, context)
         if town is None:
@@ -404,6 +420,7 @@ class _Scanner:
             if name in self.lead or norm(name) in self.not_places:
                 continue
             extra.append(self._spot(m.start(), m.end(), m.group(0), name, word in townish, context))
+        extra += self._capitals()
         extra = [x for x in extra if x is not None]
         if not extra:
             return mentions
@@ -418,6 +435,23 @@ class _Scanner:
         # A country or state named inside a spot phrase is no spot ("the city of Paris, France"
         # is a town; "the state of Michigan" an admin area): keep the plain mention then.
         return out + kept
+
+    def _capitals(self) -> list[Mention]:
+        """ "the Afghan capital", "Iraq's capital": the capital town of that country."""
+        found = []
+        dem = lexicon()["demonyms"]
+        for m in _CAPITAL.finditer(self.text):
+            word = m.group(1)
+            cc = dem.get(word) or self.g.countries.get(norm(_POSSESSIVE.sub("", word)))
+            capital = self.g.capitals.get(cc) if cc else None
+            if not capital:
+                continue
+            town = _choose(self.g.town_candidates(norm(capital)), cc, None, set())
+            if town is not None:
+                found.append(
+                    Mention(m.start(), m.end(), m.group(0), "town", cc=cc, town=town, name=capital)
+                )
+        return found
 
     def _spot(self, s, e, phrase, name, townish, context) -> Mention | None:
         owner = re.match(r"(.+?)['’]s\s", name)
@@ -587,7 +621,7 @@ def _resolve_place(text: str, start: int, end: int) -> dict:
         # A country dateline ("FRANCE.  Bombs exploded ...") names the incident's country in
         # chronologies: towns and countries elsewhere are other parties, not the place.
         towns_in = [m for m in towns_in if m.cc == dl.cc]
-        countries_in = [m for m in countries_in if m.cc == dl.cc] or [dl]
+        countries_in = [m for m in countries_in if m.cc == dl.cc]
         admins_in = [m for m in admins_in if m.cc in (None, dl.cc)]
         stated_cc = {dl.cc}
     if stated_cc:

@@ -10,7 +10,9 @@ dates not after publication. No Prefect here: the flow and `casualties report` b
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -22,6 +24,9 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 
 from casualties import store  # noqa: E402
 from casualties.fields import CATEGORIES, TABLES, Table  # noqa: E402
+
+# GX logs its ephemeral temp folders at INFO; the caller logs one summary line instead.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 SITE = "quality"
 DEFAULT_TABLES = ("articles", "figures", "incidents", "events", "quarantine")
@@ -42,7 +47,9 @@ def expectations_for(table: Table) -> list[gxe.Expectation]:
     """The expectations of `table`, every one derived from its fields."""
     cols = set(table.columns)
     out: list[gxe.Expectation] = [
-        gxe.ExpectTableColumnsToMatchOrderedList(column_list=table.columns)
+        gxe.ExpectTableColumnsToMatchOrderedList(column_list=table.columns),
+        # Always true; it puts the row count of each table in the report.
+        gxe.ExpectTableRowCountToBeBetween(min_value=0, max_value=None),
     ]
     for f in table.fields:
         out.append(gxe.ExpectColumnTypeToBe(column=f.name, type_=f.dtype))
@@ -65,6 +72,13 @@ def expectations_for(table: Table) -> list[gxe.Expectation]:
         out.append(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="end", column_B="start", or_equal=False, meta={"rule": "start < end"}
+            )
+        )
+    if table.name == "quarantine":
+        # Stable reason codes: io's (invalid_json, ...) or schema:<table>.<check>.
+        out.append(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="reason", regex=r"^([a-z_]+|schema:[a-z_]+\.[a-z0-9_]+)$"
             )
         )
     if {"date", "published"} <= cols:
@@ -126,6 +140,8 @@ def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None
 def check_frames(frames: dict[str, pd.DataFrame], report_dir: Path) -> dict:
     """Run the suites of the named tables on these frames and build Data Docs (see run_quality)."""
     report_dir = Path(report_dir)
+    # The site shows the latest check only: pages of earlier runs would linger unlinked.
+    shutil.rmtree(report_dir / SITE, ignore_errors=True)
     context = _context(report_dir)
     source = context.data_sources.add_pandas("processed")
     summary: dict = {"evaluated": 0, "failed": 0, "tables": {}}

@@ -21,7 +21,9 @@ The flow orchestrates only: every rule lives in the library. Retries are on I/O 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -579,4 +581,30 @@ def run_pipeline(runner: str = "local", dask_address: str | None = None, **param
     if dask_address:
         runner = "dask"
     task_runner = build_task_runner(runner, dask_address, params.get("workers"))
-    return pipeline.with_options(task_runner=task_runner)(runner=runner, **params)
+    flow_ = pipeline.with_options(task_runner=task_runner)
+    with _shared_api() if runner == "dask" else contextlib.nullcontext():
+        return flow_(runner=runner, **params)
+
+
+@contextlib.contextmanager
+def _shared_api() -> Iterator[None]:
+    """Without a configured Prefect API, start the embedded server here and tell every process
+    about it: Dask workers are processes of their own and would each start one of their own
+    (slow, and their task runs would not be recorded with the flow's)."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    server = SubprocessASGIServer()
+    server.start(
+        timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 90))
+    )
+    os.environ["PREFECT_API_URL"] = server.api_url  # inherited by local Dask workers
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()

@@ -59,8 +59,10 @@ def test_corpus_from_dev_texts(tmp_path):
     assert corpus.mb >= 0.2 and corpus.articles > 10
 
 
+@pytest.mark.slow
 def test_extraction_in_pool_equals_in_process(tmp_path):
-    corpus = bench.build_corpus(tmp_path, 0.03, seed=1, file_mb=0.01, texts=TEXTS)
+    # Worker processes get other hash seeds: this also catches set-order dependent output.
+    corpus = bench.build_corpus(tmp_path, 0.02, seed=1, file_mb=0.01, texts=TEXTS)
     one, f1, i1 = bench.measure_extraction(corpus.path, workers=1, batch_size=20)
     two, f2, i2 = bench.measure_extraction(corpus.path, workers=2, batch_size=20)
 
