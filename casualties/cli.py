@@ -81,6 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     raw = _existing_dir(args.raw, "--raw")
     out = _writable_dir(args.out, "--out")
     report = _writable_dir(args.report, "--report")
+    if args.batch_size < 1 or (args.workers is not None and args.workers < 1):
+        raise UsageError("--batch-size and --workers must be at least 1")
     _prefect_env()
     from casualties.store import StoreBusy
     from flows.pipeline import run_pipeline, summary_lines
@@ -213,17 +215,17 @@ def cmd_fields(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if not Path(args.file).is_file():
         raise UsageError(f"input file {args.file} does not exist")
+    from casualties import evaluate
+
+    if not args.out:
+        return evaluate.run(args.file, sys.stdout, max_misses=args.max_misses)
     try:
-        from casualties import evaluate
-    except ImportError:
-        raise CommandError("evaluation is not available yet (casualties.evaluate)") from None
-    if hasattr(evaluate, "run"):
-        result = evaluate.run(Path(args.file), Path(args.out) if args.out else None)
-        return int(result) if isinstance(result, int) else 0
-    if hasattr(evaluate, "main"):
-        argv = [args.file] + (["--out", args.out] if args.out else [])
-        return int(evaluate.main(argv) or 0)
-    raise CommandError("casualties.evaluate has neither run() nor main()")
+        with open(args.out, "w", encoding="utf-8") as out:
+            code = evaluate.run(args.file, out, max_misses=args.max_misses)
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    print(f"Wrote {args.out}")
+    return code
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -364,10 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate",
         help="score extraction against a labelled file",
-        description="Compare extraction with the gold labels in FILE and print the scores.",
+        description="Run extraction on the labelled articles in FILE and print, per source and "
+        "overall, how often the killed and injured totals match the labels, then the misses.",
     )
     p.add_argument("file", metavar="FILE", help="labelled data (JSONL)")
-    p.add_argument("--out", metavar="FILE", help="also write the detailed results here")
+    p.add_argument("--max-misses", type=int, metavar="N", help="list at most N misses")
+    p.add_argument("--out", metavar="FILE", help="write the report here instead of stdout")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(

@@ -44,8 +44,10 @@ def lower_words(fragment: str) -> re.Pattern:
 
 CTX = load_lexicon("context")
 
-VICTIM_TYPES = [(name, words(p)) for name, p in CTX["victim_types"].items()]
-VICTIM_SHARES = [(name, words(p)) for name, p in CTX["victim_share"].items()]
+# on the lower-cased noun phrase:
+VICTIM_TYPES = [(name, lower_words(p)) for name, p in CTX["victim_types"].items()]
+VICTIM_SHARES = [(name, lower_words(p)) for name, p in CTX["victim_share"].items()]
+_ANY_VICTIM = lower_words("|".join(alt(p) for p in CTX["victim_types"].values()))
 # on lower-cased text:
 HEDGES = lower_words(CTX["hedges"])
 PARTY_CLAIM = re.compile(alt(CTX["party_claim"]))
@@ -56,8 +58,8 @@ NEW_INCIDENT = lower_words(CTX["new_incident"])
 # on original text:
 PARTIES = words(CTX["parties"])
 CODER_NOTE = re.compile(alt(CTX["coder_note"]), re.IGNORECASE)
-ATTACK_BY_MILITANTS = re.compile(alt(CTX["attack_by_militants"]), re.IGNORECASE)
-KILLED_BY_FORCES = re.compile(alt(CTX["killed_by_forces"]), re.IGNORECASE)
+ATTACK_BY_MILITANTS = re.compile(alt(CTX["attack_by_militants"]))  # lower-cased text
+KILLED_BY_FORCES = re.compile(alt(CTX["killed_by_forces"]))  # lower-cased text
 
 # attribution, on the lower-cased sentence (the source is cut from the original)
 _ACCORDING = re.compile(r"\b" + alt(CTX["attribution_according"]) + r"(?P<who>[^,.;:()]{2,80})")
@@ -73,6 +75,9 @@ _NOT_SOURCE = re.compile(
 
 def victim_of(words_text: str) -> tuple[str | None, str | None]:
     """(victim_type, victim_share) named in a figure's noun phrase, or None."""
+    words_text = words_text.lower()
+    if not _ANY_VICTIM.search(words_text):
+        return None, None
     vtype = next((name for name, rx in VICTIM_TYPES if rx.search(words_text)), None)
     share = None
     if vtype is not None:
@@ -121,37 +126,81 @@ class SentenceContext:
         low = sentence.lower() if low is None else low
         self.attributed_to = attribution(sentence, low)
         self.party = is_party(self.attributed_to, low)
-        self.aggregate = bool(AGGREGATE.search(low))
-        self.cumulative = bool(CUMULATIVE.search(low))
+        # cheap substring gates before the larger patterns (most sentences have none of them)
+        self.aggregate = any(h in low for h in _AGGREGATE_HINTS) and bool(AGGREGATE.search(low))
+        self.cumulative = any(h in low for h in _CUMULATIVE_HINTS) and bool(CUMULATIVE.search(low))
 
 
-def annotate(low: str, fig: Figure, sent_start: int, sent_end: int, np_text: str,
-             sc: SentenceContext) -> None:
+# Every AGGREGATE / CUMULATIVE pattern contains one of these (keep in step with context.yaml).
+_AGGREGATE_HINTS = (
+    "attacks",
+    "raids",
+    "strikes",
+    "bombings",
+    "blasts",
+    "explosions",
+    "incidents",
+    "clashes",
+    "last",
+    "past",
+    "previous",
+    "since",
+    "so far",
+    "this year",
+    "total",
+    "in all",
+    "altogether",
+    "overall",
+    "series",
+    "several",
+    "multiple",
+    "separate",
+    "wave",
+    "combined",
+    "cumulative",
+)
+_CUMULATIVE_HINTS = ("toll", "number of")
+
+
+def annotate(
+    low: str, fig: Figure, sent_start: int, sent_end: int, np_text: str, sc: SentenceContext
+) -> None:
     """Fill a figure's context fields from its sentence context `sc`, the lower-cased article
     text `low` around it and the words of its noun phrase."""
     if fig.victim_type is None:
         fig.victim_type, fig.victim_share = victim_of(np_text)
     fig.attributed_to = sc.attributed_to
-    fig.hedged = bool(HEDGES.search(low, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60)))
+    fig.hedged = bool(
+        HEDGES.search(low, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60))
+    )
     fig.claim_by_party = sc.party
     fig.is_aggregate = fig.is_aggregate or sc.aggregate
     fig.is_cumulative = fig.is_cumulative or sc.cumulative
-    if fig.victim_share is None and SUBSET_BEFORE.search(low, max(sent_start, fig.start - 40), fig.start):
+    if fig.victim_share is None and subset_before(low, max(sent_start, fig.start - 40), fig.start):
         fig.victim_share = "including"
 
 
-def militants_were_attackers(text: str, sent_start: int, sent_end: int, first_attack: int) -> bool:
+_SUBSET_HINTS = ("includ", "with", "among", "of whom", "of them", "such as", "most", "main")
+
+
+def subset_before(low: str, start: int, end: int) -> bool:
+    """Whether low[start:end] ends with a subset cue ("including", "among them" ...)."""
+    window = low[start:end]
+    return any(h in window for h in _SUBSET_HINTS) and bool(SUBSET_BEFORE.search(window))
+
+
+def militants_were_attackers(low: str, sent_start: int, sent_end: int, first_attack: int) -> bool:
     """Whether militants in this sentence were the attacking side (their dead are perpetrators):
     the article says militants attacked before this sentence ends (`first_attack`: offset of the
     first such words, see `first_attack_by_militants`), and this sentence does not say strikes or
     forces killed them."""
     if first_attack < 0 or first_attack >= sent_end:
         return False
-    return not KILLED_BY_FORCES.search(text, sent_start, sent_end)
+    return not KILLED_BY_FORCES.search(low, sent_start, sent_end)
 
 
-def first_attack_by_militants(text: str) -> int:
+def first_attack_by_militants(low: str) -> int:
     """Offset of the first words saying militants attacked ("an ambush by Taliban militants"),
     or -1."""
-    m = ATTACK_BY_MILITANTS.search(text)
+    m = ATTACK_BY_MILITANTS.search(low)
     return m.start() if m else -1

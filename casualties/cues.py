@@ -12,7 +12,7 @@ import re
 from casualties.context import CTX, alt, load_lexicon
 
 CAT = load_lexicon("categories")
-I = re.IGNORECASE
+CI = re.IGNORECASE
 
 
 def lower(text: str) -> str:
@@ -72,10 +72,10 @@ def stems(pattern: str) -> set[str]:
     out: set[str] = set()
     for a in _split_top(pattern):
         if a.startswith("(?:"):
-            depth, j = 0, 0
-            for j, c in enumerate(a):
-                depth += c == "("
-                depth -= c == ")"
+            depth, j = 0, -1
+            while j + 1 < len(a):
+                j += 1
+                depth += (a[j] == "(") - (a[j] == ")")
                 if depth == 0:
                     break
             inner, rest = a[3:j], a[j + 1 :]
@@ -101,15 +101,19 @@ AFTER_ALT, AFTER_NAMES = named_alternation(CAT["after"])
 OBJECT_VERB_L = re.compile(r"(?:" + OBJ_ALT + r")\b")  # at a trigger, in the lower-cased text
 CUE_L = re.compile(r"(?:" + AFTER_ALT + r")\b")
 THEN = [
-    (cat, name, re.compile(r"(?:" + e["verb"] + r")\b"), re.compile(r"\s+" + e["then"], I))
+    (cat, name, re.compile(r"(?:" + e["verb"] + r")\b"), re.compile(r"\s+" + e["then"], CI))
     for cat, entries in CAT["object_then"].items()
     for name, e in entries.items()
 ]
 _ALL_STEMS: set[str] = set()
-for _p in [OBJ_ALT, AFTER_ALT] + [e["verb"] for t in CAT["object_then"].values() for e in t.values()]:
+for _p in [OBJ_ALT, AFTER_ALT] + [
+    e["verb"] for t in CAT["object_then"].values() for e in t.values()
+]:
     _ALL_STEMS |= stems(plain(_p).replace("(?:", "(?:"))
 # shortest stems first make the alternation cheap; a stem covers longer words starting with it
-_MIN_STEMS = sorted({s for s in _ALL_STEMS if not any(o != s and s.startswith(o) for o in _ALL_STEMS)})
+_MIN_STEMS = sorted(
+    {s for s in _ALL_STEMS if not any(o != s and s.startswith(o) for o in _ALL_STEMS)}
+)
 TRIGGER = re.compile(r"\b(?:" + "|".join(re.escape(s) for s in _MIN_STEMS) + r")")
 
 AUX = alt(CAT["after_aux"])
@@ -122,7 +126,10 @@ WORD = r"(?:(?:[A-Za-z]\.){2,}|[\w'’\-]+)"
 NP_WORD = (
     r"(?:(?:and|including)\s+\d[\d,]*\b|"
     r"(?!(?-i:" + AUX + "|" + STOP + r")\b)(?!\d)"
-    r"(?:(?:" + NP_PART + r")\b|(?![\w'’\-]*(?:ed|ing)\b)" + WORD
+    r"(?:(?:"
+    + NP_PART
+    + r")\b|(?![\w'’\-]*(?:ed|ing)\b)"
+    + WORD
     + r"|\([^()]{0,80}\)|\[[^\[\]]{0,40}\]))"
 )
 ADVS = r"(?:(?:\w+ly|also|all|both|reportedly)\s+)*"
@@ -134,35 +141,50 @@ NP_WORD_LONG = (
     r"[\w'’\-]+ing\b|" + NP_WORD + ")"
 )
 AFTER_AUX = re.compile(
-    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))" + NP_WORD_LONG + r"){0,12}?(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + CUE,
-    I,
+    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
+    + NP_WORD_LONG
+    + r"){0,12}?(?:\s*,)?(?:\s+(?-i:"
+    + AUX
+    + r"))+\s+"
+    + CUE,
+    CI,
 )
 # number + at most two words + cue, no auxiliary: "12 dead", "2 dozen others wounded"
-AFTER_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + CUE, I)
+AFTER_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + CUE, CI)
 # ...but not an active verb with its object: "Two men shot and killed a bank official"
 OBJECT_FOLLOWS = re.compile(
     r"\s+(?:(?:a|an|the|his|her|their|its|him|them|at least|some|several|dozens)\b|\d|"
     r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|"
     r"May|June|July|August|September|October|November|December)\b)[A-Z][a-z])"
 )
+# The same links, checked between a number and a known cue position (fullmatch, fast):
+LINK_AUX = re.compile(
+    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))" + NP_WORD_LONG + r"){0,12}?"
+    r"(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS,
+    CI,
+)
+LINK_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + ADVS, CI)
+# intransitive "died" takes a longer subject: "Three of the four injured students died"
+LINK_DIED = re.compile(r"(?:\s+" + NP_WORD_LONG + r"){0,8}?\s+" + ADVS, CI)
+AUX_WORDS = frozenset(w for w in alt(CAT["after_aux"]).split("|") if " " not in w)
 # the auxiliaries just before a cue: "... was reportedly |killed"
-AUX_TAIL = re.compile(r"(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS + r"$", I)
+AUX_TAIL = re.compile(r"(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS + r"$", CI)
 
 _TOLL_PARTS, TOLL_NAMES = [], []
 for _cat, _entries in CAT["toll"].items():
     for _name, _e in _entries.items():
         TOLL_NAMES.append((_cat, _name))
         _TOLL_PARTS.append(f"(?P<g{len(TOLL_NAMES) - 1}>{alt(_e['pattern'])})")
-TOLL_BEFORE = re.compile(r"\b(?:" + "|".join(_TOLL_PARTS) + r")" + CAT["toll_link"] + r"$", I)
-TOLL_RISE = re.compile(CAT["toll_rise"], I)
-RAISE_TOLL = re.compile(CAT["raise_toll"] + r"(?:\w+\s+){0,5}$", I)
+TOLL_BEFORE = re.compile(r"\b(?:" + "|".join(_TOLL_PARTS) + r")" + CAT["toll_link"] + r"$", CI)
+TOLL_RISE = re.compile(CAT["toll_rise"], CI)
+RAISE_TOLL = re.compile(CAT["raise_toll"] + r"(?:\w+\s+){0,5}$", CI)
 
-FILLER = re.compile(r"(?:(?:his|her|their|its|the|" + alt(CAT["object_filler"]) + r")\s+)+", I)
+FILLER = re.compile(r"(?:(?:his|her|their|its|the|" + alt(CAT["object_filler"]) + r")\s+)+", CI)
 JOIN = alt(CAT["list_join"])
-SEP = re.compile(r"\s*(?:,\s*(?:(?:" + JOIN + r")\s+)?|\s+(?:" + JOIN + r")\s+)", I)
+SEP = re.compile(r"\s*(?:,\s*(?:(?:" + JOIN + r")\s+)?|\s+(?:" + JOIN + r")\s+)", CI)
 INTENT_WORDS = frozenset(alt(CAT["intent"]).replace("?", "").split("|")) | {"call", "calls"}
 NOUN_OBJECT_CONTEXT = re.compile(CAT["noun_object_context"])  # lower-cased text
-PASSIVE_WORDS = frozenset("was were been being is are be the".split())
+PASSIVE_WORDS = frozenset(["was", "were", "been", "being", "is", "are", "be", "the"])
 
 # --- people -------------------------------------------------------------------------------------
 
@@ -179,55 +201,60 @@ OF_PHRASE = r"(?:\s+of\s+(?:a|an|the|his|her|their)\s+(?:[\w\-'’]+\s+){0,3}?[\
 # in an object list, participles may qualify the person too ("his estranged wife")
 ADJ_OBJ = r"(?!(?:and|or|in|at|on|of|to|by|with|was|were|who|that|before|after|both)\b)" + WORD
 SINGULAR_ITEM = re.compile(
-    r"(?P<det>" + DET + r"\s+)?(?P<words>(?:" + ADJ_OBJ + r"\s+){0,4}?)"
-    r"(?P<noun>\b(?:" + PERSON_SG + r"))(?!['’]s)(?![\w\-])" + OF_PHRASE,
-    I,
+    r"(?P<det>" + DET + r"\s+)?(?P<words>(?:" + ADJ_OBJ + r"\s+){0,4})"
+    r"(?P<noun>\b(?:" + PERSON_SG + r")(?:-in-law)?)(?!['’]s)(?![\w\-])" + OF_PHRASE,
+    CI,
 )
 PAIR_ITEM = re.compile(
     r"(?:(?:a|the|his|her|their)\s+(?:\w+\s+)?(?:" + PAIR + r")|them both|both of them"
     r"|both(?=\s*(?:[,.;]|and\b|$|in\b|at\b)))\b",
-    I,
+    CI,
 )
 ANOTHER_ITEM = re.compile(
-    r"another(?=\s*(?:[,.;]|and\b|$|in\b|at\b|on\b|before\b|as\b|when\b|during\b|outside\b))", I
+    r"another(?=\s*(?:[,.;]|and\b|$|in\b|at\b|on\b|before\b|as\b|when\b|during\b|outside\b))", CI
 )
 PRONOUN_ITEM = re.compile(
     r"(?:him|her)(?=\s*(?:[,.;]|and\b|$|as\b|in\b|at\b|with\b|before\b|after\b|when\b|"
     r"outside\b|inside\b|on\b|while\b|too\b|during\b|then\b|to death\b))",
-    I,
+    CI,
 )
-SELF_ITEM = re.compile(r"(?:himself|herself)\b", I)
+SELF_ITEM = re.compile(r"(?:himself|herself)\b", CI)
 TITLE = r"(?:(?:Mr|Mrs|Ms|Dr|Capt|Col|Gen|Lt|Sgt|Maj|Cpl|Adm|Rev|Prof|Spec)\.?\s+)"
 NAME = r"[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van |[A-Z]\. )?[A-Z][a-zA-Z'’\-]+){1,3}"
 NAME_ITEM = re.compile(r"(?:(?:a|the)\s+)?" + TITLE + r"?" + NAME + r"\b")
 # an appositive after a name: ", an exiled critic of Qaddafi,"
-APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", I)
+APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", CI)
 APPOSITIVE_NAME = re.compile(r",\s+" + TITLE + r"?" + NAME + r"(?:,\s*\d{1,3})?(?=,|;|\.|\s+and\b)")
 # the noun phrase after a number ("Afghan soldiers", "of his cousins", "passers by")
 NP_TAIL = re.compile(
-    r"(?:\s+(?:of\s+(?:his|her|their|the|them|whom)\s+)?(?!(?:and|or|including)\b)" + NP_WORD + r"){0,4}",
-    I,
+    r"(?:\s+(?:of\s+(?:his|her|their|the|them|whom)\s+)?(?!(?:and|or|including)\b)"
+    + NP_WORD
+    + r"){0,4}",
+    CI,
 )
 NOT_PEOPLE = re.compile(
-    r"(?:\s+(?!(?:and|or)\b)" + NP_WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b", I
+    r"(?:\s+(?!(?:and|or)\b)" + NP_WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b", CI
 )
-FIGHTERS = re.compile(r"(?:\s+" + WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]) + r")\b", I)
-DEFENDED_BY = re.compile(r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by"]) + r")\s*$", I)
+FIGHTERS = re.compile(r"(?:\s+" + WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]) + r")\b", CI)
+DEFENDED_BY = re.compile(r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by"]) + r")\s*$", CI)
 
 # Subjects, matched backwards from a cue: the pattern must end where the auxiliaries start.
-ONE_PERSON = r"(?:a|an|one|another)\s+(?:" + ADJ + r"\s+){0,4}?(?:" + PERSON_SG + r"|" + DEMONYM + r")"
-# a short phrase after a singular noun: "A night watchman at the bank was ...", "ambassador to Italy"
+ONE_PERSON = (
+    r"(?:a|an|one|another)\s+(?:" + ADJ + r"\s+){0,4}?(?:" + PERSON_SG + r"|" + DEMONYM + r")"
+)
+# a short phrase after a singular noun: "A night watchman at the bank was ...",
+# "ambassador to Italy"
 PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ_OBJ + r"\s+){0,4}?" + ADJ_OBJ + ")?"
 SINGULAR_SUBJECT = re.compile(
     r"(?P<first>\b" + ONE_PERSON + r"\s+and\s+)?"
     r"\b(?P<det>a|an|another|the)\s+(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
     r"(?P<noun>(?:" + PERSON_SG + r"|" + PAIR + r")\b(?!['’]s)|" + DEMONYM + r"\b)" + PP + r"$",
-    I,
+    CI,
 )
 DIED_SUBJECT = re.compile(
     r"\b(?:a|an|another|one)\s+(?:" + ADJ + r"\s+){0,3}?(?P<noun>(?:" + PERSON_SG + r"))\b(?!['’]s)"
     r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+$",
-    I,
+    CI,
 )
 DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned"})
 NAME_SUBJECT = re.compile(
@@ -236,9 +263,16 @@ NAME_SUBJECT = re.compile(
 BODY_OF = re.compile(r"\b[Tt]he\s+body\s+of\s+" + NAME)
 SUBSET_PEOPLE = re.compile(
     r"(?:including|among them|among the (?:dead|killed|victims)(?: (?:were|was))?)\s+"
-    r"(?P<item>" + PAIR_ITEM.pattern + r"|" + DET + r"\s+(?:" + ADJ + r"\s+){0,4}?(?:"
-    + PERSON_SG + r")(?![\w\-]))",
-    I,
+    r"(?P<item>"
+    + PAIR_ITEM.pattern
+    + r"|"
+    + DET
+    + r"\s+(?:"
+    + ADJ
+    + r"\s+){0,4}?(?:"
+    + PERSON_SG
+    + r")(?![\w\-]))",
+    CI,
 )
 SUBSET_GATE = re.compile(r"\b(?:including|among)\b")
 
@@ -262,28 +296,35 @@ SELF_GATE = re.compile(r"himself|herself|suicide|own life")
 ITEM_END = re.compile(
     r"\s*(?:[,.;:)\]]|$)|\s+(?:and|or|as|in|at|on|of|near|during|while|when|after|before|with|"
     r"who|whom|from|inside|outside|including|by|to|for|but|plus|along|together|then|\d)\b",
-    I,
+    CI,
 )
-# a person in the singular coordinated inside a number's noun phrase: "2 workers and their assistant"
+# a person in the singular coordinated inside a number's noun phrase:
+# "2 workers and their assistant"
 SINGULAR_IN_NP = re.compile(
-    r"(?:,\s*|\s+)(?:and|as well as)\s+(?P<item>(?:a|an|one|their|his|her|its)\s+(?:" + ADJ_OBJ
-    + r"\s+){0,3}?(?:" + PERSON_SG + r"))(?![\w\-]|['’]s)",
-    I,
+    r"(?:,\s*|\s+)(?:and|as well as)\s+(?P<item>(?:a|an|one|their|his|her|its)\s+(?:"
+    + ADJ_OBJ
+    + r"\s+){0,3}?(?:"
+    + PERSON_SG
+    + r"))(?![\w\-]|['’]s)",
+    CI,
 )
+# a breakdown opens right after a total's noun phrase: "40 people, 6 soldiers and 34 civilians,"
+GENERIC_TOTAL = re.compile(r"\b(?:people|persons|victims|individuals|dead)\b", CI)
+BREAKDOWN_OPENS = re.compile(r"[\w\s'’\-]*?\s*[,(:\-–—]\s*")
 PART_OF = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+)?")
 AMONG_THOSE = re.compile(
-    r"(?:\s+" + WORD + r"){0,3}?\s+(?:were|was|are|is)\s+(?:also\s+)?among\s+(?:those|the)\s+", I
+    r"(?:\s+" + WORD + r"){0,3}?\s+(?:were|was|are|is)\s+(?:also\s+)?among\s+(?:those|the)\s+", CI
 )
-AFTER_PERCENT = re.compile(r"\s*(?:%|per ?cent)", I)
-DOZEN = re.compile(r"\s+dozen\b(?!s)", I)
+AFTER_PERCENT = re.compile(r"\s*(?:%|per ?cent)", CI)
+DOZEN = re.compile(r"\s+dozen\b(?!s)", CI)
 # ages in apposition: "Eludio Aguilar, 43, was killed"
 AGE_APPOSITION = re.compile(r"[A-Z][a-z]+,\s*$")
 # between two numbers of one list: the first one's noun phrase and a comma or "and"
-LIST_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,6}?(?:\s*,\s*|\s+)(?:and\s+)?", I)
-ANY_CUE = re.compile(r"\b(?:" + plain(AFTER_ALT) + "|" + plain(OBJ_ALT) + r")\b", I)
+LIST_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,6}?(?:\s*,\s*|\s+)(?:and\s+)?", CI)
+ANY_CUE = re.compile(r"\b(?:" + plain(AFTER_ALT) + "|" + plain(OBJ_ALT) + r")\b", CI)
 # "5 people were injured, 2 of them critically", "wounding 32, four seriously": a part of before
 OF_THEM = re.compile(
     r"\s+(?:of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b|"
     r"(?:seriously|critically|severely|badly|slightly|gravely|lightly)\b)",
-    I,
+    CI,
 )

@@ -290,7 +290,9 @@ def find_dates(text: str, published=None) -> list[DateMention]:
 
 
 def best_date(mentions: list[DateMention]) -> DateMention | None:
-    """The most precise mention; the first one among equally precise."""
+    """The most precise mention, not a reporting date if another will do; among equals the
+    earliest date (an incident's own day comes before its aftermath: "a siege that began on
+    Friday ended on Saturday"), then the first in the text."""
     if not mentions:
         return None
-    return min(mentions, key=lambda dm: (dm.rank(), dm.start))
+    return min(mentions, key=lambda dm: (dm.rank(), dm.date, dm.start))

@@ -68,9 +68,14 @@ def evaluate(path: str | Path) -> dict:
                 stats["covered"] += covered
                 if not exact:
                     misses.append(
-                        {"id": row.get("id"), "category": cat, "label": list(label),
-                         "got": list(got), "text": row.get("text") or "",
-                         "note": row.get("note", "")}
+                        {
+                            "id": row.get("id"),
+                            "category": cat,
+                            "label": list(label),
+                            "got": list(got),
+                            "text": row.get("text") or "",
+                            "note": row.get("note", ""),
+                        }
                     )
     overall = {c: {"n": 0, "exact": 0, "covered": 0} for c in CATEGORIES}
     for stats in per.values():
@@ -83,12 +88,15 @@ def evaluate(path: str | Path) -> dict:
 def _rate(stats: dict) -> str:
     if not stats["n"]:
         return "     -         -    (n=0)"
-    return (f"{100 * stats['exact'] / stats['n']:5.1f}%  {100 * stats['covered'] / stats['n']:5.1f}%"
-            f"  (n={stats['n']})")
+    return (
+        f"{100 * stats['exact'] / stats['n']:5.1f}%  {100 * stats['covered'] / stats['n']:5.1f}%"
+        f"  (n={stats['n']})"
+    )
 
 
-def report(result: dict, out: TextIO = sys.stdout, max_misses: int | None = None,
-           excerpt: int = 160) -> None:
+def report(
+    result: dict, out: TextIO = sys.stdout, max_misses: int | None = None, excerpt: int = 160
+) -> None:
     """Print rates per source and overall, then the misses (id, category, label, got, excerpt)."""
     out.write(f"rows: {result['rows']}\n")
     out.write(f"{'source':28} {'killed exact/covered':30} {'injured exact/covered':30}\n")
@@ -104,8 +112,10 @@ def report(result: dict, out: TextIO = sys.stdout, max_misses: int | None = None
         text = " ".join(m["text"].split())
         text = text if len(text) <= excerpt else text[: excerpt - 1] + "…"
         note = f"  [{m['note']}]" if m.get("note") else ""
-        out.write(f"- {m['id']}  {m['category']}  label={tuple(m['label'])}  "
-                  f"got={tuple(m['got'])}{note}\n    {text}\n")
+        out.write(
+            f"- {m['id']}  {m['category']}  label={tuple(m['label'])}  "
+            f"got={tuple(m['got'])}{note}\n    {text}\n"
+        )
 
 
 def run(path: str | Path, out: TextIO = sys.stdout, max_misses: int | None = None) -> int:
@@ -123,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m casualties.evaluate FILE [--max-misses N]`."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="casualties evaluate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="casualties evaluate", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("file")
     parser.add_argument("--max-misses", type=int, default=None)
     args = parser.parse_args(argv)

@@ -278,10 +278,14 @@ class _Summary:
             return False
         if max(self.d0, other.d0) - min(self.d1, other.d1) > gap:
             return False
-        if self.where is not None and other.where is not None and self.where != other.where:
-            # A country-only report must not bridge two towns far apart.
-            if _km(self.where, other.where) > max_km:
-                return False
+        # A country-only report must not bridge two towns far apart.
+        if (
+            self.where is not None
+            and other.where is not None
+            and self.where != other.where
+            and _km(self.where, other.where) > max_km
+        ):
+            return False
         if not (self.cum or other.cum):
             for k in range(len(self.lo)):
                 lo = max(self.lo[k], other.lo[k])

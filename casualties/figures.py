@@ -26,6 +26,7 @@ matched at a known position (a quantity, a cue) or in a short window before it.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 
@@ -64,16 +65,28 @@ class _Article:
         self.low = cues.lower(text)
         self.sents = split_sentences(text)
         self.starts = [s for s, _ in self.sents]
-        self.notes = {
-            i for i, (s, _) in enumerate(self.sents) if context.CODER_NOTE.match(text, s)
-        }
+        self.notes = {i for i, (s, _) in enumerate(self.sents) if context.CODER_NOTE.match(text, s)}
         quants = [_dozen(text, q) for q in numbers.find_quantities(text) if self._keep(q)]
         # "three of four members": the second number is the whole the first is part of
         self.quants = [
-            b for a, b in zip([None, *quants], quants)
+            b
+            for a, b in zip([None, *quants], quants, strict=False)
             if a is None or not cues.PART_OF.fullmatch(text, a.end, b.start)
         ]
         self.by_start = {q.start: q for q in self.quants}
+        # cue stems: every position, and the `after` cues found there (start -> (cat, name, end))
+        self.triggers: list[int] = []
+        self.cue_at: dict[int, tuple[str, str, int]] = {}
+        low = self.low
+        for t in cues.TRIGGER.finditer(low):
+            p = t.start()
+            if p and low[p - 1] == "-":
+                continue  # "non-fatally", "anti-kidnapping": part of another word
+            self.triggers.append(p)
+            c = cues.CUE_L.match(low, p)
+            if c:
+                self.cue_at[p] = (*cues.which(c, cues.AFTER_NAMES), c.end())
+        self.cue_pos = sorted(self.cue_at)
 
     def sentence(self, offset: int) -> tuple[int, int]:
         return self.sents[sentence_index(self.starts, offset)]
@@ -103,7 +116,7 @@ def find_figures(text: str) -> list[Figure]:
     cue_hits = _scan_triggers(art, used, found)
     for q in art.quants:
         if q.start not in used:
-            f = _number_first(text, q)
+            f = _number_first(art, q)
             if f:
                 found.append(f)
                 used.add(q.start)
@@ -127,8 +140,14 @@ def _dozen(text: str, q):
     m = cues.DOZEN.match(text, q.end)
     if not m or getattr(q, "kind", "number") != "number":
         return q
-    return replace(q, end=m.end(), surface=text[q.start : m.end()], low=q.low * 12,
-                   best=q.best * 12, high=None if q.high is None else q.high * 12)
+    return replace(
+        q,
+        end=m.end(),
+        surface=text[q.start : m.end()],
+        low=q.low * 12,
+        best=q.best * 12,
+        high=None if q.high is None else q.high * 12,
+    )
 
 
 # --- object lists and cue positions ------------------------------------------------------------
@@ -138,15 +157,9 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
     """One scan for cue stems. Object verbs read their lists here; the positions of `after` cues
     are returned as (start, category, name) for the subject rules."""
     text, low = art.text, art.low
-    cue_hits: list[tuple] = []
+    cue_hits = [(p, c[0], c[1]) for p, c in art.cue_at.items()]
     object_end = -1
-    for t in cues.TRIGGER.finditer(low):
-        p = t.start()
-        if p and low[p - 1] == "-":
-            continue  # "non-fatally", "anti-kidnapping": part of another word
-        c = cues.CUE_L.match(low, p)
-        if c:
-            cue_hits.append((p, *cues.which(c, cues.AFTER_NAMES)))
+    for p in art.triggers:
         if p < object_end:
             continue  # inside "shot and killed"
         m = cues.OBJECT_VERB_L.match(low, p)
@@ -244,14 +257,26 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
     if q is not None:
         if cues.NOT_PEOPLE.match(text, q.end):
             return None, q.end, False
-        if n_items and _number_first(text, q):  # "killing 7 policemen, 3 militants were injured"
+        if n_items and _number_first(art, q):  # "killing 7 policemen, 3 militants were injured"
             return None
         tail = cues.NP_TAIL.match(text, q.end)
         if n_items and not cues.ITEM_END.match(text, tail.end()):
             return None  # a new clause's subject: "killed a hostage, 60 marines stormed ..."
-        f = _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier, rule + "+number",
-                   np=tail.group(0), is_subset=bool(n_items and cues.OF_THEM.match(text, q.end)))
-        return f, tail.end(), False
+        f = _Found(
+            q.start,
+            q.end,
+            category,
+            q.low,
+            q.best,
+            q.high,
+            q.qualifier,
+            rule + "+number",
+            np=tail.group(0),
+            is_subset=bool(n_items and cues.OF_THEM.match(text, q.end)),
+        )
+        # "his two children, his brother-in-law, sister-in-law": the possessive carries on
+        possessive = text[pos : q.start].strip().lower() in cues.POSSESSIVE
+        return f, tail.end(), possessive
     m = cues.PAIR_ITEM.match(text, pos)
     if m:
         return _implicit(m, category, rule + "+pair", 2), m.end(), False
@@ -283,19 +308,40 @@ def _implicit(m, category: str, rule: str, n: int) -> _Found:
 # --- numbers before their cue, tolls -------------------------------------------------------------
 
 
-def _number_first(text: str, q) -> _Found | None:
+def _number_first(art: _Article, q) -> _Found | None:
     """A number followed by its cue ("33 people were killed") or preceded by a toll."""
+    text = art.text
     if cues.NOT_PEOPLE.match(text, q.end):
         return None
-    for rx, shape in ((cues.AFTER_BARE, "bare"), (cues.AFTER_AUX, "after")):
-        m = rx.match(text, q.end)
-        if m and shape == "bare" and cues.OBJECT_FOLLOWS.match(text, m.end()):
-            m = None
-        if m:
-            category, name = cues.which(m, cues.AFTER_NAMES)
-            cue_at = m.start(m.lastgroup)
-            return _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier,
-                          f"{shape}:{category}:{name}", np=text[q.end : cue_at], cue_at=cue_at)
+    i = bisect.bisect_left(art.cue_pos, q.end)
+    while i < len(art.cue_pos) and art.cue_pos[i] <= q.end + 200:
+        t = art.cue_pos[i]
+        i += 1
+        category, name, cue_end = art.cue_at[t]
+        if cues.LINK_BARE.fullmatch(text, q.end, t):
+            if cues.OBJECT_FOLLOWS.match(text, cue_end):
+                continue  # "Two men shot and killed a bank official": active, with its object
+            shape = "bare"
+        elif (
+            cues.LINK_AUX.fullmatch(text, q.end, t)
+            or art.low[t : t + 10].split(" ", 1)[0] in cues.DIED_CUES
+            and cues.LINK_DIED.fullmatch(text, q.end, t)
+        ):
+            shape = "after"
+        else:
+            continue
+        return _Found(
+            q.start,
+            q.end,
+            category,
+            q.low,
+            q.best,
+            q.high,
+            q.qualifier,
+            f"{shape}:{category}:{name}",
+            np=text[q.end : t],
+            cue_at=t,
+        )
     w0 = max(0, q.start - 90)
     window = text[w0 : q.start].lower()
     if "toll" not in window and "number of" not in window:
@@ -308,8 +354,18 @@ def _number_first(text: str, q) -> _Found | None:
         cues.RAISE_TOLL.search(text, w0, q.start)
     )
     tail = cues.NP_TAIL.match(text, q.end)
-    return _Found(q.start, q.end, category, q.low, q.best, q.high, q.qualifier,
-                  f"toll:{category}:{name}", np=tail.group(0), is_cumulative=cumulative)
+    return _Found(
+        q.start,
+        q.end,
+        category,
+        q.low,
+        q.best,
+        q.high,
+        q.qualifier,
+        f"toll:{category}:{name}",
+        np=tail.group(0),
+        is_cumulative=cumulative,
+    )
 
 
 def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) -> None:
@@ -318,9 +374,23 @@ def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) ->
     if f.cue_at < 0:
         return
     for m in cues.SINGULAR_IN_NP.finditer(text, np_start, f.cue_at):
-        subset = "including" in text[np_start : m.start()].lower()  # "11, including 7 police and a doctor"
-        found.append(_Found(m.start("item"), m.end("item"), f.category, 1, 1, 1, "exact",
-                            f.rule + "+singular", np=m.group("item"), is_subset=subset))
+        subset = (
+            "including" in text[np_start : m.start()].lower()
+        )  # "11, including 7 police and a doctor"
+        found.append(
+            _Found(
+                m.start("item"),
+                m.end("item"),
+                f.category,
+                1,
+                1,
+                1,
+                "exact",
+                f.rule + "+singular",
+                np=m.group("item"),
+                is_subset=subset,
+            )
+        )
 
 
 # --- subjects in the singular, read back from their cue ------------------------------------------
@@ -332,20 +402,38 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
     text, low = art.text, art.low
     for p, category, name in cue_hits:
         s0, _ = art.sentence(p)
-        aux = cues.AUX_TAIL.search(text, max(s0, p - 60), p)
+        before = low[max(s0, p - 40) : p].split()
+        last = before[-1] if before else ""
+        if last in cues.AUX_WORDS or last.endswith("ly") or last in ("also", "all", "both"):
+            aux = cues.AUX_TAIL.search(text, max(s0, p - 60), p)
+        else:
+            aux = None  # a subject needs "was"/"were" ... right before the cue
         if aux is None:
             word = low[p : p + 10].split(" ", 1)[0]
             if category == "killed" and word in cues.DIED_CUES:
                 m = cues.DIED_SUBJECT.search(text, max(s0, p - 80), p)
                 if m:
                     perp = bool(PERPETRATOR_NP.search(m.group("noun")))
-                    found.append(_Found(m.start(), m.end("noun"), "killed", 1, 1, 1, "exact",
-                                        "subject:killed:died", np=m.group("noun"),
-                                        victim_type="perpetrators" if perp else None))
+                    found.append(
+                        _Found(
+                            m.start(),
+                            m.end("noun"),
+                            "killed",
+                            1,
+                            1,
+                            1,
+                            "exact",
+                            "subject:killed:died",
+                            np=m.group("noun"),
+                            victim_type="perpetrators" if perp else None,
+                        )
+                    )
             continue
         a = aux.start()
         if low[max(s0, a - 8) : a].endswith("another"):
-            found.append(_Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another"))
+            found.append(
+                _Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another")
+            )
             continue
         m = cues.SINGULAR_SUBJECT.search(text, max(s0, a - 160), a)
         if m:
@@ -353,17 +441,43 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
             perp = bool(PERPETRATOR_NP.search(noun))
             if m.group("det").lower() == "the" and not perp:
                 continue  # "the victim was killed" repeats someone already counted
-            n = 2 if cues.PAIR_ITEM.fullmatch(m.group("det") + " " + noun) or noun.lower() in (
-                "couple", "pair", "twins", "parents") else 1
+            n = (
+                2
+                if cues.PAIR_ITEM.fullmatch(m.group("det") + " " + noun)
+                or noun.lower() in ("couple", "pair", "twins", "parents")
+                else 1
+            )
             n += 1 if m.group("first") else 0  # "a Belgian priest and a Guatemalan priest were"
-            found.append(_Found(m.start(), m.start("noun") + len(noun), category, n, n, n, "exact",
-                                f"subject:{category}:{name}", np=m.group("words") + noun,
-                                victim_type="perpetrators" if perp else None))
+            found.append(
+                _Found(
+                    m.start(),
+                    m.start("noun") + len(noun),
+                    category,
+                    n,
+                    n,
+                    n,
+                    "exact",
+                    f"subject:{category}:{name}",
+                    np=m.group("words") + noun,
+                    victim_type="perpetrators" if perp else None,
+                )
+            )
             continue
         m = cues.NAME_SUBJECT.search(text, max(s0, a - 200), p)
         if m:
-            found.append(_Found(m.start("name"), m.end("name"), category, 1, 1, 1, "exact",
-                                f"subject:{category}:{name}+name", np=m.group("name")))
+            found.append(
+                _Found(
+                    m.start("name"),
+                    m.end("name"),
+                    category,
+                    1,
+                    1,
+                    1,
+                    "exact",
+                    f"subject:{category}:{name}+name",
+                    np=m.group("name"),
+                )
+            )
 
 
 # --- zeros, attackers' deaths, bodies ----------------------------------------------------------
@@ -374,7 +488,9 @@ def _zeros(art: _Article, found: list[_Found]) -> None:
         m = cues.ZERO.match(art.low, g.start())
         if m:
             category, name = cues.which(m, cues.ZERO_NAMES)
-            found.append(_Found(m.start(), m.end(), category, 0, 0, 0, "exact", f"zero:{category}:{name}"))
+            found.append(
+                _Found(m.start(), m.end(), category, 0, 0, 0, "exact", f"zero:{category}:{name}")
+            )
 
 
 def _self_killing(art: _Article, found: list[_Found]) -> None:
@@ -383,14 +499,27 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
         m = cues.SELF_KILLING.search(art.low, max(0, g.start() - 40), g.end() + 10)
         if m and m.start() not in seen:
             seen.add(m.start())
-            found.append(_Found(m.start(), m.end(), "killed", 1, 1, 1, "exact",
-                                "self:killed:self_killing", victim_type="perpetrators"))
+            found.append(
+                _Found(
+                    m.start(),
+                    m.end(),
+                    "killed",
+                    1,
+                    1,
+                    1,
+                    "exact",
+                    "self:killed:self_killing",
+                    victim_type="perpetrators",
+                )
+            )
 
 
 def _body_of(art: _Article, found: list[_Found]) -> None:
     if "body of" in art.low:
         for m in cues.BODY_OF.finditer(art.text):
-            found.append(_Found(m.start(), m.end(), "killed", 1, 1, 1, "exact", "subject:killed:body_of"))
+            found.append(
+                _Found(m.start(), m.end(), "killed", 1, 1, 1, "exact", "subject:killed:body_of")
+            )
 
 
 # --- numbers without a cue of their own ----------------------------------------------------------
@@ -404,15 +533,29 @@ def _subset_people(art: _Article, found: list[_Found]) -> None:
         if not m:
             continue
         s0, _ = art.sentence(m.start())
-        prev = [f for f in found if s0 <= f.start and f.end <= m.start() and f.category != "combatants"]
+        prev = [
+            f for f in found if s0 <= f.start and f.end <= m.start() and f.category != "combatants"
+        ]
         if not prev:
             continue
         item = m.group("item")
         n = 2 if cues.PAIR_ITEM.fullmatch(item) else 1
         perp = bool(PERPETRATOR_NP.search(item))
-        found.append(_Found(m.start("item"), m.end("item"), prev[-1].category, n, n, n, "exact",
-                            f"subset:{prev[-1].category}:singular", np=item, is_subset=True,
-                            victim_type="perpetrators" if perp else None))
+        found.append(
+            _Found(
+                m.start("item"),
+                m.end("item"),
+                prev[-1].category,
+                n,
+                n,
+                n,
+                "exact",
+                f"subset:{prev[-1].category}:singular",
+                np=item,
+                is_subset=True,
+                victim_type="perpetrators" if perp else None,
+            )
+        )
 
 
 def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
@@ -426,31 +569,82 @@ def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
             continue
         si = sentence_index(art.starts, q.start)
         s0, _ = art.sents[si]
-        prev = [f for f in by_sentence.get(si, []) if f.end <= q.start and f.category != "combatants"]
+        prev = [
+            f for f in by_sentence.get(si, []) if f.end <= q.start and f.category != "combatants"
+        ]
         tail = cues.NP_TAIL.match(text, q.end).group(0)
         among = cues.AMONG_THOSE.match(text, q.end)
         if among:  # "Two police officers were among those wounded"
             c = cues.CUE_L.match(art.low, among.end())
             if c:
-                found.append(_Found(q.start, q.end, cues.which(c, cues.AFTER_NAMES)[0], q.low, q.best,
-                                    q.high, q.qualifier, "subset:among_those", np=tail, is_subset=True))
+                found.append(
+                    _Found(
+                        q.start,
+                        q.end,
+                        cues.which(c, cues.AFTER_NAMES)[0],
+                        q.low,
+                        q.best,
+                        q.high,
+                        q.qualifier,
+                        "subset:among_those",
+                        np=tail,
+                        is_subset=True,
+                    )
+                )
                 continue
         if prev:
             p = prev[-1]
-            if context.SUBSET_BEFORE.search(art.low, max(s0, q.start - 40), q.start) or cues.OF_THEM.match(
+            if context.subset_before(art.low, max(s0, q.start - 40), q.start) or cues.OF_THEM.match(
                 text, q.end
             ):
-                found.append(_Found(q.start, q.end, p.category, q.low, q.best, q.high, q.qualifier,
-                                    f"subset:{p.category}", np=tail, is_subset=True))
+                found.append(
+                    _Found(
+                        q.start,
+                        q.end,
+                        p.category,
+                        q.low,
+                        q.best,
+                        q.high,
+                        q.qualifier,
+                        f"subset:{p.category}",
+                        np=tail,
+                        is_subset=True,
+                    )
+                )
                 continue
             between = text[p.end : q.start]
             if cues.LIST_LINK.fullmatch(between) and not cues.ANY_CUE.search(between):
-                found.append(_Found(q.start, q.end, p.category, q.low, q.best, q.high, q.qualifier,
-                                    f"list:{p.category}", np=tail, is_subset=p.is_subset))
+                found.append(
+                    _Found(
+                        q.start,
+                        q.end,
+                        p.category,
+                        q.low,
+                        q.best,
+                        q.high,
+                        q.qualifier,
+                        f"list:{p.category}",
+                        np=tail,
+                        is_subset=p.is_subset,
+                    )
+                )
                 continue
-        if cues.FIGHTERS.match(text, q.end) or cues.DEFENDED_BY.search(text, max(s0, q.start - 40), q.start):
-            found.append(_Found(q.start, q.end, "combatants", q.low, q.best, q.high, q.qualifier,
-                                "uncued:combatants:fighters", np=tail))
+        if cues.FIGHTERS.match(text, q.end) or cues.DEFENDED_BY.search(
+            text, max(s0, q.start - 40), q.start
+        ):
+            found.append(
+                _Found(
+                    q.start,
+                    q.end,
+                    "combatants",
+                    q.low,
+                    q.best,
+                    q.high,
+                    q.qualifier,
+                    "uncued:combatants:fighters",
+                    np=tail,
+                )
+            )
 
 
 def _mark_subsets(art: _Article, found: list[_Found]) -> None:
@@ -461,13 +655,18 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
     for f in found:
         by_key.setdefault((art.sentence(f.start)[0], f.category), []).append(f)
     for figs in by_key.values():
-        figs = [f for f in figs if not f.is_subset]
-        if len(figs) >= 3 and figs[0].best == sum(g.best for g in figs[1:]):
+        figs = [f for f in figs if not f.is_subset and f.victim_type != "perpetrators"]
+        if (
+            len(figs) >= 3
+            and figs[0].best == sum(g.best for g in figs[1:])
+            and cues.GENERIC_TOTAL.search(figs[0].np)
+            and cues.BREAKDOWN_OPENS.fullmatch(art.text, figs[0].end, figs[1].start)
+        ):
             for g in figs[1:]:
                 g.is_subset = True
     for i, f in enumerate(found):
         s0, _ = art.sentence(f.start)
-        if f.is_subset or not context.SUBSET_BEFORE.search(art.low, max(s0, f.start - 40), f.start):
+        if f.is_subset or not context.subset_before(art.low, max(s0, f.start - 40), f.start):
             continue
         if any(g.category == f.category and s0 <= g.start and g.end <= f.start for g in found[:i]):
             f.is_subset = True
@@ -492,10 +691,20 @@ def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
     if sc is None:
         sc = cache[s0] = context.SentenceContext(text[s0:s1], art.low[s0:s1])
     fig = Figure(
-        start=f.start, end=f.end, surface=text[f.start : f.end], sentence=text[s0:s1],
-        category=f.category, low=f.low, best=f.best, high=f.high, qualifier=f.qualifier,
-        rule=f.rule, victim_type=f.victim_type, is_cumulative=f.is_cumulative,
-        is_subset=f.is_subset, sentence_start=s0,
+        start=f.start,
+        end=f.end,
+        surface=text[f.start : f.end],
+        sentence=text[s0:s1],
+        category=f.category,
+        low=f.low,
+        best=f.best,
+        high=f.high,
+        qualifier=f.qualifier,
+        rule=f.rule,
+        victim_type=f.victim_type,
+        is_cumulative=f.is_cumulative,
+        is_subset=f.is_subset,
+        sentence_start=s0,
     )
     head_np = _SUBSET_CUT.split(f.np, 1)[0]  # "two people including the shooter": not the head
     context.annotate(art.low, fig, s0, s1, head_np, sc)
@@ -505,7 +714,7 @@ def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
         fig.victim_type = "perpetrators"
     if fig.victim_type == "militants" and fig.category == "killed":
         if "first_attack" not in cache:
-            cache["first_attack"] = context.first_attack_by_militants(text)
-        if context.militants_were_attackers(text, s0, s1, cache["first_attack"]):
+            cache["first_attack"] = context.first_attack_by_militants(art.low)
+        if context.militants_were_attackers(art.low, s0, s1, cache["first_attack"]):
             fig.victim_type = "perpetrators"
     return fig

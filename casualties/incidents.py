@@ -134,8 +134,13 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         counts = {cat: merge_accounts(acc) for cat, acc in b.accounts.items()}
         _wounded_among_shot(counts, [figures[i] for i in b.indices])
         out.append(
-            Incident(start=b.start, end=b.end, figure_indices=sorted(b.indices), counts=counts,
-                     claim_by_party=b.party)
+            Incident(
+                start=b.start,
+                end=b.end,
+                figure_indices=sorted(b.indices),
+                counts=counts,
+                claim_by_party=b.party,
+            )
         )
     return out
 
@@ -185,12 +190,16 @@ def _new_marker(sentence: str, figs: list[Figure]) -> bool:
 
 
 def _wounded_among_shot(counts: dict, figs: list[Figure]) -> None:
-    """"Four people were shot and one died": those shot and not killed were wounded. Only when
+    """ "Four people were shot and one died": those shot and not killed were wounded. Only when
     the incident's casualties come from "shot" and no injured count is stated."""
     if "injured" in counts or "killed" not in counts or "casualties" not in counts:
         return
-    if not any(f.category == "casualties" and f.rule.endswith(":shot") or f.rule.startswith(
-            "object:casualties:shoot") for f in figs):
+    if not any(
+        f.category == "casualties"
+        and f.rule.endswith(":shot")
+        or f.rule.startswith("object:casualties:shoot")
+        for f in figs
+    ):
         return
     (slo, sbe, shi), (klo, kbe, khi) = counts["casualties"], counts["killed"]
     if sbe < kbe:

@@ -575,7 +575,22 @@ def resolve_place(text: str, start: int, end: int) -> dict:
                 row["geo_precision"] = "country"
     if row["admin1"] is None and row["place_text"]:
         row["admin1"] = _trailing_admin(text, row["place_text"], start, end)
+    if row["geo_precision"] == "admin" and row["latitude"] is None:
+        _admin_seat(row)
     return row
+
+
+def _admin_seat(row: dict) -> None:
+    """An admin area named like a town of its country ("Ghazni province", "Idlib
+    governorate") takes that town's coordinates, as ACLED codes a province by its capital;
+    the precision stays "admin"."""
+    g = gazetteer()
+    cc = next((c for c, n in g.country_names.items() if n == row["country"]), None)
+    if cc is None or not row["admin1"]:
+        return
+    town = _choose(g.town_candidates(norm(row["admin1"])), cc, None, set())
+    if town is not None and town.population >= lexicon()["min_population_bare"]:
+        row["latitude"], row["longitude"] = town.latitude, town.longitude
 
 
 _TRAILING_ADMIN = re.compile(

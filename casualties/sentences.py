@@ -18,9 +18,14 @@ _END = re.compile(
 _OPENERS = "\"'“‘([" + "0123456789"
 # Words after which a period does not end a sentence.
 _ABBREV = frozenset(
-    """mr mrs ms dr st gen lt col sgt capt maj cpl pvt adm rep sen gov pres prof rev jr sr no nos
-    vol jan feb mar apr aug sept sep oct nov dec inc co corp ltd vs etc approx est dept univ fig
-    mt ft ave blvd spec""".split()
+    re.findall(
+        r"\S+",
+        """
+        mr mrs ms dr st gen lt col sgt capt maj cpl pvt adm rep sen gov pres prof rev jr sr no nos
+        vol jan feb mar apr aug sept sep oct nov dec inc co corp ltd vs etc approx est dept univ
+        fig mt ft ave blvd spec
+        """,
+    )
 )
 
 

@@ -198,6 +198,17 @@ def commit_tables(out_dir: Path, tables: dict[str, pd.DataFrame], manifest: dict
     return {name: len(df) for name, df in tables.items()}
 
 
+@task(name="write analyst datasets", cache_policy=NO_CACHE, **IO_RETRIES)
+def write_datasets(out_dir: Path) -> list[Path]:
+    """Partitioned copies of figures (by category) and incidents (by year) for analysts."""
+    from casualties.dataset import write_dataset
+
+    paths = [write_dataset(out_dir, name) for name in ("figures", "incidents")]
+    for path in paths:
+        get_run_logger().info("Saved partitioned dataset %s", path)
+    return paths
+
+
 @task(name="quality report", cache_policy=NO_CACHE, **IO_RETRIES)
 def quality_report(out_dir: Path, report_dir: Path, tables: list[str]) -> dict:
     """Great Expectations suites on the written Parquet, and Data Docs under report_dir."""
@@ -388,6 +399,7 @@ def pipeline(
             processed = [r for r in plan.to_process if r.rel not in broken]
             new_manifest = store.build_manifest(run_id, plan, keys, manifest, processed=processed)
             rows = commit_tables(out_dir, tables, new_manifest)
+            write_datasets(out_dir)
 
     with clock.stage("quality"):
         quality = quality_report(out_dir, report_dir, list(tables))
@@ -606,5 +618,8 @@ def _shared_api() -> Iterator[None]:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield
     finally:
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()  # send the run's last logs before the server goes
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()

@@ -8,12 +8,24 @@ import json
 from casualties.evaluate import evaluate, run
 
 ROWS = [
-    {"id": "hand:1", "text": "Gunmen killed 3 people and wounded 7 others in the market.",
-     "killed": {"low": 3, "best": 3, "high": 3}, "injured": {"low": 7, "best": 7, "high": 7}},
-    {"id": "hand:2", "text": "At least 5 people were killed in the blast.",
-     "killed": {"low": 5, "best": 5, "high": None}, "injured": {"low": 0, "best": 0, "high": 0}},
-    {"id": "data:1", "text": "A bomb exploded outside a bank, damaging its windows.",
-     "killed": 0, "injured": None},
+    {
+        "id": "hand:1",
+        "text": "Gunmen killed 3 people and wounded 7 others in the market.",
+        "killed": {"low": 3, "best": 3, "high": 3},
+        "injured": {"low": 7, "best": 7, "high": 7},
+    },
+    {
+        "id": "hand:2",
+        "text": "At least 5 people were killed in the blast.",
+        "killed": {"low": 5, "best": 5, "high": None},
+        "injured": {"low": 0, "best": 0, "high": 0},
+    },
+    {
+        "id": "data:1",
+        "text": "A bomb exploded outside a bank, damaging its windows.",
+        "killed": 0,
+        "injured": None,
+    },
     {"id": "data:2", "text": "Two soldiers were killed in an ambush.", "killed": 3, "injured": 0},
 ]
 

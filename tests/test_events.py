@@ -234,3 +234,33 @@ def test_month_precision_merges_with_a_day_inside_it():
 def test_empty_input():
     ev = merge_events(INCIDENTS.empty())
     assert ev.empty and list(ev.columns) == [c for c in EVENTS.columns if c != "run_id"]
+
+
+def test_country_only_report_joins_the_located_one_but_bridges_no_towns():
+    country_only = {"place": None, "latitude": None, "longitude": None, "geo_precision": "country"}
+    kandahar = {"place": "Kandahar", "latitude": 31.61, "longitude": 65.71}
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12)},
+        {"article_id": "b", "date": "2021-03-12", "killed": (12, 12, 12), **country_only},
+        {"article_id": "c", "date": "2021-03-12", "killed": (12, 12, 12), **kandahar},
+    )
+    ev = merge_events(inc)
+    assert sorted(ev["n_sources"]) == [1, 2]  # b joins a or c, never both
+    merged = ev[ev["n_sources"] == 2].iloc[0]
+    assert merged["geo_precision"] == "exact" and merged["place"] in ("Kabul", "Kandahar")
+
+
+def test_country_only_report_needs_a_type_and_a_shared_count():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12)},
+        {
+            "article_id": "b",
+            "date": "2021-03-12",
+            "place": None,
+            "latitude": None,
+            "longitude": None,
+            "geo_precision": "country",
+            "event_type": None,
+        },
+    )
+    assert len(merge_events(inc)) == 2

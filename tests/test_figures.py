@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casualties.extract import extract_article
-from casualties.figures import find_figures
 from casualties.fields import CATEGORIES, QUALIFIERS, VICTIM_SHARES, VICTIM_TYPES
+from casualties.figures import find_figures
 from casualties.sentences import split_sentences
 
 GOLDEN = Path(__file__).parent / "golden" / "figures" / "figures.jsonl"
@@ -66,12 +67,16 @@ def _check_invariants(text: str) -> None:
         assert 0 <= low <= best and (high is None or best <= high)
 
 
-_VOCAB = (
-    "killed wounded injured dead died at least more than up to dozens several a man the gunmen "
-    "including three children 14 3,000 to 4,000 were was killing wounding no one hurt police said "
-    "according to the toll rose to 41 himself in the last 24 hours , . ( ) and two of them "
-    "fled their homes abducted arrested another his wife her sons 1990 28-year-old half"
-).split()
+_VOCAB = re.findall(
+    r"\S+",
+    """
+    killed wounded injured dead died at least more than up to dozens several a man the
+    gunmen including three children 14 3,000 to 4,000 were was killing wounding no one hurt
+    police said according to the toll rose to 41 himself in the last 24 hours , . ( ) and
+    two of them fled their homes abducted arrested another his wife her sons 1990
+    28-year-old half
+    """,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -35,7 +35,7 @@ def _read_all(out: Path) -> dict[str, pd.DataFrame]:
     return {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLE_NAMES}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def harness():
     from prefect.testing.utilities import prefect_test_harness
 
@@ -98,6 +98,8 @@ def test_every_bundled_article_is_stored_and_extracted(runs):
     meta = __import__("pyarrow.parquet").parquet.read_schema(runs["out"] / "figures.parquet")
     assert meta.metadata[b"run_id"].decode() == runs["summaries"][2]["run_id"]  # last writer
     assert b"pipeline_version" in meta.metadata
+    # the analysts' partitioned copy holds the same rows
+    assert len(pd.read_parquet(runs["out"] / "figures")) == len(runs["tables"][-1]["figures"])
 
 
 def test_broken_input_lines_are_quarantined(runs):

@@ -43,8 +43,19 @@ def test_merge_accounts_prefers_non_party_best():
 
 
 def _fig(category, low, best, high, **kw) -> Figure:
-    return Figure(start=0, end=1, surface="x", sentence="x", category=category, low=low, best=best,
-                  high=high, qualifier="exact", rule="test", **kw)
+    return Figure(
+        start=0,
+        end=1,
+        surface="x",
+        sentence="x",
+        category=category,
+        low=low,
+        best=best,
+        high=high,
+        qualifier="exact",
+        rule="test",
+        **kw,
+    )
 
 
 def test_totals_sum_incidents_and_respect_unbounded_highs():

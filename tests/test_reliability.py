@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casualties import io
+from casualties import io, store
 from tests.mixed_raw import EXPECTED_QUARANTINE, KEPT_DOC_IDS, build_mixed_raw, quarantine_keys
 
 pytestmark = pytest.mark.slow
@@ -236,48 +236,79 @@ def test_adding_a_file_adds_exactly_its_articles(ws, first_run):
 # ------------------------------------------------------------------------------ kill -9
 
 
-def _wait_for(path: Path, needle: str, proc: subprocess.Popen, deadline_s: float) -> bool:
-    """Poll the log until `needle` shows up (True) or the process ends / deadline (False)."""
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end and proc.poll() is None:
-        if needle in path.read_text(errors="replace"):
-            return True
-        time.sleep(0.05)
-    return False
+def _run_and_kill(ws: Workspace, log: Path, moment, *extra: str) -> subprocess.Popen:
+    """Start a run in its own process group; SIGKILL the whole group once `moment()` is true.
+
+    Polls (no fixed sleeps decide anything): if the run ends before the moment, it is not
+    killed and the caller sees its exit code.
+    """
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            ws.args(*extra),
+            cwd=ws.root,
+            env=ws.env,
+            stdout=fh,
+            stderr=fh,
+            start_new_session=True,  # its own group: the kill takes the workers and the server
+        )
+    try:
+        end = time.monotonic() + 600
+        while proc.poll() is None and time.monotonic() < end:
+            if moment():
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.002)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc
+
+
+def _new_stage_committed(out: Path, old: set[Path]):
+    """True once a new staging folder holds its manifest (the commit point is passed)."""
+
+    def moment() -> bool:
+        root = out / "_staging"
+        try:
+            return any((d / "_manifest.json").exists() for d in root.iterdir() if d not in old)
+        except FileNotFoundError:
+            return False
+
+    return moment
 
 
 def test_sigkill_mid_run_leaves_previous_tables_and_next_run_completes(ws):
     before = ws.tables()
     manifest_before = ws.manifest()
     write_bulk(ws.raw / "feed" / "bulk.jsonl", N_BULK)  # 30 batches of 100
-    log = ws.root / "killed-run.log"
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            ws.args("--batch-size", "100"),
-            cwd=ws.root,
-            env=ws.env,
-            stdout=fh,
-            stderr=fh,
-            start_new_session=True,  # its own process group: the kill takes workers and server
-        )
-    try:
-        reached = _wait_for(log, "Batch 0 (", proc, deadline_s=600)
-        assert reached and proc.poll() is None, log.read_text()[-3000:]
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == -signal.SIGKILL
 
-    # previous tables intact and readable, manifest unchanged
-    after_kill = ws.tables()
+    # 1. killed part-way through extraction
+    log = ws.root / "killed-run.log"
+    proc = _run_and_kill(
+        ws, log, lambda: "Batch 0 (" in log.read_text(errors="replace"), "--batch-size", "100"
+    )
+    assert proc.returncode == -signal.SIGKILL, log.read_text()[-3000:]
+    after_kill = ws.tables()  # previous tables intact and readable, manifest unchanged
     for name in TABLE_NAMES:
         pd.testing.assert_frame_equal(after_kill[name], before[name])
     assert ws.manifest() == manifest_before
 
-    # the next run finishes the work
+    # 2. killed at the commit point (between or just after the renames into place)
+    log = ws.root / "killed-commit.log"
+    stages = ws.out / "_staging"
+    old = set(stages.iterdir()) if stages.exists() else set()
+    proc = _run_and_kill(ws, log, _new_stage_committed(ws.out, old), "--batch-size", "2000")
+    assert proc.returncode in (0, -signal.SIGKILL), log.read_text()[-3000:]
+    tables = ws.tables()  # every table readable; once recovered they come from one run
+    assert all(len(df.columns) for df in tables.values())
+    manifest = store.load_manifest(ws.out)
+    assert "stale" not in manifest
+    for name in TABLE_NAMES:
+        assert store.table_metadata(ws.out / f"{name}.parquet")["run_id"] == manifest["run_id"]
+
+    # 3. the next run finishes the work
     proc = ws.run("--batch-size", "2000")
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = ws.tables()
