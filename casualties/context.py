@@ -147,6 +147,8 @@ _AGGREGATE_HINTS = (
     "since",
     "so far",
     "this year",
+    "week",
+    "month",
     "total",
     "in all",
     "altogether",

@@ -166,6 +166,8 @@ LINK_AUX = re.compile(
 LINK_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + ADVS, CI)
 # intransitive "died" takes a longer subject: "Three of the four injured students died"
 LINK_DIED = re.compile(r"(?:\s+" + NP_WORD_LONG + r"){0,8}?\s+" + ADVS, CI)
+PARTITIVE = re.compile(r"\bof\s+(?:the|these|those)\s+$", CI)  # right before the cue word
+NOUN_CUE = re.compile(r"(?:" + alt(CAT["noun_cues"]) + r")\b")  # lower-cased text
 AUX_WORDS = frozenset(w for w in alt(CAT["after_aux"]).split("|") if " " not in w)
 # the auxiliaries just before a cue: "... was reportedly |killed"
 AUX_TAIL = re.compile(r"(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS + r"$", CI)
@@ -233,7 +235,14 @@ NP_TAIL = re.compile(
     CI,
 )
 NOT_PEOPLE = re.compile(
-    r"(?:\s+(?!(?:and|or)\b)" + NP_WORD + r"){0,2}?\s+(?:" + alt(CTX["not_people"]) + r")\b", CI
+    r"(?:\s+(?!(?:and|or|people|persons|"
+    + alt(CTX["fighters"])
+    + r")\b)"
+    + NP_WORD
+    + r"){0,2}?\s+(?:"
+    + alt(CTX["not_people"])
+    + r")\b",
+    CI,
 )
 FIGHTERS = re.compile(r"(?:\s+" + WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]) + r")\b", CI)
 DEFENDED_BY = re.compile(r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by"]) + r")\s*$", CI)
@@ -327,4 +336,23 @@ OF_THEM = re.compile(
     r"\s+(?:of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b|"
     r"(?:seriously|critically|severely|badly|slightly|gravely|lightly)\b)",
     CI,
+)
+
+# --- unspecified counts, older reports, qualifier sharing ----------------------------------------
+
+EARLIER_REPORT = re.compile(CTX["earlier_report"])  # lower-cased text
+ORDINAL_VICTIM = re.compile(CTX["ordinal_victim"])  # lower-cased text
+UNSPECIFIED_ITEM = re.compile(
+    r"(?:the\s+)?(?:(?!(?:when|while|as|after|before|because|if|since|until|where|who|which|that|"
+    r"and|or|in|at|on|of|to|by|with|from|during)\b)[\w\-]+\s+){0,2}?"
+    + CTX["unspecified_people"]
+    + r"\b",
+    CI,
+)
+UNSPECIFIED_NOUN_BEFORE = re.compile(CTX["unspecified_noun_before"])  # lower-cased text
+STRONG = re.compile(r"-strong\b", CI)
+UNSPECIFIED_NOUN = re.compile(r"(?:deaths|fatalities|casualties|injuries)\b")  # lower-cased
+# between "At least 16 people were killed" and "25 injured": one clause, joined by "and"
+SHARED_QUALIFIER = re.compile(
+    r"(?:\s+[\w'’\-]+){0,6}?\s+(?:were|was|have been|had been)\s+\w+\s+and\s+"
 )

@@ -160,6 +160,16 @@ def perpetrator(span: str) -> tuple[str | None, bool, dict | None]:
     return None, False, None
 
 
+@lru_cache(maxsize=16)
+def _actor_countries(text: str) -> frozenset[str]:
+    """Countries of the armed groups the article names ("Taliban" → AF): a hint for places."""
+    r = rules()
+    found = set()
+    for m in r.actors.finditer(text):
+        found.update(r.actor_info[int(m.lastgroup[1:])].get("countries", ()))
+    return frozenset(found)
+
+
 def _at_midnight_utc(d) -> datetime | None:
     return None if d is None else datetime(d.year, d.month, d.day, tzinfo=UTC)
 
@@ -214,7 +224,7 @@ def describe_incident(
     out["date_precision"] = dm.precision if dm else "unknown"
     out["date_text"] = dm.text if dm else None
 
-    out.update(places.resolve_place(text, start, end))
+    out.update(places.resolve_place(text, start, end, _actor_countries(text)))
 
     # The casualty sentences first, then the rest of the incident (when it has more).
     wider = whole if len(whole) > len(span) else ""

@@ -5,8 +5,8 @@ article that reports it counts again. Here reports of one event become one row:
 
 1. Candidate pairs come from a hash join on blocking keys, never from all pairs: the country,
    a coordinate cell of about 55 km or, without coordinates, the admin area or place words,
-   each day the incident's date may fall on (widened by its precision and
-   `merge.max_day_gap`), and neighbouring log2 buckets of the killed count.
+   each day the incident's date may fall on (by its precision; loose words such as
+   "overnight" widen it), and neighbouring log2 buckets of the killed count.
 2. A pair is compatible when both come from different articles, the places are within
    `merge.max_km`, the event types may name one event, and their counts can be accounts of one
    number (or the later one is a running toll that updates the earlier).
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from casualties.describe import lexicon
-from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, conform
+from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, conform
 
 _DAY_NS = 86_400 * 10**9
 # Coordinate cells of about 55 km: one town's reports share a cell. Two places a few km apart
@@ -51,6 +51,11 @@ _ATTRS = (
 @lru_cache(maxsize=1)
 def _settings() -> dict:
     return lexicon()["merge"]
+
+
+@lru_cache(maxsize=1)
+def _fuzzy_re() -> str:
+    return _settings()["fuzzy_date_words"]
 
 
 @lru_cache(maxsize=1)
@@ -79,9 +84,12 @@ def _day_numbers(ts: pd.Series) -> np.ndarray:
 def _intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First and last day (inclusive) each incident's date allows, and whether it may merge.
 
-    day: that day; week: 7 days; month: the calendar month; unknown: the publication day and
-    the two days before (an article that gives no date reports something recent); year or
-    nothing: never merged (too loose to say two reports are one event).
+    day: that day, widened by `merge.fuzzy_days` when its words are loose about the day
+    ("overnight", "last night", "yesterday": the night spans two dates and time zones
+    differ); week: 7 days; month: the calendar month; unknown: the publication day and the
+    two days before (an article that gives no date reports something recent); year or
+    nothing: never merged (too loose to say two reports are one event). Two reports that
+    name different days ("on Monday", "on Tuesday") are different events.
     """
     d0 = _day_numbers(df["date"])
     pub = _day_numbers(df["published"])
@@ -94,6 +102,11 @@ def _intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         starts = pd.to_datetime(df["date"], utc=True, errors="coerce")
         ends = starts + pd.offsets.MonthEnd(0)
         d1[month] = _day_numbers(ends)[month]
+    words = df["date_text"].astype(object).fillna("").astype(str)
+    fuzzy = (prec == "day") & words.str.contains(_fuzzy_re(), regex=True).to_numpy(dtype=bool)
+    widen = int(_settings()["fuzzy_days"])
+    d0 = np.where(fuzzy & (d0 >= 0), d0 - widen, d0)
+    d1 = np.where(fuzzy & (d1 >= 0), d1 + widen, d1)
     unknown = (prec == "unknown") | (d0 < 0)
     d0 = np.where(unknown, pub - 2, d0)
     d1 = np.where(unknown, pub, d1)
@@ -495,10 +508,8 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     """
     if incidents is None or len(incidents) == 0:
         return EVENTS.empty().drop(columns=["run_id"])
-    df = incidents.reset_index(drop=True).copy()
-    for col in ("published", "is_cumulative", "claim_by_party", "perpetrator_hedged"):
-        if col not in df.columns:
-            df[col] = None
+    # Every INCIDENTS column, typed (a table written before a column existed still merges).
+    df = conform(incidents, INCIDENTS)
     df["published"] = pd.to_datetime(df["published"], utc=True, errors="coerce")
     if articles is not None and len(articles) and "published" in articles.columns:
         pub = articles.drop_duplicates("article_id").set_index("article_id")["published"]
@@ -523,8 +534,9 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     single["disputed"] = False
     multi = df[sizes > 1].assign(_cluster=labels[sizes > 1])
     merged = _reconcile_all(multi) if len(multi) else pd.DataFrame()
-    frames = [f for f in (single, merged) if len(f)]
+    # Both parts typed alike before they are stacked (no guessing of dtypes from nulls).
+    frames = [conform(f, EVENTS) for f in (single, merged) if len(f)]
     events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    events = conform(events, EVENTS).drop(columns=["run_id"])
+    events = events.drop(columns=["run_id"])
     events = events.sort_values(["date", "event_id"], kind="stable", na_position="last")
     return events.reset_index(drop=True)

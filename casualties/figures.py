@@ -123,7 +123,9 @@ def find_figures(text: str) -> list[Figure]:
                 _singular_in_np(text, q.end, f, found)
     linked = {f.cue_at for f in found}
     _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
+    _unspecified_nouns(art, [c for c in cue_hits if c[0] not in linked], found)
     _zeros(art, found)
+    _ordinal_victims(art, found)
     _self_killing(art, found)
     _body_of(art, found)
     found = _dedupe([f for f in found if not art.in_note(f.start)])
@@ -131,6 +133,7 @@ def find_figures(text: str) -> list[Figure]:
     _join_uncued(art, used, found)
     found = _dedupe(found)
     _mark_subsets(art, found)
+    _share_qualifiers(art, found)
     sentence_cache: dict[int, context.SentenceContext] = {}
     return [_to_figure(art, f, sentence_cache) for f in found]
 
@@ -163,7 +166,7 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
         if p < object_end:
             continue  # inside "shot and killed"
         m = cues.OBJECT_VERB_L.match(low, p)
-        if m and m.group().endswith(" of"):  # "resulted in the death of an accountant"
+        if m and cues.which(m, cues.OBJ_NAMES)[1].endswith("_of"):  # "resulted in the death of"
             if not cues.NOUN_OBJECT_CONTEXT.search(low, max(0, p - 40), p):
                 m = None
         elif m and _not_an_object_verb(low, p):
@@ -298,6 +301,20 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
     m = cues.NAME_ITEM.match(text, pos)
     if m and n_items == 0:
         return _implicit(m, category, rule + "+name", 1), m.end(), False
+    m = cues.UNSPECIFIED_ITEM.match(text, pos)
+    if m and n_items == 0:  # "the airstrike killed civilians": deaths with no number
+        f = _Found(
+            m.start(),
+            m.end(),
+            category,
+            1,
+            3,
+            None,
+            "unspecified",
+            rule + "+unspecified",
+            np=m.group(0),
+        )
+        return f, m.end(), False
     return None
 
 
@@ -319,8 +336,12 @@ def _number_first(art: _Article, q) -> _Found | None:
         i += 1
         category, name, cue_end = art.cue_at[t]
         if cues.LINK_BARE.fullmatch(text, q.end, t):
-            if cues.OBJECT_FOLLOWS.match(text, cue_end):
+            if category != "displaced" and cues.OBJECT_FOLLOWS.match(text, cue_end):
                 continue  # "Two men shot and killed a bank official": active, with its object
+            if cues.PARTITIVE.search(text, q.end, t):
+                continue  # "four of the wounded died": the wounded are the set, not the outcome
+            if cues.NOUN_CUE.fullmatch(art.low, t, cue_end) and _verb_cue_after(art, q, i):
+                continue  # "5 hostages were killed": the verb says what happened
             shape = "bare"
         elif (
             cues.LINK_AUX.fullmatch(text, q.end, t)
@@ -366,6 +387,16 @@ def _number_first(art: _Article, q) -> _Found | None:
         np=tail.group(0),
         is_cumulative=cumulative,
     )
+
+
+def _verb_cue_after(art: _Article, q, i: int) -> bool:
+    """Whether a cue after position index `i` links to `q` with an auxiliary ("were killed")."""
+    for t in art.cue_pos[i : i + 3]:
+        if t > q.end + 120:
+            break
+        if cues.LINK_AUX.fullmatch(art.text, q.end, t):
+            return True
+    return False
 
 
 def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) -> None:
@@ -483,6 +514,44 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
 # --- zeros, attackers' deaths, bodies ----------------------------------------------------------
 
 
+def _unspecified_nouns(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None:
+    """'The attack caused deaths and injuries', 'heavy casualties': a cue noun with no number
+    is an unspecified count (1, 3, None)."""
+    low = art.low
+    for p, category, _name in cue_hits:
+        m = cues.NOUN_CUE.match(low, p) or cues.UNSPECIFIED_NOUN.match(low, p)
+        if m and cues.UNSPECIFIED_NOUN_BEFORE.search(low, max(0, p - 40), p):
+            found.append(
+                _Found(
+                    p, m.end(), category, 1, 3, None, "unspecified", f"unspecified:{category}:noun"
+                )
+            )
+
+
+def _ordinal_victims(art: _Article, found: list[_Found]) -> None:
+    """'... and a third died in hospital': one more."""
+    low = art.low
+    if "second" in low or "third" in low or "fourth" in low or "fifth" in low or "sixth" in low:
+        for m in cues.ORDINAL_VICTIM.finditer(low):
+            end = m.start() + len(m.group(0).split(" died")[0].split(" was ")[0])
+            found.append(
+                _Found(m.start(), end, "killed", 1, 1, 1, "exact", "subject:killed:ordinal")
+            )
+
+
+def _share_qualifiers(art: _Article, found: list[_Found]) -> None:
+    """'At least 16 people were killed and 25 injured': the qualifier of the first number
+    reaches the second of the same clause."""
+    for f, g in zip(found, found[1:], strict=False):
+        if (
+            f.qualifier in ("at_least", "more_than")
+            and g.qualifier == "exact"
+            and g.rule.startswith(("bare:", "after:"))
+            and cues.SHARED_QUALIFIER.fullmatch(art.text, f.end, g.start)
+        ):
+            g.qualifier, g.high = f.qualifier, None
+
+
 def _zeros(art: _Article, found: list[_Found]) -> None:
     for g in cues.ZERO_GATE.finditer(art.low):
         m = cues.ZERO.match(art.low, g.start())
@@ -569,82 +638,91 @@ def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
             continue
         si = sentence_index(art.starts, q.start)
         s0, _ = art.sents[si]
-        prev = [
-            f for f in by_sentence.get(si, []) if f.end <= q.start and f.category != "combatants"
-        ]
-        tail = cues.NP_TAIL.match(text, q.end).group(0)
-        among = cues.AMONG_THOSE.match(text, q.end)
-        if among:  # "Two police officers were among those wounded"
-            c = cues.CUE_L.match(art.low, among.end())
-            if c:
-                found.append(
-                    _Found(
-                        q.start,
-                        q.end,
-                        cues.which(c, cues.AFTER_NAMES)[0],
-                        q.low,
-                        q.best,
-                        q.high,
-                        q.qualifier,
-                        "subset:among_those",
-                        np=tail,
-                        is_subset=True,
-                    )
+        n_found = len(found)
+        _join_one(art, q, si, s0, by_sentence.get(si, []), found)
+        if len(found) > n_found:  # later numbers of the sentence may join this one
+            by_sentence.setdefault(si, []).append(found[-1])
+
+
+def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], found) -> None:
+    """One number without a cue of its own (see _join_uncued)."""
+    text = art.text
+    prev = [f for f in in_sentence if f.end <= q.start and f.category != "combatants"]
+    tail = cues.NP_TAIL.match(text, q.end).group(0)
+    among = cues.AMONG_THOSE.match(text, q.end)
+    if among:  # "Two police officers were among those wounded"
+        c = cues.CUE_L.match(art.low, among.end())
+        if c:
+            found.append(
+                _Found(
+                    q.start,
+                    q.end,
+                    cues.which(c, cues.AFTER_NAMES)[0],
+                    q.low,
+                    q.best,
+                    q.high,
+                    q.qualifier,
+                    "subset:among_those",
+                    np=tail,
+                    is_subset=True,
                 )
-                continue
-        if prev:
-            p = prev[-1]
-            if context.subset_before(art.low, max(s0, q.start - 40), q.start) or cues.OF_THEM.match(
-                text, q.end
-            ):
-                found.append(
-                    _Found(
-                        q.start,
-                        q.end,
-                        p.category,
-                        q.low,
-                        q.best,
-                        q.high,
-                        q.qualifier,
-                        f"subset:{p.category}",
-                        np=tail,
-                        is_subset=True,
-                    )
-                )
-                continue
-            between = text[p.end : q.start]
-            if cues.LIST_LINK.fullmatch(between) and not cues.ANY_CUE.search(between):
-                found.append(
-                    _Found(
-                        q.start,
-                        q.end,
-                        p.category,
-                        q.low,
-                        q.best,
-                        q.high,
-                        q.qualifier,
-                        f"list:{p.category}",
-                        np=tail,
-                        is_subset=p.is_subset,
-                    )
-                )
-                continue
-        if cues.FIGHTERS.match(text, q.end) or cues.DEFENDED_BY.search(
-            text, max(s0, q.start - 40), q.start
+            )
+            return
+    if prev:
+        p = prev[-1]
+        if context.subset_before(art.low, max(s0, q.start - 40), q.start) or cues.OF_THEM.match(
+            text, q.end
         ):
             found.append(
                 _Found(
                     q.start,
                     q.end,
-                    "combatants",
+                    p.category,
                     q.low,
                     q.best,
                     q.high,
                     q.qualifier,
-                    "uncued:combatants:fighters",
+                    f"subset:{p.category}",
                     np=tail,
+                    is_subset=True,
                 )
             )
+            return
+        between = text[p.end : q.start]
+        if cues.LIST_LINK.fullmatch(between) and not cues.ANY_CUE.search(between):
+            found.append(
+                _Found(
+                    q.start,
+                    q.end,
+                    p.category,
+                    q.low,
+                    q.best,
+                    q.high,
+                    q.qualifier,
+                    f"list:{p.category}",
+                    np=tail,
+                    is_subset=p.is_subset,
+                )
+            )
+            return
+    if (
+        cues.FIGHTERS.match(text, q.end)
+        or cues.STRONG.match(text, q.end)
+        or cues.DEFENDED_BY.search(text, max(s0, q.start - 40), q.start)
+    ):
+        found.append(
+            _Found(
+                q.start,
+                q.end,
+                "combatants",
+                q.low,
+                q.best,
+                q.high,
+                q.qualifier,
+                "uncued:combatants:fighters",
+                np=tail,
+            )
+        )
 
 
 def _mark_subsets(art: _Article, found: list[_Found]) -> None:

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from casualties.context import NEW_INCIDENT
+from casualties.cues import EARLIER_REPORT
 from casualties.model import Figure, Incident
 
 Triple = tuple[int, int, "int | None"]
@@ -60,6 +61,10 @@ def _report(figs: list[Figure]) -> _Report:
         if _counts_victims(f):
             t = (f.low, f.best, f.high)
             counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
+    # "rose to 23 after four of the wounded died": the updated toll is the count
+    for f in figs:
+        if f.is_cumulative and _counts_victims(f):
+            counts[f.category] = (f.low, f.best, f.high)
     # "16 killed, including the suicide bomber": the attacker is inside the count, take him out
     for f in figs:
         if f.is_subset and f.victim_type == "perpetrators" and f.category in counts:
@@ -122,6 +127,10 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         cur.party = cur.party or rep.party
         if rep.vague_only and all(c in cur.accounts for c in rep.counts):
             continue  # "many bodies" after "73 killed": the same dead, said vaguely
+        if EARLIER_REPORT.search(text[s0:s1].lower()) and all(
+            c in cur.accounts for c in rep.counts
+        ):
+            continue  # "Earlier reports had said 35 were killed": superseded
         for cat, t in rep.counts.items():
             if cat in rep.cumulative:
                 cur.accounts[cat] = [(t, rep.party)]
@@ -150,6 +159,8 @@ def _joins(cur: _Building, rep: _Report, sentence: str, figs: list[Figure]) -> b
     if not rep.counts:  # only attackers' deaths or subsets: they describe the same event
         return True
     if rep.vague_only and all(c in cur.accounts for c in rep.counts):
+        return True
+    if EARLIER_REPORT.search(sentence.lower()) and all(c in cur.accounts for c in rep.counts):
         return True
     shared = [c for c in rep.counts if c in cur.accounts]
     if rep.cumulative and all(c in rep.cumulative or c not in cur.accounts for c in rep.counts):
@@ -190,16 +201,17 @@ def _new_marker(sentence: str, figs: list[Figure]) -> bool:
 
 
 def _wounded_among_shot(counts: dict, figs: list[Figure]) -> None:
-    """ "Four people were shot and one died": those shot and not killed were wounded. Only when
+    """'Four people were shot and one died': those shot and not killed were wounded. Only when
     the incident's casualties come from "shot" and no injured count is stated."""
     if "injured" in counts or "killed" not in counts or "casualties" not in counts:
         return
-    if not any(
-        f.category == "casualties"
-        and f.rule.endswith(":shot")
-        or f.rule.startswith("object:casualties:shoot")
+    shot = [
+        f
         for f in figs
-    ):
+        if f.category == "casualties"
+        and (f.rule.endswith(":shot") or f.rule.startswith("object:casualties:shoot"))
+    ]
+    if not shot or any(f.qualifier == "unspecified" for f in shot):
         return
     (slo, sbe, shi), (klo, kbe, khi) = counts["casualties"], counts["killed"]
     if sbe < kbe:

@@ -19,7 +19,8 @@ Reason codes (`REASONS` below is the authoritative list)
 Rejected (no article row):
   unsupported_extension, symlink_outside_raw, unreadable_file   (file level, from discovery)
   empty_file, binary_content                                    (file level)
-  invalid_json, not_an_object, missing_text, text_not_string, empty_text   (JSONL record)
+  invalid_json, not_an_object, missing_text, text_not_string, empty_text, line_too_long
+                                                                (JSONL record)
   duplicate_id   (same `id` as an earlier record, different text; earlier = by (source_file, line))
 Notes (the article IS kept; the row records what was repaired):
   bad_published  (unparseable or non-string `published`: kept with `published` null)
@@ -72,6 +73,7 @@ REASONS: dict[str, str] = {
     "missing_text": "record has no `text` (absent or null)",
     "text_not_string": "record's `text` is not a string",
     "empty_text": "record's `text` is empty or only whitespace",
+    "line_too_long": "JSONL line longer than MAX_LINE_BYTES (64 MiB); skipped unread",
     "duplicate_id": "same `id` as an earlier record with a different text; the later is rejected",
     "bad_published": "note: `published` unparseable or not a string; article kept, published null",
     "missing_id": "note: record has no usable `id`; article kept with doc_id <file>:<line>",
@@ -83,6 +85,7 @@ NOTE_REASONS = frozenset({"bad_published", "missing_id", "bad_field", "decoded_l
 
 EXTENSIONS = {".txt": "txt", ".jsonl": "jsonl"}
 EXCERPT_CHARS = 200
+MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer JSONL line is quarantined, not loaded
 _SNIFF_BYTES = 8192
 _BINARY_CONTROL_SHARE = 0.10
 
@@ -400,6 +403,19 @@ def _optional_str(rec: dict, key: str) -> tuple[str | None, str | None]:
     return None, f"`{key}` is {type(v).__name__}, expected a string"
 
 
+def _lines(f) -> Iterator[bytes | None]:
+    """The lines of a binary file; None for a line longer than MAX_LINE_BYTES (read past in
+    chunks, so one enormous line never sits in memory)."""
+    limit = MAX_LINE_BYTES
+    while data := f.readline(limit + 1):
+        if len(data) > limit and not data.endswith(b"\n"):
+            while (chunk := f.readline(1 << 20)) and not chunk.endswith(b"\n"):
+                pass
+            yield None
+        else:
+            yield data
+
+
 def _iter_jsonl(raw: RawInput, batch_size: int) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     rel = raw.rel
     rows: list[dict] = []
@@ -437,7 +453,18 @@ def _iter_jsonl(raw: RawInput, batch_size: int) -> Iterator[tuple[pd.DataFrame, 
             yield _articles_frame([]), quarantine_frame([row])
             return
         f.seek(0)
-        for lineno, data in enumerate(f, start=1):
+        for lineno, data in enumerate(_lines(f), start=1):
+            if data is None:  # longer than MAX_LINE_BYTES: skipped without holding it
+                seen_content = True
+                qrows.append(
+                    _qrow(
+                        rel,
+                        "line_too_long",
+                        f"line longer than {MAX_LINE_BYTES} bytes; skipped",
+                        line=lineno,
+                    )
+                )
+                continue
             data = data.rstrip(b"\r\n")
             if not data.strip():
                 continue  # blank lines are skipped

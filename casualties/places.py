@@ -215,8 +215,9 @@ def _choose(cands: list[Town], cc: str | None, state: str | None, context: set[s
 class _Scanner:
     """Finds place mentions in one text."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, hints: frozenset[str] = frozenset()):
         self.text = text
+        self.hints = hints
         self.g = gazetteer()
         lex = lexicon()
         self.locative = set(lex["locative_words"]) | set(lex["spot_words"]["before"])
@@ -256,6 +257,12 @@ class _Scanner:
             return None
         ps, pe, pw = self.tokens[i - 1]
         return pw, self.text[pe : self.tokens[i][0]]
+
+    def _state_city(self, key: str) -> bool:
+        """ "New York", "Washington": in news the large city more often than the state."""
+        return any(
+            t.cc == "US" and t.population >= 500_000 for t in self.g.town_candidates(key)[:3]
+        )
 
     def _after_locative(self, i: int) -> bool:
         """Token i follows "in", "near", ... (with an optional "the")."""
@@ -317,17 +324,17 @@ class _Scanner:
                 phrase.isupper() and len(phrase) <= 3 and phrase != "US"
             ):
                 mentions.append(Mention(s, e, phrase, "country", cc=g.countries[key]))
-            elif key in g.states:
+            elif key in g.states and not self._state_city(key):
                 code = g.states[key]
                 mentions.append(Mention(s, e, phrase, "admin", cc="US", admin1=g.state_names[code]))
         # Countries the article is about: named ones, the dateline's and those of country
         # adjectives ("Afghan forces"). They decide between towns of one name.
-        context = {m.cc for m in mentions} | set(_demonym_counts(text))
+        context = {m.cc for m in mentions} | set(_demonym_counts(text)) | set(self.hints)
         dl = _dateline(text)
         if dl is not None and dl.cc:
             context.add(dl.cc)
         for s, e, phrase, key, ti in raw:
-            if key in g.countries or key in g.states:
+            if key in g.countries or (key in g.states and not self._state_city(key)):
                 continue
             town = self._accept_town(s, e, phrase, key, ti, context)
             if town is not None:
@@ -516,11 +523,13 @@ def _dateline(text: str) -> Mention | None:
 
 
 @lru_cache(maxsize=16)
-def mentions(text: str) -> tuple[Mention, ...]:
-    """Every place mention in `text` in order, the dateline (if any) first. Cached: describing
-    the several incidents of one article scans it once."""
+def mentions(text: str, hints: frozenset[str] = frozenset()) -> tuple[Mention, ...]:
+    """Every place mention in `text` in order, the dateline (if any) first. `hints`: country
+    codes the article is about by other signs (its armed groups: "Taliban" → AF); with
+    the countries it names they decide between towns of one name. Cached: describing the
+    several incidents of one article scans it once."""
     dl = _dateline(text)
-    found = _Scanner(text).scan()
+    found = _Scanner(text, hints).scan()
     if dl is not None:
         found = [m for m in found if not (m.start < dl.end and dl.start < m.end)]
         return (dl, *found)
@@ -556,7 +565,7 @@ def _row(m: Mention, precision: str, place_text: str | None = None) -> dict:
     return row
 
 
-def resolve_place(text: str, start: int, end: int) -> dict:
+def resolve_place(text: str, start: int, end: int, hints: frozenset[str] = frozenset()) -> dict:
     """Place of the incident covering text[start:end]: place, place_text, country, admin1,
     latitude, longitude, geo_precision (None values where unknown).
 
@@ -565,8 +574,9 @@ def resolve_place(text: str, start: int, end: int) -> dict:
     mentioned last before the incident; else the dateline; else a country named earlier;
     else a country adjective ("Afghan forces"). A country still unknown comes from the
     country adjectives; an admin area not found may come from a trailing ", Helmand".
+    `hints` as for `mentions`.
     """
-    row = _resolve_place(text, start, end)
+    row = _resolve_place(text, start, end, hints)
     if row["country"] is None:
         cc = _demonym_country(text)
         if cc:
@@ -612,11 +622,13 @@ def _trailing_admin(text: str, place_text: str, start: int, end: int) -> str | N
     g = gazetteer()
     if key in g.countries or key in g.states or key in {norm(w) for w in lexicon()["not_places"]}:
         return None
+    if g.town_candidates(key):
+        return None  # "the Afghan capital, Kabul": the town again, not its province
     return name
 
 
-def _resolve_place(text: str, start: int, end: int) -> dict:
-    found = mentions(text)
+def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> dict:
+    found = mentions(text, hints)
     dl = found[0] if found and found[0].dateline else None
     body = [m for m in found if not m.dateline]
     inside = [m for m in body if m.start < end and start < m.end]

@@ -32,21 +32,29 @@ run_id (e.g. tables written straight into out_dir by code that skipped staging).
 
 Incremental runs (pure helpers; the flow calls them in this order)
 ------------------------------------------------------------------
-  with run_lock(out):                                 # one writer per output folder
-  recover(out)                                        # finish/discard an interrupted run
-  manifest = load_manifest(out)                       # checks the tables match it
-  plan = plan_inputs(inputs, manifest, full=flag)     # to_process / unchanged / removed
-  ... read + extract only plan.to_process, giving new rows (`new` dict of frames) ...
-  old = {name: read_table(out, TABLES[name]) for name in MERGED_TABLES}
-  tables = merge_tables(old, new, plan.keep_files, run_id)
-  manifest = build_manifest(run_id, plan, all_read_articles, manifest)
-  commit_run(out, tables, manifest)                   # staging, commit point, renames
+  with run_lock(out):                                   # one writer per output folder
+      recover(out)                                      # finish/discard an interrupted run
+      manifest = load_manifest(out)                     # checks the tables match it
+      plan = plan_inputs(inputs, manifest, full=flag)   # to_process / unchanged / removed
+      ... read + extract only plan.to_process, giving new rows (`new` dict of frames) ...
+      old = {name: read_table(out, TABLES[name]) for name in MERGED_TABLES}
+      tables = merge_tables(old, new, plan.keep_files, run_id)
+      manifest = build_manifest(run_id, plan, all_read_articles, manifest)
+      commit_run(out, tables, manifest)                 # staging, commit point, renames
 `new["quarantine"]` must include this run's `discover_inputs` rows (they are recomputed every
 run; old ones are dropped). `all_read_articles` is every article row io yielded for the processed
 files BEFORE duplicate removal: the manifest keeps each file's (line, doc_id, article_id) keys so
 that a changed or removed file also reprocesses the unchanged files whose duplicates it decided.
 A file in `to_process` whose reading failed should be left out of `build_manifest(processed=...)`
 so the next run retries it. A different pipeline version forces a full rebuild.
+
+Known limits
+------------
+- Losers of duplicate decisions are not stored, so an incremental run can differ from a full
+  rebuild in one corner: a new record that knocks out a stored article which was itself hiding
+  an earlier duplicate (the hidden record is not revived). `--full-refresh` settles it.
+- A table with zero rows keeps no Parquet dictionary: plain `pd.read_parquet` then gives its
+  categoricals without categories (`read_table` restores them).
 """
 
 from __future__ import annotations

@@ -77,6 +77,11 @@ def test_golden_events_conform_and_cover_every_incident(golden_events):
 KABUL = {"place": "Kabul", "country": "Afghanistan", "latitude": 34.53, "longitude": 69.17}
 
 
+def _utc(value) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def _incidents(*rows: dict) -> pd.DataFrame:
     base = {
         "date_precision": "day",
@@ -91,8 +96,8 @@ def _incidents(*rows: dict) -> pd.DataFrame:
     for i, r in enumerate(rows):
         row = {**base, **r}
         row.setdefault("incident_id", f"{row['article_id']}:i{i}")
-        row["published"] = pd.Timestamp(row.get("published", row["date"]), tz="UTC")
-        row["date"] = pd.Timestamp(row["date"], tz="UTC")
+        row["published"] = _utc(row.get("published", row["date"]))
+        row["date"] = _utc(row["date"])
         for cat in ("killed", "injured"):
             if cat in row:
                 row[f"{cat}_low"], row[f"{cat}_best"], row[f"{cat}_high"] = row.pop(cat)
@@ -264,3 +269,64 @@ def test_country_only_report_needs_a_type_and_a_shared_count():
         },
     )
     assert len(merge_events(inc)) == 2
+
+
+def test_old_tables_without_new_columns_still_merge():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12)},
+        {"article_id": "b", "date": "2021-03-12", "killed": (12, 12, 12)},
+    ).drop(columns=["is_cumulative", "published", "injured_low", "injured_best", "injured_high"])
+    articles = pd.DataFrame(
+        {
+            "article_id": ["a", "b"],
+            "published": pd.to_datetime(["2021-03-12", "2021-03-13"], utc=True),
+        }
+    )
+    ev = merge_events(inc, articles)
+    assert len(ev) == 1 and ev.loc[0, "n_sources"] == 2
+
+
+def test_named_days_apart_are_two_events_but_overnight_may_be_either_day():
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-15", "date_text": "on Monday", "killed": (5, 5, 5)},
+        {"article_id": "b", "date": "2021-03-16", "date_text": "on Tuesday", "killed": (5, 5, 5)},
+    )
+    assert len(merge_events(inc)) == 2
+    inc = _incidents(
+        {
+            "article_id": "a",
+            "date": "2017-06-10",
+            "date_text": "on Saturday",
+            "killed": (33, 33, 33),
+        },
+        {"article_id": "b", "date": "2017-06-11", "date_text": "overnight", "killed": (33, 33, 33)},
+    )
+    ev = merge_events(inc)
+    assert len(ev) == 1 and ev.loc[0, "date"] == pd.Timestamp("2017-06-10", tz="UTC")
+
+
+def test_many_reports_of_many_events_group_exactly():
+    # 2,000 events (50 towns a degree apart x 40 days), each reported by 2 or 3 articles
+    # with slightly different counts and loose or exact dates: each becomes one event.
+    rows = []
+    for e in range(2000):
+        town, day = divmod(e, 40)
+        for r in range(2 + e % 2):
+            killed = 10 + e % 30 + r
+            rows.append(
+                {
+                    "article_id": f"e{e}r{r}",
+                    "incident_id": f"e{e}r{r}:i0",
+                    "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=day),
+                    "date_text": "overnight" if r == 2 else "on Friday",
+                    "place": f"town{town}",
+                    "latitude": 10.0 + town,
+                    "longitude": 40.0,
+                    "killed": (killed, killed, None if r else killed),
+                }
+            )
+    inc = _incidents(*rows)
+    ev = merge_events(inc)
+    assert len(ev) == 2000
+    assert ev["n_sources"].sum() == len(inc)
+    assert set(ev["n_sources"]) == {2, 3}

@@ -277,3 +277,22 @@ def test_any_bytes_never_raise(data, suffix):
     arts, q = _read_bytes(suffix, data)
     assert len(arts) <= max(1, data.count(b"\n") + 1)
     assert set(q["reason"]) <= set(io.REASONS)
+
+
+def test_an_enormous_line_is_skipped_not_loaded(tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "MAX_LINE_BYTES", 1000)  # the limit is 64 MiB; same code path
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    lines = [
+        json.dumps({"id": "a", "text": "3 killed."}),
+        json.dumps({"id": "huge", "text": "x" * 5000}),
+        json.dumps({"id": "b", "text": "x" * 990})[:1000],  # exactly at the limit: read
+        json.dumps({"id": "c", "text": "4 killed."}),
+    ]
+    (raw / "f.jsonl").write_text("\n".join(lines))
+    _, _, kept, q = read_all(raw)
+    assert kept["doc_id"].tolist() == ["a", "c"]
+    assert quarantine_keys(q) == {
+        ("f.jsonl", 2, "line_too_long", None),
+        ("f.jsonl", 3, "invalid_json", "b"),
+    }
