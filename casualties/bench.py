@@ -425,6 +425,7 @@ class BenchPoint:
     """All measurements at one corpus size."""
 
     corpus: Corpus
+    load: float | None = None  # 1-minute load average when the point started (shared machine)
     run: RunResult | None = None
     extract_1: ExtractionResult | None = None
     extract_n: ExtractionResult | None = None
@@ -433,6 +434,8 @@ class BenchPoint:
         """A flat dict for the printed table and the JSON dump."""
         c = self.corpus
         r: dict = {"MB": round(c.mb, 1), "articles": c.articles}
+        if self.load is not None:
+            r["load"] = round(self.load, 1)
         if self.run:
             run = self.run
             r["e2e_s"] = round(run.seconds, 1)
@@ -511,7 +514,7 @@ def run_bench(
             f"[bench] {label}: corpus {corpus.articles} articles, {corpus.mb:.1f} MB text in "
             f"{len(corpus.files)} files ({time.perf_counter() - t0:.1f} s to build)"
         )
-        point = BenchPoint(corpus)
+        point = BenchPoint(corpus, load=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
         if end_to_end:
             _clear(work_dir / label / "run")
             point.run = measure_run(corpus.path, work_dir / label / "run", runner_args)
@@ -534,7 +537,8 @@ def run_bench(
     echo(
         "MB = 10^6 bytes of article text; e2e = `casualties run` wall time incl. Python/Prefect "
         "startup; stages from the flow's _run_stats.json (may overlap); peak_RSS = sum over the "
-        f"process tree; x1/x{workers} = extraction alone on 1/{workers} processes."
+        f"process tree; x1/x{workers} = extraction alone on 1/{workers} processes; load = 1-min "
+        f"load average at the start (above {default_workers()}, other work shares the cores)."
     )
     dump = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

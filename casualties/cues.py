@@ -109,7 +109,7 @@ _ALL_STEMS: set[str] = set()
 for _p in [OBJ_ALT, AFTER_ALT] + [
     e["verb"] for t in CAT["object_then"].values() for e in t.values()
 ]:
-    _ALL_STEMS |= stems(plain(_p).replace("(?:", "(?:"))
+    _ALL_STEMS |= stems(plain(_p))
 # shortest stems first make the alternation cheap; a stem covers longer words starting with it
 _MIN_STEMS = sorted(
     {s for s in _ALL_STEMS if not any(o != s and s.startswith(o) for o in _ALL_STEMS)}

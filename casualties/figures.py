@@ -786,7 +786,7 @@ def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
     )
     head_np = _SUBSET_CUT.split(f.np, 1)[0]  # "two people including the shooter": not the head
     context.annotate(art.low, fig, s0, s1, head_np, sc)
-    if fig.victim_type != "perpetrators" and _SUICIDE_AFTER.search(art.low, f.end, s1):
+    if fig.victim_type != "perpetrators" and _SUICIDE_AFTER.match(art.low, f.end, s1):
         fig.victim_type = "perpetrators"  # "with one death believed to be a suicide"
     if fig.victim_type != "perpetrators" and PERPETRATOR_NP.search(head_np):
         fig.victim_type = "perpetrators"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
+
+import pytest
 
 from casualties.evaluate import evaluate, run
 
@@ -59,3 +62,18 @@ def test_run_prints_report(tmp_path):
 def test_run_reports_unreadable_file(tmp_path):
     out = io.StringIO()
     assert run(tmp_path / "missing.jsonl", out) == 2
+
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
+
+
+@pytest.mark.skipif(not DEV.exists(), reason="../shared/data/dev not present")
+@pytest.mark.parametrize(
+    ("name", "killed", "injured"),
+    [("read-carefully.jsonl", 0.92, 0.92), ("labelled-incidents.jsonl", 0.72, 0.74)],
+)
+def test_dev_sets_meet_issue_targets(name, killed, injured):
+    """Issue 4 "Done when": exact best rates on the dev files (a regression guard)."""
+    overall = evaluate(DEV / name)["overall"]
+    assert overall["killed"]["exact"] / overall["killed"]["n"] >= killed
+    assert overall["injured"]["exact"] / overall["injured"]["n"] >= injured

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from casualties.cues import stems
 from casualties.extract import extract_article
 from casualties.fields import CATEGORIES, QUALIFIERS, VICTIM_SHARES, VICTIM_TYPES
 from casualties.figures import find_figures
@@ -89,3 +90,15 @@ def test_arbitrary_text_never_raises(text):
 @given(st.lists(st.sampled_from(_VOCAB), max_size=40))
 def test_news_like_word_salad_keeps_invariants(words):
     _check_invariants(" ".join(words))
+
+
+def test_cue_stems_come_from_the_lexicon_patterns():
+    assert stems("kill(?:ed|ing)?|shot dead|(?:stabbed|beaten) to death") == {
+        "kill",
+        "shot",
+        "stabbed",
+        "beaten",
+    }
+    assert stems("deaths?") == {"death"}
+    with pytest.raises(ValueError):
+        stems(r"\w+ killed")
