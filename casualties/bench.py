@@ -444,9 +444,10 @@ class BenchPoint:
             r["s/MB"] = round(run.seconds / c.mb, 3)
             r["peak_RSS_MB"] = round(run.peak_rss_mb)
             stages = run.stats.get("stages", {})
+            flow_s = run.stats.get("flow_seconds")
+            r["flow_s"] = round(flow_s, 1) if flow_s else None
             for s in STAGES:
                 r[s] = round(stages[s], 1) if s in stages else None
-            flow_s = run.stats.get("flow_seconds")
             r["startup"] = round(run.seconds - flow_s, 1) if flow_s else None
             r["rc"] = run.returncode
             r["out_articles"] = run.articles_out
@@ -536,7 +537,9 @@ def run_bench(
         echo(note)
     echo(
         "MB = 10^6 bytes of article text; e2e = `casualties run` wall time incl. Python/Prefect "
-        "startup; stages from the flow's _run_stats.json (may overlap); peak_RSS = sum over the "
+        "startup; flow_s = the flow itself; stages from its _run_stats.json (batch stages, extract "
+        "and validate, are summed over concurrent tasks, incl. waiting for a pool worker, so "
+        "they can exceed flow_s); peak_RSS = sum over the "
         f"process tree; x1/x{workers} = extraction alone on 1/{workers} processes; load = 1-min "
         f"load average at the start (above {default_workers()}, other work shares the cores)."
     )

@@ -9,6 +9,7 @@ a weekday means the most recent such day on or before the publication day.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -267,19 +268,23 @@ def find_dates(text: str, published=None) -> list[DateMention]:
     in order of appearance. Phrases that resolve after publication are dropped (they name
     something planned, not the incident); relative phrases are dropped without `published`."""
     base = _as_date(published)
-    taken: list[tuple[int, int]] = []
+    # Spans taken so far, sorted and not overlapping (bisection keeps long texts linear).
+    taken_starts: list[int] = []
+    taken_ends: list[int] = []
     out: list[DateMention] = []
     for _name, pattern, kind in _PATTERNS:
         for m in pattern.finditer(text):
             s, e = m.span()
-            if any(s < te and ts < e for ts, te in taken):
+            i = bisect.bisect_left(taken_starts, e)  # spans starting before e: [:i]
+            if i and taken_ends[i - 1] > s:
                 continue
             got = _resolve(kind, m, base)
             if got is None:
                 continue
             # Taken even when dropped below, so that "12 March" inside a future
             # "12 March 2021" is not read again on its own.
-            taken.append((s, e))
+            taken_starts.insert(i, s)
+            taken_ends.insert(i, e)
             d, precision = got
             if base is not None and d > base:
                 continue

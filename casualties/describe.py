@@ -7,6 +7,7 @@ perpetrator come from the rules of `lexicon/events.yaml` applied here.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -180,20 +181,36 @@ def _article_dates(text: str, published) -> tuple[dates.DateMention, ...]:
     return tuple(dates.find_dates(text, published))
 
 
+@lru_cache(maxsize=16)
+def _date_index(text: str, published) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Starts and ends of the article's date phrases. They do not overlap and come in order
+    of position, so both are sorted: an incident looks its dates up by bisection instead of
+    scanning every date of a long text."""
+    mentions = _article_dates(text, published)
+    return tuple(m.start for m in mentions), tuple(m.end for m in mentions)
+
+
+_USABLE = ("day", "week", "month")
+
+
 def _date(text: str, start: int, end: int, published) -> dates.DateMention | None:
     """The incident's date: the most precise phrase in its sentences; else the closest
     phrase before it in the article (day, week or month precision: a bare year before the
     incident is background, "seized in 2014"); else the first such phrase after it."""
     mentions = _article_dates(text, published)
-    inside = [m for m in mentions if start <= m.start and m.end <= end]
+    starts, ends = _date_index(text, published)
+    lo = bisect.bisect_left(starts, start)
+    hi = bisect.bisect_right(ends, end)
+    inside = [m for m in mentions[lo:hi] if start <= m.start and m.end <= end]
     if inside:
         return dates.best_date(inside)
-    usable = [m for m in mentions if m.precision in ("day", "week", "month")]
-    before = [m for m in usable if m.end <= start]
-    if before:
-        return before[-1]
-    after = [m for m in usable if m.start >= end]
-    return after[0] if after else None
+    for i in range(bisect.bisect_right(ends, start) - 1, -1, -1):  # the last before it
+        if mentions[i].precision in _USABLE:
+            return mentions[i]
+    for i in range(bisect.bisect_left(starts, end), len(mentions)):  # the first after it
+        if mentions[i].precision in _USABLE:
+            return mentions[i]
+    return None
 
 
 def _sentence_before(text: str, start: int) -> str:

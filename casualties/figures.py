@@ -178,6 +178,8 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
             _read_list(art, m.end(), category, f"object:{category}:{name}", used, found)
             _pronoun_of_forces(art, p, found[n0:])
             continue
+        if not cues.THEN_ANY.match(low, p):
+            continue
         for category, name, verb, then in cues.THEN:
             v = verb.match(low, p)
             if v:
@@ -597,16 +599,23 @@ def _body_of(art: _Article, found: list[_Found]) -> None:
 def _subset_people(art: _Article, found: list[_Found]) -> None:
     """'16 killed, including the suicide bomber': people named after a subset cue, in the
     category of the figure before them in the sentence (is_subset)."""
+    # `found` is sorted by start; the figures added here come after it, in order of position.
+    # The last figure before the cue in its sentence (in list order) is looked up from the end
+    # of each part instead of scanning every figure of the article.
+    n0 = len(found)
+    starts = [f.start for f in found]
     for g in cues.SUBSET_GATE.finditer(art.low):
         m = cues.SUBSET_PEOPLE.match(art.text, g.start())
         if not m:
             continue
         s0, _ = art.sentence(m.start())
-        prev = [
-            f for f in found if s0 <= f.start and f.end <= m.start() and f.category != "combatants"
-        ]
-        if not prev:
+        at = m.start()
+        last = _last_before(found, n0, len(found), s0, at)
+        if last is None:
+            last = _last_before(found, 0, bisect.bisect_right(starts, at), s0, at)
+        if last is None:
             continue
+        prev = [last]
         item = m.group("item")
         n = 2 if cues.PAIR_ITEM.fullmatch(item) else 1
         perp = bool(PERPETRATOR_NP.search(item))
@@ -625,6 +634,18 @@ def _subset_people(art: _Article, found: list[_Found]) -> None:
                 victim_type="perpetrators" if perp else None,
             )
         )
+
+
+def _last_before(found: list[_Found], lo: int, hi: int, s0: int, at: int) -> _Found | None:
+    """The last of found[lo:hi] (sorted by start) in the sentence starting at `s0` that ends
+    by `at` and is not a force size."""
+    for j in range(hi - 1, lo - 1, -1):
+        f = found[j]
+        if f.start < s0:
+            return None
+        if f.end <= at and f.category != "combatants":
+            return f
+    return None
 
 
 def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
@@ -746,8 +767,14 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
         s0, _ = art.sentence(f.start)
         if f.is_subset or not context.subset_before(art.low, max(s0, f.start - 40), f.start):
             continue
-        if any(g.category == f.category and s0 <= g.start and g.end <= f.start for g in found[:i]):
-            f.is_subset = True
+        # `found` is sorted by start: the figures of the sentence before f are just before it
+        j = i - 1
+        while j >= 0 and found[j].start >= s0:
+            g = found[j]
+            if g.category == f.category and g.end <= f.start:
+                f.is_subset = True
+                break
+            j -= 1
 
 
 def _dedupe(found: list[_Found]) -> list[_Found]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from casualties.context import NEW_INCIDENT
+from casualties.context import CTX, NEW_INCIDENT, alt
 from casualties.cues import EARLIER_REPORT
 from casualties.model import Figure, Incident
 
@@ -112,14 +112,17 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         f.incident = None
         if not f.is_aggregate:
             by_sentence.setdefault(f.sentence_start, []).append(i)
+    by_sentence = _split_competing_accounts(figures, by_sentence)
     built: list[_Building] = []
     for s0 in sorted(by_sentence):
         idx = by_sentence[s0]
         figs = [figures[i] for i in idx]
         rep = _report(figs)
-        s1 = s0 + len(figs[0].sentence)
+        s1 = figs[0].sentence_start + len(figs[0].sentence)
         cur = built[-1] if built else None
-        if cur is None or not _joins(cur, rep, text[s0:s1], figs):
+        # after a turn to another source ("..., while the army said ..."): another account
+        turned = s0 != figs[0].sentence_start and not _new_marker(text[s0:s1], figs)
+        if cur is None or not (turned or _joins(cur, rep, text[s0:s1], figs)):
             cur = _Building(start=s0)
             built.append(cur)
         cur.indices += idx
@@ -152,6 +155,43 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
             )
         )
     return out
+
+
+_COMPETING_ACCOUNT = re.compile(alt(CTX["competing_account"]))  # lower-cased sentence
+
+
+def _split_competing_accounts(
+    figures: list[Figure], by_sentence: dict[int, list[int]]
+) -> dict[int, list[int]]:
+    """A sentence that turns from one source's count to another's ("Rebels said they had killed
+    70 troops, while the army said four soldiers died"): the figures after the turn become a
+    report of their own, keyed by the turn's offset, so the two counts are merged as accounts of
+    one incident (`_joins`) rather than added. Only when both sides count the same category of
+    victims of compatible type."""
+    out: dict[int, list[int]] = {}
+    for s0, idx in by_sentence.items():
+        out[s0] = idx
+        sentence = figures[idx[0]].sentence
+        m = _COMPETING_ACCOUNT.search(sentence.lower()) if len(idx) > 1 else None
+        if m is None:
+            continue
+        turn = s0 + m.start()
+        before = [i for i in idx if figures[i].start < turn]
+        after = [i for i in idx if figures[i].start >= turn]
+        if any(_same_count(figures[a], figures[b]) for a in before for b in after):
+            out[s0], out[turn] = before, after
+    return out
+
+
+def _same_count(a: Figure, b: Figure) -> bool:
+    """Whether two figures can count the same victims: same category, both victims, no two
+    different victim types."""
+    return (
+        a.category == b.category
+        and _counts_victims(a)
+        and _counts_victims(b)
+        and (a.victim_type is None or b.victim_type is None or a.victim_type == b.victim_type)
+    )
 
 
 def _joins(cur: _Building, rep: _Report, sentence: str, figs: list[Figure]) -> bool:

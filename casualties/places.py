@@ -13,7 +13,9 @@ that stand in the text in lower case too are not places unless so introduced.
 
 from __future__ import annotations
 
+import bisect
 import gc as gc_module
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -41,6 +43,12 @@ def lexicon() -> dict:
     """The place rules of `lexicon/places.yaml`."""
     text = resources.files("casualties").joinpath("lexicon/places.yaml").read_text("utf-8")
     return yaml.safe_load(text)
+
+
+@lru_cache(maxsize=1)
+def _not_places() -> frozenset[str]:
+    """Normalised keys of the lexicon's words that are never places (built once)."""
+    return frozenset(norm(w) for w in lexicon()["not_places"])
 
 
 def norm(name: str) -> str:
@@ -101,7 +109,12 @@ def gazetteer() -> Gazetteer:
     enabled = gc_module.isenabled()
     gc_module.disable()
     try:
-        return _build()
+        built = _build()
+        # ... and they live as long as the process: move them out of the collector's sight,
+        # or every full collection during extraction walks them all again (about 10% of the
+        # extraction time).
+        gc_module.freeze()
+        return built
     finally:
         if enabled:
             gc_module.enable()
@@ -192,7 +205,10 @@ class Mention:
 
 
 def _is_cap(word: str) -> bool:
-    return word[:1].isupper() or bool(_CAP_PREFIX.match(word))
+    # _CAP_PREFIX needs its hyphen third or fourth: test that before running the regex
+    return word[:1].isupper() or (
+        (word[2:3] == "-" or word[3:4] == "-") and bool(_CAP_PREFIX.match(word))
+    )
 
 
 def _choose(cands: list[Town], cc: str | None, state: str | None, context: set[str]) -> Town | None:
@@ -222,12 +238,23 @@ class _Scanner:
         lex = lexicon()
         self.locative = set(lex["locative_words"]) | set(lex["spot_words"]["before"])
         self.lead = set(lex["place_lead_words"])
-        self.not_places = {norm(w) for w in lex["not_places"]}
+        self.not_places = _not_places()
         self.min_bare = lex["min_population_bare"]
         self.min_start = lex["min_population_sentence_start"]
         self.min_bare_alt = lex["min_population_bare_other_name"]
         self.tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
         self._lower_words: set[str] | None = None
+        # Per token, computed once for the n-gram tries: capitalised; may stand inside a name
+        # (capitalised or a connector); followed by exactly one space and the next token.
+        self._cap = [_is_cap(w) for _, _, w in self.tokens]
+        self._inner = [
+            c or w.lower() in _CONNECTORS
+            for c, (_, _, w) in zip(self._cap, self.tokens, strict=True)
+        ]
+        self._joined = [
+            text[e1:s2] == " "
+            for (_, e1, _), (s2, _, _) in zip(self.tokens, self.tokens[1:], strict=False)
+        ]
 
     def lower_words(self) -> set[str]:
         """Words that stand in lower case somewhere in the text ("police", "over")."""
@@ -236,18 +263,14 @@ class _Scanner:
         return self._lower_words
 
     def _ngram(self, i: int, n: int) -> tuple[int, int, str] | None:
-        toks = self.tokens[i : i + n]
-        if len(toks) < n:
+        last = i + n - 1
+        if last >= len(self.tokens):
             return None
-        for (_, e1, _), (s2, _, _) in zip(toks, toks[1:], strict=False):
-            if self.text[e1:s2] != " ":
-                return None
-        for _, _, w in toks[1:-1]:
-            if not _is_cap(w) and w.lower() not in _CONNECTORS:
-                return None
-        if not _is_cap(toks[-1][2]):
+        if not all(self._joined[i:last]) or not all(self._inner[i + 1 : last]):
             return None
-        s, e = toks[0][0], toks[-1][1]
+        if not self._cap[last]:
+            return None
+        s, e = self.tokens[i][0], self.tokens[last][1]
         phrase = _POSSESSIVE.sub("", self.text[s:e].rstrip("."))
         return s, s + len(phrase), phrase
 
@@ -297,7 +320,7 @@ class _Scanner:
         raw: list[tuple[int, int, str, str, int]] = []  # start, end, phrase, key, token index
         i = 0
         while i < len(self.tokens):
-            if not _is_cap(self.tokens[i][2]):
+            if not self._cap[i]:
                 i += 1
                 continue
             hit = None
@@ -435,10 +458,17 @@ class _Scanner:
         extra.sort(key=lambda x: (x.start, -(x.end - x.start)))
         kept: list[Mention] = []
         for x in extra:
-            if any(x.start < k.end and k.start < x.end for k in kept):
+            # kept is sorted and does not overlap: only the last one can reach x
+            if kept and x.start < kept[-1].end:
                 continue
             kept.append(x)
-        out = [m for m in mentions if not any(m.start < k.end and k.start < m.end for k in kept)]
+        kept_starts = [k.start for k in kept]
+
+        def covered(m: Mention) -> bool:
+            i = bisect.bisect_left(kept_starts, m.end)  # the kept phrases starting before m ends
+            return i > 0 and kept[i - 1].end > m.start
+
+        out = [m for m in mentions if not covered(m)]
         # A country or state named inside a spot phrase is no spot ("the city of Paris, France"
         # is a town; "the state of Michigan" an admin area): keep the plain mention then.
         return out + kept
@@ -620,29 +650,55 @@ def _trailing_admin(text: str, place_text: str, start: int, end: int) -> str | N
     name = m.group(1)
     key = norm(name)
     g = gazetteer()
-    if key in g.countries or key in g.states or key in {norm(w) for w in lexicon()["not_places"]}:
+    if key in g.countries or key in g.states or key in _not_places():
         return None
     if g.town_candidates(key):
         return None  # "the Afghan capital, Kabul": the town again, not its province
     return name
 
 
+@lru_cache(maxsize=16)
+def _body_index(text: str, hints: frozenset[str]) -> tuple[tuple[Mention, ...], list, list, bool]:
+    """The article's mentions without the dateline, their starts and ends, and whether both
+    are sorted (mentions do not overlap): then an incident finds its own and the earlier ones
+    by bisection, and a long text with many incidents stays linear."""
+    body = tuple(m for m in mentions(text, hints) if not m.dateline)
+    starts = [m.start for m in body]
+    ends = [m.end for m in body]
+    ordered = all(a <= b for a, b in zip(starts, starts[1:], strict=False)) and all(
+        a <= b for a, b in zip(ends, ends[1:], strict=False)
+    )
+    return body, starts, ends, ordered
+
+
+def _first_town(earlier, body, dl: Mention | None, stated_cc: set) -> Mention | None:
+    """The first of: the towns before the incident (last first), all towns, a town dateline;
+    within the stated countries when there are any."""
+    for m in itertools.chain(reversed(earlier), body, [dl] if dl is not None else []):
+        if m.kind == "town" and (not stated_cc or m.cc in stated_cc):
+            return m
+    return None
+
+
 def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> dict:
     found = mentions(text, hints)
     dl = found[0] if found and found[0].dateline else None
-    body = [m for m in found if not m.dateline]
-    inside = [m for m in body if m.start < end and start < m.end]
-    earlier = [m for m in body if m.end <= start]
+    body, starts, ends, ordered = _body_index(text, hints)
+    if ordered:
+        n_earlier = bisect.bisect_right(ends, start)
+        earlier = body[:n_earlier]
+        inside = [
+            m
+            for m in body[n_earlier : bisect.bisect_left(starts, end)]
+            if m.start < end and start < m.end
+        ]
+    else:
+        earlier = [m for m in body if m.end <= start]
+        inside = [m for m in body if m.start < end and start < m.end]
     towns_in = [m for m in inside if m.kind == "town"]
     spots_in = [m for m in inside if m.kind == "spot"]
     admins_in = [m for m in inside if m.kind == "admin"]
     countries_in = [m for m in inside if m.kind == "country"]
-    earlier_towns = [m for m in earlier if m.kind == "town"]
-    any_towns = [m for m in body if m.kind == "town"]
-    if dl is not None and dl.kind == "town":
-        fallback_towns = [*earlier_towns[::-1], *any_towns, dl]
-    else:
-        fallback_towns = [*earlier_towns[::-1], *any_towns]
     stated_cc = {m.cc for m in countries_in + admins_in if m.cc}
     if dl is not None and dl.kind == "country":
         # A country dateline ("FRANCE.  Bombs exploded ...") names the incident's country in
@@ -651,8 +707,7 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
         countries_in = [m for m in countries_in if m.cc == dl.cc]
         admins_in = [m for m in admins_in if m.cc in (None, dl.cc)]
         stated_cc = {dl.cc}
-    if stated_cc:
-        fallback_towns = [m for m in fallback_towns if m.cc in stated_cc]
+    fallback_town = _first_town(earlier, body, dl, stated_cc)
 
     if towns_in:
         row = _row(towns_in[0], "nearby" if towns_in[0].nearby else "exact")
@@ -663,12 +718,15 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
             row["admin1"] = admins_in[0].admin1
         return row
     if spots_in:
-        container = fallback_towns[0] if fallback_towns else None
+        container = fallback_town
         if container is not None:
             row = _row(container, "nearby", place_text=spots_in[0].text)
         else:
             row = _row(spots_in[0], "nearby")
-            cc = next((m.cc for m in [*countries_in, *admins_in, *earlier[::-1]] if m.cc), None)
+            cc = next(
+                (m.cc for m in itertools.chain(countries_in, admins_in, reversed(earlier)) if m.cc),
+                None,
+            )
             if cc is None and dl is not None:
                 cc = dl.cc
             row["country"] = gazetteer().country_names.get(cc) if cc else None
@@ -677,20 +735,24 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
     if admins_in:
         row = _row(admins_in[0], "admin")
         if row["country"] is None:
-            cc = next((m.cc for m in [*countries_in, *earlier[::-1]] if m.cc), None)
+            cc = next(
+                (m.cc for m in itertools.chain(countries_in, reversed(earlier)) if m.cc), None
+            )
             if cc is None and dl is not None:
                 cc = dl.cc
             row["country"] = gazetteer().country_names.get(cc) if cc else None
         return row
     if countries_in:
         return _row(countries_in[0], "country")
-    if fallback_towns:
-        return _row(fallback_towns[0], "nearby" if fallback_towns[0].nearby else "exact")
+    if fallback_town is not None:
+        return _row(fallback_town, "nearby" if fallback_town.nearby else "exact")
     if dl is not None:
         return _row(dl, "country")
-    earlier_cc = [m for m in earlier if m.cc] or [m for m in body if m.cc]
-    if earlier_cc:
-        return _row(earlier_cc[-1], "country", place_text=earlier_cc[-1].text)
+    last_cc = next((m for m in reversed(earlier) if m.cc), None) or next(
+        (m for m in reversed(body) if m.cc), None
+    )
+    if last_cc is not None:
+        return _row(last_cc, "country", place_text=last_cc.text)
     cc = _demonym_country(text)
     if cc:
         return {
@@ -729,6 +791,7 @@ def _demonym_counts(text: str) -> dict[str, int]:
     return counts
 
 
+@lru_cache(maxsize=16)
 def _demonym_country(text: str) -> str | None:
     """Country of the most frequent country adjective in the text."""
     counts = _demonym_counts(text)
