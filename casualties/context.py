@@ -93,18 +93,56 @@ def attribution(sentence: str, low: str | None = None) -> str | None:
     if m:
         return sentence[m.start("who") : m.end("who")].strip()
     for v in _VERB.finditer(low):
-        head = sentence[: v.start()]
-        if head.rstrip().endswith(","):  # "..., said X." / "..., said the agency"
-            tail = re.match(r"\s*([^,.;:]{2,80}?)\s*[.;]?$", sentence[v.end() :])
+        j = v.start()
+        while j > 0 and sentence[j - 1].isspace():
+            j -= 1
+        if j > 0 and sentence[j - 1] == ",":  # "..., said X." / "..., said the agency"
+            tail = _TAIL_SOURCE.match(sentence, v.end())
             if tail and not _NOT_SOURCE.search(tail.group(1).strip()):
                 return tail.group(1).strip()
-        head = head[: _SKIP_BEFORE_VERB.search(head).start()]
-        start = max((c.end() for c in _CLAUSE_START.finditer(head)), default=0)
-        words = head[start:].split()
-        if 1 <= len(words) <= 10:
-            who = " ".join(words)
-            if not _NOT_SOURCE.search(who):
-                return who
+        who = _speaker_before(sentence, v.start())
+        if who is not None:
+            return who
+    return None
+
+
+_TAIL_SOURCE = re.compile(r"\s*([^,.;:]{2,80}?)\s*[.;]?$")
+# Work per verb is kept to a window before it, so that a long sentence with many verbs stays
+# linear (a text without sentence ends is one sentence). The results are those of scanning
+# the whole text before the verb; where a window cannot decide, the whole text is scanned.
+_WINDOW = 300
+_NOT_SKIPPABLE = re.compile(r"[^\sa-z]")  # a character no _SKIP_BEFORE_VERB match holds
+_AFTER_SPACE = re.compile(r"(?<=\s)\S")  # a word start: no _CLAUSE_START match spans it
+
+
+def _speaker_before(sentence: str, verb_at: int) -> str | None:
+    """The 1-10 words from the clause start to the verb at `verb_at` (auxiliaries such as
+    "has" left out), unless they are a pronoun or similar; else None."""
+    # Where the auxiliaries before the verb start (the leftmost match ending at the verb). A
+    # match starting before the window would leave only spaces and lower-case letters in it.
+    w0 = max(0, verb_at - _WINDOW)
+    if w0 and not _NOT_SKIPPABLE.search(sentence, w0, verb_at):
+        w0 = 0
+    cut = _SKIP_BEFORE_VERB.search(sentence, w0, verb_at).start()
+    # The last clause start before `cut`. From a word start the scan finds the same matches
+    # as from the sentence start (none spans it); if it finds none there, the speaker's words
+    # reach back before the window: more than 10 words, or the whole scan decides.
+    w1 = 0
+    if cut > _WINDOW:
+        m = _AFTER_SPACE.search(sentence, cut - _WINDOW, cut)
+        w1 = m.start() if m else 0
+    start = -1
+    for c in _CLAUSE_START.finditer(sentence, w1, cut):
+        start = c.end()
+    if start < 0:
+        if len(sentence[w1:cut].split()) > 10:
+            return None
+        start = max((c.end() for c in _CLAUSE_START.finditer(sentence, 0, cut)), default=0)
+    words = sentence[start:cut].split()
+    if 1 <= len(words) <= 10:
+        who = " ".join(words)
+        if not _NOT_SOURCE.search(who):
+            return who
     return None
 
 

@@ -134,7 +134,7 @@ def find_figures(text: str) -> list[Figure]:
     found = _dedupe(found)
     _mark_subsets(art, found)
     _share_qualifiers(art, found)
-    sentence_cache: dict[int, context.SentenceContext] = {}
+    sentence_cache: dict = {}  # sentence start -> (SentenceContext, sentence text)
     return [_to_figure(art, f, sentence_cache) for f in found]
 
 
@@ -792,14 +792,18 @@ def _dedupe(found: list[_Found]) -> list[_Found]:
 def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
     text = art.text
     s0, s1 = art.sentence(f.start)
-    sc = cache.get(s0)
-    if sc is None:
-        sc = cache[s0] = context.SentenceContext(text[s0:s1], art.low[s0:s1])
+    got = cache.get(s0)
+    if got is None:
+        # one copy of the sentence shared by its figures (a long sentence is not copied per
+        # figure: that was quadratic on texts without sentence ends)
+        sentence = text[s0:s1]
+        got = cache[s0] = (context.SentenceContext(sentence, art.low[s0:s1]), sentence)
+    sc, sentence = got
     fig = Figure(
         start=f.start,
         end=f.end,
         surface=text[f.start : f.end],
-        sentence=text[s0:s1],
+        sentence=sentence,
         category=f.category,
         low=f.low,
         best=f.best,

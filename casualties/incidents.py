@@ -61,8 +61,9 @@ def _report(figs: list[Figure]) -> _Report:
         if _counts_victims(f):
             t = (f.low, f.best, f.high)
             counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
-    # "rose to 23 after four of the wounded died": the updated toll is the count
-    for f in figs:
+    # "rose to 23 after four of the wounded died": the updated toll is the count (a toll figure
+    # wins over the other figures of a cumulative sentence, whatever their order)
+    for f in sorted(figs, key=lambda f: f.rule.startswith("toll:")):
         if f.is_cumulative and _counts_victims(f):
             counts[f.category] = (f.low, f.best, f.high)
     # "16 killed, including the suicide bomber": the attacker is inside the count, take him out
