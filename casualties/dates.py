@@ -17,6 +17,8 @@ from functools import lru_cache
 
 from dateutil.relativedelta import FR, MO, SA, SU, TH, TU, WE, relativedelta
 
+from casualties.fastscan import fast
+
 # Most precise first: when one incident has several date phrases, the most precise one wins.
 PRECISION_RANK = {"day": 0, "week": 1, "month": 2, "year": 3, "unknown": 4}
 
@@ -273,7 +275,7 @@ def find_dates(text: str, published=None) -> list[DateMention]:
     taken_ends: list[int] = []
     out: list[DateMention] = []
     for _name, pattern, kind in _PATTERNS:
-        for m in pattern.finditer(text):
+        for m in fast(pattern).finditer(text):  # the same matches, found faster
             s, e = m.span()
             i = bisect.bisect_left(taken_starts, e)  # spans starting before e: [:i]
             if i and taken_ends[i - 1] > s:

@@ -17,6 +17,7 @@ from importlib import resources
 import yaml
 
 from casualties import dates, places
+from casualties.fastscan import FastScan, fast
 from casualties.model import Figure, Incident
 
 
@@ -38,6 +39,7 @@ class _Rules:
     target_names: tuple[str, ...]
     target_cued: re.Pattern
     actors: re.Pattern
+    actors_scan: FastScan
     actor_info: tuple[dict, ...]
     cue_before: re.Pattern
     cue_after: re.Pattern
@@ -81,6 +83,7 @@ def rules() -> _Rules:
         target_names,
         target_cued,
         actors,
+        FastScan(actors),
         actor_list,
         re.compile(cues["before"], re.I),
         re.compile(cues["after"], re.I),
@@ -95,7 +98,7 @@ def event_type(span: str) -> str | None:
     an attack on armed people is an armed clash (ACLED)."""
     r = rules()
     for name, pattern in r.event_types:
-        if pattern.search(span):
+        if fast(pattern).search(span):
             if name == "attack" and r.attack_on_armed.search(span):
                 return "armed_clash"
             return name
@@ -103,7 +106,7 @@ def event_type(span: str) -> str | None:
 
 
 def _first_named(pattern: re.Pattern, names: tuple[str, ...], span: str) -> str | None:
-    m = pattern.search(span)
+    m = fast(pattern).search(span)
     if m is None:
         return None
     return names[int(m.lastgroup[1:])]
@@ -118,14 +121,15 @@ def target(span: str) -> str | None:
     """What was hit: a lexicon target after a targeting word ("jets targeted an internet
     cafe"), else the first target named."""
     r = rules()
-    cued = r.target_cued.search(span)
+    cued = fast(r.target_cued).search(span)
     if cued is not None:
-        m = r.targets.search(span, cued.start(), cued.end())
+        targets = fast(r.targets)
+        m = targets.search(span, cued.start(), cued.end())
         # The target is the last lexicon word inside the cued phrase ("at the bus stop").
         last = None
         while m is not None:
             last = m
-            m = r.targets.search(span, m.end(), cued.end())
+            m = targets.search(span, m.end(), cued.end())
         if last is not None:
             return r.target_names[int(last.lastgroup[1:])]
     return _first_named(r.targets, r.target_names, span)
@@ -139,7 +143,7 @@ def perpetrator(span: str) -> tuple[str | None, bool, dict | None]:
     actors marked `agent` (unidentified gunmen) always count. The first such actor wins.
     """
     r = rules()
-    for m in r.actors.finditer(span):
+    for m in r.actors_scan.finditer(span):
         info = r.actor_info[int(m.lastgroup[1:])]
         before = span[max(0, m.start() - 60) : m.start()]
         after = span[m.end() : m.end() + 120]
@@ -166,7 +170,7 @@ def _actor_countries(text: str) -> frozenset[str]:
     """Countries of the armed groups the article names ("Taliban" → AF): a hint for places."""
     r = rules()
     found = set()
-    for m in r.actors.finditer(text):
+    for m in r.actors_scan.finditer(text):
         found.update(r.actor_info[int(m.lastgroup[1:])].get("countries", ()))
     return frozenset(found)
 

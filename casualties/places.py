@@ -204,6 +204,15 @@ class Mention:
     nearby: bool = False  # a spot in the town: "a crowded Damascus street"
 
 
+_PLAIN_WORD = re.compile(r"[A-Za-z]+")
+_NEVER = re.compile(r"(?!)")
+
+
+def _may_contain(text: str, words) -> bool:
+    """False only when no word of `words` (plain letters, matched as written) is in `text`."""
+    return any(w in text or not _PLAIN_WORD.fullmatch(w) for w in words)
+
+
 def _is_cap(word: str) -> bool:
     # _CAP_PREFIX needs its hyphen third or fourth: test that before running the regex
     return word[:1].isupper() or (
@@ -427,7 +436,9 @@ class _Scanner:
         townish = {"district", "village", "town", "city", "hamlet", "settlement", "camp"}
         pat_admin_after = re.compile(rf"\b({_NAME})\s+(?:{admin})\b")
         pat_admin_before = re.compile(rf"\b(?:{admin})\s+of\s+({_NAME})")
-        for pat in (pat_admin_after, pat_admin_before):
+        # (each pattern needs one of its words: a text without any is not scanned)
+        admin_pats = (pat_admin_after, pat_admin_before)
+        for pat in admin_pats if _may_contain(text, lex["admin_words"]) else ():
             demonyms = lex["demonyms"]
             for m in pat.finditer(text):
                 name = re.sub(r"^The\s+", "", m.group(1))
@@ -442,6 +453,10 @@ class _Scanner:
         lead = r"(?:[Tt]he\s+(?:[a-z'’]+\s+){0,2})?"
         pat_before = re.compile(rf"\b{lead}({before})\s+of\s+({_NAME})")
         pat_after = re.compile(rf"\b{lead}({_NAME})\s+({after})\b")
+        if not _may_contain(text, lex["spot_words"]["before"]):
+            pat_before = _NEVER
+        if not _may_contain(text, lex["spot_words"]["after"]):
+            pat_after = _NEVER
         for m in pat_before.finditer(text):
             word, name = m.group(1).lower(), m.group(2)
             extra.append(self._spot(m.start(), m.end(), m.group(0), name, word in townish, context))
@@ -476,6 +491,8 @@ class _Scanner:
     def _capitals(self) -> list[Mention]:
         """ "the Afghan capital", "Iraq's capital": the capital town of that country."""
         found = []
+        if "capital" not in self.text:
+            return found  # _CAPITAL needs the word
         dem = lexicon()["demonyms"]
         for m in _CAPITAL.finditer(self.text):
             word = m.group(1)
