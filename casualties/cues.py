@@ -270,7 +270,7 @@ DIED_SUBJECT = re.compile(
     r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+$",
     CI,
 )
-DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned"})
+DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned", "lost"})
 NAME_SUBJECT = re.compile(
     r"(?P<name>\b" + NAME + r")(?:,[^,;.]{1,80},|,)?\s+(?:was|has been|had been)\s+(?:\w+ly\s+)?$"
 )

@@ -328,10 +328,13 @@ def _implicit(m, category: str, rule: str, n: int) -> _Found:
 
 
 def _number_first(art: _Article, q) -> _Found | None:
-    """A number followed by its cue ("33 people were killed") or preceded by a toll."""
+    """A number preceded by a toll, or followed by its cue ("33 people were killed")."""
     text = art.text
     if cues.NOT_PEOPLE.match(text, q.end):
         return None
+    toll = _toll_before(art, q)
+    if toll is not None:
+        return toll
     i = bisect.bisect_left(art.cue_pos, q.end)
     while i < len(art.cue_pos) and art.cue_pos[i] <= q.end + 200:
         t = art.cue_pos[i]
@@ -347,7 +350,7 @@ def _number_first(art: _Article, q) -> _Found | None:
             shape = "bare"
         elif (
             cues.LINK_AUX.fullmatch(text, q.end, t)
-            or art.low[t : t + 10].split(" ", 1)[0] in cues.DIED_CUES
+            or art.low[t : t + 10].split(" ", 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
             and cues.LINK_DIED.fullmatch(text, q.end, t)
         ):
             shape = "after"
@@ -365,7 +368,14 @@ def _number_first(art: _Article, q) -> _Found | None:
             np=text[q.end : t],
             cue_at=t,
         )
-    w0 = max(0, q.start - 90)
+    return None
+
+
+def _toll_before(art: _Article, q) -> _Found | None:
+    """A number right after a toll ("the death toll from the blast rose to 41"): it is the
+    toll's value, whatever cue follows it ("rose to 12 and 30 people were injured")."""
+    text = art.text
+    w0 = max(0, q.start - 140)
     window = text[w0 : q.start].lower()
     if "toll" not in window and "number of" not in window:
         return None
@@ -442,7 +452,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
         else:
             aux = None  # a subject needs "was"/"were" ... right before the cue
         if aux is None:
-            word = low[p : p + 10].split(" ", 1)[0]
+            word = low[p : p + 10].split(" ", 1)[0].rstrip(".,;:!?")
             if category == "killed" and word in cues.DIED_CUES:
                 m = cues.DIED_SUBJECT.search(text, max(s0, p - 80), p)
                 if m:
