@@ -116,6 +116,45 @@ _PATTERNS: list[tuple[str, re.Pattern, str]] = [
 ]
 
 
+_MONTH_STEMS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Per pattern name: words a match must contain (any one of them), so that a text without any
+# is not scanned at all (most texts name no weekday, "ago" or "week"). Case-sensitive words
+# are looked up in the text as written; case-insensitive ones (`True`) in its lower-cased
+# form, for ASCII texts only (non-ASCII letters such as "ſ" fold to ASCII ones under re.I).
+_NEEDS: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "iso": (False, ("-",)),
+    "day_month_year": (False, _MONTH_STEMS),
+    "month_day_year": (False, _MONTH_STEMS),
+    "day_month": (False, _MONTH_STEMS),
+    "month_day": (False, _MONTH_STEMS),
+    "month_year": (False, _MONTH_STEMS),
+    "weekday": (False, _WEEKDAY_NAMES),
+    "yesterday": (True, ("yesterday", "last night", "overnight")),
+    "today": (True, ("today", "this morning", "this afternoon", "tonight")),
+    "days_ago": (True, ("ago",)),
+    "last_hours": (True, ("hours",)),
+    "last_week": (True, ("week",)),
+    "this_week": (True, ("week",)),
+    "last_month": (True, ("month",)),
+    "this_month": (True, ("month",)),
+    "month": (False, _MONTH_STEMS),
+    "last_year": (True, ("year",)),
+    "year": (False, ("18", "19", "20")),
+}
+
+
+def _may_match(name: str, text: str, low: str | None) -> bool:
+    """False only when pattern `name` provably has no match in `text` (`low`: the
+    lower-cased text when it is ASCII, else None)."""
+    icase, words = _NEEDS[name]
+    if icase:
+        if low is None:
+            return True
+        return any(w in low for w in words)
+    return any(w in text for w in words)
+
+
 @dataclass(frozen=True)
 class DateMention:
     """A date phrase in text and what it resolves to (`date` is the first day of the period)."""
@@ -274,7 +313,10 @@ def find_dates(text: str, published=None) -> list[DateMention]:
     taken_starts: list[int] = []
     taken_ends: list[int] = []
     out: list[DateMention] = []
-    for _name, pattern, kind in _PATTERNS:
+    low = text.lower() if text.isascii() else None
+    for name, pattern, kind in _PATTERNS:
+        if not _may_match(name, text, low):
+            continue
         for m in fast(pattern).finditer(text):  # the same matches, found faster
             s, e = m.span()
             i = bisect.bisect_left(taken_starts, e)  # spans starting before e: [:i]

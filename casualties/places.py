@@ -187,6 +187,48 @@ def _build() -> Gazetteer:
     return Gazetteer(towns, countries, country_names, states, state_names, capitals)
 
 
+@lru_cache(maxsize=1)
+def _multiword_firsts() -> frozenset[str]:
+    """First words of the gazetteer's names of two or more words, and the Arabic articles
+    (an n-gram "al Raqqa" is also looked up without its article): an n-gram of two or more
+    tokens can name a place only when its first word is one of these."""
+    g = gazetteer()
+    firsts = {"al", "el", "ad", "ar", "as", "an", "ash", "az", "at"}
+    for index in (g.towns, g.countries, g.states):
+        firsts.update(k.split(" ", 1)[0] for k in index if " " in k)
+    return frozenset(firsts)
+
+
+@lru_cache(maxsize=65536)
+def _known_key(phrase: str) -> str | None:
+    """The key of `phrase` when the gazetteer knows it (a country, US state or town), else
+    None. Cached: the same capitalised words come back in every article."""
+    g = gazetteer()
+    key = norm(phrase)
+    if key in g.countries or key in g.states or g.town_candidates(key):
+        return key
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _single_word(word: str) -> tuple[str, str | None]:
+    """A token read as a place name on its own: its phrase (no trailing dot or "'s") and
+    the phrase's gazetteer key, None when unknown."""
+    phrase = _POSSESSIVE.sub("", word.rstrip("."))
+    return phrase, _known_key(phrase)
+
+
+@lru_cache(maxsize=65536)
+def _may_start_multiword(word: str) -> bool:
+    """False only when no gazetteer name of two or more words can start with token `word`
+    (most capitalised words: "The", "Monday"): its n-grams need no look-up."""
+    if not word.isascii():
+        return True  # (diacritics and odd letters: not worth proving)
+    # For an ASCII token its normalised first word is the key's first word, whatever
+    # follows it (norm works letter by letter, and a hyphen inside it splits it).
+    return norm(word).split(" ", 1)[0] in _multiword_firsts()
+
+
 @dataclass(frozen=True)
 class Mention:
     """A place named in text. kind: town, country, admin (US state or "X province"), spot
@@ -211,6 +253,55 @@ _NEVER = re.compile(r"(?!)")
 def _may_contain(text: str, words) -> bool:
     """False only when no word of `words` (plain letters, matched as written) is in `text`."""
     return any(w in text or not _PLAIN_WORD.fullmatch(w) for w in words)
+
+
+# Town-like words: a gazetteer town of that name is the place itself ("the town of X",
+# "Sangin district"); other spot words ("neighbourhood of X") name a part of a town.
+_TOWNISH = frozenset({"district", "village", "town", "city", "hamlet", "settlement", "camp"})
+
+
+@dataclass(frozen=True)
+class _SpotPatterns:
+    """The spot and admin-area patterns of `lexicon/places.yaml`, compiled once."""
+
+    admin_after: re.Pattern  # "Helmand province"
+    admin_before: re.Pattern  # "the province of Helmand"
+    before: re.Pattern  # "the neighbourhood of Jazra"
+    after: re.Pattern  # "Nour Street"
+    admin_words: tuple[str, ...]
+    before_words: tuple[str, ...]
+    after_words: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _spot_patterns() -> _SpotPatterns:
+    lex = lexicon()
+    before = "|".join(sorted(set(lex["spot_words"]["before"]), key=len, reverse=True))
+    after = "|".join(sorted(set(lex["spot_words"]["after"]), key=len, reverse=True))
+    admin = "|".join(sorted(set(lex["admin_words"]), key=len, reverse=True))
+    lead = r"(?:[Tt]he\s+(?:[a-z'’]+\s+){0,2})?"
+    return _SpotPatterns(
+        re.compile(rf"\b({_NAME})\s+(?:{admin})\b"),
+        re.compile(rf"\b(?:{admin})\s+of\s+({_NAME})"),
+        re.compile(rf"\b{lead}({before})\s+of\s+({_NAME})"),
+        re.compile(rf"\b{lead}({_NAME})\s+({after})\b"),
+        _words_to_look_for(lex["admin_words"]),
+        _words_to_look_for(lex["spot_words"]["before"]),
+        _words_to_look_for(lex["spot_words"]["after"]),
+    )
+
+
+def _words_to_look_for(words) -> tuple[str, ...]:
+    """`words` for `_contains_any`, which then says what `_may_contain(text, words)` says: a
+    word that is not plain letters makes that always true, as "" does."""
+    words = list(words)
+    if not all(_PLAIN_WORD.fullmatch(w) for w in words):
+        return ("",)
+    return tuple(words)
+
+
+def _contains_any(text: str, words: tuple[str, ...]) -> bool:
+    return any(w in text for w in words)
 
 
 def _is_cap(word: str) -> bool:
@@ -251,19 +342,12 @@ class _Scanner:
         self.min_bare = lex["min_population_bare"]
         self.min_start = lex["min_population_sentence_start"]
         self.min_bare_alt = lex["min_population_bare_other_name"]
-        self.tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
+        self.tokens = [(*m.span(), m.group()) for m in _TOKEN.finditer(text)]
         self._lower_words: set[str] | None = None
-        # Per token, computed once for the n-gram tries: capitalised; may stand inside a name
-        # (capitalised or a connector); followed by exactly one space and the next token.
-        self._cap = [_is_cap(w) for _, _, w in self.tokens]
-        self._inner = [
-            c or w.lower() in _CONNECTORS
-            for c, (_, _, w) in zip(self._cap, self.tokens, strict=True)
-        ]
-        self._joined = [
-            text[e1:s2] == " "
-            for (_, e1, _), (s2, _, _) in zip(self.tokens, self.tokens[1:], strict=False)
-        ]
+        # Per token, computed once: capitalised (_is_cap's first test inline: most tokens
+        # are settled by it). The n-gram tries look at the tokens after a capitalised one
+        # only where a longer name may start (see _ngram).
+        self._cap = [w[:1].isupper() or _is_cap(w) for _, _, w in self.tokens]
 
     def lower_words(self) -> set[str]:
         """Words that stand in lower case somewhere in the text ("police", "over")."""
@@ -275,10 +359,17 @@ class _Scanner:
         last = i + n - 1
         if last >= len(self.tokens):
             return None
-        if not all(self._joined[i:last]) or not all(self._inner[i + 1 : last]):
-            return None
         if not self._cap[last]:
             return None
+        tokens, text = self.tokens, self.text
+        for k in range(i, last):
+            # each token followed by exactly one space and the next one ...
+            end, following = tokens[k][1], tokens[k + 1][0]
+            if following - end != 1 or text[end] != " ":
+                return None
+            # ... and the inner ones capitalised or connectors ("Dera Ismail Khan", "Bay of")
+            if k > i and not (self._cap[k] or tokens[k][2].lower() in _CONNECTORS):
+                return None
         s, e = self.tokens[i][0], self.tokens[last][1]
         phrase = _POSSESSIVE.sub("", self.text[s:e].rstrip("."))
         return s, s + len(phrase), phrase
@@ -333,14 +424,20 @@ class _Scanner:
                 i += 1
                 continue
             hit = None
-            for n in range(MAX_NGRAM, 0, -1):
+            start, _, word = self.tokens[i]
+            # Longest first; names of two or more words only where one may start.
+            for n in range(MAX_NGRAM if _may_start_multiword(word) else 1, 1, -1):
                 gram = self._ngram(i, n)
                 if gram is None:
                     continue
-                key = norm(gram[2])
-                if key in g.countries or key in g.states or g.town_candidates(key):
+                key = _known_key(gram[2])
+                if key is not None:
                     hit = (gram[0], gram[1], gram[2], key, i, n)
                     break
+            if hit is None:  # the word alone (what _ngram(i, 1) gives, cached per word)
+                phrase, key = _single_word(word)
+                if key is not None:
+                    hit = (start, start + len(phrase), phrase, key, i, 1)
             if hit is None:
                 i += 1
                 continue
@@ -426,19 +523,13 @@ class _Scanner:
 
     def _spots_and_admins(self, mentions: list[Mention], context: set[str]) -> list[Mention]:
         lex = lexicon()
-        before = "|".join(sorted(set(lex["spot_words"]["before"]), key=len, reverse=True))
-        after = "|".join(sorted(set(lex["spot_words"]["after"]), key=len, reverse=True))
-        admin = "|".join(sorted(set(lex["admin_words"]), key=len, reverse=True))
+        sp = _spot_patterns()
         text = self.text
         extra: list[Mention] = []
-        # Town-like words: a gazetteer town of that name is the place itself ("the town of X",
-        # "Sangin district"); other spot words ("neighbourhood of X") name a part of a town.
-        townish = {"district", "village", "town", "city", "hamlet", "settlement", "camp"}
-        pat_admin_after = re.compile(rf"\b({_NAME})\s+(?:{admin})\b")
-        pat_admin_before = re.compile(rf"\b(?:{admin})\s+of\s+({_NAME})")
+        townish = _TOWNISH
         # (each pattern needs one of its words: a text without any is not scanned)
-        admin_pats = (pat_admin_after, pat_admin_before)
-        for pat in admin_pats if _may_contain(text, lex["admin_words"]) else ():
+        admin_pats = (sp.admin_after, sp.admin_before)
+        for pat in admin_pats if _contains_any(text, sp.admin_words) else ():
             demonyms = lex["demonyms"]
             for m in pat.finditer(text):
                 name = re.sub(r"^The\s+", "", m.group(1))
@@ -450,13 +541,8 @@ class _Scanner:
                 if norm(name) in self.not_places or name in self.lead or name in demonyms:
                     continue
                 extra.append(Mention(m.start(), m.end(), m.group(0), "admin", cc=cc, admin1=name))
-        lead = r"(?:[Tt]he\s+(?:[a-z'’]+\s+){0,2})?"
-        pat_before = re.compile(rf"\b{lead}({before})\s+of\s+({_NAME})")
-        pat_after = re.compile(rf"\b{lead}({_NAME})\s+({after})\b")
-        if not _may_contain(text, lex["spot_words"]["before"]):
-            pat_before = _NEVER
-        if not _may_contain(text, lex["spot_words"]["after"]):
-            pat_after = _NEVER
+        pat_before = sp.before if _contains_any(text, sp.before_words) else _NEVER
+        pat_after = sp.after if _contains_any(text, sp.after_words) else _NEVER
         for m in pat_before.finditer(text):
             word, name = m.group(1).lower(), m.group(2)
             extra.append(self._spot(m.start(), m.end(), m.group(0), name, word in townish, context))
