@@ -112,9 +112,13 @@ def _item(op, av, icase: bool) -> tuple[set[str] | None, bool]:
 class FastScan:
     """A compiled pattern with a faster `finditer(text)` giving the same matches."""
 
-    def __init__(self, pattern: re.Pattern):
+    def __init__(self, pattern: re.Pattern, gate: re.Pattern | None = None):
+        """`gate`, when given, must find every position where a match of `pattern` can
+        start (the caller knows more than `first_chars`: "a month name at a word start")."""
         self.pattern = pattern
-        self.gate: re.Pattern | None = None
+        self.gate: re.Pattern | None = gate
+        if gate is not None:
+            return
         first, boundary = first_chars(pattern)
         if first:
             gate = "[" + "".join(re.escape(ch) for ch in sorted(first)) + "]"

@@ -194,6 +194,11 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             pass
+    return _decode_utf8_or_legacy(data)
+
+
+def _decode_utf8_or_legacy(data: bytes) -> tuple[str, str]:
+    """UTF-8, else cp1252, else latin-1 (which decodes any byte): the text and the encoding."""
     for enc in ("utf-8", "cp1252"):
         try:
             return data.decode(enc), enc
@@ -385,12 +390,7 @@ def _read_txt(raw: RawInput) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _decode_line(data: bytes, first: bool) -> tuple[str, str]:
     if first and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    for enc in ("utf-8", "cp1252"):
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1"), "latin-1"
+    return _decode_utf8_or_legacy(data)
 
 
 def _optional_str(rec: dict, key: str) -> tuple[str | None, str | None]:
