@@ -56,6 +56,11 @@ class _Found:
     is_subset: bool = False
     cue_at: int = -1  # where the cue word of a number-first figure starts
 
+    @classmethod
+    def of(cls, q: numbers.Quantity, category: str, rule: str, **extra) -> _Found:
+        """A figure of `category` that reads quantity `q` as it stands."""
+        return cls(q.start, q.end, category, q.low, q.best, q.high, q.qualifier, rule, **extra)
+
 
 class _Article:
     """One text being read: its lower-cased copy, sentences and quantities."""
@@ -267,14 +272,9 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
         tail = cues.NP_TAIL.match(text, q.end)
         if n_items and not cues.ITEM_END.match(text, tail.end()):
             return None  # a new clause's subject: "killed a hostage, 60 marines stormed ..."
-        f = _Found(
-            q.start,
-            q.end,
+        f = _Found.of(
+            q,
             category,
-            q.low,
-            q.best,
-            q.high,
-            q.qualifier,
             rule + "+number",
             np=tail.group(0),
             is_subset=bool(n_items and cues.OF_THEM.match(text, q.end)),
@@ -356,14 +356,9 @@ def _number_first(art: _Article, q) -> _Found | None:
             shape = "after"
         else:
             continue
-        return _Found(
-            q.start,
-            q.end,
+        return _Found.of(
+            q,
             category,
-            q.low,
-            q.best,
-            q.high,
-            q.qualifier,
             f"{shape}:{category}:{name}",
             np=text[q.end : t],
             cue_at=t,
@@ -387,14 +382,9 @@ def _toll_before(art: _Article, q) -> _Found | None:
         cues.RAISE_TOLL.search(text, w0, q.start)
     )
     tail = cues.NP_TAIL.match(text, q.end)
-    return _Found(
-        q.start,
-        q.end,
+    return _Found.of(
+        q,
         category,
-        q.low,
-        q.best,
-        q.high,
-        q.qualifier,
         f"toll:{category}:{name}",
         np=tail.group(0),
         is_cumulative=cumulative,
@@ -685,14 +675,9 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
         c = cues.CUE_L.match(art.low, among.end())
         if c:
             found.append(
-                _Found(
-                    q.start,
-                    q.end,
+                _Found.of(
+                    q,
                     cues.which(c, cues.AFTER_NAMES)[0],
-                    q.low,
-                    q.best,
-                    q.high,
-                    q.qualifier,
                     "subset:among_those",
                     np=tail,
                     is_subset=True,
@@ -705,14 +690,9 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
             text, q.end
         ):
             found.append(
-                _Found(
-                    q.start,
-                    q.end,
+                _Found.of(
+                    q,
                     p.category,
-                    q.low,
-                    q.best,
-                    q.high,
-                    q.qualifier,
                     f"subset:{p.category}",
                     np=tail,
                     is_subset=True,
@@ -722,14 +702,9 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
         between = text[p.end : q.start]
         if cues.LIST_LINK.fullmatch(between) and not cues.ANY_CUE.search(between):
             found.append(
-                _Found(
-                    q.start,
-                    q.end,
+                _Found.of(
+                    q,
                     p.category,
-                    q.low,
-                    q.best,
-                    q.high,
-                    q.qualifier,
                     f"list:{p.category}",
                     np=tail,
                     is_subset=p.is_subset,
@@ -742,14 +717,9 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
         or cues.DEFENDED_BY.search(text, max(s0, q.start - 40), q.start)
     ):
         found.append(
-            _Found(
-                q.start,
-                q.end,
+            _Found.of(
+                q,
                 "combatants",
-                q.low,
-                q.best,
-                q.high,
-                q.qualifier,
                 "uncued:combatants:fighters",
                 np=tail,
             )
