@@ -78,7 +78,7 @@ def expectations_for(table: Table) -> list[gxe.Expectation]:
         # Stable reason codes: io's (invalid_json, ...) or schema:<table>.<check>.
         out.append(
             gxe.ExpectColumnValuesToMatchRegex(
-                column="reason", regex=r"^([a-z_]+|schema:[a-z_]+\.[a-z0-9_]+)$"
+                column="reason", regex=r"^(?:[a-z_]+|schema:[a-z_]+\.[a-z0-9_]+)$"
             )
         )
     if {"date", "published"} <= cols:
