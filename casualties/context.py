@@ -9,12 +9,15 @@ once per sentence.
 from __future__ import annotations
 
 import re
-from functools import cache
+import sys
+from collections.abc import Iterator
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
 
 from casualties.model import Figure
+from casualties.numbers import _trie_regex as trie_regex
 
 _LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
 
@@ -40,6 +43,125 @@ def words(fragment: str) -> re.Pattern:
 def lower_words(fragment: str) -> re.Pattern:
     """The same for lower-case patterns matched on lower-cased text (case-sensitive, fast)."""
     return re.compile(r"\b(?:" + alt(fragment) + r")\b")
+
+
+def _split_top(pattern: str) -> list[str]:
+    """Top-level alternatives of a regex fragment."""
+    out, depth, cur, i = [], 0, "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            cur += pattern[i : i + 2]
+            i += 2
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        if c == "|" and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += c
+        i += 1
+    out.append(cur)
+    return out
+
+
+def stems(pattern: str) -> set[str]:
+    """The literal words the alternatives of `pattern` start with ("kill(?:ed)?" → "kill").
+    Raises ValueError for an alternative that does not start with letters."""
+    out: set[str] = set()
+    for a in _split_top(pattern):
+        if a.startswith("(?:"):
+            depth, j = 0, -1
+            while j + 1 < len(a):
+                j += 1
+                depth += (a[j] == "(") - (a[j] == ")")
+                if depth == 0:
+                    break
+            inner, rest = a[3:j], a[j + 1 :]
+            if rest[:1] in ("?", "*") or rest.startswith(("{0", "{,")):
+                raise ValueError(f"optional group at the start of a cue: {a!r}")
+            for s in stems(inner):
+                out |= stems(s + rest) if rest and not rest[0].isspace() else {s}
+            continue
+        m = re.match(r"[a-z'\-]+", a)
+        if not m:
+            raise ValueError(f"cue alternative must start with letters: {a!r}")
+        word = m.group(0)
+        if a[m.end() : m.end() + 1] in ("?", "*", "{"):
+            word = word[:-1]
+        out.add(word)
+    return out
+
+
+def first_words(pattern: str) -> set[str] | None:
+    """The literal words every match of `pattern` starts with (a leading `\\b` of the pattern or
+    of an alternative is allowed), or None when some alternative does not start with letters."""
+    bare = "|".join(a.removeprefix(r"\b") for a in _split_top(pattern.removeprefix(r"\b")))
+    try:
+        return stems(re.sub(r"\(\?P<\w+>", "(?:", bare))
+    except ValueError:
+        return None
+
+
+def word_start(words) -> str:
+    """A regex for `words` at a word start ("\\b(?:no|none)" ...) that begins with the words'
+    first letters, so that the engine can skip to a candidate letter in C (`\\b` first cannot):
+    each first letter, then a look-behind that no word character precedes it."""
+    by_first: dict[str, list[str]] = {}
+    for w in sorted(words):
+        by_first.setdefault(w[0], []).append(w[1:])
+    return (
+        "(?:"
+        + "|".join(re.escape(c) + r"(?<!\w.)" + trie_regex(rest) for c, rest in by_first.items())
+        + ")"
+    )
+
+
+def _at_word_start(pattern: str) -> bool:
+    """Whether every match of `pattern` starts at a `\\b` (before its first word's letters)."""
+    if pattern.startswith(r"\b") and len(_split_top(pattern[2:])) == 1:
+        return True
+    return all(a.startswith(r"\b") for a in _split_top(pattern))
+
+
+class Gated:
+    """A compiled pattern whose searches start at the first place one of its first words occurs.
+
+    The words (`first_words`; at a word start if the pattern says `\\b` first) are scanned for by a
+    trie of literals, which the engine does in C without trying the whole pattern at each
+    position; no match of the pattern can start before them, so the results are those of the
+    pattern itself. Patterns whose first words are not literal are searched as they are."""
+
+    __slots__ = ("pattern", "_gate")
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        words = None if pattern.flags & re.IGNORECASE else first_words(pattern.pattern)
+        if not words:
+            self._gate = None
+        elif _at_word_start(pattern.pattern):  # then only the words at a word start
+            self._gate = re.compile(word_start(words))
+        else:
+            self._gate = re.compile(trie_regex(words))
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match | None:
+        """Like `re.Pattern.search`."""
+        if self._gate is not None:
+            g = self._gate.search(text, pos, endpos)
+            if g is None:
+                return None
+            pos = g.start()
+        return self.pattern.search(text, pos, endpos)
+
+    def finditer(self, text: str) -> Iterator[re.Match]:
+        """Like `re.Pattern.finditer` over the whole text."""
+        if self._gate is None:
+            return self.pattern.finditer(text)
+        g = self._gate.search(text)
+        return iter(()) if g is None else self.pattern.finditer(text, g.start())
 
 
 CTX = load_lexicon("context")
@@ -71,10 +193,18 @@ _NOT_SOURCE = re.compile(
     r"^(?:it|he|she|this|that|which|who|there|they|they (?:also|later))$|responsibility|\d",
     re.IGNORECASE,
 )
+# the same, searched from their first words (see Gated; faster where those words are rare)
+_ACCORDING_GATED = Gated(_ACCORDING)
+_VERB_GATED = Gated(_VERB)
+_PARTY_CLAIM_GATED = Gated(PARTY_CLAIM)
+_HEDGES_GATED = Gated(HEDGES)
+_ATTACK_BY_MILITANTS_GATED = Gated(ATTACK_BY_MILITANTS)
 
 
+@lru_cache(maxsize=8192)
 def victim_of(words_text: str) -> tuple[str | None, str | None]:
-    """(victim_type, victim_share) named in a figure's noun phrase, or None."""
+    """(victim_type, victim_share) named in a figure's noun phrase, or None. (Cached: the same
+    few noun phrases - "people", "soldiers" - come back in article after article.)"""
     words_text = words_text.lower()
     if not _ANY_VICTIM.search(words_text):
         return None, None
@@ -89,10 +219,10 @@ def attribution(sentence: str, low: str | None = None) -> str | None:
     """The source a sentence gives for its figures ("according to X", "X said", "..., X said").
     `low` is the lower-cased sentence, if the caller has it."""
     low = sentence.lower() if low is None or len(low) != len(sentence) else low
-    m = _ACCORDING.search(low)
+    m = _ACCORDING_GATED.search(low)
     if m:
         return sentence[m.start("who") : m.end("who")].strip()
-    for v in _VERB.finditer(low):
+    for v in _VERB_GATED.finditer(low):
         j = v.start()
         while j > 0 and sentence[j - 1].isspace():
             j -= 1
@@ -149,7 +279,7 @@ def _speaker_before(sentence: str, verb_at: int) -> str | None:
 def is_party(source: str | None, low_sentence: str) -> bool:
     """Whether a figure is a fighting party's own claim (its source is a party, or the shape is
     "the group said it killed ..."). `low_sentence` is lower-cased."""
-    if PARTY_CLAIM.search(low_sentence):
+    if _PARTY_CLAIM_GATED.search(low_sentence):
         return True
     return bool(source) and bool(PARTIES.search(source))
 
@@ -160,13 +290,29 @@ class SentenceContext:
 
     __slots__ = ("attributed_to", "party", "aggregate", "cumulative")
 
-    def __init__(self, sentence: str, low: str | None = None):
+    def __init__(
+        self,
+        sentence: str,
+        low: str | None = None,
+        hints: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    ):
+        """`low`: the lower-cased sentence; `hints`: `article_hints` of the article it is from."""
         low = sentence.lower() if low is None else low
+        aggregate_hints, cumulative_hints = hints or (_AGGREGATE_HINTS, _CUMULATIVE_HINTS)
         self.attributed_to = attribution(sentence, low)
         self.party = is_party(self.attributed_to, low)
         # cheap substring gates before the larger patterns (most sentences have none of them)
-        self.aggregate = any(h in low for h in _AGGREGATE_HINTS) and bool(AGGREGATE.search(low))
-        self.cumulative = any(h in low for h in _CUMULATIVE_HINTS) and bool(CUMULATIVE.search(low))
+        self.aggregate = any(h in low for h in aggregate_hints) and bool(AGGREGATE.search(low))
+        self.cumulative = any(h in low for h in cumulative_hints) and bool(CUMULATIVE.search(low))
+
+
+def article_hints(low_text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The aggregate and cumulative hints found in a lower-cased article: a sentence of it can
+    only hold these (fewer substring tests per sentence)."""
+    return (
+        tuple(h for h in _AGGREGATE_HINTS if h in low_text),
+        tuple(h for h in _CUMULATIVE_HINTS if h in low_text),
+    )
 
 
 # Every AGGREGATE / CUMULATIVE pattern contains one of these (keep in step with context.yaml).
@@ -202,6 +348,12 @@ _AGGREGATE_HINTS = (
 _CUMULATIVE_HINTS = ("toll", "number of")
 
 
+def _any_of(hints) -> re.Pattern:
+    """A pattern for "any of `hints` in text[start:end]", searched with pos/endpos (no copy of
+    the window; for a few hints in a short window, faster than `any(h in window ...)`)."""
+    return re.compile("|".join(re.escape(h) for h in hints))
+
+
 def annotate(
     low: str, fig: Figure, sent_start: int, sent_end: int, np_text: str, sc: SentenceContext
 ) -> None:
@@ -211,7 +363,7 @@ def annotate(
         fig.victim_type, fig.victim_share = victim_of(np_text)
     fig.attributed_to = sc.attributed_to
     fig.hedged = bool(
-        HEDGES.search(low, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60))
+        _HEDGES_GATED.search(low, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60))
     )
     fig.claim_by_party = sc.party
     fig.is_aggregate = fig.is_aggregate or sc.aggregate
@@ -225,8 +377,10 @@ _SUBSET_HINTS = ("includ", "with", "among", "of whom", "of them", "such as", "mo
 
 def subset_before(low: str, start: int, end: int) -> bool:
     """Whether low[start:end] ends with a subset cue ("including", "among them" ...)."""
-    window = low[start:end]
-    return any(h in window for h in _SUBSET_HINTS) and bool(SUBSET_BEFORE.search(window))
+    return bool(_SUBSET_HINT.search(low, start, end)) and bool(SUBSET_BEFORE.search(low[start:end]))
+
+
+_SUBSET_HINT = _any_of(_SUBSET_HINTS)
 
 
 def militants_were_attackers(low: str, sent_start: int, sent_end: int, first_attack: int) -> bool:
@@ -242,5 +396,5 @@ def militants_were_attackers(low: str, sent_start: int, sent_end: int, first_att
 def first_attack_by_militants(low: str) -> int:
     """Offset of the first words saying militants attacked ("an ambush by Taliban militants"),
     or -1."""
-    m = ATTACK_BY_MILITANTS.search(low)
+    m = _ATTACK_BY_MILITANTS_GATED.search(low)
     return m.start() if m else -1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from casualties.context import CTX, alt, load_lexicon
+from casualties.context import CTX, alt, first_words, load_lexicon, stems, word_start
 from casualties.numbers import _trie_regex as trie_regex
 
 CAT = load_lexicon("categories")
@@ -44,57 +44,6 @@ def plain(pattern: str) -> str:
     return re.sub(r"\(\?P<g\d+>", "(?:", pattern)
 
 
-def _split_top(pattern: str) -> list[str]:
-    """Top-level alternatives of a regex fragment."""
-    out, depth, cur, i = [], 0, "", 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            cur += pattern[i : i + 2]
-            i += 2
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        if c == "|" and depth == 0:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += c
-        i += 1
-    out.append(cur)
-    return out
-
-
-def stems(pattern: str) -> set[str]:
-    """The literal words the alternatives of `pattern` start with ("kill(?:ed)?" → "kill").
-    Raises ValueError for an alternative that does not start with letters."""
-    out: set[str] = set()
-    for a in _split_top(pattern):
-        if a.startswith("(?:"):
-            depth, j = 0, -1
-            while j + 1 < len(a):
-                j += 1
-                depth += (a[j] == "(") - (a[j] == ")")
-                if depth == 0:
-                    break
-            inner, rest = a[3:j], a[j + 1 :]
-            if rest[:1] in ("?", "*"):
-                raise ValueError(f"optional group at the start of a cue: {a!r}")
-            for s in stems(inner):
-                out |= stems(s + rest) if rest and not rest[0].isspace() else {s}
-            continue
-        m = re.match(r"[a-z'\-]+", a)
-        if not m:
-            raise ValueError(f"cue alternative must start with letters: {a!r}")
-        word = m.group(0)
-        if a[m.end() : m.end() + 1] in ("?", "*", "{"):
-            word = word[:-1]
-        out.add(word)
-    return out
-
-
 # --- category cues ------------------------------------------------------------------------------
 
 OBJ_ALT, OBJ_NAMES = named_alternation(CAT["object"])
@@ -120,6 +69,23 @@ _MIN_STEMS = sorted(
 # No stem starts another, so at most one matches at a position: written as a trie (the engine
 # rejects most word starts at the first letter), it finds the same spans 2-3 times faster.
 TRIGGER = re.compile(r"\b" + trie_regex(_MIN_STEMS))
+
+
+def _stems_of(pattern: str) -> frozenset[str]:
+    """The stems of TRIGGER that a match of `pattern` can start with: at a trigger with another
+    stem, `pattern` need not be tried."""
+    words = stems(plain(pattern))
+    return frozenset(m for m in _MIN_STEMS if any(w.startswith(m) for w in words))
+
+
+OBJECT_STEMS = _stems_of(OBJ_ALT)
+CUE_STEMS = _stems_of(AFTER_ALT)
+THEN_STEMS = _stems_of("|".join(e["verb"] for t in CAT["object_then"].values() for e in t.values()))
+# The same stems after one character that is neither a word character nor a hyphen, matched on
+# " " + lower-cased text: a match's end minus its stem is the stem's offset in the text. Starting
+# with a character class lets the engine skip inside words in C; "anti-kidnapping" is no stem.
+TRIGGER_PADDED = re.compile(r"[^\w\-](" + trie_regex(_MIN_STEMS) + ")")
+
 
 AUX = alt(CAT["after_aux"])
 STOP = alt(CAT["after_stop"])
@@ -168,6 +134,12 @@ LINK_AUX = re.compile(
     r"(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS,
     CI,
 )
+# LINK_AUX ends in "<auxiliary> <adverbs> " before the cue: the last word of an auxiliary (or
+# None if the lexicon's auxiliaries are not plain words), and what an adverb of ADVS is.
+AUX_LAST_WORDS = (
+    frozenset(a.split()[-1] for a in AUX.split("|")) if re.fullmatch(r"[a-z |]+", AUX) else None
+)
+ADVERB = re.compile(r"\w+ly|also|all|both|reportedly", CI)
 LINK_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + ADVS, CI)
 # intransitive "died" takes a longer subject: "Three of the four injured students died"
 LINK_DIED = re.compile(r"(?:\s+" + NP_WORD_LONG + r"){0,8}?\s+" + ADVS, CI)
@@ -249,6 +221,30 @@ NOT_PEOPLE = re.compile(
     + r")\b",
     CI,
 )
+
+
+def _word_gate(pattern: str, n: int) -> re.Pattern | None:
+    """A quick test before a case-insensitive pattern of plain words that must reach one of its
+    first words within `n` whitespace-separated words: matched at a position of the lower-cased
+    text, it matches when one of the next `n` words starts with such a word or holds a bracket
+    (a bracketed group may hold several words as one). None when the words are not plain."""
+    if "\\" in pattern:
+        return None
+    words = first_words(pattern.lower())
+    if not words:
+        return None
+    return re.compile(rf"\s*(?:[^\s(\[]+\s+){{0,{n - 1}}}(?:{trie_regex(words)}|[^\s(\[]*[(\[])")
+
+
+# NOT_PEOPLE is at most two noun-phrase words ("and 3" is two) before a thing; SINGULAR_ITEM a
+# determiner and at most four words before a person.
+NOT_PEOPLE_GATE = _word_gate(alt(CTX["not_people"]), 5)
+SINGULAR_ITEM_GATE = _word_gate(PERSON_SG, 6)
+# The only letters that match an ASCII letter when case is ignored and are not lower-cased to it
+# ("ſ" matches "s"; the Kelvin sign is lower-cased to "k"): the gates above need text without them.
+CASE_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f")  # İ, ı, ſ
+
+
 FIGHTERS = re.compile(r"(?:\s+" + WORD + r"){0,2}?\s+(?:" + alt(CTX["fighters"]) + r")\b", CI)
 DEFENDED_BY = re.compile(r"\b(?:" + alt(CAT["object"]["combatants"]["defended_by"]) + r")\s*$", CI)
 
@@ -270,6 +266,23 @@ DIED_SUBJECT = re.compile(
     r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+$",
     CI,
 )
+# Where a match of SINGULAR_SUBJECT or DIED_SUBJECT can start, in the lower-cased text: one of
+# their first words at a word start ("a", "an", "another", "one", "the"), then a space.
+SUBJECT_START = re.compile(word_start(["a", "an", "another", "one", "the"]) + r"\s")
+
+
+def search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: int):
+    """`pattern.search(text, pos, endpos)` for SINGULAR_SUBJECT and DIED_SUBJECT: tried only where
+    SUBJECT_START finds a start (a few places, not every character of the window)."""
+    # (exact on the lower-cased text: no other character matches a, e, h, n, o, r or t when case
+    # is ignored)
+    for g in SUBJECT_START.finditer(low, pos, endpos):
+        m = pattern.match(text, g.start(), endpos)
+        if m:
+            return m
+    return None
+
+
 DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned", "lost"})
 NAME_SUBJECT = re.compile(
     r"(?P<name>\b" + NAME + r")(?:,[^,;.]{1,80},|,)?\s+(?:was|has been|had been)\s+(?:\w+ly\s+)?$"
@@ -288,7 +301,7 @@ SUBSET_PEOPLE = re.compile(
     + r")(?![\w\-]))",
     CI,
 )
-SUBSET_GATE = re.compile(r"\b(?:including|among)\b")
+SUBSET_GATE = re.compile(word_start(["including", "among"]) + r"\b")
 
 # --- explicit zeros and the attacker's own death ------------------------------------------------
 
@@ -301,7 +314,7 @@ for _cat, _n in _Z["nouns"].items():
     ZERO_NAMES.append((_cat, "no_noun"))
     _ZERO_PARTS.append(f"(?P<g{len(ZERO_NAMES) - 1}>{alt(_Z['no_noun'])}(?:{alt(_n)}))")
 ZERO = re.compile(r"(?:" + "|".join(_ZERO_PARTS) + r")\b")  # lower-cased text, at ZERO_GATE
-ZERO_GATE = re.compile(r"\b(?:no|none|nobody|without|zero)\b")
+ZERO_GATE = re.compile(word_start(["no", "none", "nobody", "without", "zero"]) + r"\b")
 SELF_KILLING = re.compile(r"\b(?:" + alt(CTX["self_killing"]) + r")\b")  # lower-cased text
 SELF_GATE = re.compile(r"himself|herself|suicide|own life")
 

@@ -2,7 +2,10 @@
 
 `describe_incident` is called once per incident by `casualties.extract`. Dates come from
 `casualties.dates`, places from `casualties.places`; the event type, weapon, target and
-perpetrator come from the rules of `lexicon/events.yaml` applied here.
+perpetrator come from the rules of `lexicon/events.yaml` applied here. Each rule answers as
+its regex searched on the incident's own text would (`text[start:end]`, edges included), but
+the article is scanned once for where the rules may match (`fastscan.StartIndex`), so a
+search tries only those places instead of the whole slice.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from importlib import resources
 import yaml
 
 from casualties import dates, places
-from casualties.fastscan import FastScan, fast
+from casualties.fastscan import StartIndex, Stretch, TextStarts
 from casualties.model import Figure, Incident
 
 
@@ -39,13 +42,14 @@ class _Rules:
     target_names: tuple[str, ...]
     target_cued: re.Pattern
     actors: re.Pattern
-    actors_scan: FastScan
     actor_info: tuple[dict, ...]
     cue_before: re.Pattern
     cue_after: re.Pattern
     hedges: re.Pattern
     agent_noun: re.Pattern
     attack_on_armed: re.Pattern
+    starts: StartIndex  # every pattern below that is searched in stretches of an article
+    ids: dict[str, int]  # pattern -> its place in `starts`
 
 
 def _alternation(named: dict[str, str], flags=re.I) -> tuple[re.Pattern, tuple[str, ...]]:
@@ -75,6 +79,15 @@ def rules() -> _Rules:
     named = "|".join(f"(?P<a{i}>{a['pattern']})" for i, a in enumerate(actor_list))
     actors = re.compile(rf"\b(?:{named})")
     cues = lex["perpetrator_cues"]
+    attack_on_armed = re.compile(lex["attack_on_armed"], re.I)
+    scanned = {f"type:{name}": pattern for name, pattern in types}
+    scanned.update(
+        weapons=weapons,
+        targets=targets,
+        target_cued=target_cued,
+        actors=actors,
+        attack_on_armed=attack_on_armed,
+    )
     return _Rules(
         types,
         weapons,
@@ -83,30 +96,59 @@ def rules() -> _Rules:
         target_names,
         target_cued,
         actors,
-        FastScan(actors),
         actor_list,
         re.compile(cues["before"], re.I),
         re.compile(cues["after"], re.I),
         re.compile(lex["hedges"], re.I),
         re.compile(rf"(?:{cues['agent_nouns']})$", re.I),
-        re.compile(lex["attack_on_armed"], re.I),
+        attack_on_armed,
+        StartIndex(list(scanned.values())),
+        {key: i for i, key in enumerate(scanned)},
     )
+
+
+@lru_cache(maxsize=16)
+def _starts(text: str) -> TextStarts:
+    """Where the rules may match in the article (cached: several incidents share one)."""
+    return rules().starts.index(text)
+
+
+def _stretch(text: str, start: int, end: int) -> Stretch:
+    """`text[start:end]` as a stretch of the article (on its own when the bounds are not
+    plain offsets into the text, so the slice is what the rules see either way)."""
+    if 0 <= start <= end <= len(text):
+        return _starts(text).stretch(start, end)
+    return _alone(text[start:end])
+
+
+def _alone(span: str) -> Stretch:
+    """`span` on its own, as a stretch of itself."""
+    return rules().starts.index(span).stretch(0, len(span))
+
+
+_NOTHING = Stretch(None, 0, "", 0, 0, 0, 0)  # no wider span: every rule finds nothing in ""
 
 
 def event_type(span: str) -> str | None:
     """The first event type (in the lexicon's order of specificity) whose words `span` has;
     an attack on armed people is an armed clash (ACLED)."""
-    r = rules()
-    for name, pattern in r.event_types:
-        if fast(pattern).search(span):
-            if name == "attack" and r.attack_on_armed.search(span):
+    return _event_type(_alone(span))
+
+
+def _event_type(where: Stretch) -> str | None:
+    if not where.span:
+        return None
+    ids, present = rules().ids, where.present
+    for i, (name, _pattern) in enumerate(rules().event_types):
+        if present >> i & 1 and where.search(i):
+            if name == "attack" and where.search(ids["attack_on_armed"]):
                 return "armed_clash"
             return name
     return None
 
 
-def _first_named(pattern: re.Pattern, names: tuple[str, ...], span: str) -> str | None:
-    m = fast(pattern).search(span)
+def _first_named(where: Stretch, key: str, names: tuple[str, ...]) -> str | None:
+    m = where.search(rules().ids[key]) if where.span else None
     if m is None:
         return None
     return names[int(m.lastgroup[1:])]
@@ -114,25 +156,36 @@ def _first_named(pattern: re.Pattern, names: tuple[str, ...], span: str) -> str 
 
 def weapon(span: str) -> str | None:
     """The first weapon or means `span` names, as the lexicon names it."""
-    return _first_named(rules().weapons, rules().weapon_names, span)
+    return _weapon(_alone(span))
+
+
+def _weapon(where: Stretch) -> str | None:
+    return _first_named(where, "weapons", rules().weapon_names)
 
 
 def target(span: str) -> str | None:
     """What was hit: a lexicon target after a targeting word ("jets targeted an internet
     cafe"), else the first target named."""
+    return _target(_alone(span))
+
+
+def _target(where: Stretch) -> str | None:
     r = rules()
-    cued = fast(r.target_cued).search(span)
+    targets = r.ids["targets"]
+    # A targeting phrase ends in a target word, so no target word: nothing to find at all.
+    if not where.span or not where.present >> targets & 1:
+        return None
+    cued = where.search(r.ids["target_cued"])
     if cued is not None:
-        targets = fast(r.targets)
-        m = targets.search(span, cued.start(), cued.end())
+        m = where.search(targets, cued.start(), cued.end())
         # The target is the last lexicon word inside the cued phrase ("at the bus stop").
         last = None
         while m is not None:
             last = m
-            m = targets.search(span, m.end(), cued.end())
+            m = where.search(targets, m.end(), cued.end())
         if last is not None:
             return r.target_names[int(last.lastgroup[1:])]
-    return _first_named(r.targets, r.target_names, span)
+    return _first_named(where, "targets", r.target_names)
 
 
 def perpetrator(span: str) -> tuple[str | None, bool, dict | None]:
@@ -142,17 +195,22 @@ def perpetrator(span: str) -> tuple[str | None, bool, dict | None]:
     belong to the US-led coalition", "Taliban militants attacked", "Taliban-planted bomb";
     actors marked `agent` (unidentified gunmen) always count. The first such actor wins.
     """
+    return _perpetrator(_alone(span))
+
+
+def _perpetrator(where: Stretch) -> tuple[str | None, bool, dict | None]:
     r = rules()
-    for m in r.actors_scan.finditer(span):
+    span = where.span
+    for m in where.finditer(r.ids["actors"]):
         info = r.actor_info[int(m.lastgroup[1:])]
         before = span[max(0, m.start() - 60) : m.start()]
         after = span[m.end() : m.end() + 120]
-        cue = r.cue_before.search(before)
+        # Any one of these makes the actor the doer (the cheapest tests first).
         agent = (
             info.get("agent")
-            or cue is not None
-            or r.cue_after.match(after) is not None
             or r.agent_noun.search(m.group(0)) is not None  # "American raids", "US airstrike"
+            or r.cue_after.match(after) is not None
+            or r.cue_before.search(before) is not None
         )
         if not agent:
             continue
@@ -170,7 +228,7 @@ def _actor_countries(text: str) -> frozenset[str]:
     """Countries of the armed groups the article names ("Taliban" → AF): a hint for places."""
     r = rules()
     found = set()
-    for m in r.actors_scan.finditer(text):
+    for m in _stretch(text, 0, len(text)).finditer(r.ids["actors"]):
         found.update(r.actor_info[int(m.lastgroup[1:])].get("countries", ()))
     return frozenset(found)
 
@@ -220,10 +278,20 @@ def _date(text: str, start: int, end: int, published) -> dates.DateMention | Non
 def _sentence_before(text: str, start: int) -> str:
     """The sentence before `start` in the same paragraph (for an event type not in the
     incident's own words: "Taliban militants attacked a post. Three soldiers died.")."""
-    head = text[max(0, start - 400) : start]
-    head = head.split("\n\n")[-1]
-    parts = re.split(r"(?<=[.!?])\s+", head.rstrip())
-    return parts[-1] if parts else ""
+    at, end = _sentence_before_at(text, start)
+    return text[at:end]
+
+
+def _sentence_before_at(text: str, start: int) -> tuple[int, int]:
+    """Where `_sentence_before` is in `text` (start, end): the last sentence of the stripped
+    end of the paragraph's head."""
+    lo = max(0, start - 400)
+    block = text[lo:start]
+    head = block.split("\n\n")[-1]
+    base = lo + len(block) - len(head)  # the head is the end of the block
+    head = head.rstrip()
+    end = base + len(head)
+    return end - len(re.split(r"(?<=[.!?])\s+", head)[-1]), end
 
 
 def describe_incident(
@@ -248,15 +316,18 @@ def describe_incident(
     out.update(places.resolve_place(text, start, end, _actor_countries(text)))
 
     # The casualty sentences first, then the rest of the incident (when it has more).
-    wider = whole if len(whole) > len(span) else ""
+    own_words = _stretch(text, start, end)
+    wider = _stretch(text, incident.start, incident.end) if len(whole) > len(span) else _NOTHING
     out["event_type"] = (
-        event_type(span) or event_type(wider) or event_type(_sentence_before(text, start))
+        _event_type(own_words)
+        or _event_type(wider)
+        or _event_type(_stretch(text, *_sentence_before_at(text, start)))
     )
-    out["weapon"] = weapon(span) or weapon(wider)
-    out["target"] = target(span) or target(wider)
-    who, hedged, info = perpetrator(span)
-    if who is None and wider:
-        who, hedged, info = perpetrator(wider)
+    out["weapon"] = _weapon(own_words) or _weapon(wider)
+    out["target"] = _target(own_words) or _target(wider)
+    who, hedged, info = _perpetrator(own_words)
+    if who is None and wider.span:
+        who, hedged, info = _perpetrator(wider)
     out["perpetrator"] = who
     out["perpetrator_hedged"] = hedged if who else None
     if out["country"] is None and info and len(info.get("countries", ())) == 1:

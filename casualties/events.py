@@ -31,6 +31,7 @@ from casualties.describe import lexicon
 from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, conform
 
 _DAY_NS = 86_400 * 10**9
+JOIN_DAYS = 16  # days per window of the candidate join (bounds its memory)
 # Coordinate cells of about 55 km: one town's reports share a cell. Two places a few km apart
 # on either side of a cell border are not compared (a rare miss, traded for speed).
 _CELL_DEG = 0.5
@@ -142,6 +143,7 @@ def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
     cx, cy, key = _place_keys(df)
     kb = _count_buckets(df)
     country = df["country"].astype(object).to_numpy()
+    cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     base = pd.DataFrame(
         {
             "i": np.arange(len(df)),
@@ -157,19 +159,50 @@ def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
     base = base[ok & pd.notna(country)].reset_index(drop=True)
     if base.empty:
         return pd.DataFrame({"a": [], "b": []}, dtype=np.int64)
+    # The join needs equal days, so it runs over windows of days, each side cut to the days of
+    # the window: memory holds one window's rows, not every day of every incident. Only
+    # windows some interval touches are visited, each with the rows that can reach it.
+    base = base.sort_values("d0", kind="stable").reset_index(drop=True)
+    starts, ends = base["d0"].to_numpy(), base["d1"].to_numpy()
+    longest = int((ends - starts).max())
+    first_w, last_w = starts // JOIN_DAYS, ends // JOIN_DAYS
+    windows = np.unique(np.repeat(first_w, last_w - first_w + 1) + _ranks(last_w - first_w + 1))
+    top = int(base["kb"].max()) + 1
+    found = []
+    for w in windows:
+        w0, w1 = int(w) * JOIN_DAYS, int(w) * JOIN_DAYS + JOIN_DAYS - 1
+        lo = np.searchsorted(starts, w0 - longest - gap, side="left")
+        hi = np.searchsorted(starts, w1 + gap, side="right")
+        pairs = _window_pairs(base.iloc[lo:hi], cum, gap, top, w0, w1)
+        if len(pairs):
+            found.append(pairs)
+    if not found:
+        return pd.DataFrame({"a": [], "b": []}, dtype=np.int64)
+    out = pd.concat(found, ignore_index=True).drop_duplicates()
+    return out.rename(columns={"i_a": "a", "i_b": "b"}).reset_index(drop=True)
+
+
+def _clipped(base: pd.DataFrame, lo: np.ndarray, hi: np.ndarray, w0: int, w1: int):
+    """Rows of `base` whose days [lo, hi] meet the window [w0, w1], one row per day inside it."""
+    meet = (lo <= w1) & (hi >= w0)
+    lo, hi = np.maximum(lo[meet], w0), np.minimum(hi[meet], w1)
+    rows = _explode(base[meet].reset_index(drop=True), hi - lo + 1)
+    rows["day"] = np.repeat(lo, hi - lo + 1) + _ranks(hi - lo + 1)
+    return rows
+
+
+def _window_pairs(base: pd.DataFrame, cum: np.ndarray, gap: int, top: int, w0: int, w1: int):
+    """Candidate pairs (i_a, i_b) that share a blocking key on a day of [w0, w1]."""
+    d0, d1 = base["d0"].to_numpy(), base["d1"].to_numpy()
     # Left: every day of the interval, in its own count bucket. Right: every day widened by
     # the gap, in the neighbouring buckets and the "no count" bucket (-1); incidents without
     # a killed count pair with every bucket.
-    span = (base["d1"] - base["d0"] + 1).to_numpy()
-    left = _explode(base, span)
-    left["day"] = left["d0"].to_numpy() + _ranks(span)
-    span_r = span + 2 * gap
-    right = _explode(base, span_r)
-    right["day"] = right["d0"].to_numpy() - gap + _ranks(span_r)
+    left = _clipped(base, d0, d1, w0, w1)
+    right = _clipped(base, d0 - gap, d1 + gap, w0, w1)
+    if left.empty or right.empty:
+        return pd.DataFrame({"i_a": [], "i_b": []}, dtype=np.int64)
     counted = right["kb"].to_numpy() >= 0
-    cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     updates = cum[right["i"].to_numpy()] & counted
-    top = int(base["kb"].max()) + 1
     parts = [right[~counted].assign(kb=b) for b in range(-1, top + 1)]
     parts += [right[counted].assign(kb=right["kb"][counted] + d) for d in (-1, 0, 1)]
     parts.append(right[counted].assign(kb=-1))
@@ -196,8 +229,7 @@ def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
     cols = ["country", "cx", "cy", "key", "day", "kb"]
     pairs = left[["i", *cols]].merge(right[["i", *cols]], on=cols, suffixes=("_a", "_b"))
     pairs = pairs[pairs["i_a"].to_numpy() < pairs["i_b"].to_numpy()]
-    out = pairs[["i_a", "i_b"]].drop_duplicates()
-    return out.rename(columns={"i_a": "a", "i_b": "b"}).reset_index(drop=True)
+    return pairs[["i_a", "i_b"]].drop_duplicates()
 
 
 def _explode(base: pd.DataFrame, reps: np.ndarray) -> pd.DataFrame:
@@ -540,3 +572,41 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     events = events.drop(columns=["run_id"])
     events = events.sort_values(["date", "event_id"], kind="stable", na_position="last")
     return events.reset_index(drop=True)
+
+
+GROUP_ROWS = 100_000  # incidents merged per call: countries are gathered up to this many
+
+
+def merge_events_file(path, articles: pd.DataFrame | None = None, group_rows: int = GROUP_ROWS):
+    """`merge_events` over the incidents of a Parquet file, a few countries at a time.
+
+    Events never span countries (blocking needs the country; incidents without one stay
+    single), so merging each country on its own gives the same events as merging all at
+    once, while memory holds one group of countries instead of every incident. Yields event
+    frames: groups in order of country (incidents without a country last), each sorted by
+    date then event_id. Deterministic for the same incidents.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    if table.num_rows == 0:
+        return
+    country = table.column("country").to_pandas().astype(object)
+    known = country.notna().to_numpy()
+    sizes = country[known].value_counts().sort_index()
+    groups: list[list] = [[]]
+    size = 0
+    for name, n in sizes.items():
+        if size and size + n > group_rows:
+            groups.append([])
+            size = 0
+        groups[-1].append(name)
+        size += n
+    positions = np.arange(table.num_rows)
+    chunks = [positions[country.isin(g).to_numpy()] for g in groups if g]
+    bare = positions[~known]
+    chunks += [bare[i : i + group_rows] for i in range(0, len(bare), group_rows)]
+    for idx in chunks:
+        part = table.take(pa.array(idx)).to_pandas()
+        yield merge_events(part, articles)

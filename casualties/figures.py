@@ -20,8 +20,11 @@ them", or joins the figure it is listed with ("4 band members and 16 spectators"
 is not a figure. Numbers before nouns of things ("12 rockets") and dataset coders' notes
 ("Fatalities coded as 0") are never figures.
 
-Speed: one scan of a lower-cased copy for cue stems (`cues.TRIGGER`); every other pattern is
-matched at a known position (a quantity, a cue) or in a short window before it.
+Speed: one scan of a lower-cased copy for cue stems (`cues.TRIGGER_PADDED`); every other pattern
+is matched at a known position (a quantity, a cue) or in a short window before it. The costlier
+patterns are tried only where a quick test says they can match (the stem found, the words before
+a cue or after a number, the places a subject can start); each test only ever says "no" where its
+pattern finds nothing, so the results are those of the patterns (tests/test_fast_paths.py).
 """
 
 from __future__ import annotations
@@ -70,43 +73,97 @@ class _Article:
         self.low = cues.lower(text)
         self.sents = split_sentences(text)
         self.starts = [s for s, _ in self.sents]
-        self.notes = {i for i, (s, _) in enumerate(self.sents) if context.CODER_NOTE.match(text, s)}
-        quants = [_dozen(text, q) for q in numbers.find_quantities(text) if self._keep(q)]
+        note = context.CODER_NOTE.match
+        self.notes = {i for i, (s, _) in enumerate(self.sents) if note(text, s)}
+        low = self.low
+        keep = self._keep
+        if "dozen" in low:  # "2 dozen" (cues.DOZEN needs the word)
+            quants = [_dozen(text, q) for q in numbers.find_quantities(text) if keep(q)]
+        else:
+            quants = [q for q in numbers.find_quantities(text) if keep(q)]
         # "three of four members": the second number is the whole the first is part of
-        self.quants = [
+        part_of = cues.PART_OF.fullmatch
+        self.quants = quants[:1] + [
             b
-            for a, b in zip([None, *quants], quants, strict=False)
-            if a is None or not cues.PART_OF.fullmatch(text, a.end, b.start)
+            for a, b in zip(quants, quants[1:], strict=False)
+            if low.find("of", a.end, b.start) < 0 or not part_of(text, a.end, b.start)
         ]
         self.by_start = {q.start: q for q in self.quants}
-        # cue stems: every position, and the `after` cues found there (start -> (cat, name, end))
-        self.triggers: list[int] = []
+        # cue stems: every position, and the `after` cues found there (start -> (cat, name, end));
+        # "non-fatally", "anti-kidnapping": a stem after a hyphen is part of another word
+        self.stem_at = {m.start(1) - 1: m.group(1) for m in cues.TRIGGER_PADDED.finditer(" " + low)}
         self.cue_at: dict[int, tuple[str, str, int]] = {}
-        low = self.low
-        for t in cues.TRIGGER.finditer(low):
-            p = t.start()
-            if p and low[p - 1] == "-":
-                continue  # "non-fatally", "anti-kidnapping": part of another word
-            self.triggers.append(p)
-            c = cues.CUE_L.match(low, p)
-            if c:
-                self.cue_at[p] = (*cues.which(c, cues.AFTER_NAMES), c.end())
-        self.cue_pos = sorted(self.cue_at)
+        cue = cues.CUE_L.match
+        names = cues.AFTER_NAMES
+        cue_stems = cues.CUE_STEMS
+        for p, stem in self.stem_at.items():
+            if stem in cue_stems:
+                c = cue(low, p)
+                if c:
+                    self.cue_at[p] = (*names[int(c.lastgroup[1:])], c.end())
+        self.cue_pos = list(self.cue_at)  # in order of position, as the triggers
+        self._not_people: dict[int, bool] = {}
+        self.folds = any(c in low for c in cues.CASE_FOLDS_TO_ASCII)  # see cues.NOT_PEOPLE_GATE
+        self._aux_before: dict[int, bool] = {}
+
+    def not_people(self, q) -> bool:
+        """Whether things, not people, follow quantity `q` ("12 rockets"); asked by several
+        rules of the same number, so remembered."""
+        hit = self._not_people.get(q.end)
+        if hit is None:
+            hit = self._not_people[q.end] = (
+                self.low[q.end : q.end + 1].isspace()  # the pattern starts with \s+
+                and self.word_gate(cues.NOT_PEOPLE_GATE, q.end)
+                and cues.NOT_PEOPLE.match(self.text, q.end) is not None
+            )
+        return hit
+
+    def word_gate(self, gate: re.Pattern | None, pos: int) -> bool:
+        """False when `gate` (cues.NOT_PEOPLE_GATE, cues.SINGULAR_ITEM_GATE) says its pattern
+        cannot match at `pos`."""
+        return gate is None or self.folds or gate.match(self.low, pos) is not None
+
+    def aux_before(self, t: int) -> bool:
+        """False when cues.LINK_AUX cannot end at cue position `t`: the words before it are not
+        an auxiliary and adverbs ("were |killed", "was reportedly |shot"). A quick test of the
+        few words before the cue, remembered per cue, instead of a full match per number."""
+        hit = self._aux_before.get(t)
+        if hit is None:
+            hit = self._aux_before[t] = _aux_tail(self.low, t)
+        return hit
 
     def sentence(self, offset: int) -> tuple[int, int]:
-        return self.sents[sentence_index(self.starts, offset)]
+        i = bisect.bisect_right(self.starts, offset) - 1  # sentences.sentence_index, inlined
+        return self.sents[i if i > 0 else 0]
 
     def in_note(self, offset: int) -> bool:
         return sentence_index(self.starts, offset) in self.notes
 
     def _keep(self, q) -> bool:
         text = self.text
-        if self.in_note(q.start) or cues.AFTER_PERCENT.match(text, q.end):
+        if (self.notes and self.in_note(q.start)) or cues.AFTER_PERCENT.match(text, q.end):
             return False
         return not (
             text[q.end : q.end + 1] == ","
             and cues.AGE_APPOSITION.search(text, max(0, q.start - 30), q.start)
         )
+
+
+def _aux_tail(low: str, t: int) -> bool:
+    """Whether low[:t] may end in whitespace, an auxiliary's last word and adverbs (see
+    _Article.aux_before); True when unsure."""
+    if cues.AUX_LAST_WORDS is None:
+        return True
+    if not t or not low[t - 1].isspace():
+        return False
+    w0 = max(0, t - 80)
+    words = low[w0:t].split()
+    for word in reversed(words[1:] if w0 else words):  # (the window may cut its first word)
+        if word in cues.AUX_LAST_WORDS:
+            return True
+        if not cues.ADVERB.fullmatch(word):
+            return False
+    return True  # only adverbs in the window
 
 
 def find_figures(text: str) -> list[Figure]:
@@ -167,10 +224,11 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
     text, low = art.text, art.low
     cue_hits = [(p, c[0], c[1]) for p, c in art.cue_at.items()]
     object_end = -1
-    for p in art.triggers:
+    object_stems, then_stems = cues.OBJECT_STEMS, cues.THEN_STEMS
+    for p, stem in art.stem_at.items():
         if p < object_end:
             continue  # inside "shot and killed"
-        m = cues.OBJECT_VERB_L.match(low, p)
+        m = cues.OBJECT_VERB_L.match(low, p) if stem in object_stems else None
         if m and cues.which(m, cues.OBJ_NAMES)[1].endswith("_of"):  # "resulted in the death of"
             if not cues.NOUN_OBJECT_CONTEXT.search(low, max(0, p - 40), p):
                 m = None
@@ -183,7 +241,7 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
             _read_list(art, m.end(), category, f"object:{category}:{name}", used, found)
             _pronoun_of_forces(art, p, found[n0:])
             continue
-        if not cues.THEN_ANY.match(low, p):
+        if stem not in then_stems or not cues.THEN_ANY.match(low, p):
             continue
         for category, name, verb, then in cues.THEN:
             v = verb.match(low, p)
@@ -265,7 +323,7 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
         if m and m.end() > pos:
             q = art.by_start.get(m.end())
     if q is not None:
-        if cues.NOT_PEOPLE.match(text, q.end):
+        if art.not_people(q):
             return None, q.end, False
         if n_items and _number_first(art, q):  # "killing 7 policemen, 3 militants were injured"
             return None
@@ -285,7 +343,7 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
     m = cues.PAIR_ITEM.match(text, pos)
     if m:
         return _implicit(m, category, rule + "+pair", 2), m.end(), False
-    m = cues.SINGULAR_ITEM.match(text, pos)
+    m = cues.SINGULAR_ITEM.match(text, pos) if art.word_gate(cues.SINGULAR_ITEM_GATE, pos) else None
     if m and (m.group("det") or possessive_mode or n_items == 0):
         det = (m.group("det") or "").strip().lower()
         return _implicit(m, category, rule + "+singular", 1), m.end(), det in cues.POSSESSIVE
@@ -330,7 +388,7 @@ def _implicit(m, category: str, rule: str, n: int) -> _Found:
 def _number_first(art: _Article, q) -> _Found | None:
     """A number preceded by a toll, or followed by its cue ("33 people were killed")."""
     text = art.text
-    if cues.NOT_PEOPLE.match(text, q.end):
+    if art.not_people(q):
         return None
     toll = _toll_before(art, q)
     if toll is not None:
@@ -340,7 +398,7 @@ def _number_first(art: _Article, q) -> _Found | None:
         t = art.cue_pos[i]
         i += 1
         category, name, cue_end = art.cue_at[t]
-        if cues.LINK_BARE.fullmatch(text, q.end, t):
+        if _short_link(text, q.end, t) and cues.LINK_BARE.fullmatch(text, q.end, t):
             if category != "displaced" and cues.OBJECT_FOLLOWS.match(text, cue_end):
                 continue  # "Two men shot and killed a bank official": active, with its object
             if cues.PARTITIVE.search(text, q.end, t):
@@ -349,7 +407,8 @@ def _number_first(art: _Article, q) -> _Found | None:
                 continue  # "5 hostages were killed": the verb says what happened
             shape = "bare"
         elif (
-            cues.LINK_AUX.fullmatch(text, q.end, t)
+            art.aux_before(t)
+            and cues.LINK_AUX.fullmatch(text, q.end, t)
             or art.low[t : t + 10].split(" ", 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
             and cues.LINK_DIED.fullmatch(text, q.end, t)
         ):
@@ -364,6 +423,19 @@ def _number_first(art: _Article, q) -> _Found | None:
             cue_at=t,
         )
     return None
+
+
+def _short_link(text: str, start: int, end: int) -> bool:
+    """False when text[start:end] cannot be cues.LINK_BARE: a space, at most two noun-phrase
+    words (at most four words: "and 3" is one), then adverbs and a space. A quick test on the
+    words before the full match (most cues after a number are further away)."""
+    link = text[start:end]
+    if not (link[:1].isspace() and link[-1:].isspace()):
+        return False
+    words = link.split()
+    if len(words) <= 4 or "(" in link or "[" in link:  # a bracket holds several words as one
+        return True
+    return all(cues.ADVERB.fullmatch(w) for w in words[4:])
 
 
 def _toll_before(art: _Article, q) -> _Found | None:
@@ -396,7 +468,7 @@ def _verb_cue_after(art: _Article, q, i: int) -> bool:
     for t in art.cue_pos[i : i + 3]:
         if t > q.end + 120:
             break
-        if cues.LINK_AUX.fullmatch(art.text, q.end, t):
+        if art.aux_before(t) and cues.LINK_AUX.fullmatch(art.text, q.end, t):
             return True
     return False
 
@@ -444,7 +516,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
         if aux is None:
             word = low[p : p + 10].split(" ", 1)[0].rstrip(".,;:!?")
             if category == "killed" and word in cues.DIED_CUES:
-                m = cues.DIED_SUBJECT.search(text, max(s0, p - 80), p)
+                m = cues.search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
                 if m:
                     perp = bool(PERPETRATOR_NP.search(m.group("noun")))
                     found.append(
@@ -468,7 +540,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 _Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another")
             )
             continue
-        m = cues.SINGULAR_SUBJECT.search(text, max(s0, a - 160), a)
+        m = cues.search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, a - 160), a)
         if m:
             noun = m.group("noun")
             perp = bool(PERPETRATOR_NP.search(noun))
@@ -650,12 +722,11 @@ def _last_before(found: list[_Found], lo: int, hi: int, s0: int, at: int) -> _Fo
 
 def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
     """Numbers without a cue: subsets after 'including', list members, force sizes."""
-    text = art.text
     by_sentence: dict[int, list[_Found]] = {}
     for f in found:
         by_sentence.setdefault(sentence_index(art.starts, f.start), []).append(f)
     for q in art.quants:
-        if q.start in used or cues.NOT_PEOPLE.match(text, q.end):
+        if q.start in used or art.not_people(q):
             continue
         si = sentence_index(art.starts, q.start)
         s0, _ = art.sents[si]
@@ -777,7 +848,10 @@ def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
         # one copy of the sentence shared by its figures (a long sentence is not copied per
         # figure: that was quadratic on texts without sentence ends)
         sentence = text[s0:s1]
-        got = cache[s0] = (context.SentenceContext(sentence, art.low[s0:s1]), sentence)
+        hints = cache.get("hints")
+        if hints is None:
+            hints = cache["hints"] = context.article_hints(art.low)
+        got = cache[s0] = (context.SentenceContext(sentence, art.low[s0:s1], hints), sentence)
     sc, sentence = got
     fig = Figure(
         start=f.start,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from casualties.context import CTX, NEW_INCIDENT, alt
+from casualties.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.cues import EARLIER_REPORT
 from casualties.model import Figure, Incident
 
@@ -57,15 +57,22 @@ def _add(a: Triple, b: Triple) -> Triple:
 
 def _report(figs: list[Figure]) -> _Report:
     counts: dict[str, Triple] = {}
+    cumulative: set[str] = set()
+    vague_only = True
     for f in figs:
-        if _counts_victims(f):
+        if not f.is_subset and f.victim_type != "perpetrators":  # _counts_victims
             t = (f.low, f.best, f.high)
             counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
+            if f.is_cumulative:
+                cumulative.add(f.category)
+            if f.qualifier != "unspecified":
+                vague_only = False
     # "rose to 23 after four of the wounded died": the updated toll is the count (a toll figure
     # wins over the other figures of a cumulative sentence, whatever their order)
-    for f in sorted(figs, key=lambda f: f.rule.startswith("toll:")):
-        if f.is_cumulative and _counts_victims(f):
-            counts[f.category] = (f.low, f.best, f.high)
+    if cumulative:
+        for f in sorted(figs, key=lambda f: f.rule.startswith("toll:")):
+            if f.is_cumulative and _counts_victims(f):
+                counts[f.category] = (f.low, f.best, f.high)
     # "16 killed, including the suicide bomber": the attacker is inside the count, take him out
     for f in figs:
         if f.is_subset and f.victim_type == "perpetrators" and f.category in counts:
@@ -78,14 +85,18 @@ def _report(figs: list[Figure]) -> _Report:
     return _Report(
         counts=counts,
         party=any(f.claim_by_party for f in figs),
-        cumulative={f.category for f in figs if f.is_cumulative and _counts_victims(f)},
-        vague_only=all(f.qualifier == "unspecified" for f in figs if _counts_victims(f)),
+        cumulative=cumulative,
+        vague_only=vague_only,
     )
 
 
 def merge_accounts(accounts: list[tuple[Triple, bool]]) -> Triple:
     """Several accounts of one count: lowest low, lowest best among accounts that are not a
     party's own claim (all, if every one is), highest high (None when any is unbounded)."""
+    if len(accounts) == 1:  # the common case, same result
+        low, best, high = accounts[0][0]
+        best = max(best, low)
+        return (low, best, high if high is None else max(high, best))
     lows = [t[0] for t, _ in accounts]
     neutral = [t[1] for t, party in accounts if not party] or [t[1] for t, _ in accounts]
     highs = [t[2] for t, _ in accounts]
@@ -120,10 +131,11 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         figs = [figures[i] for i in idx]
         rep = _report(figs)
         s1 = figs[0].sentence_start + len(figs[0].sentence)
+        said = _Sentence(text[s0:s1])
         cur = built[-1] if built else None
         # after a turn to another source ("..., while the army said ..."): another account
-        turned = s0 != figs[0].sentence_start and not _new_marker(text[s0:s1], figs)
-        if cur is None or not (turned or _joins(cur, rep, text[s0:s1], figs)):
+        turned = s0 != figs[0].sentence_start and not said.new_marker
+        if cur is None or not (turned or _joins(cur, rep, said, figs)):
             cur = _Building(start=s0)
             built.append(cur)
         cur.indices += idx
@@ -131,9 +143,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         cur.party = cur.party or rep.party
         if rep.vague_only and all(c in cur.accounts for c in rep.counts):
             continue  # "many bodies" after "73 killed": the same dead, said vaguely
-        if EARLIER_REPORT.search(text[s0:s1].lower()) and all(
-            c in cur.accounts for c in rep.counts
-        ):
+        if said.earlier_report and all(c in cur.accounts for c in rep.counts):
             continue  # "Earlier reports had said 35 were killed": superseded
         for cat, t in rep.counts.items():
             if cat in rep.cumulative:
@@ -195,30 +205,63 @@ def _same_count(a: Figure, b: Figure) -> bool:
     )
 
 
-def _joins(cur: _Building, rep: _Report, sentence: str, figs: list[Figure]) -> bool:
+_EARLIER_REPORT = Gated(EARLIER_REPORT)
+_NEW_INCIDENT = Gated(NEW_INCIDENT)
+
+
+class _Sentence:
+    """The words of a report's sentence that grouping asks about, each looked up once."""
+
+    __slots__ = ("low", "_earlier", "_new")
+
+    def __init__(self, sentence: str):
+        self.low = sentence.lower()
+        self._earlier: bool | None = None
+        self._new: bool | None = None
+
+    @property
+    def earlier_report(self) -> bool:
+        """'Earlier reports had said ...'"""
+        if self._earlier is None:
+            self._earlier = bool(_EARLIER_REPORT.search(self.low))
+        return self._earlier
+
+    @property
+    def new_marker(self) -> bool:
+        """Words that announce another event or more victims ("another attack", "six more")."""
+        if self._new is None:
+            self._new = bool(_NEW_INCIDENT.search(self.low))
+        return self._new
+
+
+def _joins(cur: _Building, rep: _Report, said: _Sentence, figs: list[Figure]) -> bool:
     """Whether a sentence's report belongs to the incident before it."""
     if not rep.counts:  # only attackers' deaths or subsets: they describe the same event
         return True
     if rep.vague_only and all(c in cur.accounts for c in rep.counts):
         return True
-    if EARLIER_REPORT.search(sentence.lower()) and all(c in cur.accounts for c in rep.counts):
+    if said.earlier_report and all(c in cur.accounts for c in rep.counts):
         return True
     shared = [c for c in rep.counts if c in cur.accounts]
     if rep.cumulative and all(c in rep.cumulative or c not in cur.accounts for c in rep.counts):
         return True
     if not shared:
-        return not _new_marker(sentence, figs)
+        return not said.new_marker
     if rep.party or any(p for acc in (cur.accounts[c] for c in shared) for _, p in acc):
-        return not _new_marker(sentence, figs)
+        return not said.new_marker
     current = {c: merge_accounts(cur.accounts[c]) for c in shared}
     # another account of the same count: its values fit, and it is a count (not one person
     # named again) or it names its source ("VoJ reported 16 soldiers were killed")
     sourced = any(f.attributed_to for f in figs)
     remention = all(_remention(f) for f in figs if f.category in shared and _counts_victims(f))
-    return all(
-        _compatible(current[c], rep.counts[c]) and (rep.counts[c][1] > 1 or sourced or remention)
-        for c in shared
-    ) and not _new_marker(sentence, figs)
+    return (
+        all(
+            _compatible(current[c], rep.counts[c])
+            and (rep.counts[c][1] > 1 or sourced or remention)
+            for c in shared
+        )
+        and not said.new_marker
+    )
 
 
 _INDEFINITE_BEFORE = re.compile(r"\b(?:a|an|another)\s+[^,;.]{1,60},\s*$", re.IGNORECASE)
@@ -234,11 +277,6 @@ def _remention(f: Figure) -> bool:
     if f.rule.endswith("name"):
         return not _INDEFINITE_BEFORE.search(f.sentence[: f.start - f.sentence_start])
     return False
-
-
-def _new_marker(sentence: str, figs: list[Figure]) -> bool:
-    """Words that announce another event or more victims ("another attack", "six more")."""
-    return bool(NEW_INCIDENT.search(sentence.lower()))
 
 
 def _wounded_among_shot(counts: dict, figs: list[Figure]) -> None:

@@ -11,7 +11,7 @@ Entry points for the flow
 - `iter_articles(raw, batch_size)` -> (articles, quarantine) batches, streamed (a JSONL file is
   read line by line; a .txt file is one article).
 - `resolve_duplicates(articles)` -> (kept, quarantine): one row per article text and one text per
-  `doc_id` across everything it is given. `store.merge_tables` calls it over stored + new rows, so
+  `doc_id` across everything it is given. `merge.merge_into` calls it over stored + new rows, so
   the flow does not have to (it may call it earlier on a batch to skip extracting duplicates).
 
 Reason codes (`REASONS` below is the authoritative list)

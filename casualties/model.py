@@ -33,6 +33,9 @@ class Figure:
     def to_dict(self) -> dict:
         """The fields as a flat dict. Every field is a plain value, so a shallow copy is exact
         (and a tenth of the cost of `dataclasses.asdict`'s recursive walk on a batch)."""
+        d = self.__dict__
+        if tuple(d) == _FIGURE_FIELDS:  # as __init__ set them: a copy of the instance dict
+            return d.copy()
         return {name: getattr(self, name) for name in _FIGURE_FIELDS}
 
 

@@ -49,6 +49,33 @@ class Quantity:
     core_end: int = -1  # "at least 14"; "3,000 to 4,000" for a range)
 
 
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
+def _quantity(start, end, surface, low, best, high, qualifier, kind, core_start, core_end):
+    """Quantity(...) built directly: the frozen dataclass `__init__` sets every field through
+    `object.__setattr__` (4x slower), and find_quantities builds one per number of the text."""
+    q = _new_object(Quantity)
+    _set_attribute(
+        q,
+        "__dict__",
+        {
+            "start": start,
+            "end": end,
+            "surface": surface,
+            "low": low,
+            "best": best,
+            "high": high,
+            "qualifier": qualifier,
+            "kind": kind,
+            "core_start": core_start,
+            "core_end": core_end,
+        },
+    )
+    return q
+
+
 # --------------------------------------------------------------------------------------------
 # Lexicon → compiled patterns (once, at import)
 
@@ -258,7 +285,7 @@ def _before_needed(plow: str, start: int) -> bool:
     k = start - 1
     if not plow[k].isspace():
         return True  # "$5", "(about 5", "#5"...
-    words = plow[max(0, k - 40) : k].split()
+    words = plow[max(0, k - 40) : k].rsplit(None, 2)  # only the last two words matter
     if not words:
         return True
     last = words[-1]
@@ -610,7 +637,7 @@ def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
     else:
         qualifier = own
     kind = "range" if is_range else c1.kind
-    quantity = Quantity(
+    quantity = _quantity(
         qstart - 1,
         end - 1,
         ptext[qstart:end],
@@ -668,7 +695,7 @@ def find_quantities(text: str) -> list[Quantity]:
                 fast = nc in _FAST_END or (nc == "." and not plow[e + 1 : e + 2].isdigit())
             if fast:
                 out.append(
-                    Quantity(s - 1, e - 1, ptext[s:e], v, v, v, "exact", "number", s - 1, e - 1)
+                    _quantity(s - 1, e - 1, ptext[s:e], v, v, v, "exact", "number", s - 1, e - 1)
                 )
                 pos = e
                 continue

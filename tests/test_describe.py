@@ -6,12 +6,14 @@ sentence, and through the whole extraction (`extract_article`).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
+from casualties import describe
 from casualties.describe import describe_incident
 from casualties.extract import extract_article
 from casualties.model import Incident
@@ -105,3 +107,71 @@ def test_cumulative_figure_marks_the_incident():
     )
     inc = Incident(start=0, end=len(text), figure_indices=[0])
     assert describe_incident(text, inc, [fig], PUBLISHED)["is_cumulative"] is True
+
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
+
+
+def _plain_event_type(span: str) -> str | None:
+    """The event type rule with plain `re` searches over the slice (the definition)."""
+    r = describe.rules()
+    for name, pattern in r.event_types:
+        if pattern.search(span):
+            return "armed_clash" if name == "attack" and r.attack_on_armed.search(span) else name
+    return None
+
+
+def _plain_named(pattern, names, span: str) -> str | None:
+    m = pattern.search(span)
+    return names[int(m.lastgroup[1:])] if m else None
+
+
+def _plain_target(span: str) -> str | None:
+    r = describe.rules()
+    cued = r.target_cued.search(span)
+    if cued:
+        last = None
+        m = r.targets.search(span, cued.start(), cued.end())
+        while m:
+            last, m = m, r.targets.search(span, m.end(), cued.end())
+        if last is not None:
+            return r.target_names[int(last.lastgroup[1:])]
+    return _plain_named(r.targets, r.target_names, span)
+
+
+def test_what_and_who_equal_plain_searches_of_the_incident_slices():
+    """describe_incident finds rule matches through an index of the whole article; it must
+    answer as the rules searched on each slice would (slice edges included)."""
+    if not DEV.exists():
+        pytest.skip("../shared/data not present")
+    r = describe.rules()
+    texts = []
+    for f in sorted(DEV.glob("*.jsonl")):
+        lines = [line for line in f.read_text("utf-8").splitlines() if line.strip()]
+        texts += [json.loads(line).get("text") or "" for line in lines[:120]]
+    n = 0
+    for text in texts:
+        ex = extract_article(text, PUBLISHED)
+        for inc in ex.incidents:
+            own = [ex.figures[i] for i in inc.figure_indices if 0 <= i < len(ex.figures)]
+            start, end = describe._core(inc, own)
+            span, whole = text[start:end], text[inc.start : inc.end]
+            wider = whole if len(whole) > len(span) else ""
+            got = inc.attributes
+            want_type = (
+                _plain_event_type(span)
+                or _plain_event_type(wider)
+                or _plain_event_type(describe._sentence_before(text, start))
+            )
+            assert got["event_type"] == want_type
+            weapon = _plain_named(r.weapons, r.weapon_names, span) or _plain_named(
+                r.weapons, r.weapon_names, wider
+            )
+            assert got["weapon"] == weapon
+            assert got["target"] == (_plain_target(span) or _plain_target(wider))
+            who = describe.perpetrator(span)[0] or (
+                describe.perpetrator(wider)[0] if wider else None
+            )
+            assert got["perpetrator"] == who
+            n += 1
+    assert n > 100

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,119 @@ def test_mentions_carry_their_exact_words():
     text = "Clashes in Kunduz and Kabul killed 12, the ministry in Afghanistan said."
     for m in places.mentions(text):
         assert text[m.start : m.end] == m.text
+
+
+# --- The fast paths agree with the plain ones on real text (the dev set, when present) ---
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
+
+
+def _dev_texts() -> list[str]:
+    if not DEV.exists():
+        pytest.skip("../shared/data/dev not present")
+    texts = []
+    for path in sorted(DEV.glob("*.jsonl")):
+        for line in path.read_text("utf-8").splitlines():
+            text = json.loads(line).get("text")
+            if text:
+                texts.append(text)
+    # and the odd cases the dev set may lack: hyphens, digits and quotes before capitals
+    texts.append("Troops in al-Raqqa and ash-Shaddadi; 3Kabul, x'Herat, 12-Balkh, ’Ghazni.")
+    texts.append("Zürich and Ürümqi, the Öresund; the U.S. in Hérat's old town.")
+    return texts
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in places._TOKEN.finditer(text)]
+
+
+def _reference_hits(text: str) -> list[tuple]:
+    """The n-gram scan as written first: over every token of the text, longest first."""
+    tokens = _tokens(text)
+    caps = [places._is_cap(w) for _, _, w in tokens]
+    hits, i = [], 0
+    while i < len(tokens):
+        if not caps[i]:
+            i += 1
+            continue
+        found = None
+        for n in range(places.MAX_NGRAM, 0, -1):
+            last = i + n - 1
+            if last >= len(tokens) or not caps[last]:
+                continue
+            if any(
+                tokens[k + 1][0] - tokens[k][1] != 1 or text[tokens[k][1]] != " "
+                for k in range(i, last)
+            ):
+                continue
+            if any(
+                not (caps[k] or tokens[k][2].lower() in places._CONNECTORS)
+                for k in range(i + 1, last)
+            ):
+                continue
+            s, e = tokens[i][0], tokens[last][1]
+            phrase = places._POSSESSIVE.sub("", text[s:e].rstrip("."))
+            key = places._known_key(phrase)
+            if key is not None:
+                found = (s, s + len(phrase), phrase, key, e), n
+                break
+        if found is None:
+            i += 1
+            continue
+        hits.append(found[0])
+        i += found[1]
+    return hits
+
+
+def test_capitalised_names_as_by_a_full_tokenisation():
+    for text in _dev_texts():
+        assert places._Scanner(text)._hits() == _reference_hits(text), text[:80]
+
+
+def test_words_around_a_name_as_by_a_full_tokenisation():
+    for text in _dev_texts():
+        tokens = _tokens(text)
+        lower = {w for _, _, w in tokens if w[:1].islower()}
+        scanner = places._Scanner(text)
+        for i, (start, _, word) in enumerate(tokens):
+            assert scanner._tokens_before(start, 2) == tokens[max(0, i - 2) : i]
+            assert scanner._in_lower_case(word) == (word.lower() in lower), word
+
+
+def test_spot_patterns_over_stretches_as_over_the_whole_text():
+    sp = places._spot_patterns()
+    for text in _dev_texts():
+        stretches = places._Stretches(text, sp.anchor_words)
+        for pat, words in (
+            (sp.admin_after, sp.admin_words),
+            (sp.admin_before, sp.admin_words),
+            (sp.before, sp.before_words),
+            (sp.after, sp.after_words),
+            (places._CAPITAL, ("capital",)),
+        ):
+            got = [m.group(0, *range(1, pat.groups + 1)) for m in stretches.finditer(pat, words)]
+            want = [m.group(0, *range(1, pat.groups + 1)) for m in pat.finditer(text)]
+            assert got == want
+
+
+def test_country_adjectives_counted_as_by_their_pattern():
+    dem = places.lexicon()["demonyms"]
+    pat = re.compile(r"\b(" + "|".join(sorted(dem, key=len, reverse=True)) + r")\b")
+    for text in _dev_texts():
+        want: dict[str, int] = {}
+        for m in pat.finditer(text):
+            want[dem[m.group(1)]] = want.get(dem[m.group(1)], 0) + 1
+        got = places._demonym_counts(text)
+        assert got == want and list(got) == list(want)
+
+
+def test_gazetteer_cache_is_built_once_and_read_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    built = places._gazetteer_data()
+    (path,) = (tmp_path / "casualties").glob("gazetteer-*.pickle")
+    assert places._gazetteer_data() == built
+    path.write_bytes(b"damaged")  # a broken cache is built again, and replaced
+    assert places._gazetteer_data() == built
+    assert path.stat().st_size > 1000
+    g = places.Gazetteer(**built)
+    assert g.town_candidates("raqqa")[0] == places.gazetteer().town_candidates("raqqa")[0]

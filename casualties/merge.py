@@ -1,0 +1,355 @@
+"""Merge a run's new rows with the stored rows, on disk, in bounded memory.
+
+A run writes its validated batches as they finish into `parts` files (`RunParts`): the new
+articles, the texts it read a second time (`repeats`, not extracted again), figures and
+incidents. Only small key columns stay in memory. `merge_into` then decides duplicates over the
+keys of stored + new articles (`io.resolve_duplicates`) and writes each final table by walking
+its rows in canonical order and copying them from the stored file or the part files with
+forward-only readers, a chunk at a time. Memory depends on the number of articles (their keys),
+not on the size of the texts.
+
+Canonical order (what `store.merge_tables` promised before and still does): articles by
+(source_file, line); figures and incidents by their article's position, then as extracted;
+quarantine by (source_file, line, stage, reason). A full rebuild and an incremental run over the
+same inputs give the same rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from casualties import io as rawio
+from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, conform
+
+CHUNK_ROWS = 20_000  # output rows assembled at a time (articles: ~40 MB of text)
+_KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
+_SIDES = ("old", "new", "repeats")  # where a row of a final table is copied from
+
+
+def _excerpt_of(texts: pd.Series) -> pd.Series:
+    # Enough of the text for a quarantine row's excerpt (io.EXCERPT_CHARS), not the text.
+    return texts.astype(object).str.slice(0, rawio.EXCERPT_CHARS)
+
+
+@dataclass
+class RunParts:
+    """The new rows of a run, written to `folder` batch by batch; keys kept in memory.
+
+    `add_batch` takes one validated batch (articles, figures, incidents, quarantine);
+    `add_repeats` the rows whose text was read earlier in this run. Part files are ordinary
+    Parquet files of the final tables' columns; `close` finishes them.
+    """
+
+    folder: Path
+    metadata: Mapping[str, str]
+    _writers: dict = field(default_factory=dict)
+    _keys: dict[str, list[pd.DataFrame]] = field(default_factory=lambda: {"new": [], "repeats": []})
+    _codes: dict[str, list[np.ndarray]] = field(
+        default_factory=lambda: {"figures": [], "incidents": []}
+    )
+    _code_of: dict[str, int] = field(default_factory=dict)
+    quarantine: list[pd.DataFrame] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("new", "repeats"), 0))
+
+    def __post_init__(self) -> None:
+        from casualties.store import TableWriter
+
+        self.folder = Path(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        plan = {"new": ARTICLES, "repeats": ARTICLES, "figures": FIGURES, "incidents": INCIDENTS}
+        for name, table in plan.items():
+            self._writers[name] = TableWriter(self.path(name), table, self.metadata)
+
+    def path(self, name: str) -> Path:
+        """The part file `name` ("new", "repeats", "figures", "incidents")."""
+        return self.folder / f"{name}.parquet"
+
+    def _keys_of(self, articles: pd.DataFrame, side: str) -> pd.DataFrame:
+        keys = articles[_KEY_COLUMNS].copy()
+        keys["text"] = _excerpt_of(articles["text"])
+        keys["_side"] = side
+        keys["_pos"] = np.arange(self.rows[side], self.rows[side] + len(articles))
+        return keys
+
+    def add_batch(
+        self,
+        articles: pd.DataFrame,
+        figures: pd.DataFrame,
+        incidents: pd.DataFrame,
+        quarantine: pd.DataFrame,
+    ) -> None:
+        """Write one validated batch (articles with `n_figures` and `run_id` set)."""
+        self._keys["new"].append(self._keys_of(articles, "new"))
+        for article_id in articles["article_id"]:
+            self._code_of.setdefault(article_id, len(self._code_of))
+        for name, df in (("figures", figures), ("incidents", incidents)):
+            codes = df["article_id"].map(self._code_of).fillna(-1).to_numpy(dtype=np.int64)
+            self._codes[name].append(codes)
+            self._writers[name].write(df)
+        self._writers["new"].write(articles)
+        self.rows["new"] += len(articles)
+        if len(quarantine):
+            self.quarantine.append(conform(quarantine, QUARANTINE))
+
+    def add_repeats(self, articles: pd.DataFrame) -> None:
+        """Rows whose text this run already read (kept for the duplicate decisions)."""
+        self._keys["repeats"].append(self._keys_of(articles, "repeats"))
+        self._writers["repeats"].write(articles)
+        self.rows["repeats"] += len(articles)
+
+    def add_quarantine(self, quarantine: pd.DataFrame) -> None:
+        """Quarantine rows that came with no batch (unreadable files, skipped inputs)."""
+        if len(quarantine):
+            self.quarantine.append(conform(quarantine, QUARANTINE))
+
+    def keys(self, side: str) -> pd.DataFrame:
+        """Key columns (+ excerpt as `text`, `_side`, `_pos`) of the "new" or "repeats" rows."""
+        frames = self._keys[side]
+        if not frames:
+            empty = conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS + ["text"]]
+            return empty.assign(_side=side, _pos=np.zeros(0, dtype=np.int64))
+        return pd.concat(frames, ignore_index=True)
+
+    def codes(self, name: str) -> np.ndarray:
+        """Per row of the figures or incidents part: the code of its article (-1: unknown)."""
+        parts = self._codes[name]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    @property
+    def code_of(self) -> Mapping[str, int]:
+        """article_id → code of the new articles (see `codes`)."""
+        return self._code_of
+
+    def close(self) -> None:
+        """Finish every part file."""
+        for w in self._writers.values():
+            w.close()
+
+    def abort(self) -> None:
+        """Drop unfinished part files."""
+        for w in self._writers.values():
+            w.abort()
+
+
+class _Cursor:
+    """Rows of one Parquet file by position, read forward a record batch at a time."""
+
+    def __init__(self, path: Path, columns: list[str] | None = None):
+        self._batches = pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
+        self._buf: pa.Table | None = None
+        self._start = 0
+        self._end = 0
+
+    def take(self, positions: np.ndarray) -> pa.Table:
+        """The rows at `positions` (increasing, never before an earlier call's)."""
+        out = []
+        while len(positions):
+            if positions[0] < self._start:
+                raise ValueError("positions must only move forward")
+            while positions[0] >= self._end:
+                batch = next(self._batches)
+                self._buf = pa.Table.from_batches([batch])
+                self._start, self._end = self._end, self._end + batch.num_rows
+            n = int(np.searchsorted(positions, self._end))
+            out.append(self._buf.take(pa.array(positions[:n] - self._start)))
+            positions = positions[n:]
+        return pa.concat_tables(out) if out else None
+
+
+class _Loaded:
+    """Random access to a whole file: the fallback when a side's rows are not in file order
+    (an older table written in another order); costs the file's size in memory."""
+
+    def __init__(self, path: Path, columns: list[str] | None = None):
+        self._table = pq.read_table(path, columns=columns)
+
+    def take(self, positions: np.ndarray) -> pa.Table:
+        return self._table.take(pa.array(positions))
+
+
+def _reader(path: Path, positions: np.ndarray):
+    increasing = len(positions) < 2 or bool(np.all(np.diff(positions) > 0))
+    return _Cursor(path) if increasing else _Loaded(path)
+
+
+def _write_in_order(
+    writer, table, sides: np.ndarray, positions: np.ndarray, paths: Mapping[str, Path], fix=None
+) -> None:
+    """Copy rows into `writer` in the order given: row k is row positions[k] of
+    paths[_SIDES[sides[k]]]. `fix(frame, side)` may patch a chunk before it is written."""
+    readers = {}
+    for code, side in enumerate(_SIDES):
+        mine = positions[sides == code]
+        if len(mine):
+            readers[code] = _reader(paths[side], mine)
+    for start in range(0, len(sides), CHUNK_ROWS):
+        s, p = sides[start : start + CHUNK_ROWS], positions[start : start + CHUNK_ROWS]
+        cut = np.flatnonzero(np.diff(s)) + 1  # runs of rows from one side
+        frames = []
+        for a, b in zip(np.r_[0, cut], np.r_[cut, len(s)], strict=True):
+            frame = conform(readers[int(s[a])].take(p[a:b]).to_pandas(), table)
+            frames.append(fix(frame, _SIDES[int(s[a])]) if fix else frame)
+        writer.write(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
+
+
+def _old_keys(old_articles: Path | None, keep: set[str]) -> pd.DataFrame:
+    """Key columns of the stored articles of the kept files, with their row positions."""
+    if old_articles is None or not old_articles.exists():
+        return pd.DataFrame(columns=[*_KEY_COLUMNS, "text", "_side", "_pos"])
+    frames = []
+    pos = 0
+    pf = pq.ParquetFile(old_articles)
+    for batch in pf.iter_batches(batch_size=CHUNK_ROWS, columns=[*_KEY_COLUMNS, "text"]):
+        df = batch.to_pandas()
+        df["text"] = _excerpt_of(df["text"])
+        df["_side"] = "old"
+        df["_pos"] = np.arange(pos, pos + len(df))
+        pos += len(df)
+        frames.append(df[df["source_file"].isin(keep)])
+    return pd.concat(frames, ignore_index=True) if frames else _old_keys(None, keep)
+
+
+def _old_codes(path: Path | None, code_of: Mapping[str, int]) -> np.ndarray:
+    """Per stored figure or incident row: its article's code (-1: article not kept)."""
+    if path is None or not path.exists():
+        return np.zeros(0, dtype=np.int64)
+    parts = []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=200_000, columns=["article_id"]):
+        ids = batch.column(0).to_pandas()
+        parts.append(ids.map(code_of).fillna(-1).to_numpy(dtype=np.int64))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+def merge_into(
+    stage: Path,
+    old: Mapping[str, Path | None],
+    parts: RunParts,
+    keep_files: Iterable[str],
+    run_id: str | None,
+    metadata: Mapping[str, str],
+) -> tuple[dict[str, int], pd.DataFrame]:
+    """Write the next articles, figures and incidents tables into `stage`; return the rows
+    written per table and the next quarantine table (small; the caller adds to it and writes it).
+
+    `old` maps table names to the stored Parquet files (None or missing: nothing stored);
+    stored rows stay only if their `source_file` is in `keep_files` (figures and incidents
+    follow their article). Duplicates are decided over stored + new articles
+    (`io.resolve_duplicates`: first by (source_file, line) wins), and each article's figures and
+    incidents come from the side its winning row came from. Quarantine rows without a run_id
+    get `run_id`.
+    """
+    from casualties.store import TableWriter, table_path
+
+    stage = Path(stage)
+    stage.mkdir(parents=True, exist_ok=True)
+    keep = set(keep_files)
+    repeats = parts.keys("repeats")
+    # A repeat counts only if its first copy was extracted and passed validation.
+    repeats = repeats[repeats["article_id"].isin(parts.code_of.keys())]
+    sides = [_old_keys(old.get("articles"), keep), parts.keys("new"), repeats]
+    keys = pd.concat([f for f in sides if len(f)] or sides[1:2], ignore_index=True)
+    winners, dup_q = rawio.resolve_duplicates(keys)
+    side_code = winners["_side"].map({s: i for i, s in enumerate(_SIDES)}).to_numpy(dtype=np.int64)
+    out: dict[str, int] = {}
+
+    # Articles: the winners in (source_file, line) order, copied from their side.
+    old_code_of = {a: i for i, a in enumerate(keys.loc[keys["_side"] == "old", "article_id"])}
+    new_figures = parts.codes("figures")
+    counts = np.bincount(new_figures[new_figures >= 0], minlength=len(parts.code_of))
+
+    def fix_articles(frame: pd.DataFrame, side: str) -> pd.DataFrame:
+        if side == "repeats":  # never extracted: its figures are those of the first copy
+            codes = frame["article_id"].map(parts.code_of).fillna(-1).astype(int)
+            frame["n_figures"] = [int(counts[c]) if c >= 0 else 0 for c in codes]
+            frame["run_id"] = run_id
+        return frame
+
+    paths = {"old": old.get("articles"), "new": parts.path("new"), "repeats": parts.path("repeats")}
+    with TableWriter(table_path(stage, ARTICLES), ARTICLES, metadata) as w:
+        _write_in_order(
+            w, ARTICLES, side_code, winners["_pos"].to_numpy(dtype=np.int64), paths, fix_articles
+        )
+    out["articles"] = w.rows
+
+    # Figures and incidents: rank of the winning article, then their order on their side.
+    rank = pd.Series(np.arange(len(winners)), index=winners["article_id"].to_numpy())
+    from_old = winners["_side"].to_numpy() == "old"
+    old_rank = np.full(len(old_code_of), -1, dtype=np.int64)
+    ids_old = winners["article_id"].to_numpy()[from_old]
+    old_rank[[old_code_of[a] for a in ids_old]] = rank[ids_old].to_numpy()
+    new_rank = np.full(len(parts.code_of), -1, dtype=np.int64)
+    ids_new = winners["article_id"].to_numpy()[~from_old]
+    new_rank[[parts.code_of[a] for a in ids_new if a in parts.code_of]] = rank[
+        [a for a in ids_new if a in parts.code_of]
+    ].to_numpy()
+    for name, table in (("figures", FIGURES), ("incidents", INCIDENTS)):
+        ranks = []
+        for side, codes, by_code in (
+            (0, _old_codes(old.get(name), old_code_of), old_rank),
+            (1, parts.codes(name), new_rank),
+        ):
+            r = np.where(codes >= 0, by_code[np.maximum(codes, 0)] if len(by_code) else -1, -1)
+            ranks.append((side, r))
+        sides = np.concatenate([np.full(len(r), s, dtype=np.int64) for s, r in ranks])
+        positions = np.concatenate([np.arange(len(r), dtype=np.int64) for _, r in ranks])
+        row_rank = np.concatenate([r for _, r in ranks])
+        kept = row_rank >= 0
+        order = np.lexsort((positions[kept], row_rank[kept]))
+        with TableWriter(table_path(stage, table), table, metadata) as w:
+            _write_in_order(
+                w,
+                table,
+                sides[kept][order],
+                positions[kept][order],
+                {"old": old.get(name), "new": parts.path(name)},
+            )
+        out[name] = w.rows
+
+    # Quarantine (small): stored rows of kept files, this run's rows, duplicate_id rows.
+    frames = [conform(dup_q, QUARANTINE), *parts.quarantine]
+    stored = old.get("quarantine")
+    if stored is not None and stored.exists():
+        q = conform(pd.read_parquet(stored), QUARANTINE)
+        frames.insert(0, q[q["source_file"].isin(keep)])
+    return out, sort_quarantine(pd.concat(frames, ignore_index=True), run_id)
+
+
+def sort_quarantine(quarantine: pd.DataFrame, run_id: str | None = None) -> pd.DataFrame:
+    """Quarantine rows in canonical order; rows without a run_id get `run_id`."""
+    quarantine = conform(quarantine, QUARANTINE)
+    if run_id is not None:
+        quarantine["run_id"] = quarantine["run_id"].fillna(run_id)
+    return quarantine.sort_values(
+        ["source_file", "line", "stage", "reason"], kind="stable", na_position="first"
+    ).reset_index(drop=True)
+
+
+def stored_paths(out_dir: Path, names: Iterable[str]) -> dict[str, Path | None]:
+    """The stored Parquet file of each table (None if there is none)."""
+    from casualties.store import table_path
+
+    paths = {}
+    for name in names:
+        path = table_path(out_dir, TABLES[name])
+        paths[name] = path if path.exists() else None
+    return paths
+
+
+@contextlib.contextmanager
+def run_parts(folder: Path, metadata: Mapping[str, str]):
+    """`RunParts` that are closed on success and dropped on failure."""
+    parts = RunParts(folder, metadata)
+    try:
+        yield parts
+    except BaseException:
+        parts.abort()
+        raise
+    parts.close()

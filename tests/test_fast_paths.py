@@ -1,0 +1,190 @@
+"""The speed-ups of figure extraction give the results of the plain patterns they stand for.
+
+Each quick test (a gate, a first-word scan, a cached answer) is compared with the full pattern it
+saves, on real text: the dev set when it is there (../shared), and a few own sentences always.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from casualties import context, cues, figures, incidents, numbers, sentences
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
+OWN = [
+    "At least 16 people were killed and 25 injured when a car bomb exploded, police said.",
+    "A soldier was reportedly killed. Another policeman died in hospital; a third later died.",
+    "Gunmen shot and killed a bank official, his wife and their two children on Monday.",
+    "Officials said the death toll rose to 41, including the suicide bomber, according to AFP.",
+    "Three of the four injured students died. No one else was hurt, the army said.",
+    "The ſoldier and the SOLDIERS were killed; 12 rockets (of 40 fired) hit İzmir.",
+    "Two ſhells hit; 3 ROCKETS and 4 K-9 dogs; killing a Kelvin \u212aid and one policeman.",
+    "They killed 3 (three) civilians and [2] policemen, 5 U.S. marines were wounded.",
+]
+
+
+def _texts() -> list[str]:
+    texts = list(OWN)
+    for path in sorted(DEV.glob("*.jsonl")) if DEV.exists() else []:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            text = json.loads(line).get("text") or ""
+            texts += [text, text.upper()]
+    return texts
+
+
+TEXTS = _texts()
+
+# The sentence-end pattern as it was written before it started with a character class.
+_OLD_END = re.compile(
+    r"[.!?]+[\"'”’)\]]*(?:(?=[ \t\r\f\v]+[\"'“‘(\[0-9A-Z])|(?=[A-Z][a-z])|(?=\s*\n)|$)|\n"
+)
+
+
+def test_sentence_ends_are_the_old_pattern():
+    for text in TEXTS:
+        assert [m.span() for m in sentences._END.finditer(text)] == [
+            m.span() for m in _OLD_END.finditer(text)
+        ]
+
+
+def test_gates_give_the_old_positions():
+    """Word-start gates and the padded trigger scan find what the `\\b` patterns found."""
+    old_zero = re.compile(r"\b(?:no|none|nobody|without|zero)\b")
+    old_subset = re.compile(r"\b(?:including|among)\b")
+    for text in TEXTS:
+        low = cues.lower(text)
+        assert [m.span() for m in cues.ZERO_GATE.finditer(low)] == [
+            m.span() for m in old_zero.finditer(low)
+        ]
+        assert [m.span() for m in cues.SUBSET_GATE.finditer(low)] == [
+            m.span() for m in old_subset.finditer(low)
+        ]
+        old = [
+            (t.start(), t.group())
+            for t in cues.TRIGGER.finditer(low)
+            if not (t.start() and low[t.start() - 1] == "-")
+        ]
+        padded = [(m.start(1) - 1, m.group(1)) for m in cues.TRIGGER_PADDED.finditer(" " + low)]
+        assert padded == old
+
+
+def test_trigger_stems_decide_which_cue_patterns_can_match():
+    for text in TEXTS:
+        low = cues.lower(text)
+        for m in cues.TRIGGER_PADDED.finditer(" " + low):
+            p, stem = m.start(1) - 1, m.group(1)
+            if cues.OBJECT_VERB_L.match(low, p):
+                assert stem in cues.OBJECT_STEMS
+            if cues.CUE_L.match(low, p):
+                assert stem in cues.CUE_STEMS
+            if cues.THEN_ANY.match(low, p):
+                assert stem in cues.THEN_STEMS
+
+
+GATED = [
+    context._ACCORDING_GATED,
+    context._VERB_GATED,
+    context._PARTY_CLAIM_GATED,
+    context._HEDGES_GATED,
+    context._ATTACK_BY_MILITANTS_GATED,
+    incidents._EARLIER_REPORT,
+    incidents._NEW_INCIDENT,
+]
+
+
+@pytest.mark.parametrize("gated", GATED, ids=lambda g: g.pattern.pattern[:30])
+def test_gated_patterns_find_what_the_patterns_find(gated):
+    assert gated._gate is not None  # these patterns have literal first words
+    for text in TEXTS:
+        low = cues.lower(text)
+        for start, end in sentences.split_sentences(text):
+            assert _span(gated.search(low, start, end)) == _span(
+                gated.pattern.search(low, start, end)
+            )
+            assert _span(gated.search(low, start + 7, end - 3)) == _span(
+                gated.pattern.search(low, start + 7, end - 3)
+            )
+        assert [m.span() for m in gated.finditer(low)] == [
+            m.span() for m in gated.pattern.finditer(low)
+        ]
+
+
+def _span(m):
+    return None if m is None else m.span()
+
+
+def test_first_words_refuse_what_may_start_otherwise():
+    assert context.first_words(r"\b(?:kill(?:ed)?|shot)\b") == {"kill", "shot"}
+    assert context.first_words(r"(?:death )?toll") is None
+    assert context.first_words(r"(?:\w+ ){0,2}killed") is None
+    assert context.first_words(r"(?:very ){0,2}killed") is None
+    assert context.first_words(r"\d+ killed") is None
+
+
+def test_word_gates_never_skip_a_match():
+    """The word gates (NOT_PEOPLE, SINGULAR_ITEM), the link tests before LINK_BARE and LINK_AUX
+    and the subject starts: where the full pattern matches, the quick test said "try"."""
+    for text in TEXTS:
+        low = cues.lower(text)
+        starts = [m.start() for m in re.finditer(r"(?<!\S)\S", text)]
+        art = figures._Article(text)
+        for q in numbers.find_quantities(text):
+            if cues.NOT_PEOPLE.match(text, q.end):
+                assert low[q.end : q.end + 1].isspace()
+                assert art.word_gate(cues.NOT_PEOPLE_GATE, q.end)
+            for t in art.cue_pos:
+                if q.end < t <= q.end + 200 and cues.LINK_BARE.fullmatch(text, q.end, t):
+                    assert figures._short_link(text, q.end, t)
+        for p in starts:
+            if cues.SINGULAR_ITEM.match(text, p):
+                assert art.word_gate(cues.SINGULAR_ITEM_GATE, p)
+        for t in art.cue_pos:
+            for q in art.quants:
+                if q.end < t <= q.end + 200 and cues.LINK_AUX.fullmatch(text, q.end, t):
+                    assert figures._aux_tail(low, t)
+            for pattern, back in ((cues.SINGULAR_SUBJECT, 160), (cues.DIED_SUBJECT, 80)):
+                w = max(0, t - back)
+                assert _span(cues.search_subject(pattern, text, low, w, t)) == _span(
+                    pattern.search(text, w, t)
+                )
+
+
+def test_quantities_built_directly_equal_the_dataclass():
+    for text in TEXTS[:50]:
+        for q in numbers.find_quantities(text):
+            made = numbers.Quantity(
+                q.start,
+                q.end,
+                q.surface,
+                q.low,
+                q.best,
+                q.high,
+                q.qualifier,
+                q.kind,
+                q.core_start,
+                q.core_end,
+            )
+            assert q == made and hash(q) == hash(made) and repr(q) == repr(made)
+
+
+def test_sentence_context_with_article_hints_is_the_same():
+    for text in TEXTS:
+        low = cues.lower(text)
+        hints = context.article_hints(low)
+        for start, end in sentences.split_sentences(text):
+            plain = context.SentenceContext(text[start:end], low[start:end])
+            hinted = context.SentenceContext(text[start:end], low[start:end], hints)
+            assert [getattr(plain, k) for k in plain.__slots__] == [
+                getattr(hinted, k) for k in hinted.__slots__
+            ]
+
+
+def test_figure_to_dict_copies_fields_only():
+    fig = figures.find_figures(OWN[0])[0]
+    assert list(fig.to_dict()) == [f for f in fig.__dataclass_fields__]
+    fig.note = "not a field"  # an attribute set by someone else is not a column
+    assert list(fig.to_dict()) == [f for f in fig.__dataclass_fields__]
