@@ -302,8 +302,9 @@ def describe_incident(
     perpetrator_hedged, is_cumulative. Unknown ones are None (date_precision "unknown")."""
     own = [figures[i] for i in incident.figure_indices if 0 <= i < len(figures)]
     start, end = _core(incident, own)
-    span = text[start:end]
-    whole = text[incident.start : incident.end]
+    # (the lengths of text[start:end] and of the incident's slice, without copying them)
+    positions = range(len(text))
+    more = len(positions[incident.start : incident.end]) > len(positions[start:end])
     out: dict = {}
 
     if published is not None and getattr(published, "tzinfo", None) is not None:
@@ -317,7 +318,7 @@ def describe_incident(
 
     # The casualty sentences first, then the rest of the incident (when it has more).
     own_words = _stretch(text, start, end)
-    wider = _stretch(text, incident.start, incident.end) if len(whole) > len(span) else _NOTHING
+    wider = _stretch(text, incident.start, incident.end) if more else _NOTHING
     out["event_type"] = (
         _event_type(own_words)
         or _event_type(wider)

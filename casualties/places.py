@@ -411,10 +411,11 @@ def _may_continue(word: str, following: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Mention:
     """A place named in text. kind: town, country, admin (US state or "X province"), spot
-    (a district, street or village not in the gazetteer, inside or near a town)."""
+    (a district, street or village not in the gazetteer, inside or near a town). Treat it
+    as read-only (not frozen: a frozen dataclass is slower to make, and there are many)."""
 
     start: int
     end: int
@@ -489,7 +490,9 @@ _STRETCH = re.compile(r"[\w'’\s‐-]*")
 
 class _Stretches:
     """Where in one text the patterns above may match: the stretches that hold one of their
-    words. Each word is looked for once per text, whichever patterns need it."""
+    words as a whole word (each pattern has its word after a space or word boundary and
+    before a word boundary). Each word is looked for once per text, whichever patterns need
+    it."""
 
     def __init__(self, text: str, words: tuple[str, ...]):
         self.text = text
@@ -497,19 +500,38 @@ class _Stretches:
         # fewer); only when lowering keeps each character in its place.
         low = text.lower()
         self.fold = len(low) == len(text)
-        hay = low if self.fold else text
         self.found: dict[str, list[int]] = {}
-        for w in {w.lower() for w in words} if self.fold else words:
-            i = hay.find(w)
-            while i >= 0:
-                self.found.setdefault(w, []).append(i)
-                i = hay.find(w, i + 1)
+        found = self.found
+        if self.fold:
+            # One pass for all words (see _word_finder); the text's first word on its own.
+            first, finder = _word_finder(_folded(words))
+            m = first(low)
+            if m is not None:
+                found[m.group(1)] = [0]
+            for m in finder(low):
+                w = m.group(1)
+                if w in found:
+                    found[w].append(m.start(1))
+                else:
+                    found[w] = [m.start(1)]
+        else:
+            n = len(text)
+            for w in words:
+                i = text.find(w) if w else -1
+                k = len(w)
+                while i >= 0:
+                    # (a word of letters: whole when no word character touches either end)
+                    if (i == 0 or not _WORD_CHAR(text, i - 1)) and (
+                        i + k == n or not _WORD_CHAR(text, i + k)
+                    ):
+                        found.setdefault(w, []).append(i)
+                    i = text.find(w, i + k)
         self.backwards = text[::-1]
 
     def finditer(self, pat: re.Pattern, words: tuple[str, ...]):
         """What `pat.finditer(text)` gives, for a pattern that needs one of `words` (from
-        _words_to_look_for, and among the words the stretches were found by): the pattern
-        runs only over the stretches that hold one. A stretch is bounded by other
+        _words_to_look_for, and among the words the stretches were found by) whole: the
+        pattern runs only over the stretches that hold one. A stretch is bounded by other
         characters, so the pattern sees the same text around its matches ("\\b" at either
         end holds as in the whole text)."""
         text = self.text
@@ -517,9 +539,8 @@ class _Stretches:
             yield from pat.finditer(text)
             return
         keys = _folded(words) if self.fold else frozenset(words)
-        anchors = sorted(
-            itertools.chain.from_iterable(ps for w, ps in self.found.items() if w in keys)
-        )
+        found = [ps for w, ps in self.found.items() if w in keys]
+        anchors = found[0] if len(found) == 1 else sorted(itertools.chain.from_iterable(found))
         n, done = len(text), 0
         for a in anchors:
             if a < done:
@@ -529,9 +550,40 @@ class _Stretches:
             yield from pat.finditer(text, start, done)
 
 
+_WORD_CHAR = re.compile(r"\w").match
+
+
 @lru_cache(maxsize=16)
 def _folded(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(w.lower() for w in words)
+
+
+@lru_cache(maxsize=16)
+def _word_finder(words: frozenset[str]):
+    """`match` at the text's start and `finditer` elsewhere for `words` (lower-case letters)
+    as whole words in a lower-case text, the word in group 1. ASCII classes: a non-word
+    character before and a word boundary after in the ASCII sense hold wherever they do in
+    the Unicode sense (and in a few more places: more stretches to search, never fewer)."""
+    trie = _trie(sorted(words))
+    return (
+        re.compile(rf"({trie})\b", re.ASCII).match,
+        re.compile(rf"\W({trie})\b", re.ASCII).finditer,
+    )
+
+
+def _trie(words: list[str]) -> str:
+    """A regex alternation of `words` (sorted, none empty) sharing their first letters,
+    which the regex engine tries far faster than a flat alternation."""
+    out = []
+    for ch in sorted({w[:1] for w in words}):
+        rest = [w[1:] for w in words if w[:1] == ch]
+        if ch == "":
+            continue
+        tail = _trie([r for r in rest if r])
+        if tail:
+            tail = f"(?:{tail})" + ("?" if "" in rest else "")
+        out.append(re.escape(ch) + tail)
+    return "|".join(out)
 
 
 def _is_cap(word: str) -> bool:
@@ -669,6 +721,53 @@ def _word_info(word: str) -> tuple[bool, str, str | None] | None:
     return (multi, phrase, key) if multi or key is not None else None
 
 
+@lru_cache(maxsize=131072)
+def _token_info(word: str, following: str | None) -> tuple[bool, str, str | None] | None:
+    """A capitalised token and the token one space after it (None if none): whether a
+    longer name may start with the two, and the token's phrase and key read alone; None
+    when no name can start at the token (most of them: "The Taliban", "Monday")."""
+    if word[0] > "Z" and not _is_cap(word):
+        return None  # a lower-case letter outside ASCII
+    info = _word_info(word)
+    if info is None:
+        return None
+    multi, phrase, key = info
+    longer = multi and following is not None and _may_continue(word, following)
+    return (longer, phrase, key) if longer or key is not None else None
+
+
+_GROUP = re.Match.group
+_FOLLOWING = itertools.repeat("following")  # (the group's name, for map)
+
+
+@lru_cache(maxsize=65536)
+def _hit_kind(phrase: str, key: str) -> tuple:
+    """What a known name found by the scan may be, by its words alone: (cc, admin1,
+    adjectival, town). A country gives its code (admin1 None), a US state "US" and the
+    state's name (not "New York", more often the city); `adjectival`: a country word that
+    is mostly an adjective ("US airstrike") and needs a locative word. Any other name gives
+    cc None and, in `town`, its candidate towns and their largest population; None when it
+    is never a town (an acronym: "ISIS", "UN"; a common word of the lexicon)."""
+    g = gazetteer()
+    adjectival = phrase in _rules().adjectival
+    if key in g.countries and not (phrase.isupper() and len(phrase) <= 3 and phrase != "US"):
+        return g.countries[key], None, adjectival, None
+    if key in g.states and not _state_city(key):
+        return "US", g.state_names[g.states[key]], adjectival, None
+    if key in g.countries or (phrase.isupper() and len(phrase) <= 4) or key in _not_places():
+        return None, None, adjectival, None
+    candidates = g.town_candidates(key)
+    largest = max((t.population for t in candidates), default=0)
+    return None, None, adjectival, (candidates, largest)
+
+
+def _state_city(key: str) -> bool:
+    """ "New York", "Washington": in news the large city more often than the state."""
+    return any(
+        t.cc == "US" and t.population >= 500_000 for t in gazetteer().town_candidates(key)[:3]
+    )
+
+
 class _Scanner:
     """Finds place mentions in one text. Only the capitalised tokens are visited; the tokens
     around one are read where a rule needs them."""
@@ -717,9 +816,9 @@ class _Scanner:
         text, reach = self.text, 24
         while True:
             lo = text.rfind(" ", 0, pos - reach) + 1 if pos > reach else 0
-            toks = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text, lo, pos)]
-            if len(toks) >= k or lo == 0:
-                return toks[-k:]
+            found = list(_TOKEN.finditer(text, lo, pos))
+            if len(found) >= k or lo == 0:
+                return [(m.start(), m.end(), m.group()) for m in found[-k:]]
             reach *= 4
 
     def _after_locative(self, start: int) -> bool:
@@ -733,12 +832,6 @@ class _Scanner:
         """The token at `start` opens a sentence (or the text)."""
         before = self.text[max(0, start - 3) : start]
         return start == self._first_token or bool(_SENTENCE_END.search(before)) or before == ""
-
-    def _state_city(self, key: str) -> bool:
-        """ "New York", "Washington": in news the large city more often than the state."""
-        return any(
-            t.cc == "US" and t.population >= 500_000 for t in self.g.town_candidates(key)[:3]
-        )
 
     def _following_constraint(self, end: int) -> tuple[str | None, str | None]:
         """A ", Syria" or ", Michigan" right after a town name: its country or US state."""
@@ -762,22 +855,19 @@ class _Scanner:
         text = self.text
         raw: list[tuple[int, int, str, str, int]] = []
         resume = 0  # tokens of the last name are not tried again
-        for m in (_CAP_TOKEN_ASCII if _plain_capitals(text) else _CAP_TOKEN).finditer(text):
-            word = m.group()
-            info = _word_info(word)
-            if info is None:
-                continue
+        found = list((_CAP_TOKEN_ASCII if _plain_capitals(text) else _CAP_TOKEN).finditer(text))
+        # Each token's look-ups in C (map over cached functions); Python visits only the
+        # tokens a name may start at.
+        infos = list(map(_token_info, map(_GROUP, found), map(_GROUP, found, _FOLLOWING)))
+        for m, info in itertools.compress(zip(found, infos, strict=True), infos):
             start, end = m.span()
             if start < resume:
                 continue
-            odd, following = m.group(1, 2)
-            if odd is not None and not _starts_token(text, start):
+            if m.group(1) is not None and not _starts_token(text, start):
                 continue
-            if word[0] > "Z" and not _is_cap(word):
-                continue  # a lower-case letter outside ASCII
-            multi, phrase, key = info
+            longer, phrase, key = info
             hit = None
-            if multi and following is not None and _may_continue(word, following):
+            if longer:
                 chain = self._chain(end)
                 for n in range(len(chain) + 1, 1, -1):
                     # the last word capitalised, the inner ones too or connectors
@@ -799,53 +889,50 @@ class _Scanner:
 
     def scan(self) -> list[Mention]:
         """Town, country and US state mentions (n-gram lookups), then spots and admin areas."""
-        g, text = self.g, self.text
+        text = self.text
         raw = self._hits()
         mentions: list[Mention] = []
-        adjectival = _rules().adjectival
-        for s, e, phrase, key, _ in raw:
-            if phrase in adjectival and not self._after_locative(s):
-                continue  # "US airstrike", "UK officials": an adjective, not a place
-            if key in g.countries and not (
-                phrase.isupper() and len(phrase) <= 3 and phrase != "US"
-            ):
-                mentions.append(Mention(s, e, phrase, "country", cc=g.countries[key]))
-            elif key in g.states and not self._state_city(key):
-                code = g.states[key]
-                mentions.append(Mention(s, e, phrase, "admin", cc="US", admin1=g.state_names[code]))
+        towns = []  # the names that may be towns, for when the article's countries are known
+        for hit in raw:
+            s, e, phrase, key, _ = hit
+            cc, admin1, adjectival, town = _hit_kind(phrase, key)
+            if cc is not None:
+                if adjectival and not self._after_locative(s):
+                    continue  # "US airstrike", "UK officials": an adjective, not a place
+                mentions.append(
+                    Mention(s, e, phrase, "admin" if admin1 else "country", cc, None, admin1)
+                )
+            elif town is not None:
+                towns.append((hit, town))
         # Countries the article is about: named ones, the dateline's and those of country
         # adjectives ("Afghan forces"). They decide between towns of one name.
         context = {m.cc for m in mentions} | set(_demonym_counts(text)) | set(self.hints)
         dl = _dateline(text)
         if dl is not None and dl.cc:
             context.add(dl.cc)
-        for s, e, phrase, key, last_end in raw:
-            if key in g.countries or (key in g.states and not self._state_city(key)):
-                continue
-            town = self._accept_town(s, e, phrase, key, last_end, context)
+        for (s, e, phrase, key, last_end), (candidates, largest) in towns:
+            town = self._accept_town(s, e, phrase, key, last_end, context, candidates, largest)
             if town is not None:
-                mentions.append(Mention(s, e, phrase, "town", cc=town.cc, town=town))
+                mentions.append(Mention(s, e, phrase, "town", town.cc, town))
         mentions = self._spots_and_admins(mentions, context)
         mentions.sort(key=lambda m: m.start)
         return mentions
 
-    def _accept_town(self, s, e, phrase, key, last_end, context) -> Town | None:
-        """The town the name at text[s:e] stands for, or None. Each rule below is a test that
-        can only refuse (or, for a locative word or a ", Syria" after it, spare the name the
-        tests for bare names); the cheap ones go first, and the word before the name is read
-        only for a name still in the running."""
-        if phrase.isupper() and len(phrase) <= 4:
-            return None  # acronyms: "ISIS", "SDF", "UN"
-        if key in self.not_places:
-            return None
+    def _accept_town(
+        self, s, e, phrase, key, last_end, context, candidates, largest
+    ) -> Town | None:
+        """The town the name at text[s:e] stands for, or None (`candidates` and the `largest`
+        population among them from _hit_kind, which has refused acronyms and common words).
+        Each rule below is a test that can only refuse (or, for a locative word or a ", Syria"
+        after it, spare the name the tests for bare names); the cheap ones go first, and the
+        word before the name is read only for a name still in the running."""
         text = self.text
-        candidates = self.g.town_candidates(key)
         if (
             e == last_end  # (else a dot or "'s" stands between the name and the next word)
+            and largest < self.min_bare_alt
             and text[e : e + 1] == " "
             and (nxt := _TOKEN.match(text, e + 1)) is not None
             and _is_cap(nxt.group())
-            and max((t.population for t in candidates), default=0) < self.min_bare_alt
         ):
             # The start of a longer name ("Human Rights", "Puli Alam district"); a large
             # city stays a place in "Kabul University" or "St Petersburg Metro".
@@ -1168,10 +1255,10 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
     else:
         earlier = [m for m in body if m.end <= start]
         inside = [m for m in body if m.start < end and start < m.end]
-    towns_in = [m for m in inside if m.kind == "town"]
-    spots_in = [m for m in inside if m.kind == "spot"]
-    admins_in = [m for m in inside if m.kind == "admin"]
-    countries_in = [m for m in inside if m.kind == "country"]
+    towns_in, spots_in, admins_in, countries_in = [], [], [], []
+    by_kind = {"town": towns_in, "spot": spots_in, "admin": admins_in, "country": countries_in}
+    for m in inside:
+        by_kind[m.kind].append(m)
     stated_cc = {m.cc for m in countries_in + admins_in if m.cc}
     if dl is not None and dl.kind == "country":
         # A country dateline ("FRANCE.  Bombs exploded ...") names the incident's country in
@@ -1180,7 +1267,6 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
         countries_in = [m for m in countries_in if m.cc == dl.cc]
         admins_in = [m for m in admins_in if m.cc in (None, dl.cc)]
         stated_cc = {dl.cc}
-    fallback_town = _first_town(earlier, body, dl, stated_cc)
 
     if towns_in:
         row = _row(towns_in[0], "nearby" if towns_in[0].nearby else "exact")
@@ -1190,6 +1276,8 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
         if admins_in and not row["admin1"]:
             row["admin1"] = admins_in[0].admin1
         return row
+    # (only needed from here on)
+    fallback_town = _first_town(earlier, body, dl, stated_cc)
     if spots_in:
         container = fallback_town
         if container is not None:

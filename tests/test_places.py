@@ -63,6 +63,8 @@ def _dev_texts() -> list[str]:
     # and the odd cases the dev set may lack: hyphens, digits and quotes before capitals
     texts.append("Troops in al-Raqqa and ash-Shaddadi; 3Kabul, x'Herat, 12-Balkh, ’Ghazni.")
     texts.append("Zürich and Ürümqi, the Öresund; the U.S. in Hérat's old town.")
+    # "İ" lower-cased is two characters: the spot words are then looked for as written
+    texts.append("In İzmir's Konak district and Bornova Street, the province of Manisa.")
     return texts
 
 
