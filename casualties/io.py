@@ -137,7 +137,7 @@ def _clean_str(s: str) -> str:
         return _SURROGATES.sub("\ufffd", s)
 
 
-def _excerpt(value: str | bytes | None) -> str | None:
+def excerpt_of(value: str | bytes | None) -> str | None:
     """First EXCERPT_CHARS characters of the offending input, readable in a table viewer."""
     if value is None:
         return None
@@ -161,7 +161,7 @@ def _qrow(
         "stage": "read",
         "reason": reason,
         "detail": detail,
-        "excerpt": _excerpt(excerpt),
+        "excerpt": excerpt_of(excerpt),
     }
 
 
@@ -435,7 +435,7 @@ def _iter_jsonl(raw: RawInput, batch_size: int) -> Iterator[tuple[pd.DataFrame, 
                     _qrow(
                         rel,
                         "bad_published",
-                        f"`published` {_excerpt(repr(value))} is not a date; kept with "
+                        f"`published` {excerpt_of(repr(value))} is not a date; kept with "
                         "published null",
                         line=row["line"],
                         doc_id=row["doc_id"],

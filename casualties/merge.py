@@ -34,11 +34,6 @@ _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
 _SIDES = ("old", "new", "repeats")  # where a row of a final table is copied from
 
 
-def _excerpt_of(texts: pd.Series) -> pd.Series:
-    # Enough of the text for a quarantine row's excerpt (io.EXCERPT_CHARS), not the text.
-    return texts.astype(object).str.slice(0, rawio.EXCERPT_CHARS)
-
-
 @dataclass
 class RunParts:
     """The new rows of a run, written to `folder` batch by batch; keys kept in memory.
@@ -74,7 +69,6 @@ class RunParts:
 
     def _keys_of(self, articles: pd.DataFrame, side: str) -> pd.DataFrame:
         keys = articles[_KEY_COLUMNS].copy()
-        keys["text"] = _excerpt_of(articles["text"])
         keys["_side"] = side
         keys["_pos"] = np.arange(self.rows[side], self.rows[side] + len(articles))
         return keys
@@ -111,10 +105,10 @@ class RunParts:
             self.quarantine.append(conform(quarantine, QUARANTINE))
 
     def keys(self, side: str) -> pd.DataFrame:
-        """Key columns (+ excerpt as `text`, `_side`, `_pos`) of the "new" or "repeats" rows."""
+        """Key columns (+ `_side`, `_pos`: where the row is) of the "new" or "repeats" rows."""
         frames = self._keys[side]
         if not frames:
-            empty = conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS + ["text"]]
+            empty = conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS]
             return empty.assign(_side=side, _pos=np.zeros(0, dtype=np.int64))
         return pd.concat(frames, ignore_index=True)
 
@@ -203,18 +197,38 @@ def _write_in_order(
 def _old_keys(old_articles: Path | None, keep: set[str]) -> pd.DataFrame:
     """Key columns of the stored articles of the kept files, with their row positions."""
     if old_articles is None or not old_articles.exists():
-        return pd.DataFrame(columns=[*_KEY_COLUMNS, "text", "_side", "_pos"])
+        return pd.DataFrame(columns=[*_KEY_COLUMNS, "_side", "_pos"])
     frames = []
     pos = 0
     pf = pq.ParquetFile(old_articles)
-    for batch in pf.iter_batches(batch_size=CHUNK_ROWS, columns=[*_KEY_COLUMNS, "text"]):
+    for batch in pf.iter_batches(batch_size=200_000, columns=_KEY_COLUMNS):
         df = batch.to_pandas()
-        df["text"] = _excerpt_of(df["text"])
         df["_side"] = "old"
         df["_pos"] = np.arange(pos, pos + len(df))
         pos += len(df)
         frames.append(df[df["source_file"].isin(keep)])
     return pd.concat(frames, ignore_index=True) if frames else _old_keys(None, keep)
+
+
+def _with_excerpts(
+    quarantine: pd.DataFrame, keys: pd.DataFrame, paths: Mapping[str, Path]
+) -> pd.DataFrame:
+    """Duplicate-id rows with the excerpt of their text, read from where each row is (the
+    keys carry no text: holding every text's excerpt for a few rejected rows costs too much)."""
+    if quarantine.empty:
+        return quarantine
+
+    def row_key(df: pd.DataFrame) -> pd.Index:  # (source_file, line); .txt rows have no line
+        return pd.Index(df["source_file"].astype(str) + "\0" + df["line"].astype(str))
+
+    at = keys[["_side", "_pos"]].set_axis(row_key(keys)).reindex(row_key(quarantine))
+    excerpts = pd.Series(None, index=quarantine.index, dtype=object)
+    for side, rows in at.reset_index(drop=True).groupby("_side"):
+        order = rows["_pos"].to_numpy(dtype=np.int64).argsort()
+        positions = rows["_pos"].to_numpy(dtype=np.int64)[order]
+        texts = _Cursor(paths[side], ["text"]).take(positions).column("text").to_pylist()
+        excerpts.iloc[rows.index.to_numpy()[order]] = [rawio.excerpt_of(t) for t in texts]
+    return quarantine.assign(excerpt=excerpts.to_numpy())
 
 
 def _old_codes(path: Path | None, code_of: Mapping[str, int]) -> np.ndarray:
@@ -256,7 +270,9 @@ def merge_into(
     repeats = repeats[repeats["article_id"].isin(parts.code_of.keys())]
     sides = [_old_keys(old.get("articles"), keep), parts.keys("new"), repeats]
     keys = pd.concat([f for f in sides if len(f)] or sides[1:2], ignore_index=True)
-    winners, dup_q = rawio.resolve_duplicates(keys)
+    winners, dup_q = rawio.resolve_duplicates(keys.assign(text=None))
+    paths = {"old": old.get("articles"), "new": parts.path("new"), "repeats": parts.path("repeats")}
+    dup_q = _with_excerpts(dup_q, keys, paths)
     side_code = winners["_side"].map({s: i for i, s in enumerate(_SIDES)}).to_numpy(dtype=np.int64)
     out: dict[str, int] = {}
 
@@ -272,7 +288,6 @@ def merge_into(
             frame["run_id"] = run_id
         return frame
 
-    paths = {"old": old.get("articles"), "new": parts.path("new"), "repeats": parts.path("repeats")}
     with TableWriter(table_path(stage, ARTICLES), ARTICLES, metadata) as w:
         _write_in_order(
             w, ARTICLES, side_code, winners["_pos"].to_numpy(dtype=np.int64), paths, fix_articles
@@ -280,16 +295,17 @@ def merge_into(
     out["articles"] = w.rows
 
     # Figures and incidents: rank of the winning article, then their order on their side.
-    rank = pd.Series(np.arange(len(winners)), index=winners["article_id"].to_numpy())
-    from_old = winners["_side"].to_numpy() == "old"
-    old_rank = np.full(len(old_code_of), -1, dtype=np.int64)
-    ids_old = winners["article_id"].to_numpy()[from_old]
-    old_rank[[old_code_of[a] for a in ids_old]] = rank[ids_old].to_numpy()
-    new_rank = np.full(len(parts.code_of), -1, dtype=np.int64)
-    ids_new = winners["article_id"].to_numpy()[~from_old]
-    new_rank[[parts.code_of[a] for a in ids_new if a in parts.code_of]] = rank[
-        [a for a in ids_new if a in parts.code_of]
-    ].to_numpy()
+    # Per article code of a side: the rank of its article if the winner came from that side
+    # (else -1: the rows of that side are dropped).
+    from_old = (side_code == 0).tolist()
+    won = {a: (r, o) for r, (a, o) in enumerate(zip(winners["article_id"], from_old, strict=True))}
+
+    def ranks_by_code(ids: Iterable[str], from_old: bool) -> np.ndarray:
+        out = [r if o == from_old else -1 for r, o in (won.get(a, (-1, from_old)) for a in ids)]
+        return np.array(out, dtype=np.int64)
+
+    old_rank = ranks_by_code(old_code_of, True)
+    new_rank = ranks_by_code(parts.code_of, False)
     for name, table in (("figures", FIGURES), ("incidents", INCIDENTS)):
         ranks = []
         for side, codes, by_code in (

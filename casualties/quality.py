@@ -123,6 +123,7 @@ def _context(report_dir: Path):
 
 
 CHUNK_BYTES = 50_000_000  # Arrow bytes of the rows GX checks at a time (pandas holds ~3x that)
+_MIN_CHUNK_ROWS = 1_000
 
 
 def _stored_path(out_dir: Path, name: str) -> Path | None:
@@ -135,7 +136,7 @@ def _chunks(path: Path, table: Table) -> Iterator[pd.DataFrame]:
     pf = pq.ParquetFile(path)
     meta = pf.metadata
     size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    rows = max(1_000, int(CHUNK_BYTES * meta.num_rows / max(size, 1)))
+    rows = max(_MIN_CHUNK_ROWS, int(CHUNK_BYTES * meta.num_rows / max(size, 1)))
     if meta.num_rows == 0:
         yield store.read_table(path.parent, table)
         return

@@ -330,3 +330,43 @@ def test_many_reports_of_many_events_group_exactly():
     assert len(ev) == 2000
     assert ev["n_sources"].sum() == len(inc)
     assert set(ev["n_sources"]) == {2, 3}
+
+
+def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
+    tmp_path, monkeypatch
+):
+    """The flow merges a file of incidents a few countries at a time, joining candidates over
+    windows of days; with tiny groups and windows the events equal one in-memory merge."""
+    import casualties.events as events_mod
+    from casualties.events import merge_events_file
+
+    rows = []
+    for e in range(300):  # events in 3 countries and across ~100 days, some reports loose
+        town, day = divmod(e, 100)
+        for r in range(1 + e % 3):
+            rows.append(
+                {
+                    "article_id": f"e{e}r{r}",
+                    "incident_id": f"e{e}r{r}:i0",
+                    "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=day),
+                    "date_text": "overnight" if r == 2 else "on Friday",
+                    "date_precision": "week" if e % 7 == 0 else "day",
+                    "country": ["Syria", "Iraq", "Yemen"][town],
+                    "place": f"town{town}",
+                    "latitude": 10.0 + town,
+                    "longitude": 40.0,
+                    "killed": (10 + e % 20 + r, 10 + e % 20 + r, None),
+                }
+            )
+    inc = _incidents(*rows)
+    whole = merge_events(inc)
+    path = tmp_path / "incidents.parquet"
+    inc.to_parquet(path)
+    monkeypatch.setattr(events_mod, "JOIN_DAYS", 3)
+    parts = pd.concat(list(merge_events_file(path, group_rows=150)), ignore_index=True)
+    assert len(whole) < len(inc)  # reports really merged
+    key = ["event_id", "n_sources", "killed_low", "killed_best", "killed_high", "date"]
+    pd.testing.assert_frame_equal(
+        parts[key].sort_values("event_id").reset_index(drop=True),
+        whole[key].sort_values("event_id").reset_index(drop=True),
+    )

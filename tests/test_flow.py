@@ -187,3 +187,24 @@ def test_quality_checks_flag_a_bad_table(tmp_path):
         "expect_column_pair_values_a_to_be_greater_than_b(best, low)"
     ]
     assert (tmp_path / "quality" / "index.html").is_file()
+
+
+def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_path, monkeypatch):
+    """A table bigger than a chunk is validated chunk by chunk; an id repeated in two chunks
+    still fails the uniqueness expectation."""
+    from casualties import quality, store
+
+    out = tmp_path / "out"
+    shutil.copytree(runs["out"], out)
+    figures = store.read_table(out, TABLES["figures"])
+    doubled = pd.concat([figures, figures.head(1)], ignore_index=True)  # one id twice
+    store.write_table(doubled, out, TABLES["figures"], {})
+    monkeypatch.setattr(quality, "CHUNK_BYTES", 1)  # the smallest chunk: 1,000 rows
+    monkeypatch.setattr(quality, "_MIN_CHUNK_ROWS", 10)
+    summary = quality.run_quality(out, tmp_path / "r2", tables=["figures", "articles"])
+    fig = summary["tables"]["figures"]
+    assert fig["chunks"] == -(-len(doubled) // 10) and fig["rows"] == len(doubled)
+    assert fig["failed_expectations"] == [
+        "expect_column_values_to_be_unique(figure_id) across chunks"
+    ]
+    assert summary["tables"]["articles"]["failed"] == 0

@@ -332,5 +332,32 @@ def test_merge_keeps_the_earliest_row_and_its_figures():
     assert out["articles"]["source_file"].tolist() == ["a.jsonl", "a.jsonl"]
     assert out["figures"]["run_id"].tolist() == ["r2", "r2"]
     assert quarantine_keys(out["quarantine"]) == {("b.jsonl", 1, "duplicate_id", "X")}
+    assert out["quarantine"]["excerpt"].tolist() == ["3 killed here."]  # the rejected row's text
     assert out["quarantine"]["run_id"].tolist() == ["r2"]
     assert out["quarantine"].dtypes.to_dict() == QUARANTINE.empty().dtypes.to_dict()
+
+
+def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monkeypatch):
+    """The on-disk merge copies rows forward through each file; stored rows in another order
+    (a table from older code) take the random-access path and give the same tables. Small
+    chunks make the forward path cross many record batches."""
+    from casualties import merge
+
+    monkeypatch.setattr(merge, "CHUNK_ROWS", 3)
+    specs = [(f"d{i}", f"{i} killed in town {i}.", f"f{i % 3}.jsonl", i) for i in range(12)]
+    old_arts = article_rows(specs, run_id="r1")
+    old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
+    new_arts = article_rows([("n1", "40 killed anew.", "f1.jsonl", 1)], "r2")
+    new = {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}
+    keep = {"f0.jsonl", "f2.jsonl"}  # f1.jsonl was reprocessed: only its new row is in `new`
+    canonical = store.merge_tables(old, new, keep, run_id="r2")
+    shuffled = {name: df.iloc[::-1].reset_index(drop=True) for name, df in old.items()}
+    again = store.merge_tables(shuffled, new, keep, run_id="r2")
+    for name in ("articles", "figures", "quarantine"):
+        pd.testing.assert_frame_equal(canonical[name], again[name], obj=name)
+    arts = canonical["articles"]
+    assert list(zip(arts["source_file"], arts["line"], strict=True)) == sorted(
+        [(f"f{i % 3}.jsonl", i) for i in range(12) if i % 3 != 1] + [("f1.jsonl", 1)]
+    )
+    # figures follow their articles, one each
+    assert canonical["figures"]["article_id"].tolist() == arts["article_id"].tolist()
