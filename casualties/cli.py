@@ -403,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `casualties` console script."""
+    from casualties.memory import limit_arenas
+
+    limit_arenas()  # before Prefect starts its threads (see casualties.memory)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

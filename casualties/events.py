@@ -31,7 +31,7 @@ from casualties.describe import lexicon
 from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, conform
 
 _DAY_NS = 86_400 * 10**9
-JOIN_DAYS = 16  # days per window of the candidate join (bounds its memory)
+JOIN_ROWS = 100_000  # incident-days per window of the candidate join (bounds its memory)
 # Coordinate cells of about 55 km: one town's reports share a cell. Two places a few km apart
 # on either side of a cell border are not compared (a rare miss, traded for speed).
 _CELL_DEG = 0.5
@@ -135,9 +135,13 @@ def _count_buckets(df: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(best), -1, np.floor(np.log2(np.nan_to_num(best) + 1))).astype(np.int64)
 
 
-def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
+def _candidate_pairs(df: pd.DataFrame, compatible_only: bool = False) -> pd.DataFrame:
     """(a, b) row positions, a < b, sharing a blocking key: same country, same coordinate cell
-    (or the same place words), overlapping widened dates, neighbouring killed-count buckets."""
+    (or the same place words), overlapping widened dates, neighbouring killed-count buckets.
+
+    With `compatible_only`, each window's pairs are filtered with `_compatible` as they are
+    found: a dense place and time (hundreds of reports a day from one city) gives many more
+    candidates than matches, and only the matches are kept in memory."""
     gap = int(_settings()["max_day_gap"])
     d0, d1, ok = _intervals(df)
     cx, cy, key = _place_keys(df)
@@ -165,15 +169,22 @@ def _candidate_pairs(df: pd.DataFrame) -> pd.DataFrame:
     base = base.sort_values("d0", kind="stable").reset_index(drop=True)
     starts, ends = base["d0"].to_numpy(), base["d1"].to_numpy()
     longest = int((ends - starts).max())
-    first_w, last_w = starts // JOIN_DAYS, ends // JOIN_DAYS
+    # Days per window: about JOIN_ROWS incident-days on the left side (few windows when the
+    # reports are sparse, each with little pandas overhead; more when they are dense).
+    span = int(ends.max() - starts.min()) + 1
+    days = int(np.clip(JOIN_ROWS * span // max(int((ends - starts + 1).sum()), 1), 1, span))
+    first_w, last_w = starts // days, ends // days
     windows = np.unique(np.repeat(first_w, last_w - first_w + 1) + _ranks(last_w - first_w + 1))
     top = int(base["kb"].max()) + 1
+    ok = _compatibility(df) if compatible_only else None
     found = []
     for w in windows:
-        w0, w1 = int(w) * JOIN_DAYS, int(w) * JOIN_DAYS + JOIN_DAYS - 1
+        w0, w1 = int(w) * days, int(w) * days + days - 1
         lo = np.searchsorted(starts, w0 - longest - gap, side="left")
         hi = np.searchsorted(starts, w1 + gap, side="right")
         pairs = _window_pairs(base.iloc[lo:hi], cum, gap, top, w0, w1)
+        if len(pairs) and ok is not None:
+            pairs = pairs[ok(pairs["i_a"].to_numpy(), pairs["i_b"].to_numpy())]
         if len(pairs):
             found.append(pairs)
     if not found:
@@ -254,44 +265,49 @@ def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
     return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
-def _compatible(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
-    """Which candidate pairs may be one event (vectorised over all pairs)."""
+def _compatibility(df: pd.DataFrame):
+    """`ok(a, b)`: which pairs of row positions may be one event; the per-row arrays are read
+    from `df` once, so calling it window after window costs only the pairs' work."""
     s = _settings()
-    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     arts = df["article_id"].astype(object).to_numpy()
-    ok = arts[a] != arts[b]
-
     lat = pd.to_numeric(df["latitude"], errors="coerce").to_numpy(dtype=float)
     lon = pd.to_numeric(df["longitude"], errors="coerce").to_numpy(dtype=float)
-    both = ~(np.isnan(lat[a]) | np.isnan(lat[b]))
-    km = np.where(both, _haversine_km(lat[a], lon[a], lat[b], lon[b]), 0.0)
-    ok &= km <= float(s["max_km"])
-    # A located report and a country-only one: only on firmer ground, a named event type on
-    # both sides and a count they share (checked below).
-    mixed = np.isnan(lat[a]) != np.isnan(lat[b])
-    shared = np.zeros(len(a), dtype=bool)
-
     et = _type_codes(df)
-    ok &= _type_matrix()[et[a], et[b]]
-
+    types = _type_matrix()
+    named = et != len(EVENT_TYPES)
     ratio, slack = float(s["count_ratio"]), float(s["count_slack"])
     pub = _day_numbers(df["published"])
     cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    counts = []
     for cat in CATEGORIES:
         lo = df[f"{cat}_low"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         be = df[f"{cat}_best"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         hi = df[f"{cat}_high"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         hi = np.where(np.isnan(hi) & ~np.isnan(lo), np.inf, hi)
-        present = ~(np.isnan(lo[a]) | np.isnan(lo[b]))
-        shared |= present
-        agree = np.maximum(lo[a], lo[b]) <= ratio * np.minimum(hi[a], hi[b]) + slack
-        # A running toll published later may have grown: "rose to 41" updates "5 killed".
-        grew = (cum[b] & (pub[b] >= pub[a]) & (be[b] >= be[a])) | (
-            cum[a] & (pub[a] >= pub[b]) & (be[a] >= be[b])
-        )
-        ok &= ~present | agree | grew
-    named = et != len(EVENT_TYPES)
-    ok &= ~mixed | (shared & named[a] & named[b])
+        counts.append((lo, be, hi))
+
+    def ok(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        good = arts[a] != arts[b]
+        both = ~(np.isnan(lat[a]) | np.isnan(lat[b]))
+        km = np.where(both, _haversine_km(lat[a], lon[a], lat[b], lon[b]), 0.0)
+        good &= km <= float(s["max_km"])
+        # A located report and a country-only one: only on firmer ground, a named event type
+        # on both sides and a count they share (checked below).
+        mixed = np.isnan(lat[a]) != np.isnan(lat[b])
+        shared = np.zeros(len(a), dtype=bool)
+        good &= types[et[a], et[b]]
+        for lo, be, hi in counts:
+            present = ~(np.isnan(lo[a]) | np.isnan(lo[b]))
+            shared |= present
+            agree = np.maximum(lo[a], lo[b]) <= ratio * np.minimum(hi[a], hi[b]) + slack
+            # A running toll published later may have grown: "rose to 41" updates "5 killed".
+            grew = (cum[b] & (pub[b] >= pub[a]) & (be[b] >= be[a])) | (
+                cum[a] & (pub[a] >= pub[b]) & (be[a] >= be[b])
+            )
+            good &= ~present | agree | grew
+        good &= ~mixed | (shared & named[a] & named[b])
+        return good
+
     return ok
 
 
@@ -551,9 +567,7 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     # Order-independent: the same incidents in any order give the same events.
     df = df.sort_values(["incident_id"], kind="stable").reset_index(drop=True)
 
-    pairs = _candidate_pairs(df)
-    if len(pairs):
-        pairs = pairs[_compatible(df, pairs)]
+    pairs = _candidate_pairs(df, compatible_only=True)
     labels = _clusters(df, pairs)
     sizes = np.bincount(labels, minlength=len(df))[labels]
 

@@ -28,6 +28,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 
 from casualties import store  # noqa: E402
 from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
+from casualties.memory import release  # noqa: E402
 
 # GX logs its ephemeral temp folders at INFO; the caller logs one summary line instead.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -122,7 +123,7 @@ def _context(report_dir: Path):
     return context
 
 
-CHUNK_BYTES = 50_000_000  # Arrow bytes of the rows GX checks at a time (pandas holds ~3x that)
+CHUNK_BYTES = 25_000_000  # Arrow bytes of the rows GX checks at a time (pandas holds ~3x that)
 _MIN_CHUNK_ROWS = 1_000
 
 
@@ -221,6 +222,7 @@ def check_frames(
             rows += len(df)
             n_chunks += 1
             del df, result  # before the next chunk is read
+            release()
         if n_chunks > 1:
             for (_, column), h in hashes.items():
                 label = f"expect_column_values_to_be_unique({column}) across chunks"

@@ -46,6 +46,7 @@ from prefect.cache_policies import NO_CACHE
 from casualties import __version__, io, store
 from casualties.extract import extract_frame
 from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES, conform
+from casualties.memory import release
 from casualties.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
 from schemas.validate import validate
 
@@ -412,7 +413,9 @@ def pipeline(
 
         with clock.stage("write"):
             rows, quarantine = merge_stored(out_dir, plan, parts, run_id, metadata)
+            release()
             rows["events"], bad_events = merge_events(out_dir, run_id, metadata)
+            release()
             quarantine = sort_quarantine(_concat([quarantine, bad_events], QUARANTINE), run_id)
             store.write_table(quarantine, stage, QUARANTINE, metadata)
             rows["quarantine"] = len(quarantine)
@@ -574,6 +577,7 @@ def _extract_all(
         # Prefect keeps every task's result (this batch) until the flow ends: let go of its
         # rows, which are in the part files now.
         batch.articles = batch.figures = batch.incidents = batch.quarantine = None
+        release()
 
     try:
         t_read = time.perf_counter()

@@ -362,7 +362,7 @@ def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
     whole = merge_events(inc)
     path = tmp_path / "incidents.parquet"
     inc.to_parquet(path)
-    monkeypatch.setattr(events_mod, "JOIN_DAYS", 3)
+    monkeypatch.setattr(events_mod, "JOIN_ROWS", 20)  # windows of a few days
     parts = pd.concat(list(merge_events_file(path, group_rows=150)), ignore_index=True)
     assert len(whole) < len(inc)  # reports really merged
     key = ["event_id", "n_sources", "killed_low", "killed_best", "killed_high", "date"]
