@@ -31,7 +31,7 @@ from casualties.describe import lexicon
 from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, conform
 
 _DAY_NS = 86_400 * 10**9
-JOIN_ROWS = 100_000  # incident-days per window of the candidate join (bounds its memory)
+JOIN_ROWS = 5_000  # incident-days per window of the candidate join (bounds its memory)
 # Coordinate cells of about 55 km: one town's reports share a cell. Two places a few km apart
 # on either side of a cell border are not compared (a rare miss, traded for speed).
 _CELL_DEG = 0.5
@@ -600,13 +600,13 @@ def merge_events_file(path, articles: pd.DataFrame | None = None, group_rows: in
     frames: groups in order of country (incidents without a country last), each sorted by
     date then event_id. Deterministic for the same incidents.
     """
-    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    if table.num_rows == 0:
-        return
-    country = table.column("country").to_pandas().astype(object)
+    # Only the country column is read whole; each group's rows are read when it is merged.
+    country = pq.read_table(path, columns=["country"]).column("country").to_pandas()
+    country = country.astype(object)
     known = country.notna().to_numpy()
     sizes = country[known].value_counts().sort_index()
     groups: list[list] = [[]]
@@ -617,10 +617,10 @@ def merge_events_file(path, articles: pd.DataFrame | None = None, group_rows: in
             size = 0
         groups[-1].append(name)
         size += n
-    positions = np.arange(table.num_rows)
-    chunks = [positions[country.isin(g).to_numpy()] for g in groups if g]
-    bare = positions[~known]
-    chunks += [bare[i : i + group_rows] for i in range(0, len(bare), group_rows)]
-    for idx in chunks:
-        part = table.take(pa.array(idx)).to_pandas()
+    dataset = ds.dataset(path, format="parquet")
+    filters = [pc.field("country").isin(g) for g in groups if g]
+    if not known.all():
+        filters.append(pc.field("country").is_null())
+    for where in filters:
+        part = dataset.to_table(filter=where).to_pandas()
         yield merge_events(part, articles)
