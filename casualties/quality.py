@@ -123,7 +123,7 @@ def _context(report_dir: Path):
     return context
 
 
-CHUNK_BYTES = 25_000_000  # Arrow bytes of the rows GX checks at a time (pandas holds ~3x that)
+CHUNK_BYTES = 10_000_000  # Arrow bytes of the rows GX checks at a time (its checks need ~100x that)
 _MIN_CHUNK_ROWS = 1_000
 
 
