@@ -29,6 +29,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig  # noq
 from casualties import store  # noqa: E402
 from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
 from casualties.memory import release  # noqa: E402
+from casualties.merge import stored_paths  # noqa: E402
 
 # GX logs its ephemeral temp folders at INFO; the caller logs one summary line instead.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -127,11 +128,6 @@ CHUNK_BYTES = 10_000_000  # Arrow bytes of the rows GX checks at a time (its che
 _MIN_CHUNK_ROWS = 1_000
 
 
-def _stored_path(out_dir: Path, name: str) -> Path | None:
-    path = store.table_path(out_dir, TABLES[name])
-    return path if path.exists() else None
-
-
 def _chunks(path: Path, table: Table) -> Iterator[pd.DataFrame]:
     """The stored table in chunks of about CHUNK_BYTES, typed like `store.read_table`."""
     pf = pq.ParquetFile(path)
@@ -160,7 +156,7 @@ def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None
     are checked in chunks (see `check_frames`).
     """
     out_dir = Path(out_dir)
-    paths = {name: _stored_path(out_dir, name) for name in tables or DEFAULT_TABLES}
+    paths = stored_paths(out_dir, tables or DEFAULT_TABLES)
     chunked = {name: _chunks(path, TABLES[name]) for name, path in paths.items() if path}
     return check_frames(chunked, report_dir)
 
