@@ -32,6 +32,7 @@ from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, confor
 
 _DAY_NS = 86_400 * 10**9
 JOIN_ROWS = 5_000  # incident-days per window of the candidate join (bounds its memory)
+PAIR_ROWS = 1_000_000  # candidate pairs joined at once within a window (bounds a crowded day)
 # Coordinate cells of about 55 km: one town's reports share a cell. Two places a few km apart
 # on either side of a cell border are not compared (a rare miss, traded for speed).
 _CELL_DEG = 0.5
@@ -182,15 +183,11 @@ def _candidate_pairs(df: pd.DataFrame, compatible_only: bool = False) -> pd.Data
         w0, w1 = int(w) * days, int(w) * days + days - 1
         lo = np.searchsorted(starts, w0 - longest - gap, side="left")
         hi = np.searchsorted(starts, w1 + gap, side="right")
-        pairs = _window_pairs(base.iloc[lo:hi], cum, gap, top, w0, w1)
-        if len(pairs) and ok is not None:
-            pairs = pairs[ok(pairs["i_a"].to_numpy(), pairs["i_b"].to_numpy())]
-        if len(pairs):
-            found.append(pairs)
-    if not found:
-        return pd.DataFrame({"a": [], "b": []}, dtype=np.int64)
-    out = pd.concat(found, ignore_index=True).drop_duplicates()
-    return out.rename(columns={"i_a": "a", "i_b": "b"}).reset_index(drop=True)
+        pairs = _window_pairs(base.iloc[lo:hi], cum, gap, top, w0, w1, ok)
+        # A pair as one number (a * n + b): millions of them dedupe in a sort, not a hash table.
+        found.append(pairs["i_a"].to_numpy() * len(df) + pairs["i_b"].to_numpy())
+    code = np.unique(np.concatenate(found))
+    return pd.DataFrame({"a": code // len(df), "b": code % len(df)})
 
 
 def _clipped(base: pd.DataFrame, lo: np.ndarray, hi: np.ndarray, w0: int, w1: int):
@@ -202,8 +199,11 @@ def _clipped(base: pd.DataFrame, lo: np.ndarray, hi: np.ndarray, w0: int, w1: in
     return rows
 
 
-def _window_pairs(base: pd.DataFrame, cum: np.ndarray, gap: int, top: int, w0: int, w1: int):
-    """Candidate pairs (i_a, i_b) that share a blocking key on a day of [w0, w1]."""
+def _window_pairs(
+    base: pd.DataFrame, cum: np.ndarray, gap: int, top: int, w0: int, w1: int, ok=None
+) -> pd.DataFrame:
+    """Candidate pairs (i_a, i_b) that share a blocking key on a day of [w0, w1] (and pass
+    `ok`, the compatibility test, when given)."""
     d0, d1 = base["d0"].to_numpy(), base["d1"].to_numpy()
     # Left: every day of the interval, in its own count bucket. Right: every day widened by
     # the gap, in the neighbouring buckets and the "no count" bucket (-1); incidents without
@@ -238,9 +238,26 @@ def _window_pairs(base: pd.DataFrame, cum: np.ndarray, gap: int, top: int, w0: i
         ignore_index=True,
     )
     cols = ["country", "cx", "cy", "key", "day", "kb"]
-    pairs = left[["i", *cols]].merge(right[["i", *cols]], on=cols, suffixes=("_a", "_b"))
-    pairs = pairs[pairs["i_a"].to_numpy() < pairs["i_b"].to_numpy()]
-    return pairs[["i_a", "i_b"]].drop_duplicates()
+    code = (
+        pd.concat([left[cols], right[cols]])
+        .groupby(cols, sort=False, dropna=False)
+        .ngroup()
+        .to_numpy()
+    )
+    left = pd.DataFrame({"i_a": left["i"].to_numpy(), "code": code[: len(left)]})
+    right = pd.DataFrame({"i_b": right["i"].to_numpy(), "code": code[len(left) :]})
+    # One crowded day in one city pairs every report with every other: the left side is
+    # joined in slices of about PAIR_ROWS candidate pairs, each filtered before the next.
+    fanout = left["code"].map(right["code"].value_counts()).fillna(0).to_numpy()
+    slice_of = np.cumsum(fanout) // PAIR_ROWS
+    found = []
+    for rows in np.split(np.arange(len(left)), np.flatnonzero(np.diff(slice_of)) + 1):
+        pairs = left.iloc[rows].merge(right, on="code")
+        pairs = pairs[pairs["i_a"].to_numpy() < pairs["i_b"].to_numpy()]
+        if len(pairs) and ok is not None:
+            pairs = pairs[ok(pairs["i_a"].to_numpy(), pairs["i_b"].to_numpy())]
+        found.append(pairs[["i_a", "i_b"]].drop_duplicates())
+    return pd.concat(found, ignore_index=True).drop_duplicates()
 
 
 def _explode(base: pd.DataFrame, reps: np.ndarray) -> pd.DataFrame:
@@ -367,6 +384,7 @@ class _Summary:
 
 
 _CHECKED = ("killed", "injured")
+_LOOP_ROWS = 100_000
 
 
 def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
@@ -427,18 +445,21 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     diff = np.abs(best[a] - best[b]) / (np.fmax(best[a], best[b]) + 1)
     score = np.abs(d0a[a] - d0a[b]) + np.nan_to_num(diff, nan=0.5)
     order = np.lexsort((b, a, score))
-    for x, y in zip(a[order].tolist(), b[order].tolist(), strict=True):
-        ra, rb = find(x), find(y)
-        if ra == rb:
-            continue
-        sa, sb = get(ra), get(rb)
-        if not sa.fits(sb, gap, ratio, slack, types, max_km):
-            continue
-        if len(sa.arts) < len(sb.arts):
-            ra, rb, sa, sb = rb, ra, sb, sa
-        parent[rb] = ra
-        sa.absorb(sb)
-        summary.pop(rb, None)
+    # Pairs become Python numbers a slice at a time (millions of them as lists would not fit).
+    for at in range(0, len(order), _LOOP_ROWS):
+        take = order[at : at + _LOOP_ROWS]
+        for x, y in zip(a[take].tolist(), b[take].tolist(), strict=True):
+            ra, rb = find(x), find(y)
+            if ra == rb:
+                continue
+            sa, sb = get(ra), get(rb)
+            if not sa.fits(sb, gap, ratio, slack, types, max_km):
+                continue
+            if len(sa.arts) < len(sb.arts):
+                ra, rb, sa, sb = rb, ra, sb, sa
+            parent[rb] = ra
+            sa.absorb(sb)
+            summary.pop(rb, None)
     return np.array([find(i) for i in range(n)])
 
 
@@ -545,6 +566,16 @@ def _reconcile_all(m: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def published(incidents: pd.DataFrame, articles: pd.DataFrame | None) -> pd.Series:
+    """Publication time of each incident: its own, else its article's (from `articles`)."""
+    out = pd.to_datetime(incidents["published"], utc=True, errors="coerce")
+    if articles is not None and len(articles) and "published" in articles.columns:
+        pub = articles.drop_duplicates("article_id").set_index("article_id")["published"]
+        fill = pd.to_datetime(incidents["article_id"].map(pub), utc=True, errors="coerce")
+        out = out.fillna(fill)
+    return out
+
+
 def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) -> pd.DataFrame:
     """Merge incidents that report the same event across articles; rows conform to
     `fields.EVENTS` (without `run_id`).
@@ -558,11 +589,7 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
         return EVENTS.empty().drop(columns=["run_id"])
     # Every INCIDENTS column, typed (a table written before a column existed still merges).
     df = conform(incidents, INCIDENTS)
-    df["published"] = pd.to_datetime(df["published"], utc=True, errors="coerce")
-    if articles is not None and len(articles) and "published" in articles.columns:
-        pub = articles.drop_duplicates("article_id").set_index("article_id")["published"]
-        fill = pd.to_datetime(df["article_id"].map(pub), utc=True, errors="coerce")
-        df["published"] = df["published"].fillna(fill)
+    df["published"] = published(df, articles)
     df["_pub"] = df["published"].fillna(pd.Timestamp(0, tz="UTC"))
     # Order-independent: the same incidents in any order give the same events.
     df = df.sort_values(["incident_id"], kind="stable").reset_index(drop=True)
@@ -586,41 +613,3 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     events = events.drop(columns=["run_id"])
     events = events.sort_values(["date", "event_id"], kind="stable", na_position="last")
     return events.reset_index(drop=True)
-
-
-GROUP_ROWS = 100_000  # incidents merged per call: countries are gathered up to this many
-
-
-def merge_events_file(path, articles: pd.DataFrame | None = None, group_rows: int = GROUP_ROWS):
-    """`merge_events` over the incidents of a Parquet file, a few countries at a time.
-
-    Events never span countries (blocking needs the country; incidents without one stay
-    single), so merging each country on its own gives the same events as merging all at
-    once, while memory holds one group of countries instead of every incident. Yields event
-    frames: groups in order of country (incidents without a country last), each sorted by
-    date then event_id. Deterministic for the same incidents.
-    """
-    import pyarrow.compute as pc
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
-
-    # Only the country column is read whole; each group's rows are read when it is merged.
-    country = pq.read_table(path, columns=["country"]).column("country").to_pandas()
-    country = country.astype(object)
-    known = country.notna().to_numpy()
-    sizes = country[known].value_counts().sort_index()
-    groups: list[list] = [[]]
-    size = 0
-    for name, n in sizes.items():
-        if size and size + n > group_rows:
-            groups.append([])
-            size = 0
-        groups[-1].append(name)
-        size += n
-    dataset = ds.dataset(path, format="parquet")
-    filters = [pc.field("country").isin(g) for g in groups if g]
-    if not known.all():
-        filters.append(pc.field("country").is_null())
-    for where in filters:
-        part = dataset.to_table(filter=where).to_pandas()
-        yield merge_events(part, articles)

@@ -335,10 +335,11 @@ def test_many_reports_of_many_events_group_exactly():
 def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
     tmp_path, monkeypatch
 ):
-    """The flow merges a file of incidents a few countries at a time, joining candidates over
-    windows of days; with tiny groups and windows the events equal one in-memory merge."""
+    """The flow merges a file of incidents a group at a time (countries, cut by time where no
+    pair can cross), joining candidates over windows of days; with tiny groups and windows
+    the events equal one in-memory merge."""
     import casualties.events as events_mod
-    from casualties.events import merge_events_file
+    from casualties.events_file import merge_events_file
 
     rows = []
     for e in range(300):  # events in 3 countries and across ~100 days, some reports loose
@@ -358,13 +359,30 @@ def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
                     "killed": (10 + e % 20 + r, 10 + e % 20 + r, None),
                 }
             )
+    for k in range(50):  # loose reports: no country, or only a year; single events
+        rows.append(
+            {
+                "article_id": f"loose{k}",
+                "incident_id": f"loose{k}:i0",
+                "date": pd.Timestamp("2020-01-01"),
+                "date_text": "in 2020",
+                "date_precision": "year" if k % 2 else "day",
+                "country": "Syria" if k % 2 else None,
+                "killed": (5, 5, None),
+            }
+        )
     inc = _incidents(*rows)
     whole = merge_events(inc)
     path = tmp_path / "incidents.parquet"
     inc.to_parquet(path)
     monkeypatch.setattr(events_mod, "JOIN_ROWS", 20)  # windows of a few days
-    parts = pd.concat(list(merge_events_file(path, group_rows=150)), ignore_index=True)
+    monkeypatch.setattr(events_mod, "PAIR_ROWS", 3)  # each window joined in slices
+    # Groups of ~40 incidents: each country (~200) is cut by time into several groups.
+    frames = list(merge_events_file(path, group_rows=40))
+    parts = pd.concat(frames, ignore_index=True)
+    assert len(frames) >= 3 * 4
     assert len(whole) < len(inc)  # reports really merged
+    assert (parts["n_sources"] > 1).sum() == (whole["n_sources"] > 1).sum()
     key = ["event_id", "n_sources", "killed_low", "killed_best", "killed_high", "date"]
     pd.testing.assert_frame_equal(
         parts[key].sort_values("event_id").reset_index(drop=True),

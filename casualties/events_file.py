@@ -1,0 +1,146 @@
+"""Events from a Parquet file of incidents, one bounded group of rows at a time.
+
+Two incidents can only be one event when they share a country and their date intervals
+come within `merge.max_day_gap` of each other (see `events`). So the incidents of a country
+fall apart into time segments that no candidate pair crosses: sorted by first day, a new
+segment starts wherever an incident begins after every earlier one has ended. Segments are
+packed, in order of country then time, into groups of about `group_rows` incidents;
+merging each group on its own gives exactly the events of one merge over all incidents,
+while memory holds one group. A dense archive (hundreds of thousands of reports from one
+country) is cut by time instead of being read whole.
+
+The file is read twice: once for the few columns that place each row in its group, then
+once to copy each row into its group's temporary file (next to the input), which is then
+merged and deleted.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from casualties.events import _intervals, _settings, merge_events, published
+
+GROUP_ROWS = 100_000  # incidents merged per call (a time segment larger than this stays whole)
+READ_ROWS = 65_536  # rows per batch when the file is scanned
+_PLACING = ("article_id", "country", "date", "published", "date_precision", "date_text")
+
+
+def merge_events_file(
+    path: Path | str, articles: pd.DataFrame | None = None, group_rows: int = GROUP_ROWS
+) -> Iterator[pd.DataFrame]:
+    """`events.merge_events` over the incidents of a Parquet file, one group at a time.
+
+    Yields event frames, one per group (groups in order of country, then time; incidents that
+    can merge with nothing last), each sorted by date then event_id. The union of the frames
+    equals `merge_events` of the whole file; deterministic for the same incidents.
+    """
+    path = Path(path)
+    group = group_of_rows(path, articles, group_rows)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    if n_groups <= 1:
+        if len(group):
+            yield merge_events(pq.read_table(path).to_pandas(), articles)
+        return
+    with tempfile.TemporaryDirectory(prefix=".events-", dir=path.parent) as tmp:
+        files = _split_file(path, group, n_groups, Path(tmp))
+        for f in files:
+            part = pq.read_table(f).to_pandas()
+            f.unlink()
+            yield merge_events(part, articles)
+
+
+def group_of_rows(
+    path: Path, articles: pd.DataFrame | None, group_rows: int = GROUP_ROWS
+) -> np.ndarray:
+    """Group number of every row of the incidents file (int32, 0-based, in row order)."""
+    country, d0, d1, ok = _placing(path, articles)
+    gap = int(_settings()["max_day_gap"])
+    units = _segments(country, d0, d1, ok, gap)
+    # Incidents that merge with nothing (no usable date or no country) are single events
+    # wherever they go: they fill groups in pieces, after the segments.
+    loose = np.flatnonzero(~ok | (country < 0))
+    units += [loose[i : i + group_rows] for i in range(0, len(loose), group_rows)]
+    group = np.zeros(len(country), dtype=np.int32)
+    g, size = 0, 0
+    for rows in units:
+        if size and size + len(rows) > group_rows:
+            g, size = g + 1, 0
+        group[rows] = g
+        size += len(rows)
+    return group
+
+
+def _placing(path: Path, articles: pd.DataFrame | None):
+    """Country code (by name order; -1 when missing), first and last day and mergeability of
+    every row, read a batch at a time from the columns that decide them."""
+    names = set(pq.read_schema(path).names)
+    columns = [c for c in _PLACING if c in names]
+    countries, d0s, d1s, oks = [], [], [], []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_ROWS, columns=columns):
+        df = batch.to_pandas()
+        for c in _PLACING:
+            if c not in df.columns:
+                df[c] = None
+        df["published"] = published(df, articles)
+        d0, d1, ok = _intervals(df)
+        countries.append(df["country"].astype(object).to_numpy())
+        d0s.append(d0)
+        d1s.append(d1)
+        oks.append(ok)
+    if not countries:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0, dtype=bool)
+    country = np.concatenate(countries)
+    known = pd.notna(country)
+    code = np.full(len(country), -1, dtype=np.int64)
+    code[known] = pd.Categorical(country[known].astype(str)).codes  # categories sorted by name
+    return code, np.concatenate(d0s), np.concatenate(d1s), np.concatenate(oks)
+
+
+def _segments(country, d0, d1, ok, gap: int) -> list[np.ndarray]:
+    """Row positions of each time segment of each country, in order of country then time."""
+    rows = np.flatnonzero(ok & (country >= 0))
+    if not len(rows):
+        return []
+    rows = rows[np.lexsort((d0[rows], country[rows]))]
+    c, start, end = country[rows], d0[rows], d1[rows] + gap
+    # A segment ends where the country changes or an incident starts after every earlier one
+    # of its country has ended (the running maximum of the ends restarts at each country).
+    first = np.r_[0, np.flatnonzero(c[1:] != c[:-1]) + 1]
+    last = np.r_[first[1:], len(rows)]
+    reach = np.concatenate(
+        [np.maximum.accumulate(end[a:b]) for a, b in zip(first, last, strict=True)]
+    )
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = (c[1:] != c[:-1]) | (start[1:] > reach[:-1])
+    return np.split(rows, np.flatnonzero(new)[1:])
+
+
+def _split_file(path: Path, group: np.ndarray, n_groups: int, tmp: Path) -> list[Path]:
+    """Copy each row of `path` into the temporary file of its group; the group files."""
+    schema = pq.read_schema(path)
+    files = [tmp / f"group-{g:05d}.parquet" for g in range(n_groups)]
+    writers: dict[int, pq.ParquetWriter] = {}
+    offset = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_ROWS):
+            g = group[offset : offset + batch.num_rows]
+            offset += batch.num_rows
+            order = np.argsort(g, kind="stable")
+            bounds = np.flatnonzero(np.diff(g[order])) + 1
+            for rows in np.split(order, bounds):
+                k = int(g[rows[0]])
+                if k not in writers:
+                    writers[k] = pq.ParquetWriter(files[k], schema)
+                writers[k].write_table(pa.Table.from_batches([batch]).take(rows))
+    finally:
+        for w in writers.values():
+            w.close()
+    return [f for k, f in enumerate(files) if k in writers]
