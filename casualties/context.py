@@ -120,6 +120,39 @@ def word_start(words) -> str:
     )
 
 
+def literal_heads(fragment: str) -> tuple[str, ...] | None:
+    """Words every match of `fragment` holds, one per top-level alternative (of its opening
+    group, if it opens with one that is not optional): the letters and spaces the alternative
+    starts with ("(?:according(?: to)?|quoted by)\\s+" → "according", "quoted by"). None when
+    an alternative starts otherwise."""
+    inner = fragment
+    if "[" in inner:
+        return None  # (a bracket in a character class would be counted as a group's)
+    if inner.startswith("(?:") and len(_split_top(inner)) == 1:
+        depth, j = 0, -1
+        while j + 1 < len(inner):  # the group's closing bracket
+            j += 1
+            if inner[j] == "\\":
+                j += 1  # an escaped character
+                continue
+            depth += (inner[j] == "(") - (inner[j] == ")")
+            if depth == 0:
+                break
+        if inner[j + 1 : j + 2] in ("?", "*", "{"):
+            return None
+        inner = inner[3:j]
+    heads = []
+    for a in _split_top(inner):
+        m = re.match(r"[a-z]+(?: [a-z]+)*", a)
+        if not m:
+            return None
+        head = m.group(0)
+        if a[m.end() : m.end() + 1] in ("?", "*", "{"):  # the last letter is optional
+            head = head[:-1]
+        heads.append(head)
+    return tuple(heads) if all(heads) else None
+
+
 def _at_word_start(pattern: str) -> bool:
     """Whether every match of `pattern` starts at a `\\b` (before its first word's letters)."""
     if pattern.startswith(r"\b") and len(_split_top(pattern[2:])) == 1:
@@ -133,35 +166,52 @@ class Gated:
     The words (`first_words`; at a word start if the pattern says `\\b` first) are scanned for by a
     trie of literals, which the engine does in C without trying the whole pattern at each
     position; no match of the pattern can start before them, so the results are those of the
-    pattern itself. Patterns whose first words are not literal are searched as they are."""
+    pattern itself. Patterns whose first words are not literal are searched as they are.
+    Words at a word start are scanned for after a character that is not a word character (the
+    engine skips to those, fewer than the words' first letters, before trying the trie)."""
 
-    __slots__ = ("pattern", "_gate")
+    __slots__ = ("pattern", "_gate", "_after_non_word")
 
     def __init__(self, pattern: re.Pattern):
         self.pattern = pattern
         words = None if pattern.flags & re.IGNORECASE else first_words(pattern.pattern)
+        self._after_non_word = None
         if not words:
             self._gate = None
         elif _at_word_start(pattern.pattern):  # then only the words at a word start
             self._gate = re.compile(word_start(words))
+            self._after_non_word = re.compile(r"[^\w](?:" + trie_regex(words) + ")")
         else:
             self._gate = re.compile(trie_regex(words))
+
+    def _first(self, text: str, pos: int, endpos: int) -> int:
+        """Where the gate first matches in text[pos:endpos], or -1."""
+        padded = self._after_non_word
+        if padded is None:
+            g = self._gate.search(text, pos, endpos)
+            return -1 if g is None else g.start()
+        if pos > 0:  # a word start at `pos` follows text[pos - 1]
+            g = padded.search(text, pos - 1, endpos)
+        elif self._gate.match(text, 0, endpos):  # the text's start is a word start
+            return 0
+        else:
+            g = padded.search(text, 0, endpos)
+        return -1 if g is None else g.start() + 1
 
     def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match | None:
         """Like `re.Pattern.search`."""
         if self._gate is not None:
-            g = self._gate.search(text, pos, endpos)
-            if g is None:
+            pos = self._first(text, pos, endpos)
+            if pos < 0:
                 return None
-            pos = g.start()
         return self.pattern.search(text, pos, endpos)
 
     def finditer(self, text: str) -> Iterator[re.Match]:
         """Like `re.Pattern.finditer` over the whole text."""
         if self._gate is None:
             return self.pattern.finditer(text)
-        g = self._gate.search(text)
-        return iter(()) if g is None else self.pattern.finditer(text, g.start())
+        first = self._first(text, 0, sys.maxsize)
+        return iter(()) if first < 0 else self.pattern.finditer(text, first)
 
 
 CTX = load_lexicon("context")
@@ -195,6 +245,9 @@ _NOT_SOURCE = re.compile(
 )
 # the same, searched from their first words (see Gated; faster where those words are rare)
 _ACCORDING_GATED = Gated(_ACCORDING)
+# "according", "citing", "quoted by" ...: most sentences have none (the gate's first words
+# include "as")
+_ACCORDING_HEADS = literal_heads(alt(CTX["attribution_according"]))
 _VERB_GATED = Gated(_VERB)
 _PARTY_CLAIM_GATED = Gated(PARTY_CLAIM)
 _HEDGES_GATED = Gated(HEDGES)
@@ -219,7 +272,8 @@ def attribution(sentence: str, low: str | None = None) -> str | None:
     """The source a sentence gives for its figures ("according to X", "X said", "..., X said").
     `low` is the lower-cased sentence, if the caller has it."""
     low = sentence.lower() if low is None or len(low) != len(sentence) else low
-    m = _ACCORDING_GATED.search(low)
+    heads = _ACCORDING_HEADS
+    m = _ACCORDING_GATED.search(low) if heads is None or any(h in low for h in heads) else None
     if m:
         return sentence[m.start("who") : m.end("who")].strip()
     for v in _VERB_GATED.finditer(low):
@@ -355,10 +409,17 @@ def _any_of(hints) -> re.Pattern:
 
 
 def annotate(
-    low: str, fig: Figure, sent_start: int, sent_end: int, np_text: str, sc: SentenceContext
+    low: str,
+    fig: Figure,
+    sent_start: int,
+    sent_end: int,
+    np_text: str,
+    sc: SentenceContext,
+    after_subset_cue: bool | None = None,
 ) -> None:
     """Fill a figure's context fields from its sentence context `sc`, the lower-cased article
-    text `low` around it and the words of its noun phrase."""
+    text `low` around it and the words of its noun phrase. `after_subset_cue`: whether
+    `subset_before` the figure in its sentence, if the caller has asked already."""
     if fig.victim_type is None:
         fig.victim_type, fig.victim_share = victim_of(np_text)
     fig.attributed_to = sc.attributed_to
@@ -368,7 +429,11 @@ def annotate(
     fig.claim_by_party = sc.party
     fig.is_aggregate = fig.is_aggregate or sc.aggregate
     fig.is_cumulative = fig.is_cumulative or sc.cumulative
-    if fig.victim_share is None and subset_before(low, max(sent_start, fig.start - 40), fig.start):
+    if fig.victim_share is None and (
+        after_subset_cue
+        if after_subset_cue is not None
+        else subset_before(low, max(sent_start, fig.start - 40), fig.start)
+    ):
         fig.victim_share = "including"
 
 

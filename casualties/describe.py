@@ -198,6 +198,9 @@ def perpetrator(span: str) -> tuple[str | None, bool, dict | None]:
     return _perpetrator(_alone(span))
 
 
+_CLAUSE_BREAK = re.compile(r"[.;:!?]|,\s(?:and|but|while)\s")
+
+
 def _perpetrator(where: Stretch) -> tuple[str | None, bool, dict | None]:
     r = rules()
     span = where.span
@@ -216,7 +219,7 @@ def _perpetrator(where: Stretch) -> tuple[str | None, bool, dict | None]:
             continue
         # Hedges in the words just before the actor (from the start of its clause): "jets
         # believed to belong to", "suspected Taliban", "allegedly by".
-        clause = re.split(r"[.;:!?]|,\s(?:and|but|while)\s", before)[-1]
+        clause = _CLAUSE_BREAK.split(before)[-1]
         window = clause[-60:] + span[m.end() : m.end() + 40].split(".")[0]
         hedged = bool(r.hedges.search(window))
         return info["name"], hedged, info
@@ -238,18 +241,15 @@ def _at_midnight_utc(d) -> datetime | None:
 
 
 @lru_cache(maxsize=16)
-def _article_dates(text: str, published) -> tuple[dates.DateMention, ...]:
-    """All date phrases of the article (cached: several incidents share one article)."""
-    return tuple(dates.find_dates(text, published))
-
-
-@lru_cache(maxsize=16)
-def _date_index(text: str, published) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Starts and ends of the article's date phrases. They do not overlap and come in order
-    of position, so both are sorted: an incident looks its dates up by bisection instead of
-    scanning every date of a long text."""
-    mentions = _article_dates(text, published)
-    return tuple(m.start for m in mentions), tuple(m.end for m in mentions)
+def _article_dates(
+    text: str, published
+) -> tuple[tuple[dates.DateMention, ...], tuple[int, ...], tuple[int, ...]]:
+    """All date phrases of the article, with their starts and ends (cached: several incidents
+    share one article). The phrases do not overlap and come in order of position, so starts
+    and ends are both sorted: an incident looks its dates up by bisection instead of scanning
+    every date of a long text."""
+    mentions = tuple(dates.find_dates(text, published))
+    return mentions, tuple(m.start for m in mentions), tuple(m.end for m in mentions)
 
 
 _USABLE = ("day", "week", "month")
@@ -259,8 +259,7 @@ def _date(text: str, start: int, end: int, published) -> dates.DateMention | Non
     """The incident's date: the most precise phrase in its sentences; else the closest
     phrase before it in the article (day, week or month precision: a bare year before the
     incident is background, "seized in 2014"); else the first such phrase after it."""
-    mentions = _article_dates(text, published)
-    starts, ends = _date_index(text, published)
+    mentions, starts, ends = _article_dates(text, published)
     lo = bisect.bisect_left(starts, start)
     hi = bisect.bisect_right(ends, end)
     inside = [m for m in mentions[lo:hi] if start <= m.start and m.end <= end]
@@ -273,6 +272,9 @@ def _date(text: str, start: int, end: int, published) -> dates.DateMention | Non
         if mentions[i].precision in _USABLE:
             return mentions[i]
     return None
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
 
 
 def _sentence_before(text: str, start: int) -> str:
@@ -291,7 +293,7 @@ def _sentence_before_at(text: str, start: int) -> tuple[int, int]:
     base = lo + len(block) - len(head)  # the head is the end of the block
     head = head.rstrip()
     end = base + len(head)
-    return end - len(re.split(r"(?<=[.!?])\s+", head)[-1]), end
+    return end - len(_SENTENCE_BREAK.split(head)[-1]), end
 
 
 def describe_incident(

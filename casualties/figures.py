@@ -20,11 +20,14 @@ them", or joins the figure it is listed with ("4 band members and 16 spectators"
 is not a figure. Numbers before nouns of things ("12 rockets") and dataset coders' notes
 ("Fatalities coded as 0") are never figures.
 
-Speed: one scan of a lower-cased copy for cue stems (`cues.TRIGGER_PADDED`); every other pattern
+Speed: one scan of a lower-cased copy for cue stems (`cues.stem_positions`); every other pattern
 is matched at a known position (a quantity, a cue) or in a short window before it. The costlier
 patterns are tried only where a quick test says they can match (the stem found, the words before
 a cue or after a number, the places a subject can start); each test only ever says "no" where its
 pattern finds nothing, so the results are those of the patterns (tests/test_fast_paths.py).
+At a trigger only the cue alternatives of its stem are tried (`_by_stem`); list items only where
+their first letter is; subjects only after the last character a subject cannot hold; scans for
+rare words start where the first of them is (`_first_of`).
 """
 
 from __future__ import annotations
@@ -38,10 +41,53 @@ from casualties.model import Figure
 from casualties.sentences import sentence_index, split_sentences
 
 PERPETRATOR_NP = context.VICTIM_TYPES[0][1]
+
+
+def _by_stem(table: dict) -> dict[str, re.Pattern]:
+    """A cue alternation (`cues.named_alternation` of `table`) cut down, for each trigger stem,
+    to the alternatives that can start with it, in their order and with their group names: at a
+    trigger the first alternative that matches is the same, and the few are tried faster.
+    Stems no alternative starts with are left out."""
+    parts = []
+    for entries in table.values():
+        for pattern in entries.values():
+            parts.append(f"(?P<g{len(parts)}>{context.alt(pattern)})")
+    starts = [context.stems(cues.plain(p)) for p in parts]
+    out = {}
+    for stem in cues._MIN_STEMS:
+        few = [
+            p
+            for p, words in zip(parts, starts, strict=True)
+            if any(w.startswith(stem) for w in words)
+        ]
+        if few:
+            out[stem] = re.compile(r"(?:" + "|".join(few) + r")\b")
+    return out
+
+
+_OBJECT_BY_STEM = _by_stem(cues.CAT["object"])  # cues.OBJECT_VERB_L at a trigger
+_CUE_BY_STEM = _by_stem(cues.CAT["after"])  # cues.CUE_L at a trigger
+
+
+def _first_word_gate(pattern: str, n: int) -> re.Pattern | None:
+    """The gate `cues._word_gate(pattern, n)` (does one of the next `n` words start with a first
+    word of `pattern`, or hold a bracket?) written to read each word once: a word is passed over
+    only if the first words do not start there, and nothing is given back. It answers as the
+    gate does (the words passed over are the ones the gate backtracks through) at half the cost."""
+    words = context.first_words(pattern.lower()) if "\\" not in pattern else None
+    if not words:
+        return None
+    trie = numbers._trie_regex(words)
+    return re.compile(rf"\s*(?:(?!{trie})[^\s(\[]++\s++){{0,{n - 1}}}+(?:{trie}|[^\s(\[]*+[(\[])")
+
+
+# cues.NOT_PEOPLE_GATE and cues.SINGULAR_ITEM_GATE, the same answers faster
+_NOT_PEOPLE_GATE = _first_word_gate(context.alt(context.CTX["not_people"]), 5)
+_SINGULAR_ITEM_GATE = _first_word_gate(cues.PERSON_SG, 6)
 _SUBSET_CUT = re.compile(r"\b(?:including|among|of whom|such as)\b", re.IGNORECASE)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Found:
     """A figure before its context is filled: where, what, how many, and its noun-phrase words."""
 
@@ -58,6 +104,7 @@ class _Found:
     is_cumulative: bool = False
     is_subset: bool = False
     cue_at: int = -1  # where the cue word of a number-first figure starts
+    after_subset_cue: bool | None = None  # context.subset_before it, once asked (_mark_subsets)
 
     @classmethod
     def of(cls, q: numbers.Quantity, category: str, rule: str, **extra) -> _Found:
@@ -73,10 +120,17 @@ class _Article:
         self.low = cues.lower(text)
         self.sents = split_sentences(text)
         self.starts = [s for s, _ in self.sents]
-        note = context.CODER_NOTE.match
-        self.notes = {i for i, (s, _) in enumerate(self.sents) if note(text, s)}
         low = self.low
+        self.folds = any(c in low for c in cues.CASE_FOLDS_TO_ASCII)  # see cues.NOT_PEOPLE_GATE
+        note = context.CODER_NOTE.match
+        self.notes = (
+            {i for i, (s, _) in enumerate(self.sents) if note(text, s)}
+            if self.folds or any(w in low for w in _CODER_NOTE_WORDS)
+            else set()
+        )
         keep = self._keep
+        # cues.AFTER_PERCENT needs "%" or "per" ("p", "e", "r" match no other letter ignoring case)
+        self.percent = "%" in text or "per" in low
         if "dozen" in low:  # "2 dozen" (cues.DOZEN needs the word)
             quants = [_dozen(text, q) for q in numbers.find_quantities(text) if keep(q)]
         else:
@@ -91,19 +145,19 @@ class _Article:
         self.by_start = {q.start: q for q in self.quants}
         # cue stems: every position, and the `after` cues found there (start -> (cat, name, end));
         # "non-fatally", "anti-kidnapping": a stem after a hyphen is part of another word
-        self.stem_at = {m.start(1) - 1: m.group(1) for m in cues.TRIGGER_PADDED.finditer(" " + low)}
+        self.stem_at = cues.stem_positions(low)
         self.cue_at: dict[int, tuple[str, str, int]] = {}
-        cue = cues.CUE_L.match
         names = cues.AFTER_NAMES
-        cue_stems = cues.CUE_STEMS
+        cue_of = _CUE_BY_STEM
         for p, stem in self.stem_at.items():
-            if stem in cue_stems:
-                c = cue(low, p)
+            cue = cue_of.get(stem)
+            if cue is not None:
+                c = cue.match(low, p)
                 if c:
                     self.cue_at[p] = (*names[int(c.lastgroup[1:])], c.end())
         self.cue_pos = list(self.cue_at)  # in order of position, as the triggers
         self._not_people: dict[int, bool] = {}
-        self.folds = any(c in low for c in cues.CASE_FOLDS_TO_ASCII)  # see cues.NOT_PEOPLE_GATE
+        self.suicide = "suicide" in low  # every _SUICIDE_AFTER match holds the word
         self._aux_before: dict[int, bool] = {}
 
     def not_people(self, q) -> bool:
@@ -113,7 +167,7 @@ class _Article:
         if hit is None:
             hit = self._not_people[q.end] = (
                 self.low[q.end : q.end + 1].isspace()  # the pattern starts with \s+
-                and self.word_gate(cues.NOT_PEOPLE_GATE, q.end)
+                and self.word_gate(_NOT_PEOPLE_GATE, q.end)
                 and cues.NOT_PEOPLE.match(self.text, q.end) is not None
             )
         return hit
@@ -141,12 +195,19 @@ class _Article:
 
     def _keep(self, q) -> bool:
         text = self.text
-        if (self.notes and self.in_note(q.start)) or cues.AFTER_PERCENT.match(text, q.end):
+        if (self.notes and self.in_note(q.start)) or (
+            self.percent and cues.AFTER_PERCENT.match(text, q.end)
+        ):
             return False
         return not (
             text[q.end : q.end + 1] == ","
             and cues.AGE_APPOSITION.search(text, max(0, q.start - 30), q.start)
         )
+
+
+# Every context.CODER_NOTE match holds one of these (lower-cased; exact on text without the
+# letters of cues.CASE_FOLDS_TO_ASCII)
+_CODER_NOTE_WORDS = ("coded", "split", "divided", "recorded as", "counted as")
 
 
 def _aux_tail(low: str, t: int) -> bool:
@@ -190,7 +251,7 @@ def find_figures(text: str) -> list[Figure]:
     _ordinal_victims(art, found)
     _self_killing(art, found)
     _body_of(art, found)
-    found = _dedupe([f for f in found if not art.in_note(f.start)])
+    found = _dedupe([f for f in found if not art.in_note(f.start)] if art.notes else found)
     _subset_people(art, found)
     _join_uncued(art, used, found)
     found = _dedupe(found)
@@ -224,11 +285,12 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
     text, low = art.text, art.low
     cue_hits = [(p, c[0], c[1]) for p, c in art.cue_at.items()]
     object_end = -1
-    object_stems, then_stems = cues.OBJECT_STEMS, cues.THEN_STEMS
+    object_of, then_stems = _OBJECT_BY_STEM, cues.THEN_STEMS
     for p, stem in art.stem_at.items():
         if p < object_end:
             continue  # inside "shot and killed"
-        m = cues.OBJECT_VERB_L.match(low, p) if stem in object_stems else None
+        verb = object_of.get(stem)
+        m = verb.match(low, p) if verb is not None else None
         if m and cues.which(m, cues.OBJ_NAMES)[1].endswith("_of"):  # "resulted in the death of"
             if not cues.NOUN_OBJECT_CONTEXT.search(low, max(0, p - 40), p):
                 m = None
@@ -340,25 +402,29 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
         # "his two children, his brother-in-law, sister-in-law": the possessive carries on
         possessive = text[pos : q.start].strip().lower() in cues.POSSESSIVE
         return f, tail.end(), possessive
-    m = cues.PAIR_ITEM.match(text, pos)
+    # The item patterns below are tried only where their first letter is (see _PAIR_FIRST).
+    first = art.low[pos : pos + 1]
+    m = cues.PAIR_ITEM.match(text, pos) if first in _PAIR_FIRST else None
     if m:
         return _implicit(m, category, rule + "+pair", 2), m.end(), False
-    m = cues.SINGULAR_ITEM.match(text, pos) if art.word_gate(cues.SINGULAR_ITEM_GATE, pos) else None
+    m = cues.SINGULAR_ITEM.match(text, pos) if art.word_gate(_SINGULAR_ITEM_GATE, pos) else None
     if m and (m.group("det") or possessive_mode or n_items == 0):
         det = (m.group("det") or "").strip().lower()
         return _implicit(m, category, rule + "+singular", 1), m.end(), det in cues.POSSESSIVE
-    m = cues.ANOTHER_ITEM.match(text, pos)
+    m = cues.ANOTHER_ITEM.match(text, pos) if first == "a" else None
     if m:
         return _implicit(m, category, rule + "+another", 1), m.end(), False
-    m = cues.PRONOUN_ITEM.match(text, pos)
-    if m:
-        return _implicit(m, category, rule + "+pronoun", 1), m.end(), False
-    m = cues.SELF_ITEM.match(text, pos)
-    if m:
-        f = _implicit(m, category, rule + "+self", 1)
-        f.victim_type = "perpetrators"
-        return f, m.end(), False
-    m = cues.NAME_ITEM.match(text, pos)
+    if first == "h":
+        m = cues.PRONOUN_ITEM.match(text, pos)
+        if m:
+            return _implicit(m, category, rule + "+pronoun", 1), m.end(), False
+        m = cues.SELF_ITEM.match(text, pos)
+        if m:
+            f = _implicit(m, category, rule + "+self", 1)
+            f.victim_type = "perpetrators"
+            return f, m.end(), False
+    c = text[pos : pos + 1]
+    m = cues.NAME_ITEM.match(text, pos) if c in _NAME_FIRST else None
     if m and n_items == 0:
         return _implicit(m, category, rule + "+name", 1), m.end(), False
     m = cues.UNSPECIFIED_ITEM.match(text, pos)
@@ -376,6 +442,14 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
         )
         return f, m.end(), False
     return None
+
+
+# First letters (lower-cased) of cues.PAIR_ITEM ("a", "the", "his", "her", "their", "them both",
+# "both"); ANOTHER_ITEM starts with "a", PRONOUN_ITEM and SELF_ITEM with "h". No other letter
+# matches these when case is ignored. cues.NAME_ITEM (case-sensitive) starts with "a", "the",
+# a title or a name: "a", "t" or a capital.
+_PAIR_FIRST = frozenset("athb")
+_NAME_FIRST = frozenset("atABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def _implicit(m, category: str, rule: str, n: int) -> _Found:
@@ -443,8 +517,8 @@ def _toll_before(art: _Article, q) -> _Found | None:
     toll's value, whatever cue follows it ("rose to 12 and 30 people were injured")."""
     text = art.text
     w0 = max(0, q.start - 140)
-    window = text[w0 : q.start].lower()
-    if "toll" not in window and "number of" not in window:
+    low = art.low  # (holds "toll" where text.lower() does: they differ only at "İ" and the like)
+    if low.find("toll", w0, q.start) < 0 and low.find("number of", w0, q.start) < 0:
         return None
     m = cues.TOLL_BEFORE.search(text, w0, q.start)
     if not m:
@@ -500,6 +574,20 @@ def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) ->
 
 # --- subjects in the singular, read back from their cue ------------------------------------------
 
+# A character no match of cues.SINGULAR_SUBJECT or cues.DIED_SUBJECT holds: their words are
+# letters, digits, hyphens, apostrophes and abbreviation dots, joined by spaces.
+_NOT_IN_SUBJECT = re.compile(r"[^\w\s'’.\-]")
+
+
+def _search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: int):
+    """`cues.search_subject` for a subject that must end at `endpos` (SINGULAR_SUBJECT,
+    DIED_SUBJECT): it cannot start before a character it does not hold, so the search starts
+    after the last such character of the window (often a comma; each start before it would
+    cost a full match that fails)."""
+    for bad in _NOT_IN_SUBJECT.finditer(text, pos, endpos):
+        pos = bad.end()
+    return cues.search_subject(pattern, text, low, pos, endpos)
+
 
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None:
     """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
@@ -516,7 +604,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
         if aux is None:
             word = low[p : p + 10].split(" ", 1)[0].rstrip(".,;:!?")
             if category == "killed" and word in cues.DIED_CUES:
-                m = cues.search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
+                m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
                 if m:
                     perp = bool(PERPETRATOR_NP.search(m.group("noun")))
                     found.append(
@@ -540,7 +628,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 _Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another")
             )
             continue
-        m = cues.search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, a - 160), a)
+        m = _search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, a - 160), a)
         if m:
             noun = m.group("noun")
             perp = bool(PERPETRATOR_NP.search(noun))
@@ -605,8 +693,13 @@ def _unspecified_nouns(art: _Article, cue_hits: list[tuple], found: list[_Found]
 def _ordinal_victims(art: _Article, found: list[_Found]) -> None:
     """'... and a third died in hospital': one more."""
     low = art.low
-    if "second" in low or "third" in low or "fourth" in low or "fifth" in low or "sixth" in low:
-        for m in cues.ORDINAL_VICTIM.finditer(low):
+    first = _first_of(low, ("second", "third", "fourth", "fifth", "sixth"))
+    if first >= 0:
+        # a match is "a"/"another", spaces, then one of these words: none starts before the
+        # spaces before the first of them, less the length of "another"
+        while first and low[first - 1].isspace():
+            first -= 1
+        for m in cues.ORDINAL_VICTIM.finditer(low, max(0, first - len("another"))):
             end = m.start() + len(m.group(0).split(" died")[0].split(" was ")[0])
             found.append(
                 _Found(m.start(), end, "killed", 1, 1, 1, "exact", "subject:killed:ordinal")
@@ -636,9 +729,27 @@ def _zeros(art: _Article, found: list[_Found]) -> None:
             )
 
 
+# the words of cues.SELF_GATE ("himself", ...), if it is plain words
+_SELF_GATE_WORDS = (
+    tuple(cues.SELF_GATE.pattern.split("|"))
+    if re.fullmatch(r"[a-z |]+", cues.SELF_GATE.pattern)
+    else None
+)
+
+
+def _first_of(low: str, words: tuple[str, ...]) -> int:
+    """The first offset of any of `words` in `low`, or -1. A scan for a pattern each match of
+    which starts with one of them finds the same matches from there (a few substring searches
+    instead of the pattern tried along the whole text)."""
+    return min((i for i in map(low.find, words) if i >= 0), default=-1)
+
+
 def _self_killing(art: _Article, found: list[_Found]) -> None:
     seen = set()
-    for g in cues.SELF_GATE.finditer(art.low):
+    start = _first_of(art.low, _SELF_GATE_WORDS) if _SELF_GATE_WORDS else 0
+    if start < 0:
+        return
+    for g in cues.SELF_GATE.finditer(art.low, start):
         m = cues.SELF_KILLING.search(art.low, max(0, g.start() - 40), g.end() + 10)
         if m and m.start() not in seen:
             seen.add(m.start())
@@ -674,9 +785,12 @@ def _subset_people(art: _Article, found: list[_Found]) -> None:
     # `found` is sorted by start; the figures added here come after it, in order of position.
     # The last figure before the cue in its sentence (in list order) is looked up from the end
     # of each part instead of scanning every figure of the article.
+    first = _first_of(art.low, ("including", "among"))  # the words of cues.SUBSET_GATE
+    if first < 0:
+        return
     n0 = len(found)
     starts = [f.start for f in found]
-    for g in cues.SUBSET_GATE.finditer(art.low):
+    for g in cues.SUBSET_GATE.finditer(art.low, first):
         m = cues.SUBSET_PEOPLE.match(art.text, g.start())
         if not m:
             continue
@@ -725,23 +839,31 @@ def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
     by_sentence: dict[int, list[_Found]] = {}
     for f in found:
         by_sentence.setdefault(sentence_index(art.starts, f.start), []).append(f)
+    has_among = "among" in art.low
     for q in art.quants:
         if q.start in used or art.not_people(q):
             continue
         si = sentence_index(art.starts, q.start)
         s0, _ = art.sents[si]
         n_found = len(found)
-        _join_one(art, q, si, s0, by_sentence.get(si, []), found)
+        _join_one(art, q, si, s0, by_sentence.get(si, []), found, has_among)
         if len(found) > n_found:  # later numbers of the sentence may join this one
             by_sentence.setdefault(si, []).append(found[-1])
 
 
-def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], found) -> None:
+def _np_after(text: str, q) -> str:
+    """The noun phrase after quantity `q` ("Afghan soldiers")."""
+    return cues.NP_TAIL.match(text, q.end).group(0)
+
+
+def _join_one(
+    art: _Article, q, si: int, s0: int, in_sentence: list[_Found], found, has_among: bool
+) -> None:
     """One number without a cue of its own (see _join_uncued)."""
     text = art.text
     prev = [f for f in in_sentence if f.end <= q.start and f.category != "combatants"]
-    tail = cues.NP_TAIL.match(text, q.end).group(0)
-    among = cues.AMONG_THOSE.match(text, q.end)
+    # (cues.AMONG_THOSE holds the word; the noun phrase is read only for a figure)
+    among = cues.AMONG_THOSE.match(text, q.end) if has_among else None
     if among:  # "Two police officers were among those wounded"
         c = cues.CUE_L.match(art.low, among.end())
         if c:
@@ -750,7 +872,7 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
                     q,
                     cues.which(c, cues.AFTER_NAMES)[0],
                     "subset:among_those",
-                    np=tail,
+                    np=_np_after(text, q),
                     is_subset=True,
                 )
             )
@@ -765,7 +887,7 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
                     q,
                     p.category,
                     f"subset:{p.category}",
-                    np=tail,
+                    np=_np_after(text, q),
                     is_subset=True,
                 )
             )
@@ -777,7 +899,7 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
                     q,
                     p.category,
                     f"list:{p.category}",
-                    np=tail,
+                    np=_np_after(text, q),
                     is_subset=p.is_subset,
                 )
             )
@@ -792,7 +914,7 @@ def _join_one(art: _Article, q, si: int, s0: int, in_sentence: list[_Found], fou
                 q,
                 "combatants",
                 "uncued:combatants:fighters",
-                np=tail,
+                np=_np_after(text, q),
             )
         )
 
@@ -815,8 +937,11 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
             for g in figs[1:]:
                 g.is_subset = True
     for i, f in enumerate(found):
+        if f.is_subset:
+            continue
         s0, _ = art.sentence(f.start)
-        if f.is_subset or not context.subset_before(art.low, max(s0, f.start - 40), f.start):
+        f.after_subset_cue = context.subset_before(art.low, max(s0, f.start - 40), f.start)
+        if not f.after_subset_cue:
             continue
         # `found` is sorted by start: the figures of the sentence before f are just before it
         j = i - 1
@@ -848,10 +973,9 @@ def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
         # one copy of the sentence shared by its figures (a long sentence is not copied per
         # figure: that was quadratic on texts without sentence ends)
         sentence = text[s0:s1]
-        hints = cache.get("hints")
-        if hints is None:
-            hints = cache["hints"] = context.article_hints(art.low)
-        got = cache[s0] = (context.SentenceContext(sentence, art.low[s0:s1], hints), sentence)
+        # (the hints are tested on the sentence itself: a sentence with figures is a good
+        # part of the article, and the test stops at the first hint found)
+        got = cache[s0] = (context.SentenceContext(sentence, art.low[s0:s1]), sentence)
     sc, sentence = got
     fig = Figure(
         start=f.start,
@@ -870,8 +994,12 @@ def _to_figure(art: _Article, f: _Found, cache: dict) -> Figure:
         sentence_start=s0,
     )
     head_np = _SUBSET_CUT.split(f.np, 1)[0]  # "two people including the shooter": not the head
-    context.annotate(art.low, fig, s0, s1, head_np, sc)
-    if fig.victim_type != "perpetrators" and _SUICIDE_AFTER.match(art.low, f.end, s1):
+    context.annotate(art.low, fig, s0, s1, head_np, sc, f.after_subset_cue)
+    if (
+        fig.victim_type != "perpetrators"
+        and art.suicide
+        and _SUICIDE_AFTER.match(art.low, f.end, s1)
+    ):
         fig.victim_type = "perpetrators"  # "with one death believed to be a suicide"
     if fig.victim_type != "perpetrators" and PERPETRATOR_NP.search(head_np):
         fig.victim_type = "perpetrators"

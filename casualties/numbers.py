@@ -280,10 +280,24 @@ _OPENERS = "([{\"'“‘—/"
 _CLOSERS = ".,;:!?)]}\"'”’"
 
 
+# The second words of _BEFORE_PAIRS: after any other plain word only _BEFORE_SINGLE matters.
+_PAIR_LASTS = frozenset(last for _, last in _BEFORE_PAIRS)
+
+
 def _before_needed(plow: str, start: int) -> bool:
     """Cheap test: can BEFORE_RE match before the core at `start`? (See _BEFORE_SINGLE.)"""
     k = start - 1
-    if not plow[k].isspace():
+    if plow[k] == " ":
+        # Most numbers follow a plain word and one space ("killed 14"): that word found with
+        # str methods in C, the same last word as the window split below finds.
+        j = plow.rfind(" ", k - 40 if k > 40 else 0, k)
+        last = plow[j + 1 : k]
+        if j >= 0 and last.isalpha():
+            if last in _BEFORE_SINGLE:
+                return True
+            if last not in _PAIR_LASTS:
+                return False
+    elif not plow[k].isspace():
         return True  # "$5", "(about 5", "#5"...
     words = plow[max(0, k - 40) : k].rsplit(None, 2)  # only the last two words matter
     if not words:
@@ -328,20 +342,27 @@ _AFTER_TRIGGERS = frozenset(
 )
 
 
+# Every next word that needs AFTER_RE: the triggers, the words and their plurals.
+_AFTER_ANY = _AFTER_TRIGGERS | _AFTER_WORDS | frozenset(w + "s" for w in _AFTER_WORDS)
+_STRIP_AFTER = _OPENERS + _CLOSERS
+
+
 def _after_needed(plow: str, end: int) -> bool:
     """Cheap test: can AFTER_RE match at `end`? Only if the next word is a trigger word."""
-    if not plow[end : end + 1].isspace():
+    if plow[end : end + 1] == " ":
+        # The common case, one space and a plain word ("14 people were"), with str methods in C:
+        # the same word as the window split below finds.
+        j = plow.find(" ", end + 1, end + 24)
+        w = plow[end + 1 : j]
+        if j > 0 and w.isalpha():
+            return w in _AFTER_ANY
+    elif not plow[end : end + 1].isspace():
         return True
     words = plow[end + 1 : end + 24].split(None, 1)
     if not words:
         return True
-    w = words[0].strip(_OPENERS + _CLOSERS)
-    return (
-        not w.isalpha()
-        or w in _AFTER_TRIGGERS
-        or w in _AFTER_WORDS
-        or (w[-1:] == "s" and w[:-1] in _AFTER_WORDS)
-    )
+    w = words[0].strip(_STRIP_AFTER)
+    return not w.isalpha() or w in _AFTER_ANY
 
 
 # Single number words read without the grammar ("two", "seventeen"; "twenty" alone too).
@@ -541,8 +562,12 @@ def _range_end(plow: str, end: int, with_and: bool) -> int:
     return end
 
 
-def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
-    """Read the phrase around core match `m` (padded offsets): (quantity or None, its end)."""
+def _scan(
+    ptext: str, plow: str, m: re.Match, before: bool | None = None, after: bool | None = None
+) -> tuple[Quantity | None, int]:
+    """Read the phrase around core match `m` (padded offsets): (quantity or None, its end).
+
+    `before` / `after`: what _before_needed / _after_needed said at the core, if already asked."""
     c1 = _read_core(m)
     end = c1.end
     nxt = plow[end : end + 1]
@@ -553,7 +578,9 @@ def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
     qual = None
     qstart = c1.start
     k = c1.start - 1
-    if c1.kind != "zero" and _before_needed(plow, c1.start):
+    if before is None and c1.kind != "zero":
+        before = _before_needed(plow, c1.start)
+    if before:
         b = BEFORE_RE.search(plow, max(0, k - 31), c1.start)
         if b is not None:
             g = b.lastgroup
@@ -570,7 +597,9 @@ def _scan(ptext: str, plow: str, m: re.Match) -> tuple[Quantity | None, int]:
         a = BETWEEN_AND_RE.match(plow, end) if qual == "between" else None
         sep = a is not None
         if a is None:  # ("between 40-60" falls through to the usual separators)
-            a = AFTER_RE.match(plow, end) if _after_needed(plow, end) else None
+            if after is None:
+                after = _after_needed(plow, end)
+            a = AFTER_RE.match(plow, end) if after else None
             if a is not None and a.lastgroup == "x_date":
                 a = _date_after(ptext, c1, a)
             sep = a is not None and a.lastgroup == "sep"
@@ -664,42 +693,64 @@ def find_quantities(text: str) -> list[Quantity]:
     out: list[Quantity] = []
     pos = 0  # padded offset where the last phrase ended; cores starting before it are inside it
     simple = _SIMPLE_WORDS
+    fast_end = _FAST_END
+    new, set_fields = _new_object, _set_attribute
+    # looked up per call, not per number (tests replace them to force every check on)
+    before_needed, after_needed = _before_needed, _after_needed
     for m in CORE_RE.finditer(plow):
-        s = m.start() + 1
+        s, e = m.span()
+        s += 1  # the match starts with the non-word character before the core
         if s < pos:
             continue
         # Fast path for most numbers: a plain "14" or "two" between ordinary words needs none of
         # the context regexes. Anything unusual goes to _scan, which does the full reading.
-        e = m.end()
         g = m.lastgroup
-        if g == "date":
+        if g == "dig":
+            core = plow[s:e]
+            digits = core.replace(",", "")
+            if (core[0] != "0" or core == "0") and len(core) != 4 and digits.isdigit():
+                v = int(digits)
+            else:
+                v = -1
+        elif g == "words":
+            v = simple.get(plow[s:e], -1)
+        elif g == "date":
             pos = e
             continue
-        core = plow[s:e]
-        if (
-            g == "dig"
-            and (core[0] != "0" or core == "0")
-            and len(core) != 4
-            and core.replace(",", "").isdigit()
-        ):
-            v = int(core.replace(",", ""))
-        elif g == "words" and core in simple:
-            v = simple[core]
         else:
             v = -1
-        if v >= 0 and not _before_needed(plow, s):
-            nc = plow[e : e + 1]
-            if nc.isspace():
-                fast = not _after_needed(plow, e)
-            else:
-                fast = nc in _FAST_END or (nc == "." and not plow[e + 1 : e + 2].isdigit())
-            if fast:
-                out.append(
-                    _quantity(s - 1, e - 1, ptext[s:e], v, v, v, "exact", "number", s - 1, e - 1)
-                )
-                pos = e
-                continue
-        q, pos = _scan(ptext, plow, m)
+        before = after = None  # the gates' answers, handed on to _scan
+        if v >= 0:
+            before = before_needed(plow, s)
+            if not before:
+                nc = plow[e : e + 1]
+                if nc.isspace():
+                    after = after_needed(plow, e)
+                    fast = not after
+                else:
+                    fast = nc in fast_end or (nc == "." and not plow[e + 1 : e + 2].isdigit())
+                if fast:
+                    q = new(Quantity)  # as _quantity(...), inlined: most numbers come here
+                    set_fields(
+                        q,
+                        "__dict__",
+                        {
+                            "start": s - 1,
+                            "end": e - 1,
+                            "surface": ptext[s:e],
+                            "low": v,
+                            "best": v,
+                            "high": v,
+                            "qualifier": "exact",
+                            "kind": "number",
+                            "core_start": s - 1,
+                            "core_end": e - 1,
+                        },
+                    )
+                    out.append(q)
+                    pos = e
+                    continue
+        q, pos = _scan(ptext, plow, m, before, after)
         if q is None:
             continue
         # A qualifier may reach back over an earlier hit ("as many as 50" over "many"): the later,

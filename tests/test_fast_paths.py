@@ -188,3 +188,117 @@ def test_figure_to_dict_copies_fields_only():
     assert list(fig.to_dict()) == [f for f in fig.__dataclass_fields__]
     fig.note = "not a field"  # an attribute set by someone else is not a column
     assert list(fig.to_dict()) == [f for f in fig.__dataclass_fields__]
+
+
+def test_cue_patterns_by_stem_match_as_the_whole_alternation():
+    """At a trigger, the few alternatives of its stem find what the whole alternation finds."""
+    for text in TEXTS:
+        low = cues.lower(text)
+        for m in cues.TRIGGER_PADDED.finditer(" " + low):
+            p, stem = m.start(1) - 1, m.group(1)
+            for whole, by_stem in (
+                (cues.OBJECT_VERB_L, figures._OBJECT_BY_STEM),
+                (cues.CUE_L, figures._CUE_BY_STEM),
+            ):
+                few = by_stem.get(stem)
+                got = few.match(low, p) if few is not None else None
+                want = whole.match(low, p)
+                assert _span(got) == _span(want)
+                assert (got and got.lastgroup) == (want and want.lastgroup)
+
+
+def test_forward_word_gates_answer_as_the_gates():
+    for text in TEXTS:
+        low = cues.lower(text)
+        ends = [q.end for q in numbers.find_quantities(text)]
+        starts = [m.start() for m in re.finditer(r"(?<!\S)\S", low)]
+        for old, new in (
+            (cues.NOT_PEOPLE_GATE, figures._NOT_PEOPLE_GATE),
+            (cues.SINGULAR_ITEM_GATE, figures._SINGULAR_ITEM_GATE),
+        ):
+            for p in ends + starts:
+                assert bool(old.match(low, p)) == bool(new.match(low, p))
+
+
+def test_subject_search_from_the_last_foreign_character_finds_the_same():
+    for text in TEXTS:
+        low = cues.lower(text)
+        art = figures._Article(text)
+        for t in art.cue_pos:
+            for pattern, back in ((cues.SINGULAR_SUBJECT, 160), (cues.DIED_SUBJECT, 80)):
+                for end in (t, t - 1):
+                    w = max(0, end - back)
+                    assert _span(figures._search_subject(pattern, text, low, w, end)) == _span(
+                        cues.search_subject(pattern, text, low, w, end)
+                    )
+
+
+def test_scans_from_the_first_word_find_every_match():
+    """SELF_GATE, SUBSET_GATE and ORDINAL_VICTIM scanned from where figures starts them."""
+    for text in TEXTS:
+        low = cues.lower(text)
+        for pattern, words in (
+            (cues.SELF_GATE, figures._SELF_GATE_WORDS),
+            (cues.SUBSET_GATE, ("including", "among")),
+        ):
+            first = figures._first_of(low, words)
+            got = [] if first < 0 else [m.span() for m in pattern.finditer(low, first)]
+            assert got == [m.span() for m in pattern.finditer(low)]
+        found: list = []
+        figures._ordinal_victims(figures._Article(text), found)
+        assert [f.start for f in found] == [m.start() for m in cues.ORDINAL_VICTIM.finditer(low)]
+
+
+def test_item_patterns_start_with_their_first_letters():
+    for text in TEXTS:
+        low = cues.lower(text)
+        for p in [m.start() for m in re.finditer(r"(?<!\S)\S|\b\w", text)]:
+            if cues.PAIR_ITEM.match(text, p):
+                assert low[p] in figures._PAIR_FIRST
+            if cues.ANOTHER_ITEM.match(text, p):
+                assert low[p] == "a"
+            if cues.PRONOUN_ITEM.match(text, p) or cues.SELF_ITEM.match(text, p):
+                assert low[p] == "h"
+            if cues.NAME_ITEM.match(text, p):
+                assert text[p] in figures._NAME_FIRST
+
+
+def test_literal_gates_hold_their_words():
+    """The article-wide tests before AFTER_PERCENT and _SUICIDE_AFTER."""
+    for text in TEXTS:
+        low = cues.lower(text)
+        if cues.AFTER_PERCENT.search(text):
+            assert "%" in text or "per" in low
+        if figures._SUICIDE_AFTER.search(low):
+            assert "suicide" in low
+
+
+def test_gated_search_from_any_offset():
+    """The gate after a non-word character finds the first word start as the gate does, from
+    the text's start, mid-word and right after a word."""
+    for gated in GATED:
+        for text in TEXTS[:: max(1, len(TEXTS) // 60)]:
+            low = cues.lower(text)
+            for pos in range(0, min(len(low), 400), 7):
+                want = gated._gate.search(low, pos, pos + 150)
+                assert gated._first(low, pos, pos + 150) == (-1 if want is None else want.start())
+
+
+def test_literal_heads_are_in_every_match():
+    assert context.literal_heads("(?:according(?: to)?|quoted by)\\s+") == (
+        "according",
+        "quoted by",
+    )
+    assert context.literal_heads("kills?|shot dead") == ("kill", "shot dead")
+    assert context.literal_heads("(?:kill|shot)?x") is None
+    assert context.literal_heads("(?:held|manned) by|deployed") is None
+    assert context.literal_heads("(?:held by|deployed)\\s+of") == ("held by", "deployed")
+    assert context.literal_heads("\\d+ killed|x") is None
+    heads = context._ACCORDING_HEADS
+    assert heads
+    for text in TEXTS:
+        low = cues.lower(text)
+        for m in context._ACCORDING.finditer(low):
+            assert any(h in m.group(0) for h in heads)
+        for m in context.CODER_NOTE.finditer(text):
+            assert any(w in m.group(0).lower() for w in figures._CODER_NOTE_WORDS)
