@@ -403,9 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `casualties` console script."""
-    from casualties.memory import limit_arenas
+    from casualties.memory import arrow_uses_malloc, limit_arenas
 
     limit_arenas()  # before Prefect starts its threads (see casualties.memory)
+    arrow_uses_malloc()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -413,6 +413,7 @@ def pipeline(
 
         with clock.stage("write"):
             rows, quarantine = merge_stored(out_dir, plan, parts, run_id, metadata)
+            del parts  # its keys (a few hundred bytes an article) are not needed any more
             release()
             rows["events"], bad_events = merge_events(out_dir, run_id, metadata)
             release()
@@ -426,6 +427,8 @@ def pipeline(
             processed = [r for r in plan.to_process if r.rel not in broken]
             new_manifest = store.build_manifest(run_id, plan, keys, manifest, processed=processed)
             commit_tables(out_dir, new_manifest)
+            del keys, log, new_manifest  # per-row keys: let go before the quality checks
+            release()
             write_datasets(out_dir)
 
     with clock.stage("quality"):
