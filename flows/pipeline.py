@@ -13,8 +13,8 @@ Steps (each logs what it loads, processes and saves), all under the output folde
    batch is written to part files in the run's staging folder and let go (`merge.RunParts`),
    so memory does not grow with the input;
 6. merge the parts with the stored rows of unchanged files, on disk (`merge.merge_into`, which
-   also decides duplicates), and the incidents into events, a few countries at a time
-   (`casualties.events_file.merge_events_file`);
+   also decides duplicates), and the incidents into events, a bounded group at a time
+   (countries, cut by time where no pair can cross; `casualties.events_file`);
 7. publish the staged tables and then the manifest in one atomic commit (`store.commit`);
 8. Great Expectations on the written Parquet and Data Docs (`casualties.quality`);
 9. a markdown artifact with the run's counts (and a progress artifact while batches run).
@@ -175,7 +175,7 @@ def merge_stored(
 
 @task(name="merge events", cache_policy=NO_CACHE)
 def merge_events(out_dir: Path, run_id: str, metadata: dict) -> tuple[int, pd.DataFrame]:
-    """Incidents of all articles merged into events (a few countries at a time), validated and
+    """Incidents of all articles merged into events (a bounded group at a time), validated and
     staged; returns the number of events and the quarantine rows of invalid ones."""
     from casualties.events_file import merge_events_file
 
