@@ -83,7 +83,12 @@ def _day_numbers(ts: pd.Series) -> np.ndarray:
     return np.where(v.isna(), -1, out).astype(np.int64)
 
 
-def _intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def max_day_gap() -> int:
+    """Days two reports' date intervals may lie apart and still be one event."""
+    return int(_settings()["max_day_gap"])
+
+
+def date_intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First and last day (inclusive) each incident's date allows, and whether it may merge.
 
     day: that day, widened by `merge.fuzzy_days` when its words are loose about the day
@@ -143,8 +148,8 @@ def _candidate_pairs(df: pd.DataFrame, compatible_only: bool = False) -> pd.Data
     With `compatible_only`, each window's pairs are filtered with `_compatible` as they are
     found: a dense place and time (hundreds of reports a day from one city) gives many more
     candidates than matches, and only the matches are kept in memory."""
-    gap = int(_settings()["max_day_gap"])
-    d0, d1, ok = _intervals(df)
+    gap = max_day_gap()
+    d0, d1, ok = date_intervals(df)
     cx, cy, key = _place_keys(df)
     kb = _count_buckets(df)
     country = df["country"].astype(object).to_numpy()
@@ -397,7 +402,7 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     gap, ratio, slack = int(s["max_day_gap"]), float(s["count_ratio"]), float(s["count_slack"])
     max_km = float(s["max_km"])
     types = _type_matrix().tolist()
-    d0a, d1a, _ = _intervals(df)
+    d0a, d1a, _ = date_intervals(df)
     d0, d1 = d0a.tolist(), d1a.tolist()  # plain Python numbers: this loop is scalar work
     arts = df["article_id"].astype(object).tolist()
     cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool).tolist()

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from casualties.events import _intervals, _settings, merge_events, published
+from casualties.events import date_intervals, max_day_gap, merge_events, published
 
 GROUP_ROWS = 100_000  # incidents merged per call (a time segment larger than this stays whole)
 READ_ROWS = 65_536  # rows per batch when the file is scanned
@@ -61,7 +61,7 @@ def group_of_rows(
 ) -> np.ndarray:
     """Group number of every row of the incidents file (int32, 0-based, in row order)."""
     country, d0, d1, ok = _placing(path, articles)
-    gap = int(_settings()["max_day_gap"])
+    gap = max_day_gap()
     units = _segments(country, d0, d1, ok, gap)
     # Incidents that merge with nothing (no usable date or no country) are single events
     # wherever they go: they fill groups in pieces, after the segments.
@@ -89,7 +89,7 @@ def _placing(path: Path, articles: pd.DataFrame | None):
             if c not in df.columns:
                 df[c] = None
         df["published"] = published(df, articles)
-        d0, d1, ok = _intervals(df)
+        d0, d1, ok = date_intervals(df)
         countries.append(df["country"].astype(object).to_numpy())
         d0s.append(d0)
         d1s.append(d1)
