@@ -24,8 +24,6 @@ The flow orchestrates only: every rule lives in the library. Retries are on I/O 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,6 +46,7 @@ from casualties.extract import extract_frame
 from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES, conform
 from casualties.memory import release
 from casualties.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
+from flows.local_server import api_for_run
 from schemas.validate import validate
 
 DEFAULT_BATCH_SIZE = 2000  # articles per extraction task: big enough to dwarf task overhead
@@ -615,32 +614,12 @@ def run_pipeline(runner: str = "local", dask_address: str | None = None, **param
         runner = "dask"
     task_runner = build_task_runner(runner, dask_address, params.get("workers"))
     flow_ = pipeline.with_options(task_runner=task_runner)
-    with _shared_api() if runner == "dask" else contextlib.nullcontext():
+    if runner != "dask":
         return flow_(runner=runner, **params)
-
-
-@contextlib.contextmanager
-def _shared_api() -> Iterator[None]:
-    """Without a configured Prefect API, start the embedded server here and tell every process
-    about it: Dask workers are processes of their own and would each start one of their own
-    (slow, and their task runs would not be recorded with the flow's)."""
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    if PREFECT_API_URL.value():
-        yield
-        return
-    server = SubprocessASGIServer()
-    server.start(
-        timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 90))
-    )
-    os.environ["PREFECT_API_URL"] = server.api_url  # inherited by local Dask workers
-    try:
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            yield
-    finally:
-        from prefect.logging.handlers import APILogHandler
-
-        APILogHandler.flush()  # send the run's last logs before the server goes
-        os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
+    # Dask workers are processes of their own: without a configured API each would start an
+    # embedded server of its own (slow, and their task runs would not be recorded with the
+    # flow's). One local server for all of them.
+    with api_for_run() as server:
+        if server is not None:
+            server.wait_ready()
+        return flow_(runner=runner, **params)

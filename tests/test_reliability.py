@@ -181,6 +181,23 @@ def test_unwritable_out_is_one_line(ws):
         assert_one_line_error(proc, "--out")
 
 
+def test_prefect_server_that_cannot_start_is_one_line(ws):
+    # The run starts its own Prefect server; one that fails (here: its database cannot be
+    # opened) is reported with the server's own reason, and nothing is written.
+    out = ws.root / "no-server"
+    env = {**ws.env, "PREFECT_SERVER_DATABASE_CONNECTION_URL": "sqlite+aiosqlite:////nope/x.db"}
+    proc = subprocess.run(
+        [*_command(), "run", "--raw", str(ws.raw), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert_one_line_error(proc, "Prefect server", "unable to open database file")
+    assert proc.returncode == 1
+    assert not list(out.glob("*.parquet"))
+
+
 def test_unknown_option_is_one_line(ws):
     proc = subprocess.run(
         [*_command(), "run", "--no-such-option"],
