@@ -105,9 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 workers=args.workers,
             )
-        except StoreBusy as exc:
-            raise CommandError(str(exc)) from None
-        except ServerDidNotStart as exc:
+        except (StoreBusy, ServerDidNotStart) as exc:
             raise CommandError(str(exc)) from None
     print("\n".join(summary_lines(summary)))
     if summary.get("failed_batches"):
