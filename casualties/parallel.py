@@ -100,6 +100,7 @@ class ExtractionPool:
         a run is shared by every worker instead of keeping one busy while the others idle.
         (Extraction is per article: the chunks' rows, concatenated, are the batch's.)
         """
+        # An empty batch still makes one (empty) job: its result has the tables' columns.
         chunks = [
             articles.iloc[i : i + self.chunk_size]
             for i in range(0, max(len(articles), 1), self.chunk_size)
