@@ -124,6 +124,12 @@ def _context(report_dir: Path):
     return context
 
 
+# BASIC keeps what the Data Docs show a maintainer (observed values, unexpected counts and
+# percentages, a sample of unexpected values) and skips GX's default per-value counts and row
+# index lists. Those indexes are positions in a chunk, not ids, and computing them filters the
+# whole table once more per expectation: BASIC checks ~27% faster (30 MB bench corpus).
+RESULT_FORMAT = {"result_format": "BASIC"}
+
 CHUNK_BYTES = 10_000_000  # Arrow bytes of the rows GX checks at a time (its checks need ~100x that)
 _MIN_CHUNK_ROWS = 1_000
 
@@ -196,7 +202,11 @@ def check_frames(
             gx.ValidationDefinition(name=f"{name}_validation", data=batch_def, suite=suite)
         )
         checkpoint = context.checkpoints.add(
-            gx.Checkpoint(name=f"{name}_checkpoint", validation_definitions=[validation])
+            gx.Checkpoint(
+                name=f"{name}_checkpoint",
+                validation_definitions=[validation],
+                result_format=RESULT_FORMAT,
+            )
         )
         if isinstance(chunks, pd.DataFrame):
             chunks = [chunks]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -187,6 +188,11 @@ def test_quality_checks_flag_a_bad_table(tmp_path):
         "expect_column_pair_values_a_to_be_greater_than_b(best, low)"
     ]
     assert (tmp_path / "quality" / "index.html").is_file()
+    # The maintainer's page says how many rows failed and shows their values (best 12 < low 15).
+    (page,) = (tmp_path / "quality" / "validations").rglob("*.html")
+    words = " ".join(re.sub(r"<[^>]+>", " ", page.read_text()).split())
+    assert "1 unexpected values found" in words
+    assert re.search(r"Unexpected Values? .*\b12 15\b", words)
 
 
 def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_path, monkeypatch):
