@@ -161,25 +161,31 @@ def _candidate_pairs(df: pd.DataFrame, compatible_only: bool = False) -> pd.Data
     candidates than matches, and only the matches are kept in memory."""
     gap = max_day_gap()
     d0, d1, ok = date_intervals(df)
-    cx, cy, key = _place_keys(df)
-    kb = _count_buckets(df)
     country = df["country"].astype(object).to_numpy()
+    keep = np.flatnonzero(ok & pd.notna(country))
+    if not len(keep):
+        return pd.DataFrame({"a": [], "b": []}, dtype=np.int64)
+    cx, cy, key = (v[keep] for v in _place_keys(df))
+    own, shared_c, shared_t = _block_ids(country[keep], cx, cy, key)
     cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    kb = _count_buckets(df)[keep]
     base = pd.DataFrame(
         {
-            "i": np.arange(len(df)),
-            "country": country,
-            "cx": cx,
-            "cy": cy,
-            "key": key,
-            "d0": d0,
-            "d1": d1,
+            "i": keep,
+            "d0": d0[keep],
+            "d1": d1[keep],
             "kb": kb,
+            # A running toll ("rose to 41") may update any smaller earlier count.
+            "updates": cum[keep] & (kb >= 0),
+            "own": own,
+            "shared_c": shared_c,
+            "shared_t": shared_t,
+            # Rows that count as located for meeting country-only reports (a cell row >= 0),
+            # and country-only reports (no cell, no place words).
+            "located": cx >= 0,
+            "bare": (cx < 0) & (key == "t:"),
         }
     )
-    base = base[ok & pd.notna(country)].reset_index(drop=True)
-    if base.empty:
-        return pd.DataFrame({"a": [], "b": []}, dtype=np.int64)
     # The join needs equal days, so it runs over windows of days, each side cut to the days of
     # the window: memory holds one window's rows, not every day of every incident. Only
     # windows some interval touches are visited, each with the rows that can reach it.
@@ -187,7 +193,7 @@ def _candidate_pairs(df: pd.DataFrame, compatible_only: bool = False) -> pd.Data
     starts, ends = base["d0"].to_numpy(), base["d1"].to_numpy()
     longest = int((ends - starts).max())
     # Days per window: about JOIN_ROWS incident-days on the left side (few windows when the
-    # reports are sparse, each with little pandas overhead; more when they are dense).
+    # reports are sparse; more when they are dense).
     span = int(ends.max() - starts.min()) + 1
     days = int(np.clip(JOIN_ROWS * span // max(int((ends - starts + 1).sum()), 1), 1, span))
     first_w, last_w = starts // days, ends // days
@@ -199,87 +205,137 @@ def _candidate_pairs(df: pd.DataFrame, compatible_only: bool = False) -> pd.Data
         w0, w1 = int(w) * days, int(w) * days + days - 1
         lo = np.searchsorted(starts, w0 - longest - gap, side="left")
         hi = np.searchsorted(starts, w1 + gap, side="right")
-        pairs = _window_pairs(base.iloc[lo:hi], cum, gap, top, w0, w1, ok)
-        # A pair as one number (a * n + b): millions of them dedupe in a sort, not a hash table.
-        found.append(pairs["i_a"].to_numpy() * len(df) + pairs["i_b"].to_numpy())
+        found.append(_window_pairs(base.iloc[lo:hi], gap, top, w0, w1, len(df), ok))
     code = np.unique(np.concatenate(found))
     return pd.DataFrame({"a": code // len(df), "b": code % len(df)})
 
 
-def _clipped(base: pd.DataFrame, lo: np.ndarray, hi: np.ndarray, w0: int, w1: int):
-    """Rows of `base` whose days [lo, hi] meet the window [w0, w1], one row per day inside it."""
-    meet = (lo <= w1) & (hi >= w0)
-    lo, hi = np.maximum(lo[meet], w0), np.minimum(hi[meet], w1)
-    rows = _explode(base[meet].reset_index(drop=True), hi - lo + 1)
-    rows["day"] = np.repeat(lo, hi - lo + 1) + _ranks(hi - lo + 1)
-    return rows
+def _dense_ids(*columns: np.ndarray) -> np.ndarray:
+    """One id (0, 1, ...) per distinct combination of the columns' values, row by row.
+
+    Combined a column at a time, so each step multiplies two ids below the row count and
+    never overflows int64."""
+    ids = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        codes = pd.factorize(col)[0].astype(np.int64)
+        ids = pd.factorize(ids * (int(codes.max()) + 1) + codes)[0].astype(np.int64)
+    return ids
+
+
+def _block_ids(country, cx, cy, key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer ids of the places rows are blocked on, each within the row's country: its own
+    place (cell or place words), and its country's two shared keys, "C" (located rows meet
+    country-only reports there) and "t:" (country-only rows meet located rows there).
+
+    Integers instead of the country and place strings: the windows join on them many times.
+    """
+    n = len(country)
+    shared = np.full(n, -1, dtype=np.int64)
+    ids = _dense_ids(
+        np.concatenate([country, country, country]),
+        np.concatenate([cx, shared, shared]),
+        np.concatenate([cy, shared, shared]),
+        np.concatenate([key, np.full(n, "C", dtype=object), np.full(n, "t:", dtype=object)]),
+    )
+    return ids[:n], ids[n : 2 * n], ids[2 * n :]
+
+
+def _days(lo: np.ndarray, hi: np.ndarray, w0: int, w1: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row, day) for each day of each row's [lo, hi] that lies in the window [w0, w1]."""
+    meet = np.flatnonzero((lo <= w1) & (hi >= w0))
+    first, last = np.maximum(lo[meet], w0), np.minimum(hi[meet], w1)
+    n = last - first + 1
+    return np.repeat(meet, n), np.repeat(first, n) + _ranks(n)
+
+
+def _right_buckets(kb: np.ndarray, updates: np.ndarray, top: int):
+    """(entry, bucket) for each count bucket a right-side entry meets: a killed count its own
+    and the neighbouring buckets and the "no count" bucket (-1); no killed count, every
+    bucket; a running toll, also every smaller bucket than its neighbours."""
+    counted = np.flatnonzero(kb >= 0)
+    bare = np.flatnonzero(kb < 0)
+    entries = [np.repeat(bare, top + 2)]
+    buckets = [np.tile(np.arange(-1, top + 1), len(bare))]
+    for d in (-1, 0, 1):
+        entries.append(counted)
+        buckets.append(kb[counted] + d)
+    entries.append(counted)
+    buckets.append(np.full(len(counted), -1))
+    for b in range(top):
+        rows = np.flatnonzero(updates & (kb > b + 1))
+        entries.append(rows)
+        buckets.append(np.full(len(rows), b))
+    return np.concatenate(entries), np.concatenate(buckets)
 
 
 def _window_pairs(
-    base: pd.DataFrame, cum: np.ndarray, gap: int, top: int, w0: int, w1: int, ok=None
-) -> pd.DataFrame:
-    """Candidate pairs (i_a, i_b) that share a blocking key on a day of [w0, w1] (and pass
+    base: pd.DataFrame, gap: int, top: int, w0: int, w1: int, n: int, ok=None
+) -> np.ndarray:
+    """Candidate pairs, as a * n + b, that share a blocking key on a day of [w0, w1] (and pass
     `ok`, the compatibility test, when given)."""
-    d0, d1 = base["d0"].to_numpy(), base["d1"].to_numpy()
+    col = {c: base[c].to_numpy() for c in base.columns}
+    d0, d1 = col["d0"], col["d1"]
     # Left: every day of the interval, in its own count bucket. Right: every day widened by
-    # the gap, in the neighbouring buckets and the "no count" bucket (-1); incidents without
-    # a killed count pair with every bucket.
-    left = _clipped(base, d0, d1, w0, w1)
-    right = _clipped(base, d0 - gap, d1 + gap, w0, w1)
-    if left.empty or right.empty:
-        return pd.DataFrame({"i_a": [], "i_b": []}, dtype=np.int64)
-    counted = right["kb"].to_numpy() >= 0
-    updates = cum[right["i"].to_numpy()] & counted
-    parts = [right[~counted].assign(kb=b) for b in range(-1, top + 1)]
-    parts += [right[counted].assign(kb=right["kb"][counted] + d) for d in (-1, 0, 1)]
-    parts.append(right[counted].assign(kb=-1))
-    # A running toll ("rose to 41") may update any smaller earlier count.
-    upd = right[updates]
-    parts += [upd[upd["kb"] > b + 1].assign(kb=b) for b in range(0, top)]
-    right = pd.concat(parts, ignore_index=True)
+    # the gap, in the buckets it meets (see `_right_buckets`).
+    l_row, l_day = _days(d0, d1, w0, w1)
+    r_row, r_day = _days(d0 - gap, d1 + gap, w0, w1)
+    if not len(l_row) or not len(r_row):
+        return np.zeros(0, dtype=np.int64)
+    entry, r_kb = _right_buckets(col["kb"][r_row], col["updates"][r_row], top)
+    r_row, r_day = r_row[entry], r_day[entry]
     # A report that names only the country ("12 killed in Syria") may be the same event as
-    # one that names the town: country-only rows meet every located row of their country
-    # under the extra key "C" (left: located rows; right: country-only rows), and the other
-    # way round under "t:" (left: country-only rows already use it; right: located rows).
-    located_l = left["cx"].to_numpy() >= 0
-    bare_r = (right["cx"].to_numpy() < 0) & (right["key"].to_numpy() == "t:")
-    located_r = right["cx"].to_numpy() >= 0
-    left = pd.concat([left, left[located_l].assign(cx=-1, cy=-1, key="C")], ignore_index=True)
-    right = pd.concat(
-        [
-            right,
-            right[bare_r].assign(key="C"),
-            right[located_r].assign(cx=-1, cy=-1, key="t:"),
-        ],
-        ignore_index=True,
+    # one that names the town: located rows meet their country's country-only rows under the
+    # extra key "C" (left: located rows; right: country-only rows), and the other way round
+    # under "t:" (left: country-only rows already use it; right: located rows).
+    located_l = col["located"][l_row]
+    bare_r, located_r = col["bare"][r_row], col["located"][r_row]
+    left = (
+        np.concatenate([l_row, l_row[located_l]]),
+        np.concatenate([col["own"][l_row], col["shared_c"][l_row[located_l]]]),
+        np.concatenate([l_day, l_day[located_l]]),
+        np.concatenate([col["kb"][l_row], col["kb"][l_row[located_l]]]),
     )
-    cols = ["country", "cx", "cy", "key", "day", "kb"]
-    code = (
-        pd.concat([left[cols], right[cols]])
-        .groupby(cols, sort=False, dropna=False)
-        .ngroup()
-        .to_numpy()
+    right = (
+        np.concatenate([r_row, r_row[bare_r], r_row[located_r]]),
+        np.concatenate(
+            [col["own"][r_row], col["shared_c"][r_row[bare_r]], col["shared_t"][r_row[located_r]]]
+        ),
+        np.concatenate([r_day, r_day[bare_r], r_day[located_r]]),
+        np.concatenate([r_kb, r_kb[bare_r], r_kb[located_r]]),
     )
-    left = pd.DataFrame({"i_a": left["i"].to_numpy(), "code": code[: len(left)]})
-    right = pd.DataFrame({"i_b": right["i"].to_numpy(), "code": code[len(left) :]})
-    # One crowded day in one city pairs every report with every other: the left side is
-    # joined in slices of about PAIR_ROWS candidate pairs, each filtered before the next.
-    fanout = left["code"].map(right["code"].value_counts()).fillna(0).to_numpy()
+    # One number per blocking key (place id, day in the window, bucket -1..top); place ids are
+    # below 3 * rows, so it stays far inside int64.
+    width, depth = w1 - w0 + 1, top + 2
+
+    def keys(side) -> np.ndarray:
+        _, place, day, bucket = side
+        return (place * width + (day - w0)) * depth + (bucket + 1)
+
+    i = col["i"]
+    return _join(i[left[0]], keys(left), i[right[0]], keys(right), n, ok)
+
+
+def _join(a: np.ndarray, ka: np.ndarray, b: np.ndarray, kb: np.ndarray, n: int, ok) -> np.ndarray:
+    """Distinct pairs a * n + b with a < b of left rows `a` and right rows `b` of equal keys
+    (`ka`, `kb`) that pass `ok`. One crowded day in one city pairs every report with every
+    other: the left side is joined in slices of about PAIR_ROWS pairs, each filtered before
+    the next."""
+    order = np.argsort(kb, kind="stable")
+    kb, b = kb[order], b[order]
+    first = np.searchsorted(kb, ka, side="left")
+    fanout = np.searchsorted(kb, ka, side="right") - first
     slice_of = np.cumsum(fanout) // PAIR_ROWS
     found = []
-    for rows in np.split(np.arange(len(left)), np.flatnonzero(np.diff(slice_of)) + 1):
-        pairs = left.iloc[rows].merge(right, on="code")
-        pairs = pairs[pairs["i_a"].to_numpy() < pairs["i_b"].to_numpy()]
-        if len(pairs) and ok is not None:
-            pairs = pairs[ok(pairs["i_a"].to_numpy(), pairs["i_b"].to_numpy())]
-        found.append(pairs[["i_a", "i_b"]].drop_duplicates())
-    return pd.concat(found, ignore_index=True).drop_duplicates()
-
-
-def _explode(base: pd.DataFrame, reps: np.ndarray) -> pd.DataFrame:
-    """Each row of `base` repeated reps[i] times (no index alignment: plain positions)."""
-    pos = np.repeat(np.arange(len(base)), reps)
-    return pd.DataFrame({c: base[c].to_numpy()[pos] for c in base.columns})
+    for rows in np.split(np.arange(len(a)), np.flatnonzero(np.diff(slice_of)) + 1):
+        f = fanout[rows]
+        left = np.repeat(a[rows], f)
+        right = b[np.repeat(first[rows], f) + _ranks(f)]
+        less = left < right
+        code = np.unique(left[less] * n + right[less])
+        if len(code) and ok is not None:
+            code = code[ok(code // n, code % n)]
+        found.append(code)
+    return np.concatenate(found)
 
 
 def _ranks(span: np.ndarray) -> np.ndarray:
