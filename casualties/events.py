@@ -152,15 +152,16 @@ def _count_buckets(df: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(best), -1, np.floor(np.log2(np.nan_to_num(best) + 1))).astype(np.int64)
 
 
-def _candidate_pairs(df: pd.DataFrame, compatible_only: bool = False) -> pd.DataFrame:
+def _candidate_pairs(df: pd.DataFrame, intervals, compatible_only: bool = False) -> pd.DataFrame:
     """(a, b) row positions, a < b, sharing a blocking key: same country, same coordinate cell
-    (or the same place words), overlapping widened dates, neighbouring killed-count buckets.
+    (or the same place words), overlapping widened dates (`intervals`: `date_intervals(df)`),
+    neighbouring killed-count buckets.
 
     With `compatible_only`, each window's pairs are filtered with `_compatible` as they are
     found: a dense place and time (hundreds of reports a day from one city) gives many more
     candidates than matches, and only the matches are kept in memory."""
     gap = max_day_gap()
-    d0, d1, ok = date_intervals(df)
+    d0, d1, ok = intervals
     country = df["country"].astype(object).to_numpy()
     keep = np.flatnonzero(ok & pd.notna(country))
     if not len(keep):
@@ -459,8 +460,9 @@ _CHECKED = ("killed", "injured")
 _LOOP_ROWS = 100_000
 
 
-def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
-    """Union-find over compatible pairs, closest pairs first; a cluster label per row."""
+def _clusters(df: pd.DataFrame, pairs: pd.DataFrame, intervals) -> np.ndarray:
+    """Union-find over compatible pairs, closest pairs first; a cluster label per row
+    (`intervals`: `date_intervals(df)`)."""
     n = len(df)
     parent = list(range(n))
     if len(pairs) == 0:
@@ -469,7 +471,7 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
     gap, ratio, slack = int(s["max_day_gap"]), float(s["count_ratio"]), float(s["count_slack"])
     max_km = float(s["max_km"])
     types = _type_matrix().tolist()
-    d0a, d1a, _ = date_intervals(df)
+    d0a, d1a, _ = intervals
     d0, d1 = d0a.tolist(), d1a.tolist()  # plain Python numbers: this loop is scalar work
     arts = df["article_id"].astype(object).tolist()
     cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool).tolist()
@@ -666,8 +668,10 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     # Order-independent: the same incidents in any order give the same events.
     df = df.sort_values(["incident_id"], kind="stable").reset_index(drop=True)
 
-    pairs = _candidate_pairs(df, compatible_only=True)
-    labels = _clusters(df, pairs)
+    # Worked out once: both the candidate join and the clustering need them.
+    intervals = date_intervals(df)
+    pairs = _candidate_pairs(df, intervals, compatible_only=True)
+    labels = _clusters(df, pairs, intervals)
     sizes = np.bincount(labels, minlength=len(df))[labels]
 
     # Single-source events (most of them) are copied column by column; only merged ones go
