@@ -594,7 +594,9 @@ def _who_and_what(m: pd.DataFrame, labels: np.ndarray) -> pd.DataFrame:
 
 def _first_by(m: pd.DataFrame, rank: pd.Series, then: list[str], cols: list[str]) -> pd.DataFrame:
     """Per cluster, `cols` of the member with the lowest rank (then by `then`)."""
-    order = m.assign(_rank=rank).sort_values(["_cluster", "_rank", *then], kind="stable")
+    # Only the columns needed are sorted, not every incident column.
+    order = m[list(dict.fromkeys(["_cluster", *then, *cols]))].assign(_rank=rank)
+    order = order.sort_values(["_cluster", "_rank", *then], kind="stable")
     return order.drop_duplicates("_cluster").set_index("_cluster")[cols]
 
 
@@ -609,35 +611,61 @@ def _reconcile_all(m: pd.DataFrame) -> pd.DataFrame:
     where = ["place", "country", "admin1", "latitude", "longitude", "geo_precision"]
     out = out.join(_first_by(m, geo_rank, ["incident_id"], where))
 
-    cum = m["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    pub = m["_pub"]
+    agg = _count_aggregates(m)
     disputed = pd.Series(False, index=out.index)
     for cat in CATEGORIES:
-        # A running toll supersedes the reports of its event published before it, for the
-        # counts it gives ("the death toll rose to 18" replaces earlier killed counts; the
-        # injured counts of those reports stand).
-        updates = cum & m[f"{cat}_low"].notna().to_numpy()
-        last_update = pub.where(updates).groupby(m["_cluster"]).transform("max")
-        kept = m[last_update.isna().to_numpy() | (pub >= last_update).to_numpy()]
-        party = kept["claim_by_party"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        lo = kept[f"{cat}_low"].astype("Float64")
-        be = kept[f"{cat}_best"].astype("Float64")
-        hi = kept[f"{cat}_high"].astype("Float64")
-        low = lo.groupby(kept["_cluster"]).min()
-        best_all = be.groupby(kept["_cluster"]).min()
-        best_neutral = be[~party].groupby(kept["_cluster"][~party]).min()
+        low, best_all = agg["min"][f"{cat}_low"], agg["min"][f"{cat}_best"]
+        best_neutral = agg["min"][f"{cat}_neutral"]
         best = best_neutral.reindex(low.index).fillna(best_all)
         best = np.fmax(best, low)
-        unbounded = (lo.notna() & hi.isna()).groupby(kept["_cluster"]).any()
-        high = np.fmax(hi.groupby(kept["_cluster"]).max(), best).mask(unbounded)
+        unbounded = agg["any"][f"{cat}_unbounded"]
+        high = np.fmax(agg["max"][f"{cat}_high"], best).mask(unbounded)
         # Sources disagree when no one number fits every account.
-        split = lo.groupby(kept["_cluster"]).max() > hi.groupby(kept["_cluster"]).min()
+        split = agg["max"][f"{cat}_low"] > agg["min"][f"{cat}_high"]
         disputed |= split.reindex(out.index).fillna(False).astype(bool)
         out[f"{cat}_low"] = low.reindex(out.index)
         out[f"{cat}_best"] = best.reindex(out.index)
         out[f"{cat}_high"] = high.reindex(out.index)
     out["disputed"] = disputed
     return out.reset_index(drop=True)
+
+
+def _count_aggregates(m: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per cluster of `m`, the min, max and any of each category's counts, over the reports
+    that are not superseded: a running toll supersedes the reports of its event published
+    before it, for the counts it gives ("the death toll rose to 18" replaces earlier killed
+    counts; the injured counts of those reports stand).
+
+    Superseded reports are masked (null) rather than dropped, so that every category is
+    aggregated in one groupby: min and max skip nulls, and every cluster keeps at least its
+    latest toll. `<cat>_neutral` is the best count of sources that are not a party's own
+    claim; `<cat>_unbounded`, a low count without a high one."""
+    cum = m["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    party = m["claim_by_party"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    pub = m["_pub"]
+    updates = {cat: cum & m[f"{cat}_low"].notna().to_numpy() for cat in CATEGORIES}
+    last_update = (
+        pd.DataFrame({cat: pub.where(updates[cat]) for cat in CATEGORIES})
+        .groupby(m["_cluster"])
+        .transform("max")
+    )
+    counts, flags = {}, {}
+    for cat in CATEGORIES:
+        last = last_update[cat]
+        kept = last.isna().to_numpy() | (pub >= last).to_numpy()
+        lo = m[f"{cat}_low"].astype("Float64").where(kept)
+        be = m[f"{cat}_best"].astype("Float64").where(kept)
+        hi = m[f"{cat}_high"].astype("Float64").where(kept)
+        counts[f"{cat}_low"], counts[f"{cat}_best"], counts[f"{cat}_high"] = lo, be, hi
+        counts[f"{cat}_neutral"] = be.where(~party)
+        flags[f"{cat}_unbounded"] = lo.notna() & hi.isna()
+    by = m["_cluster"]
+    grouped = pd.DataFrame(counts).groupby(by)
+    return {
+        "min": grouped.min(),
+        "max": grouped.max(),
+        "any": pd.DataFrame(flags).groupby(by).any(),
+    }
 
 
 def published(incidents: pd.DataFrame, articles: pd.DataFrame | None) -> pd.Series:
