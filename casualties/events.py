@@ -547,6 +547,12 @@ def _event_id(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()[:16]
 
 
+def _single_event_ids(ids: list[str]) -> list[str]:
+    """`_event_id([i])` of each id: one id joins to itself, so it is hashed directly (tens of
+    thousands of single-source events per group)."""
+    return [hashlib.sha256(i.encode("utf-8")).hexdigest()[:16] for i in ids]
+
+
 def _mode(values: list, order) -> object:
     """Most frequent value; ties go to the one first in `order`."""
     return max(set(values), key=lambda v: (values.count(v), -order(v)))
@@ -705,8 +711,10 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     # Single-source events (most of them) are copied column by column; only merged ones go
     # through the per-event reconciliation.
     single = df[sizes == 1].copy()
-    single["incident_ids"] = [[str(i)] for i in single["incident_id"]]
-    single["event_id"] = [_event_id([str(i)]) for i in single["incident_id"]]
+    # A plain list: iterating the string column goes through pandas element by element.
+    ids = [str(i) for i in single["incident_id"].astype(object).tolist()]
+    single["incident_ids"] = [[i] for i in ids]
+    single["event_id"] = _single_event_ids(ids)
     single["n_sources"] = 1
     single["disputed"] = False
     multi = df[sizes > 1].assign(_cluster=labels[sizes > 1])
