@@ -181,10 +181,11 @@ def _candidate_pairs(df: pd.DataFrame, intervals, compatible_only: bool = False)
             "own": own,
             "shared_c": shared_c,
             "shared_t": shared_t,
-            # Rows that count as located for meeting country-only reports (a cell row >= 0),
-            # and country-only reports (no cell, no place words).
-            "located": cx >= 0,
-            "bare": (cx < 0) & (key == "t:"),
+            # Rows that count as located for meeting country-only reports (they have
+            # coordinates: an empty text key; not `cx >= 0`, which left out every place south
+            # of the equator), and country-only reports (no coordinates, no place words).
+            "located": key == "",
+            "bare": key == "t:",
         }
     )
     # The join needs equal days, so it runs over windows of days, each side cut to the days of

@@ -255,6 +255,33 @@ def test_country_only_report_joins_the_located_one_but_bridges_no_towns():
     assert merged["geo_precision"] == "exact" and merged["place"] in ("Kabul", "Kandahar")
 
 
+@pytest.mark.parametrize(
+    "country, town_a, town_c",
+    [
+        # South of the equator (negative latitude) and west of Greenwich (negative longitude)
+        ("Mozambique", ("Palma", -10.78, 40.47), ("Mocimboa da Praia", -11.35, 40.35)),
+        ("Colombia", ("Tumaco", 1.81, -78.76), ("Cali", 3.44, -76.52)),
+    ],
+)
+def test_country_only_report_joins_a_located_one_on_every_side_of_the_globe(
+    country, town_a, town_c
+):
+    def town(place, lat, lon):
+        return {"place": place, "country": country, "latitude": lat, "longitude": lon}
+
+    country_only = {"place": None, "latitude": None, "longitude": None, "geo_precision": "country"}
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12), **town(*town_a)},
+        {"article_id": "b", "date": "2021-03-12", "killed": (12, 12, 12), "country": country,
+         **country_only},
+        {"article_id": "c", "date": "2021-03-12", "killed": (12, 12, 12), **town(*town_c)},
+    )  # fmt: skip
+    ev = merge_events(inc)
+    assert sorted(ev["n_sources"]) == [1, 2]  # b joins a or c, never both
+    merged = ev[ev["n_sources"] == 2].iloc[0]
+    assert merged["geo_precision"] == "exact" and merged["place"] in (town_a[0], town_c[0])
+
+
 def test_country_only_report_needs_a_type_and_a_shared_count():
     inc = _incidents(
         {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12)},
