@@ -40,6 +40,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from casualties import __version__, io, store
 from casualties.extract import extract_frame
@@ -411,7 +412,9 @@ def pipeline(
             stats = _extract_all(plan, batch_size, runner, workers, run_id, clock, log, parts)
 
         with clock.stage("write"):
-            rows, quarantine = merge_stored(out_dir, plan, parts, run_id, metadata)
+            # quote(): Prefect walks every task argument twice, item by item, looking for
+            # futures; the parts' keys and the manifest's records grow with the articles.
+            rows, quarantine = merge_stored(out_dir, plan, quote(parts), run_id, metadata)
             del parts  # its keys (a few hundred bytes an article) are not needed any more
             release()
             rows["events"], bad_events = merge_events(out_dir, run_id, metadata)
@@ -425,7 +428,7 @@ def pipeline(
             broken = log.failed_files | stats.failed
             processed = [r for r in plan.to_process if r.rel not in broken]
             new_manifest = store.build_manifest(run_id, plan, keys, manifest, processed=processed)
-            commit_tables(out_dir, new_manifest)
+            commit_tables(out_dir, quote(new_manifest))
             del keys, log, new_manifest  # per-row keys: let go before the quality checks
             release()
             write_datasets(out_dir)
