@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from casualties import io as rawio
-from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, conform
+from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, Table, conform
 
 CHUNK_ROWS = 20_000  # output rows assembled at a time (articles: ~40 MB of text)
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
@@ -153,7 +153,11 @@ class _Cursor:
                 self._buf = pa.Table.from_batches([batch])
                 self._start, self._end = self._end, self._end + batch.num_rows
             n = int(np.searchsorted(positions, self._end))
-            out.append(self._buf.take(pa.array(positions[:n] - self._start)))
+            rows = positions[:n] - self._start
+            if rows[-1] - rows[0] == n - 1:  # consecutive rows (a full rebuild): no copy
+                out.append(self._buf.slice(rows[0], n))
+            else:
+                out.append(self._buf.take(pa.array(rows)))
             positions = positions[n:]
         return pa.concat_tables(out) if out else None
 
@@ -178,7 +182,9 @@ def _write_in_order(
     writer, table, sides: np.ndarray, positions: np.ndarray, paths: Mapping[str, Path], fix=None
 ) -> None:
     """Copy rows into `writer` in the order given: row k is row positions[k] of
-    paths[_SIDES[sides[k]]]. `fix(frame, side)` may patch a chunk before it is written."""
+    paths[_SIDES[sides[k]]]. `fix(rows, side)` may patch an Arrow piece before it is written.
+
+    Rows stay Arrow from reader to writer (`TableWriter.write_arrow`)."""
     readers = {}
     for code, side in enumerate(_SIDES):
         mine = positions[sides == code]
@@ -187,11 +193,27 @@ def _write_in_order(
     for start in range(0, len(sides), CHUNK_ROWS):
         s, p = sides[start : start + CHUNK_ROWS], positions[start : start + CHUNK_ROWS]
         cut = np.flatnonzero(np.diff(s)) + 1  # runs of rows from one side
-        frames = []
+        pieces = []
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(s)], strict=True):
-            frame = conform(readers[int(s[a])].take(p[a:b]).to_pandas(), table)
-            frames.append(fix(frame, _SIDES[int(s[a])]) if fix else frame)
-        writer.write(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0])
+            piece = readers[int(s[a])].take(p[a:b])
+            pieces.append(fix(piece, _SIDES[int(s[a])]) if fix else piece)
+        writer.write_arrow(_concat(pieces, table))
+
+
+def _concat(pieces: list[pa.Table], table: Table) -> pa.Table:
+    """The pieces of one chunk as one Arrow table. Pieces of one schema (files this version
+    wrote) are joined as they are; else (a stored file of an older schema) through `conform`."""
+    if all(t.schema.equals(pieces[0].schema, check_metadata=False) for t in pieces[1:]):
+        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+    frames = [conform(t.to_pandas(), table) for t in pieces]
+    return pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+
+
+def _set_column(rows: pa.Table, name: str, values: list) -> pa.Table:
+    """`rows` with column `name` replaced by `values` (of the column's Arrow type)."""
+    i = rows.schema.get_field_index(name)
+    field_ = rows.schema.field(i)
+    return rows.set_column(i, field_, pa.array(values, type=field_.type))
 
 
 def _old_keys(old_articles: Path | None, keep: set[str]) -> pd.DataFrame:
@@ -281,12 +303,13 @@ def merge_into(
     new_figures = parts.codes("figures")
     counts = np.bincount(new_figures[new_figures >= 0], minlength=len(parts.code_of))
 
-    def fix_articles(frame: pd.DataFrame, side: str) -> pd.DataFrame:
+    def fix_articles(rows: pa.Table, side: str) -> pa.Table:
         if side == "repeats":  # never extracted: its figures are those of the first copy
-            codes = frame["article_id"].map(parts.code_of).fillna(-1).astype(int)
-            frame["n_figures"] = [int(counts[c]) if c >= 0 else 0 for c in codes]
-            frame["run_id"] = run_id
-        return frame
+            ids = rows.column("article_id").to_pandas()
+            codes = ids.map(parts.code_of).fillna(-1).astype(int)
+            rows = _set_column(rows, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes])
+            rows = _set_column(rows, "run_id", [run_id] * rows.num_rows)
+        return rows
 
     with TableWriter(table_path(stage, ARTICLES), ARTICLES, metadata) as w:
         _write_in_order(

@@ -180,6 +180,29 @@ class TableWriter:
             self._writer.write_table(arrow)
         self.rows += len(df)
 
+    def write_arrow(self, data: pa.Table) -> None:
+        """Append the rows of an Arrow table.
+
+        Rows already in this file's Arrow schema (read from a file a TableWriter wrote for the
+        same table, e.g. a run's part file) are written as they are: they were conformed when
+        first written, and a pandas round trip would only cost time. Anything else (an older
+        schema) goes through `write`.
+        """
+        if self._writer is None:
+            self._open(self._sample(data))
+        if not data.schema.equals(self._schema, check_metadata=False):
+            self.write(data.to_pandas())
+            return
+        for start in range(0, data.num_rows, ROW_GROUP_ROWS):  # same row groups as `write`
+            self._writer.write_table(data.slice(start, ROW_GROUP_ROWS))
+        self.rows += data.num_rows
+
+    def _sample(self, data: pa.Table) -> pd.DataFrame:
+        # Only object columns (lists) take their Arrow type from the data (`_arrow_schema`).
+        if any(f.dtype == "object" for f in self.table.fields):
+            return conform(data.to_pandas(), self.table)
+        return self.table.empty()
+
     def close(self) -> Path:
         """Finish the file and rename it into place; returns the final path."""
         if self._writer is None:

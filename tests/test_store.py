@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from casualties import __version__, io, store
-from casualties.fields import ARTICLES, EVENTS, FIGURES, QUARANTINE, TABLES
+from casualties.fields import ARTICLES, EVENTS, FIGURES, INCIDENTS, QUARANTINE, TABLES, conform
 from tests.mixed_raw import build_mixed_raw, quarantine_keys
 
 META = {"run_id": "run-1", "pipeline_version": __version__}
@@ -361,3 +361,36 @@ def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monke
     )
     # figures follow their articles, one each
     assert canonical["figures"]["article_id"].tolist() == arts["article_id"].tolist()
+
+
+def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
+    """Part files are copied as Arrow as they are; stored tables another Arrow schema (older
+    code) are conformed on the way, also in chunks mixing both, and give the same tables."""
+    from casualties import merge
+
+    monkeypatch.setattr(merge, "CHUNK_ROWS", 3)  # chunks of stored and new rows together
+    specs = [(f"d{i}", f"{i} killed in town {i}.", f"f{i % 3}.jsonl", i) for i in range(9)]
+    old_arts = article_rows(specs, run_id="r1")
+    old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
+    new_arts = article_rows([("n1", "40 killed anew.", "f1.jsonl", 1)], "r2")
+    keep = {"f0.jsonl", "f2.jsonl"}
+    expected = store.merge_tables(
+        old, {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}, keep, run_id="r2"
+    )
+
+    legacy = {
+        "articles": conform(old["articles"], ARTICLES).astype({"n_figures": "float64"}),
+        "figures": conform(old["figures"], FIGURES).astype({"category": str, "qualifier": str}),
+    }
+    old_paths = {}
+    for name, df in legacy.items():
+        old_paths[name] = tmp_path / f"{name}.parquet"
+        df.to_parquet(old_paths[name], index=False)
+    with merge.run_parts(tmp_path / "parts", {}) as parts:
+        arts = conform(new_arts, ARTICLES)
+        figs = conform(figure_rows(new_arts, "r2"), FIGURES)
+        parts.add_batch(arts, figs, INCIDENTS.empty(), QUARANTINE.empty())
+    merge.merge_into(tmp_path / "out", old_paths, parts, keep, "r2", {})
+    for name in ("articles", "figures"):
+        got = store.read_table(tmp_path / "out", TABLES[name])
+        pd.testing.assert_frame_equal(got, expected[name], obj=name)
