@@ -78,3 +78,20 @@ def test_rebuild_replaces_and_empty_table_reads(tmp_path):
     empty = pd.read_parquet(folder)
     assert len(empty) == 0 and list(empty.columns) == FIGURES.columns
     assert [p.name for p in tmp_path.iterdir() if "dataset" in p.name] == []  # no leftovers
+
+
+def test_each_file_keeps_the_table_order_with_small_buffers(tmp_path, monkeypatch):
+    """Rows held back per key and written whenever the buffer is full come out in table order."""
+    from casualties import dataset
+
+    monkeypatch.setattr(dataset, "BATCH_ROWS", 2)
+    monkeypatch.setattr(dataset, "BUFFER_ROWS", 3)
+    figures = pd.concat([_figures()] * 5, ignore_index=True)
+    figures["figure_id"] = [f"f{i}" for i in range(len(figures))]
+    store.write_table(figures, tmp_path, FIGURES, META)
+    folder = write_dataset(tmp_path, "figures")
+    whole = pd.read_parquet(tmp_path / "figures.parquet")
+    category = whole["category"].astype(str).where(whole["category"].notna(), "none")
+    for key in ("killed", "injured", "none"):
+        want = whole[category == key].reset_index(drop=True)
+        pd.testing.assert_frame_equal(pd.read_parquet(folder / f"{key}.parquet"), want, obj=key)
