@@ -194,19 +194,32 @@ class TableWriter:
     def write_arrow(self, data: pa.Table) -> None:
         """Append the rows of an Arrow table.
 
-        Rows already in this file's Arrow schema (read from a file a TableWriter wrote for the
-        same table, e.g. a run's part file) are written as they are: they were conformed when
-        first written, and a pandas round trip would only cost time. Anything else (an older
-        schema) goes through `write`.
+        Rows already as `write` makes them (read from a file a TableWriter wrote for the same
+        table, e.g. a run's part file) are written as they are: they were conformed when first
+        written, and a pandas round trip would only cost time. Anything else (a table of older
+        code) goes through `write`.
         """
         if self._writer is None:
             self._open(self._sample(data))
-        if not data.schema.equals(self._schema, check_metadata=False):
+        if not self._conformed(data):
             self.write(data.to_pandas())
             return
         for start in range(0, data.num_rows, ROW_GROUP_ROWS):  # same row groups as `write`
             self._writer.write_table(data.slice(start, ROW_GROUP_ROWS))
         self.rows += data.num_rows
+
+    def _conformed(self, data: pa.Table) -> bool:
+        # The file's Arrow schema, and every dictionary the declared categories in order: the
+        # type alone does not say which categories pandas reads back.
+        if not data.schema.equals(self._schema, check_metadata=False):
+            return False
+        for f in self.table.fields:
+            if f.dtype == "category":
+                typ = self._schema.field(f.name).type.value_type
+                declared = pa.array(f.categories, type=typ)  # as conform + from_pandas make it
+                if not all(c.dictionary.equals(declared) for c in data.column(f.name).chunks):
+                    return False
+        return True
 
     def _sample(self, data: pa.Table) -> pd.DataFrame | None:
         # Only object columns (lists) take their Arrow type from the data (`_arrow_schema`).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -394,3 +395,26 @@ def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
     for name in ("articles", "figures"):
         got = store.read_table(tmp_path / "out", TABLES[name])
         pd.testing.assert_frame_equal(got, expected[name], obj=name)
+
+
+def test_merge_conforms_stored_categories_of_older_code(tmp_path):
+    """A stored dictionary column of the same Arrow type but fewer categories (written before
+    one was added) gets the declared categories in the merged table."""
+    from casualties import merge
+
+    arts = conform(article_rows([("d1", "3 killed.", "f.jsonl", 1)], run_id="r1"), ARTICLES)
+    figs = conform(figure_rows(arts, "r1"), FIGURES)
+    declared = list(FIGURES.field("category").categories)
+    figs["category"] = figs["category"].cat.remove_categories(declared[-1])
+    old_paths = {
+        "articles": store.write_table(arts, tmp_path / "stored", ARTICLES, {}),
+        "figures": tmp_path / "stored" / "figures.parquet",
+    }
+    arrow = pa.Table.from_pandas(figs, schema=store._arrow_schema(FIGURES, None, {}))
+    pq.write_table(arrow, old_paths["figures"])
+    with merge.run_parts(tmp_path / "parts", {}) as parts:
+        pass
+    merge.merge_into(tmp_path / "out", old_paths, parts, {"f.jsonl"}, "r2", {})
+    back = pd.read_parquet(tmp_path / "out" / "figures.parquet")
+    assert list(back["category"].cat.categories) == declared
+    assert back["category"].tolist() == ["killed"]
