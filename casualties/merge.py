@@ -154,7 +154,7 @@ class _Cursor:
                 self._start, self._end = self._end, self._end + batch.num_rows
             n = int(np.searchsorted(positions, self._end))
             rows = positions[:n] - self._start
-            if rows[-1] - rows[0] == n - 1:  # consecutive rows (a full rebuild): no copy
+            if (np.diff(rows) == 1).all():  # consecutive rows (a full rebuild): no copy
                 out.append(self._buf.slice(rows[0], n))
             else:
                 out.append(self._buf.take(pa.array(rows)))
