@@ -184,7 +184,8 @@ def _write_in_order(
     """Copy rows into `writer` in the order given: row k is row positions[k] of
     paths[_SIDES[sides[k]]]. `fix(rows, side)` may patch an Arrow piece before it is written.
 
-    Rows stay Arrow from reader to writer (`TableWriter.write_arrow`)."""
+    Rows stay Arrow from reader to writer (`TableWriter.write_arrow`), but for stored rows of
+    an older schema (see `_write_chunk`)."""
     readers = {}
     for code, side in enumerate(_SIDES):
         mine = positions[sides == code]
@@ -197,16 +198,17 @@ def _write_in_order(
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(s)], strict=True):
             piece = readers[int(s[a])].take(p[a:b])
             pieces.append(fix(piece, _SIDES[int(s[a])]) if fix else piece)
-        writer.write_arrow(_concat(pieces, table))
+        _write_chunk(writer, pieces, table)
 
 
-def _concat(pieces: list[pa.Table], table: Table) -> pa.Table:
-    """The pieces of one chunk as one Arrow table. Pieces of one schema (files this version
-    wrote) are joined as they are; else (a stored file of an older schema) through `conform`."""
+def _write_chunk(writer, pieces: list[pa.Table], table: Table) -> None:
+    """Write the pieces of one chunk. Pieces of one schema (files this version wrote) go as
+    Arrow; else (a stored file of an older schema) they are conformed in pandas and written
+    from there, without a trip back to Arrow first."""
     if all(t.schema.equals(pieces[0].schema, check_metadata=False) for t in pieces[1:]):
-        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
-    frames = [conform(t.to_pandas(), table) for t in pieces]
-    return pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+        writer.write_arrow(pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0])
+    else:
+        writer.write(pd.concat([conform(t.to_pandas(), table) for t in pieces], ignore_index=True))
 
 
 def _set_column(rows: pa.Table, name: str, values: list) -> pa.Table:
