@@ -548,12 +548,6 @@ def _event_id(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()[:16]
 
 
-def _single_event_ids(ids: list[str]) -> list[str]:
-    """`_event_id([i])` of each id: one id joins to itself, so it is hashed directly (tens of
-    thousands of single-source events per group)."""
-    return [hashlib.sha256(i.encode("utf-8")).hexdigest()[:16] for i in ids]
-
-
 def _mode(values: list, order) -> object:
     """Most frequent value; ties go to the one first in `order`."""
     return max(set(values), key=lambda v: (values.count(v), -order(v)))
@@ -715,7 +709,7 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     # A plain list: iterating the string column goes through pandas element by element.
     ids = [str(i) for i in single["incident_id"].astype(object).tolist()]
     single["incident_ids"] = [[i] for i in ids]
-    single["event_id"] = _single_event_ids(ids)
+    single["event_id"] = [_event_id([i]) for i in ids]
     single["n_sources"] = 1
     single["disputed"] = False
     multi = df[sizes > 1].assign(_cluster=labels[sizes > 1])
