@@ -88,8 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # The Prefect server starts first: its ~5 s start overlaps the imports below.
     with api_for_run() as server:
-        from casualties import quality  # noqa: F401  Great Expectations: ~3 s to import
-        from casualties.store import StoreBusy
+        from casualties.quality import checks as quality  # noqa: F401  Great Expectations: ~3 s to import
+        from casualties.storage.store import StoreBusy
         from flows.pipeline import run_pipeline, summary_lines
 
         try:
@@ -156,7 +156,7 @@ def _records(path: str, published: str | None):
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from casualties.extract import extract_article, extraction_to_json
+    from casualties.extract.article import extract_article, extraction_to_json
 
     bad = 0
     for n, rec in _records(args.file, args.published):
@@ -174,7 +174,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_quantity(args: argparse.Namespace) -> int:
-    from casualties.numbers import parse_quantity
+    from casualties.extract.quantities import parse_quantity
 
     try:
         q = parse_quantity(args.phrase)
@@ -192,7 +192,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not any(out.glob("*.parquet")):
         raise CommandError(f"no tables in {out}: run `casualties run` first")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    from casualties import quality
+    from casualties.quality import checks as quality
 
     summary = quality.run_quality(out, report)
     for name, t in summary["tables"].items():
@@ -222,7 +222,7 @@ def cmd_fields(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if not Path(args.file).is_file():
         raise UsageError(f"input file {args.file} does not exist")
-    from casualties import evaluate
+    from casualties.tools import evaluate
 
     if not args.out:
         return evaluate.run(args.file, sys.stdout, max_misses=args.max_misses)
@@ -247,7 +247,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     _prefect_env()
-    from casualties.bench import run_bench
+    from casualties.tools.bench import run_bench
 
     runner_args = ["--runner", args.runner] if args.runner else []
     points = run_bench(
@@ -410,9 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `casualties` console script."""
-    from casualties.memory import arrow_uses_malloc, limit_arenas
+    from casualties.runtime.memory import arrow_uses_malloc, limit_arenas
 
-    limit_arenas()  # before Prefect starts its threads (see casualties.memory)
+    limit_arenas()  # before Prefect starts its threads (see casualties.runtime.memory)
     arrow_uses_malloc()
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """The one field list: every column of every table, with type, unit and description.
 
-The pandera models (`schemas/`), the Great Expectations suites (`casualties.quality`) and the
+The pandera models (`schemas/`), the Great Expectations suites (`casualties.quality.checks`) and the
 data dictionary (`docs/fields.md`) are all generated from `TABLES` below, so a column is described
 once. Dtypes are pandas dtypes as they come back from `pd.read_parquet`.
 """

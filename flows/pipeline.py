@@ -2,21 +2,21 @@
 
 Steps (each logs what it loads, processes and saves), all under the output folder's lock:
 
-1. discover the input files (`casualties.io.discover_inputs`);
-2. plan the run (`casualties.store`): finish or discard an interrupted commit, compare the
+1. discover the input files (`casualties.storage.ingest.discover_inputs`);
+2. plan the run (`casualties.storage.store`): finish or discard an interrupted commit, compare the
    inputs with the manifest of the last completed run; only new and changed files are read;
-3. read those files in batches (`casualties.io.iter_articles`); a text read earlier in the run
-   is not extracted twice;
-4. extract each batch in a task (`casualties.extract.extract_frame`; on the local runner with
-   enough input the task hands the batch to a process pool so both cores work);
+3. read those files in batches (`casualties.storage.ingest.iter_articles`); a text read earlier
+   in the run is not extracted twice;
+4. extract each batch in a task (`casualties.extract.article.extract_frame`; on the local runner
+   with enough input the task hands the batch to a process pool so both cores work);
 5. validate each batch with pandera (`schemas.validate`): failing rows go to quarantine; the
    batch is written to part files in the run's staging folder and let go (`merge.RunParts`),
    so memory does not grow with the input;
 6. merge the parts with the stored rows of unchanged files, on disk (`merge.merge_into`, which
    also decides duplicates), and the incidents into events, a bounded group at a time
-   (countries, cut by time where no pair can cross; `casualties.events_file`);
+   (countries, cut by time where no pair can cross; `casualties.events.groups`);
 7. publish the staged tables and then the manifest in one atomic commit (`store.commit`);
-8. Great Expectations on the written Parquet and Data Docs (`casualties.quality`);
+8. Great Expectations on the written Parquet and Data Docs (`casualties.quality.checks`);
 9. a markdown artifact with the run's counts (and a progress artifact while batches run).
 
 The flow orchestrates only: every rule lives in the library. Retries are on I/O tasks only.
@@ -42,11 +42,13 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from casualties import __version__, io, store
-from casualties.extract import extract_frame
+from casualties import __version__
+from casualties.extract.article import extract_frame
 from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES, conform
-from casualties.memory import release
-from casualties.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
+from casualties.runtime.memory import release
+from casualties.storage import ingest as io
+from casualties.storage import store
+from casualties.storage.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
 from flows.local_server import api_for_run
 from schemas.validate import validate
 
@@ -177,7 +179,7 @@ def merge_stored(
 def merge_events(out_dir: Path, run_id: str, metadata: dict) -> tuple[int, pd.DataFrame]:
     """Incidents of all articles merged into events (a bounded group at a time), validated and
     staged; returns the number of events and the quarantine rows of invalid ones."""
-    from casualties.events_file import merge_events_file
+    from casualties.events.groups import merge_events_file
 
     logger = get_run_logger()
     stage = store.staging_dir(out_dir, run_id)
@@ -213,7 +215,7 @@ def commit_tables(out_dir: Path, manifest: dict) -> None:
 @task(name="write analyst datasets", cache_policy=NO_CACHE, **IO_RETRIES)
 def write_datasets(out_dir: Path) -> list[Path]:
     """Partitioned copies of figures (by category) and incidents (by year) for analysts."""
-    from casualties.dataset import write_dataset
+    from casualties.storage.partitions import write_dataset
 
     paths = [write_dataset(out_dir, name) for name in ("figures", "incidents")]
     for path in paths:
@@ -224,7 +226,7 @@ def write_datasets(out_dir: Path) -> list[Path]:
 @task(name="quality report", cache_policy=NO_CACHE, **IO_RETRIES)
 def quality_report(out_dir: Path, report_dir: Path, tables: list[str]) -> dict:
     """Great Expectations suites on the written Parquet, and Data Docs under report_dir."""
-    from casualties import quality
+    from casualties.quality import checks as quality
 
     summary = quality.run_quality(out_dir, report_dir, tables=tables)
     get_run_logger().info(
@@ -394,7 +396,7 @@ def pipeline(
     raw_dir, out_dir, report_dir = Path(raw_dir), Path(out_dir), Path(report_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     run_id = _run_id()
-    from casualties.bench import StageClock  # per-stage seconds for `casualties bench`
+    from casualties.tools.bench import StageClock  # per-stage seconds for `casualties bench`
 
     clock = StageClock()
     metadata = {"run_id": run_id, "pipeline_version": __version__}
@@ -533,7 +535,7 @@ def _extract_all(
     pool = None
     to_read = sum(r.size for r in plan.to_process)
     if runner == "local" and to_read > POOL_MIN_BYTES and (workers or 2) > 1:
-        from casualties.parallel import ExtractionPool
+        from casualties.runtime.pool import ExtractionPool
 
         pool = ExtractionPool(workers)
         logger.info("Extracting on %d worker processes", pool.workers)

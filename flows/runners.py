@@ -1,7 +1,7 @@
 """Where the pipeline's tasks run: on this machine (threads + a process pool) or on Dask.
 
 - `local` (default): Prefect's `ThreadPoolTaskRunner` runs tasks in threads of the flow process;
-  CPU-heavy extraction is handed to a `casualties.parallel.ExtractionPool` of worker processes
+  CPU-heavy extraction is handed to a `casualties.runtime.pool.ExtractionPool` of worker processes
   (one per core), so both cores work while threads only wait.
 - `dask`: `prefect_dask.DaskTaskRunner`. Without an address it starts a local cluster of worker
   processes (1 thread each, as the GIL makes threads useless for extraction); with
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from casualties.parallel import default_workers
+from casualties.runtime.pool import default_workers
 
 RUNNERS = ("local", "dask")
 

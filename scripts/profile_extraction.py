@@ -16,8 +16,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from casualties import bench
-from casualties.extract import extract_frame
+from casualties.extract.article import extract_frame
+from casualties.tools import bench
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casualties import bench
+from casualties.tools import bench
 
 # Our own wire-style sentences (no published text in the repo).
 TEXTS = [

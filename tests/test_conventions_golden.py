@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from casualties.extract import extract_article
+from casualties.extract.article import extract_article
+from casualties.extract.figures import find_figures
 from casualties.fields import CATEGORIES, QUALIFIERS
-from casualties.figures import find_figures
 
 GOLDEN = Path(__file__).parent / "golden"
 SENTENCES = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from casualties import store
-from casualties.dataset import write_dataset
 from casualties.fields import FIGURES, INCIDENTS, conform
+from casualties.storage import store
+from casualties.storage.partitions import write_dataset
 
 META = {"run_id": "r1", "pipeline_version": "test"}
 
@@ -82,7 +82,7 @@ def test_rebuild_replaces_and_empty_table_reads(tmp_path):
 
 def test_each_file_keeps_the_table_order_with_small_buffers(tmp_path, monkeypatch):
     """Rows held back per key and written whenever the buffer is full come out in table order."""
-    from casualties import dataset
+    from casualties.storage import partitions as dataset
 
     monkeypatch.setattr(dataset, "BATCH_ROWS", 2)
     monkeypatch.setattr(dataset, "BUFFER_ROWS", 3)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casualties import dates
+from casualties.extract import dates
 
 CASES = yaml.safe_load(
     (Path(__file__).parent / "golden" / "incidents" / "dates.yaml").read_text("utf-8")

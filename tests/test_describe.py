@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casualties import describe
-from casualties.describe import describe_incident
-from casualties.extract import extract_article
-from casualties.model import Incident
+from casualties.extract import describe
+from casualties.extract.article import extract_article
+from casualties.extract.describe import describe_incident
+from casualties.extract.model import Incident
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-raqqa.txt"
 PUBLISHED = datetime(2017, 6, 11, tzinfo=UTC)
@@ -88,7 +88,7 @@ def test_golden_what_and_who(case):
 
 
 def test_cumulative_figure_marks_the_incident():
-    from casualties.model import Figure
+    from casualties.extract.model import Figure
 
     text = "The death toll rose to 41 in Kabul on Friday."
     fig = Figure(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from casualties.evaluate import evaluate, run
+from casualties.tools.evaluate import evaluate, run
 
 ROWS = [
     {

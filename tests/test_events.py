@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from casualties.events import merge_events
-from casualties.extract import extract_frame
+from casualties.events.reconcile import merge_events
+from casualties.extract.article import extract_frame
 from casualties.fields import EVENTS, INCIDENTS, conform
 
 STORIES = yaml.safe_load(
@@ -365,8 +365,8 @@ def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
     """The flow merges a file of incidents a group at a time (countries, cut by time where no
     pair can cross), joining candidates over windows of days; with tiny groups and windows
     the events equal one in-memory merge."""
-    import casualties.events as events_mod
-    from casualties.events_file import merge_events_file
+    import casualties.events.reconcile as events_mod
+    from casualties.events.groups import merge_events_file
 
     rows = []
     for e in range(300):  # events in 3 countries and across ~100 days, some reports loose

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from casualties import context, cues, figures, incidents, numbers, sentences
+from casualties.extract import context, cues, figures, incidents
+from casualties.extract import quantities as numbers
+from casualties.text import sentences
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 OWN = [

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from casualties import context, dates, describe
-from casualties.fastscan import FastScan, StartIndex, fast, first_chars, fold, start_keys
+from casualties.extract import context, dates, describe
+from casualties.text.scan import FastScan, StartIndex, fast, first_chars, fold, start_keys
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -1,4 +1,4 @@
-"""Golden tests of casualties.figures: own wire-style sentences → expected figures."""
+"""Golden tests of casualties.extract.figures: own wire-style sentences → expected figures."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from casualties.cues import stems
-from casualties.extract import extract_article
+from casualties.extract.article import extract_article
+from casualties.extract.cues import stems
+from casualties.extract.figures import find_figures
 from casualties.fields import CATEGORIES, QUALIFIERS, VICTIM_SHARES, VICTIM_TYPES
-from casualties.figures import find_figures
-from casualties.sentences import split_sentences
+from casualties.text.sentences import split_sentences
 
 GOLDEN = Path(__file__).parent / "golden" / "figures" / "figures.jsonl"
 CASES = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]

@@ -170,7 +170,7 @@ def test_a_new_file_adds_exactly_its_article(runs):
 
 def test_quality_checks_flag_a_bad_table(tmp_path):
     """GX suites from the field list really check values (not only that they ran)."""
-    from casualties import quality
+    from casualties.quality import checks as quality
 
     df = TABLES["figures"].empty()
     row = {c: None for c in df.columns}
@@ -198,7 +198,8 @@ def test_quality_checks_flag_a_bad_table(tmp_path):
 def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_path, monkeypatch):
     """A table bigger than a chunk is validated chunk by chunk; an id repeated in two chunks
     still fails the uniqueness expectation."""
-    from casualties import quality, store
+    from casualties.quality import checks as quality
+    from casualties.storage import store
 
     out = tmp_path / "out"
     shutil.copytree(runs["out"], out)

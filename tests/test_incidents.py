@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from casualties.extract import extract_article
-from casualties.incidents import article_totals, group_incidents, merge_accounts
-from casualties.model import Figure
+from casualties.extract.article import extract_article
+from casualties.extract.incidents import article_totals, group_incidents, merge_accounts
+from casualties.extract.model import Figure
 
 GOLDEN = Path(__file__).parent / "golden" / "figures" / "totals.jsonl"
 CASES = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casualties import io
 from casualties.fields import UTC_TS
+from casualties.storage import ingest as io
 from tests.mixed_raw import (
     EXPECTED_QUARANTINE,
     KEPT_DOC_IDS,

@@ -1,4 +1,4 @@
-"""casualties.memory: the glibc calls that keep a long run's resident memory flat."""
+"""casualties.runtime.memory: the glibc calls that keep a long run's resident memory flat."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from casualties import memory
+from casualties.runtime import memory
 
 glibc = platform.libc_ver()[0] == "glibc"
 
@@ -31,7 +31,7 @@ def test_freed_heap_goes_back_to_the_system():
 _READ_AND_FREE = """
 import sys, psutil
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-from casualties import memory
+from casualties.runtime import memory
 memory.limit_arenas()
 memory.arrow_uses_malloc()
 path, n = sys.argv[1], 400_000

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from casualties.extract.quantities import Quantity, find_quantities, parse_quantity, words_to_int
 from casualties.fields import QUALIFIERS
-from casualties.numbers import Quantity, find_quantities, parse_quantity, words_to_int
 
 GOLDEN = Path(__file__).parent / "golden"
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -150,7 +150,7 @@ def _all_texts() -> list[str]:
 def test_speed_gates_do_not_change_results(monkeypatch):
     """The trigger-word gates and the fast path are only shortcuts: with every context check
     forced on, the results are the same."""
-    from casualties import numbers
+    from casualties.extract import quantities as numbers
 
     texts = _all_texts()
     gated = [find_quantities(t) for t in texts]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from casualties.numbers import find_quantities, parse_quantity
+from casualties.extract.quantities import find_quantities, parse_quantity
 
 # Fragments that exercise the grammar: digits with separators, number words, qualifiers, range
 # words, exclusion contexts, odd spaces and Unicode.
@@ -57,7 +57,7 @@ def test_parse_quantity_never_raises(text):
 @given(texts)
 def test_speed_gates_are_only_shortcuts(text):
     """With the trigger-word gates forced open (no fast path), the results are the same."""
-    from casualties import numbers
+    from casualties.extract import quantities as numbers
 
     gated = find_quantities(text)
     saved = numbers._before_needed, numbers._after_needed

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from casualties.bench import source_texts
-from casualties.extract import extract_frame
-from casualties.parallel import ExtractionPool
+from casualties.extract.article import extract_frame
+from casualties.runtime.pool import ExtractionPool
+from casualties.tools.bench import source_texts
 
 
 @pytest.fixture(scope="module")

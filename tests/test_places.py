@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from casualties import places
+from casualties.extract import places
 
 CASES = yaml.safe_load(
     (Path(__file__).parent / "golden" / "incidents" / "places.yaml").read_text("utf-8")

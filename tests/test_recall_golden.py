@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from casualties.extract import extract_article
+from casualties.extract.article import extract_article
 
 GOLDEN = Path(__file__).parent / "golden" / "figures" / "recall.jsonl"
 CASES = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]

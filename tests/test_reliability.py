@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from casualties import io, store
+from casualties.storage import ingest as io
+from casualties.storage import store
 from tests.mixed_raw import EXPECTED_QUARANTINE, KEPT_DOC_IDS, build_mixed_raw, quarantine_keys
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from casualties.extract import extract_article
+from casualties.extract.article import extract_article
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TEXT = SHARED / "seed-raqqa.txt"

@@ -9,8 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from casualties import __version__, io, store
+from casualties import __version__
 from casualties.fields import ARTICLES, EVENTS, FIGURES, INCIDENTS, QUARANTINE, TABLES, conform
+from casualties.storage import ingest as io
+from casualties.storage import store
 from tests.mixed_raw import build_mixed_raw, quarantine_keys
 
 META = {"run_id": "run-1", "pipeline_version": __version__}
@@ -342,7 +344,7 @@ def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monke
     """The on-disk merge copies rows forward through each file; stored rows in another order
     (a table from older code) take the random-access path and give the same tables. Small
     chunks make the forward path cross many record batches."""
-    from casualties import merge
+    from casualties.storage import merge
 
     monkeypatch.setattr(merge, "CHUNK_ROWS", 3)
     specs = [(f"d{i}", f"{i} killed in town {i}.", f"f{i % 3}.jsonl", i) for i in range(12)]
@@ -367,7 +369,7 @@ def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monke
 def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
     """Part files are copied as Arrow as they are; stored tables another Arrow schema (older
     code) are conformed on the way, also in chunks mixing both, and give the same tables."""
-    from casualties import merge
+    from casualties.storage import merge
 
     monkeypatch.setattr(merge, "CHUNK_ROWS", 3)  # chunks of stored and new rows together
     specs = [(f"d{i}", f"{i} killed in town {i}.", f"f{i % 3}.jsonl", i) for i in range(9)]
@@ -400,7 +402,7 @@ def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
 def test_merge_conforms_stored_categories_of_older_code(tmp_path):
     """A stored dictionary column of the same Arrow type but fewer categories (written before
     one was added) gets the declared categories in the merged table."""
-    from casualties import merge
+    from casualties.storage import merge
 
     arts = conform(article_rows([("d1", "3 killed.", "f.jsonl", 1)], run_id="r1"), ARTICLES)
     figs = conform(figure_rows(arts, "r1"), FIGURES)

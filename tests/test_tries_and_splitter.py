@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from casualties import cues, numbers, sentences
-from casualties.context import CTX, alt
+from casualties.extract import cues
+from casualties.extract import quantities as numbers
+from casualties.extract.context import CTX, alt
+from casualties.text import sentences
 
 DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 OWN = [

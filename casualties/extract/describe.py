@@ -1,8 +1,8 @@
 """When, where, what and who of an incident, from its sentences and, failing that, the article.
 
-`describe_incident` is called once per incident by `casualties.extract`. Dates come from
-`casualties.dates`, places from `casualties.places`; the event type, weapon, target and
-perpetrator come from the rules of `lexicon/events.yaml` applied here. Each rule answers as
+`describe_incident` is called once per incident by `casualties.extract.article`. Dates come from
+`casualties.extract.dates`, places from `casualties.extract.places`; the event type, weapon,
+target and perpetrator come from the rules of `rules/events.yaml` applied here. Each rule answers as
 its regex searched on the incident's own text would (`text[start:end]`, edges included), but
 the article is scanned once for where the rules may match (`fastscan.StartIndex`), so a
 search tries only those places instead of the whole slice.
@@ -19,21 +19,21 @@ from importlib import resources
 
 import yaml
 
-from casualties import dates, places
-from casualties.fastscan import StartIndex, Stretch, TextStarts
-from casualties.model import Figure, Incident
+from casualties.extract import dates, places
+from casualties.extract.model import Figure, Incident
+from casualties.text.scan import StartIndex, Stretch, TextStarts
 
 
 @lru_cache(maxsize=1)
 def lexicon() -> dict:
-    """The rules of `lexicon/events.yaml`."""
-    text = resources.files("casualties").joinpath("lexicon/events.yaml").read_text("utf-8")
+    """The rules of `rules/events.yaml`."""
+    text = resources.files("casualties").joinpath("rules/events.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
 @dataclass(frozen=True)
 class _Rules:
-    """`lexicon/events.yaml` compiled once."""
+    """`rules/events.yaml` compiled once."""
 
     event_types: tuple[tuple[str, re.Pattern], ...]
     weapons: re.Pattern

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from dateutil.relativedelta import MO, relativedelta
 
-from casualties.fastscan import first_chars
+from casualties.text.scan import first_chars
 
 # Most precise first: when one incident has several date phrases, the most precise one wins.
 PRECISION_RANK = {"day": 0, "week": 1, "month": 2, "year": 3, "unknown": 4}

@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from casualties.context import CTX, NEW_INCIDENT, Gated, alt
-from casualties.cues import EARLIER_REPORT
-from casualties.model import Figure, Incident
+from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
+from casualties.extract.cues import EARLIER_REPORT
+from casualties.extract.model import Figure, Incident
 
 Triple = tuple[int, int, "int | None"]
 

@@ -79,8 +79,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from casualties import __version__
-from casualties import io as rawio
 from casualties.fields import TABLES, Table, conform
+from casualties.storage import ingest as rawio
 
 MANIFEST_NAME = "_manifest.json"
 STAGING_NAME = "_staging"
@@ -609,14 +609,14 @@ def merge_tables(
     """Stored rows of the kept files plus this run's rows: the next articles, figures,
     incidents and quarantine tables (missing keys in `old`/`new` count as empty).
 
-    The in-memory form of `casualties.merge.merge_into` (which the flow uses on files, in
+    The in-memory form of `casualties.storage.merge.merge_into` (which the flow uses on files, in
     bounded memory): same rules, same canonical order. Old rows stay only if their
     `source_file` is in `keep_files` (figures and incidents follow their article); duplicates
     are re-decided over old + new articles (`io.resolve_duplicates`), and each article's figures
     and incidents come from the side its winning row came from. Rows without a run_id
     (duplicate_id rows made here) get `run_id`.
     """
-    from casualties.merge import merge_into, run_parts
+    from casualties.storage.merge import merge_into, run_parts
 
     def frame(src: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
         df = src.get(name)

@@ -26,10 +26,10 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-from casualties import store  # noqa: E402
 from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
-from casualties.memory import release  # noqa: E402
-from casualties.merge import stored_paths  # noqa: E402
+from casualties.runtime.memory import release  # noqa: E402
+from casualties.storage import store  # noqa: E402
+from casualties.storage.merge import stored_paths  # noqa: E402
 
 # GX logs its ephemeral temp folders at INFO; the caller logs one summary line instead.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)

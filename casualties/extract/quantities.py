@@ -1,6 +1,6 @@
 """Number grammar: words and digits → integers; a quantity phrase → low/best/high/qualifier.
 
-Usage (for casualties.figures):
+Usage (for casualties.extract.figures):
     for q in find_quantities(text):  # sorted, non-overlapping; text[q.start:q.end] == q.surface
         q.low, q.best, q.high, q.qualifier  # CONVENTIONS reading; high None = no upper bound
         q.kind  # "number" | "range" | "vague" (dozens, several) | "zero" ("no one", "none")
@@ -11,7 +11,7 @@ What is returned: every phrase that could count something (people, but also bomb
 caller decides from the following words), with its qualifier words included in the surface
 ("at least 14", "between 40 and 60", "30 or more"). What is not returned: years, dates, times,
 ages, money, percentages, fractions, durations, units, ordinals and numbers glued into codes.
-All words and patterns live in `casualties/lexicon/numbers.yaml`; this module compiles them once.
+All words and patterns live in `casualties/rules/numbers.yaml`; this module compiles them once.
 
 How it works (and why it is fast): one compiled "core" regex finds number cores (digits, number
 words, dozens, vague words) in " " + text.lower(), behind a trie-shaped lookahead on the first
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-LEXICON_PATH = Path(__file__).parent / "lexicon" / "numbers.yaml"
+LEXICON_PATH = Path(__file__).parents[1] / "rules" / "numbers.yaml"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ comparison, the same as an explicit zero ("no one was hurt", which extraction re
 *exact*: the total's best equals the label's best. *covered*: the label's best lies within the
 total's [low, high] (high None = unbounded).
 
-CLI: `casualties evaluate FILE` calls `run(path, out)`; `python -m casualties.evaluate FILE` too.
+CLI: `casualties evaluate FILE` calls `run(path, out)`;
+`python -m casualties.tools.evaluate FILE` too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TextIO
 
-from casualties.extract import extract_article
+from casualties.extract.article import extract_article
 
 CATEGORIES = ("killed", "injured")
 
@@ -130,7 +131,7 @@ def run(path: str | Path, out: TextIO = sys.stdout, max_misses: int | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m casualties.evaluate FILE [--max-misses N]`."""
+    """`python -m casualties.tools.evaluate FILE [--max-misses N]`."""
     import argparse
 
     parser = argparse.ArgumentParser(

@@ -16,7 +16,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
 
-from casualties.extract import extract_frame
+from casualties.extract.article import extract_frame
 
 
 def default_workers() -> int:

@@ -1,5 +1,5 @@
 """Context of a figure: victim type and share, attribution, hedging, party claims, aggregates,
-cumulative updates. Patterns live in `lexicon/context.yaml`; this module only applies them.
+cumulative updates. Patterns live in `rules/context.yaml`; this module only applies them.
 
 Sentence-level patterns are written in lower case and matched case-sensitively on a lower-cased
 copy of the text (much faster than case-insensitive matching); `SentenceContext` computes them
@@ -16,15 +16,15 @@ from pathlib import Path
 
 import yaml
 
-from casualties.model import Figure
-from casualties.numbers import _trie_regex as trie_regex
+from casualties.extract.model import Figure
+from casualties.extract.quantities import _trie_regex as trie_regex
 
-_LEXICON_DIR = Path(__file__).resolve().parent / "lexicon"
+_LEXICON_DIR = Path(__file__).resolve().parents[1] / "rules"
 
 
 @cache
 def load_lexicon(name: str) -> dict:
-    """The parsed YAML lexicon `lexicon/<name>.yaml`."""
+    """The parsed YAML lexicon `rules/<name>.yaml`."""
     with open(_LEXICON_DIR / f"{name}.yaml", encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 

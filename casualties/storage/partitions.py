@@ -13,9 +13,9 @@ Plain files named by key rather than Hive folders (`category=killed/`): a Hive p
 comes back as a categorical of the values present instead of the table's declared dtype.
 
 The folders are derived copies built from the committed `<table>.parquet` (the source of truth,
-written atomically by `casualties.store`), streaming its row groups; rows of each key are held
-back to be written in bigger row groups (`BUFFER_ROWS` rows in all), so memory does not grow with
-the table. A folder is built beside its final place and then swapped in by two renames; a crash
+written atomically by `casualties.storage.store`), streaming its row groups; rows of each key are
+held back to be written in bigger row groups (`BUFFER_ROWS` rows in all), so memory does not grow
+with the table. A folder is built beside its final place and then swapped in by two renames; a crash
 between them leaves the folder missing until the next run rebuilds it.
 """
 

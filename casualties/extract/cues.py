@@ -1,4 +1,4 @@
-"""The compiled category and people patterns of `lexicon/categories.yaml` and `context.yaml`.
+"""The compiled category and people patterns of `rules/categories.yaml` and `context.yaml`.
 
 Speed matters (archives of millions of articles): whole-text scans run once, case-sensitively on
 a lower-cased copy of the text (`lower`), and only look for the *stems* every cue starts with
@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import re
 
-from casualties.context import CTX, _split_top, alt, first_words, load_lexicon, stems, word_start
-from casualties.numbers import _trie_regex as trie_regex
+from casualties.extract.context import (
+    CTX,
+    _split_top,
+    alt,
+    first_words,
+    load_lexicon,
+    stems,
+    word_start,
+)
+from casualties.extract.quantities import _trie_regex as trie_regex
 
 CAT = load_lexicon("categories")
 CI = re.IGNORECASE

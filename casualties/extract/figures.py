@@ -1,7 +1,7 @@
 """Find figures about people in an article: which number, what it counts, and its context.
 
-How a figure is found (patterns in `lexicon/categories.yaml`, `lexicon/context.yaml`, compiled in
-`casualties.cues`):
+How a figure is found (patterns in `rules/categories.yaml`, `rules/context.yaml`, compiled in
+`casualties.extract.cues`):
 
 1. Object lists: a category verb followed by what it did to whom - numbers ("killing 3 and
    wounding 7"), people in the singular ("killed a policeman", "killed his wife and her two
@@ -36,9 +36,10 @@ import bisect
 import re
 from dataclasses import dataclass, replace
 
-from casualties import context, cues, numbers
-from casualties.model import Figure
-from casualties.sentences import sentence_index, split_sentences
+from casualties.extract import context, cues
+from casualties.extract import quantities as numbers
+from casualties.extract.model import Figure
+from casualties.text.sentences import sentence_index, split_sentences
 
 PERPETRATOR_NP = context.VICTIM_TYPES[0][1]
 

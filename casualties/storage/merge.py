@@ -26,8 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from casualties import io as rawio
 from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, Table, conform
+from casualties.storage import ingest as rawio
 
 CHUNK_ROWS = 20_000  # output rows assembled at a time (articles: ~40 MB of text)
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
@@ -55,7 +55,7 @@ class RunParts:
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("new", "repeats"), 0))
 
     def __post_init__(self) -> None:
-        from casualties.store import TableWriter
+        from casualties.storage.store import TableWriter
 
         self.folder = Path(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -284,7 +284,7 @@ def merge_into(
     incidents come from the side its winning row came from. Quarantine rows without a run_id
     get `run_id`.
     """
-    from casualties.store import TableWriter, table_path
+    from casualties.storage.store import TableWriter, table_path
 
     stage = Path(stage)
     stage.mkdir(parents=True, exist_ok=True)
@@ -375,7 +375,7 @@ def sort_quarantine(quarantine: pd.DataFrame, run_id: str | None = None) -> pd.D
 
 def stored_paths(out_dir: Path, names: Iterable[str]) -> dict[str, Path | None]:
     """The stored Parquet file of each table (None if there is none)."""
-    from casualties.store import table_path
+    from casualties.storage.store import table_path
 
     paths = {}
     for name in names:

@@ -51,7 +51,7 @@ class Incident:
     figure_indices: list[int] = field(default_factory=list)
     counts: dict[str, tuple[int, int, int | None]] = field(default_factory=dict)
     claim_by_party: bool = False
-    # Filled by casualties.describe: date, date_precision, date_text, place, place_text,
+    # Filled by casualties.extract.describe: date, date_precision, date_text, place, place_text,
     # country, admin1, latitude, longitude, geo_precision, event_type, weapon, target,
     # perpetrator, perpetrator_hedged.
     attributes: dict = field(default_factory=dict)

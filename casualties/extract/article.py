@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pandas as pd
 
-from casualties import describe, figures, incidents
+from casualties.extract import describe, figures, incidents
+from casualties.extract.model import ArticleExtraction
 from casualties.fields import CATEGORIES, FIGURES, INCIDENTS, conform
-from casualties.model import ArticleExtraction
 
 
 def extract_article(text: str, published: datetime | None = None) -> ArticleExtraction:

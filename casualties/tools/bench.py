@@ -36,7 +36,7 @@ import pandas as pd
 MB = 1_000_000
 RUN_STATS = "_run_stats.json"  # written by the flow into its --out folder
 STAGES = ("parse", "extract", "validate", "write", "quality")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # ---------------------------------------------------------------- stage timing (used by the flow)
 
@@ -260,7 +260,7 @@ def build_corpus(
 
 def iter_corpus_batches(corpus_dir: Path, batch_size: int = 500) -> Iterator[pd.DataFrame]:
     """Batches of `article_id, text, published` from a corpus's JSONL files (for extraction
-    alone; the pipeline reads raw input with `casualties.io`)."""
+    alone; the pipeline reads raw input with `casualties.storage.ingest`)."""
     rows: list[dict] = []
     for path in sorted(Path(corpus_dir).glob("*.jsonl")):
         with path.open(encoding="utf-8") as fh:
@@ -309,8 +309,8 @@ def measure_extraction(
 
     Returns the timing and the concatenated (figures, incidents) so callers can compare runs.
     """
-    from casualties.extract import extract_frame
-    from casualties.parallel import ExtractionPool
+    from casualties.extract.article import extract_frame
+    from casualties.runtime.pool import ExtractionPool
 
     figs: list[pd.DataFrame] = []
     incs: list[pd.DataFrame] = []
@@ -534,7 +534,7 @@ def run_bench(
     echo=print,
 ) -> list[BenchPoint]:
     """Build a corpus per size under `work_dir`, measure, print a table, write `bench.json`."""
-    from casualties.parallel import default_workers
+    from casualties.runtime.pool import default_workers
 
     work_dir = Path(work_dir)
     workers = workers or default_workers()
