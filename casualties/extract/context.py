@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from casualties.extract.model import Figure
-from casualties.extract.quantities import _trie_regex as trie_regex
+from casualties.text.tries import trie_regex
 
 _LEXICON_DIR = Path(__file__).resolve().parents[1] / "rules"
 

@@ -20,7 +20,7 @@ from casualties.extract.context import (
     stems,
     word_start,
 )
-from casualties.extract.quantities import _trie_regex as trie_regex
+from casualties.text.tries import trie_regex
 
 CAT = load_lexicon("categories")
 CI = re.IGNORECASE

@@ -40,6 +40,7 @@ from casualties.extract import context, cues
 from casualties.extract import quantities as numbers
 from casualties.extract.model import Figure
 from casualties.text.sentences import sentence_index, split_sentences
+from casualties.text.tries import trie_regex
 
 PERPETRATOR_NP = context.VICTIM_TYPES[0][1]
 
@@ -78,7 +79,7 @@ def _first_word_gate(pattern: str, n: int) -> re.Pattern | None:
     words = context.first_words(pattern.lower()) if "\\" not in pattern else None
     if not words:
         return None
-    trie = numbers._trie_regex(words)
+    trie = trie_regex(words)
     return re.compile(rf"\s*(?:(?!{trie})[^\s(\[]++\s++){{0,{n - 1}}}+(?:{trie}|[^\s(\[]*+[(\[])")
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from casualties.text.tries import trie_regex
+
 LEXICON_PATH = Path(__file__).parents[1] / "rules" / "numbers.yaml"
 
 
@@ -98,33 +100,10 @@ def _phrase_re(phrase: str) -> str:
     return r"\s+".join(re.escape(w) for w in phrase.split())
 
 
-def _trie_regex(words) -> str:
-    """A regex matching exactly `words`, shaped as a trie so the engine rejects a start fast."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        alts = [
-            (r"\s+" if ch == " " else re.escape(ch)) + emit(sub)
-            for ch, sub in sorted(node.items())
-            if ch
-        ]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 and "" not in node else "(?:" + "|".join(alts) + ")"
-        return body + "?" if "" in node else body
-
-    return emit(trie)
-
-
 def _alt(phrases) -> str:
     """Alternation of lexicon phrases as a trie regex: fast to reject, and longest match first
     ("tens of thousands" before "tens"); spaces match any whitespace."""
-    return _trie_regex({" ".join(p.lower().split()) for p in phrases})
+    return trie_regex({" ".join(p.lower().split()) for p in phrases})
 
 
 def _norm(s: str) -> str:

@@ -26,6 +26,8 @@ from functools import lru_cache
 from re import _constants as sre_c
 from re import _parser as sre_parser
 
+from casualties.text.tries import trie_regex
+
 _WORD_CHAR = re.compile(r"\w")
 # Non-ASCII characters that match an ASCII letter when case is ignored (Python's Unicode
 # case folding: "ſ" is "s", the Kelvin sign is "k", dotted and dotless I are "i").
@@ -317,7 +319,7 @@ class StartIndex:
         # a wider class than Unicode \W (a letter such as "é" is in it), so this finds every
         # word start, and a few other places, at ASCII speed. The text's first character has
         # nothing before it and is looked at on its own.
-        trie = _trie(sorted(self.key_bits))
+        trie = trie_regex(self.key_bits, space=None, prefixes=True)
         self.first_key = re.compile(trie) if trie else None
         self.scan = re.compile(rf"\W(?={trie})", re.ASCII) if trie else None
         self._known: dict[str, int] = {}  # word head -> patterns (bit mask)
@@ -356,18 +358,6 @@ class StartIndex:
             self._known.clear()
         self._known[head] = bits
         return bits
-
-
-def _trie(keys: list[str]) -> str:
-    """A regex that matches exactly the strings beginning with one of `keys` (sorted)."""
-    if not keys or "" in keys:
-        return ""
-    out = []
-    for ch in sorted({key[0] for key in keys}):
-        rest = [key[1:] for key in keys if key[0] == ch]
-        tail = _trie(rest)
-        out.append(re.escape(ch) + (f"(?:{tail})" if tail else ""))
-    return "|".join(out) if len(out) > 1 else out[0]
 
 
 class TextStarts:
