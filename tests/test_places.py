@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from casualties import rules
 from casualties.extract import places
 
 CASES = yaml.safe_load(
@@ -178,7 +179,7 @@ def test_spot_patterns_over_stretches_as_over_the_whole_text():
 
 
 def test_country_adjectives_counted_as_by_their_pattern():
-    dem = places.lexicon()["demonyms"]
+    dem = rules.load("places")["demonyms"]
     pat = re.compile(r"\b(" + "|".join(sorted(dem, key=len, reverse=True)) + r")\b")
     for text in _dev_texts():
         want: dict[str, int] = {}

@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from casualties.extract.describe import lexicon
+from casualties import rules
 from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, conform
 
 _DAY_NS = 86_400 * 10**9
@@ -52,7 +52,7 @@ _ATTRS = (
 
 @lru_cache(maxsize=1)
 def _settings() -> dict:
-    return lexicon()["merge"]
+    return rules.load("events")["merge"]
 
 
 @lru_cache(maxsize=1)

@@ -11,22 +11,11 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
-from functools import cache, lru_cache
-from pathlib import Path
+from functools import lru_cache
 
-import yaml
-
+from casualties import rules
 from casualties.extract.model import Figure
 from casualties.text.tries import trie_regex
-
-_LEXICON_DIR = Path(__file__).resolve().parents[1] / "rules"
-
-
-@cache
-def load_lexicon(name: str) -> dict:
-    """The parsed YAML lexicon `rules/<name>.yaml`."""
-    with open(_LEXICON_DIR / f"{name}.yaml", encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
 
 
 def alt(fragment: str) -> str:
@@ -214,7 +203,7 @@ class Gated:
         return iter(()) if first < 0 else self.pattern.finditer(text, first)
 
 
-CTX = load_lexicon("context")
+CTX = rules.load("context")
 
 # on the lower-cased noun phrase:
 VICTIM_TYPES = [(name, lower_words(p)) for name, p in CTX["victim_types"].items()]
@@ -369,37 +358,10 @@ def article_hints(low_text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     )
 
 
-# Every AGGREGATE / CUMULATIVE pattern contains one of these (keep in step with context.yaml).
-_AGGREGATE_HINTS = (
-    "attacks",
-    "raids",
-    "strikes",
-    "bombings",
-    "blasts",
-    "explosions",
-    "incidents",
-    "clashes",
-    "last",
-    "past",
-    "previous",
-    "since",
-    "so far",
-    "this year",
-    "week",
-    "month",
-    "total",
-    "in all",
-    "altogether",
-    "overall",
-    "series",
-    "several",
-    "multiple",
-    "separate",
-    "wave",
-    "combined",
-    "cumulative",
-)
-_CUMULATIVE_HINTS = ("toll", "number of")
+# Every AGGREGATE / CUMULATIVE pattern contains one of these words (context.yaml says so
+# beside them): a sentence without any cannot match, and a substring test is cheap.
+_AGGREGATE_HINTS = tuple(CTX["aggregate_hints"])
+_CUMULATIVE_HINTS = tuple(CTX["cumulative_hints"])
 
 
 def _any_of(hints) -> re.Pattern:

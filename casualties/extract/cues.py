@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import re
 
+from casualties import rules
 from casualties.extract.context import (
     CTX,
     _split_top,
     alt,
     first_words,
-    load_lexicon,
     stems,
     word_start,
 )
 from casualties.text.tries import trie_regex
 
-CAT = load_lexicon("categories")
+CAT = rules.load("categories")
 CI = re.IGNORECASE
 
 

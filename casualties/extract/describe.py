@@ -15,20 +15,11 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from importlib import resources
-
-import yaml
 
 from casualties.extract import dates, places
 from casualties.extract.model import Figure, Incident
+from casualties.rules import load as load_rules
 from casualties.text.scan import StartIndex, Stretch, TextStarts
-
-
-@lru_cache(maxsize=1)
-def lexicon() -> dict:
-    """The rules of `rules/events.yaml`."""
-    text = resources.files("casualties").joinpath("rules/events.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
 
 
 @dataclass(frozen=True)
@@ -62,7 +53,7 @@ def _alternation(named: dict[str, str], flags=re.I) -> tuple[re.Pattern, tuple[s
 @lru_cache(maxsize=1)
 def rules() -> _Rules:
     """Compile the lexicon once per process."""
-    lex = lexicon()
+    lex = load_rules("events")
     types = tuple(
         (e["type"], re.compile(r"\b(?:" + "|".join(e["patterns"]) + ")", re.I))
         for e in lex["event_types"]

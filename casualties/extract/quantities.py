@@ -25,13 +25,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
+from casualties import rules
 from casualties.text.tries import trie_regex
-
-LEXICON_PATH = Path(__file__).parents[1] / "rules" / "numbers.yaml"
 
 
 @dataclass(frozen=True)
@@ -82,12 +78,7 @@ def _quantity(start, end, surface, low, best, high, qualifier, kind, core_start,
 # Lexicon → compiled patterns (once, at import)
 
 
-def _load() -> dict:
-    with LEXICON_PATH.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
-LEX = _load()
+LEX = rules.load("numbers")
 
 _UNITS: dict[str, int] = LEX["units"]
 _TENS: dict[str, int] = LEX["tens"]
