@@ -88,9 +88,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # The Prefect server starts first: its ~5 s start overlaps the imports below.
     with api_for_run() as server:
-        from casualties.quality import checks as quality  # noqa: F401  Great Expectations: ~3 s to import
+        # Great Expectations takes ~3 s to import: here, while the server starts.
+        from casualties.quality import checks as quality  # noqa: F401
+        from casualties.runtime.summary import summary_lines
         from casualties.storage.store import StoreBusy
-        from flows.pipeline import run_pipeline, summary_lines
+        from flows.pipeline import run_pipeline
 
         try:
             if server is not None:

@@ -104,6 +104,13 @@ class Table:
         """An empty frame with this table's columns and dtypes."""
         return conform(pd.DataFrame({c: [] for c in self.columns}), self)
 
+    def concat(self, frames: list[pd.DataFrame | None]) -> pd.DataFrame:
+        """The non-empty `frames` one below the other, conformed to this table."""
+        frames = [f for f in frames if f is not None and len(f)]
+        if not frames:
+            return self.empty()
+        return conform(pd.concat([conform(f, self) for f in frames], ignore_index=True), self)
+
 
 def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
     """Return `df` with exactly `table`'s columns, in order, cast to their declared dtypes.

@@ -204,3 +204,34 @@ def validate(
     valid = typed.drop(index=[i for i in failed_rows if i in typed.index]).reset_index(drop=True)
     quarantine = _quarantine_rows(table, frame, typed, failures, articles, run_id)
     return valid, quarantine
+
+
+def validate_batch(
+    articles: pd.DataFrame,
+    figures: pd.DataFrame,
+    incidents: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    run_id: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Validate one extracted batch: (articles, figures, incidents, quarantine) that passed.
+
+    Figures and incidents are checked against the articles that passed; an article's
+    `n_figures` is the number of its figures that passed (counted once, after the checks).
+    Failing rows join the batch's read-time `quarantine`.
+    """
+    articles = articles.assign(n_figures=0, run_id=run_id)
+    good_articles, q_articles = validate(articles, "articles", run_id=run_id)
+    good_figures, q_figures = validate(
+        figures.assign(run_id=run_id), "figures", articles=good_articles, run_id=run_id
+    )
+    good_incidents, q_incidents = validate(
+        incidents.assign(run_id=run_id), "incidents", articles=good_articles, run_id=run_id
+    )
+    kept = good_figures["article_id"].value_counts()
+    good_articles["n_figures"] = (
+        good_articles["article_id"].map(kept).fillna(0).astype("Int64").to_numpy()
+    )
+    quarantine = QUARANTINE.concat(
+        [quarantine.assign(run_id=run_id), q_articles, q_figures, q_incidents]
+    )
+    return good_articles, good_figures, good_incidents, quarantine

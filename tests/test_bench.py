@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from casualties.runtime import clock
 from casualties.tools import bench
 
 # Our own wire-style sentences (no published text in the repo).
@@ -99,19 +100,19 @@ def test_extraction_in_pool_equals_in_process(tmp_path):
 
 
 def test_stage_clock_round_trip(tmp_path):
-    clock = bench.StageClock()
-    with clock.stage("extract"):
+    timer = clock.StageClock()
+    with timer.stage("extract"):
         pass
-    with clock.stage("extract"):
+    with timer.stage("extract"):
         pass
-    clock.add("write", 1.5)
-    clock.write(tmp_path, articles=3)
-    stats = bench.read_run_stats(tmp_path)
+    timer.add("write", 1.5)
+    timer.write(tmp_path, articles=3)
+    stats = clock.read_run_stats(tmp_path)
     assert set(stats["stages"]) == {"extract", "write"}
     assert stats["stages"]["write"] == 1.5
     assert stats["articles"] == 3
     assert stats["flow_seconds"] >= 0
-    assert bench.read_run_stats(tmp_path / "nothing") == {}
+    assert clock.read_run_stats(tmp_path / "nothing") == {}
 
 
 def test_table_lists_every_column():

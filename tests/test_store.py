@@ -14,6 +14,7 @@ from casualties.fields import ARTICLES, EVENTS, FIGURES, INCIDENTS, QUARANTINE, 
 from casualties.storage import ingest as io
 from casualties.storage import store
 from tests.mixed_raw import build_mixed_raw, quarantine_keys
+from tests.storage_helpers import commit_run, merge_tables
 
 META = {"run_id": "run-1", "pipeline_version": __version__}
 
@@ -140,7 +141,7 @@ def test_failed_write_leaves_the_previous_table(tmp_path):
 
 def test_crash_leftovers_are_not_read_and_are_cleaned(tmp_path):
     arts = article_rows([("a", "3 killed.", "a.txt", None)])
-    store.commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
+    commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
     # a 'crash' left a half-written temp file and an uncommitted staging folder
     (tmp_path / ".articles.parquet.999.dead.tmp").write_bytes(b"PAR1 half a file")
     stage = store.staging_dir(tmp_path, "run-2")
@@ -157,7 +158,7 @@ def test_crash_leftovers_are_not_read_and_are_cleaned(tmp_path):
 
 def test_kill_between_renames_is_rolled_forward(tmp_path):
     old = article_rows([("a", "3 killed.", "a.txt", None)])
-    store.commit_run(
+    commit_run(
         tmp_path,
         {"articles": old, "figures": figure_rows(old)},
         {**store.empty_manifest(), **META},
@@ -184,7 +185,7 @@ def test_kill_between_renames_is_rolled_forward(tmp_path):
 
 def test_tables_not_matching_the_manifest_force_a_full_rebuild(tmp_path):
     arts = article_rows([("a", "3 killed.", "a.txt", None)])
-    store.commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
+    commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
     # a table written outside the protocol (another run_id) under the final name
     store.write_table(arts, tmp_path, ARTICLES, {**META, "run_id": "rogue"})
     manifest = store.load_manifest(tmp_path)
@@ -263,8 +264,8 @@ def run_once(raw_dir, out_dir, run_id, full=False):
         "quarantine": pd.concat(qs, ignore_index=True).assign(run_id=run_id),
     }
     old = {} if plan.full else {n: store.read_table(out_dir, TABLES[n]) for n in new}
-    tables = store.merge_tables(old, new, plan.keep_files, run_id)
-    store.commit_run(out_dir, tables, store.build_manifest(run_id, plan, read, manifest))
+    tables = merge_tables(old, new, plan.keep_files, run_id)
+    commit_run(out_dir, tables, store.build_manifest(run_id, plan, read, manifest))
     return plan, tables
 
 
@@ -329,7 +330,7 @@ def test_merge_keeps_the_earliest_row_and_its_figures():
     )
     old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
     new = {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}
-    out = store.merge_tables(old, new, keep_files={"b.jsonl"}, run_id="r2")
+    out = merge_tables(old, new, keep_files={"b.jsonl"}, run_id="r2")
     # a.jsonl sorts first: its rows win; old X (b.jsonl:1) now clashes with a.jsonl:2's X
     assert out["articles"]["doc_id"].tolist() == ["Y", "X"]
     assert out["articles"]["source_file"].tolist() == ["a.jsonl", "a.jsonl"]
@@ -353,9 +354,9 @@ def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monke
     new_arts = article_rows([("n1", "40 killed anew.", "f1.jsonl", 1)], "r2")
     new = {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}
     keep = {"f0.jsonl", "f2.jsonl"}  # f1.jsonl was reprocessed: only its new row is in `new`
-    canonical = store.merge_tables(old, new, keep, run_id="r2")
+    canonical = merge_tables(old, new, keep, run_id="r2")
     shuffled = {name: df.iloc[::-1].reset_index(drop=True) for name, df in old.items()}
-    again = store.merge_tables(shuffled, new, keep, run_id="r2")
+    again = merge_tables(shuffled, new, keep, run_id="r2")
     for name in ("articles", "figures", "quarantine"):
         pd.testing.assert_frame_equal(canonical[name], again[name], obj=name)
     arts = canonical["articles"]
@@ -377,7 +378,7 @@ def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
     old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
     new_arts = article_rows([("n1", "40 killed anew.", "f1.jsonl", 1)], "r2")
     keep = {"f0.jsonl", "f2.jsonl"}
-    expected = store.merge_tables(
+    expected = merge_tables(
         old, {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}, keep, run_id="r2"
     )
 

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
+from casualties.quality import SITE  # noqa: E402
 from casualties.runtime.memory import release  # noqa: E402
 from casualties.storage import store  # noqa: E402
 from casualties.storage.merge import stored_paths  # noqa: E402
@@ -34,7 +35,7 @@ from casualties.storage.merge import stored_paths  # noqa: E402
 # GX logs its ephemeral temp folders at INFO; the caller logs one summary line instead.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
-SITE = "quality"
+
 DEFAULT_TABLES = ("articles", "figures", "incidents", "events", "quarantine")
 
 

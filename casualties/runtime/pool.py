@@ -10,13 +10,13 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import pandas as pd
 
 from casualties.extract.article import extract_frame
+from casualties.runtime.inflight import in_order
 
 
 def default_workers() -> int:
@@ -113,14 +113,8 @@ class ExtractionPool:
     ) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """`extract_frame` of each batch, in input order, with at most `in_flight` batches
         queued at once, so memory stays bounded however many batches the input has."""
-        limit = in_flight or 2 * self.workers
-        pending: deque[Future] = deque()
-        for batch in batches:
-            pending.append(self.submit(batch))
-            if len(pending) >= limit:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        for _batch, future in in_order(batches, self.submit, in_flight or 2 * self.workers):
+            yield future.result()
 
     def close(self) -> None:
         """Stop the workers."""

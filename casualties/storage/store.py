@@ -68,7 +68,6 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -287,6 +286,11 @@ def table_metadata(path: Path) -> dict[str, str]:
     }
 
 
+def read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Some columns of one Parquet file, as pandas."""
+    return pq.read_table(path, columns=columns).to_pandas()
+
+
 def read_table(out_dir: Path, table: Table) -> pd.DataFrame:
     """The stored table, or an empty frame with the table's dtypes if it does not exist yet.
 
@@ -362,14 +366,6 @@ def load_manifest(out_dir: Path) -> dict:
     return manifest
 
 
-def save_manifest(out_dir: Path, manifest: dict) -> None:
-    """Write the manifest atomically; it is written last, so it marks a completed run."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1)
-    _write_bytes_atomic(out_dir / MANIFEST_NAME, data.encode("utf-8"))
-
-
 def staging_dir(out_dir: Path, run_id: str) -> Path:
     """The folder a run writes its tables into before `commit` (created if needed)."""
     path = Path(out_dir) / STAGING_NAME / run_id
@@ -415,16 +411,6 @@ def commit(out_dir: Path, manifest: dict) -> None:
     data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
     _write_bytes_atomic(stage / MANIFEST_NAME, data)  # the commit point
     _roll_forward(out_dir, stage)
-
-
-def commit_run(out_dir: Path, tables: Mapping[str, pd.DataFrame], manifest: dict) -> None:
-    """Write `tables` ({name: frame}) into staging and commit them with `manifest`."""
-    run_id = manifest["run_id"]
-    stage = staging_dir(out_dir, run_id)
-    metadata = {"run_id": run_id, "pipeline_version": manifest.get("pipeline_version") or ""}
-    for name, df in tables.items():
-        write_table(df, stage, TABLES[name], metadata)
-    commit(out_dir, manifest)
 
 
 def recover(out_dir: Path, discard_unfinished: bool = True) -> list[str]:
@@ -600,45 +586,26 @@ def build_manifest(
     }
 
 
-def merge_tables(
-    old: Mapping[str, pd.DataFrame],
-    new: Mapping[str, pd.DataFrame],
-    keep_files: Iterable[str],
-    run_id: str | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Stored rows of the kept files plus this run's rows: the next articles, figures,
-    incidents and quarantine tables (missing keys in `old`/`new` count as empty).
+def up_to_date(plan: Plan, skipped: pd.DataFrame, out_dir: Path) -> bool:
+    """True when the stored tables are what this run would produce: no file to read or drop,
+    and the same files skipped at discovery (with the same reasons) as last time."""
+    if plan.full or plan.to_process or plan.removed:
+        return False
+    known = {i.rel for i in plan.unchanged}
+    stored = read_table(out_dir, TABLES["quarantine"])
+    stored = stored[(stored["stage"] == "read") & ~stored["source_file"].isin(known)]
 
-    The in-memory form of `casualties.storage.merge.merge_into` (which the flow uses on files, in
-    bounded memory): same rules, same canonical order. Old rows stay only if their
-    `source_file` is in `keep_files` (figures and incidents follow their article); duplicates
-    are re-decided over old + new articles (`io.resolve_duplicates`), and each article's figures
-    and incidents come from the side its winning row came from. Rows without a run_id
-    (duplicate_id rows made here) get `run_id`.
-    """
-    from casualties.storage.merge import merge_into, run_parts
+    def keys(df: pd.DataFrame) -> list[tuple[str, str]]:
+        return sorted(zip(df["source_file"], df["reason"], strict=True))
 
-    def frame(src: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
-        df = src.get(name)
-        return conform(df if df is not None else TABLES[name].empty(), TABLES[name])
+    return keys(stored) == keys(skipped)
 
-    with tempfile.TemporaryDirectory(prefix="merge-") as tmp:
-        root = Path(tmp)
-        stored = root / "stored"
-        stored.mkdir()
-        old_paths = {
-            name: write_table(frame(old, name), stored, TABLES[name], {})
-            for name in MERGED_TABLES
-            if old.get(name) is not None
-        }
-        with run_parts(root / "parts", {}) as parts:
-            parts.add_batch(
-                frame(new, "articles"),
-                frame(new, "figures"),
-                frame(new, "incidents"),
-                frame(new, "quarantine"),
-            )
-        _, quarantine = merge_into(root / "out", old_paths, parts, keep_files, run_id, {})
-        out = {name: read_table(root / "out", TABLES[name]) for name in MERGED_TABLES[:-1]}
-        out["quarantine"] = quarantine
-        return out
+
+def stored_row_counts(out_dir: Path, names: Iterable[str]) -> dict[str, int]:
+    """Rows of each stored table (from the Parquet footers; tables not there are left out)."""
+    rows = {}
+    for name in names:
+        path = table_path(out_dir, TABLES[name])
+        if path.is_file():
+            rows[name] = pq.read_metadata(path).num_rows
+    return rows

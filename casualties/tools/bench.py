@@ -6,7 +6,7 @@
   recombined from the labelled dev texts with a seeded RNG, as several JSONL files.
 - `measure_run`: `casualties run` on the corpus in a subprocess; wall time, peak memory of the
   whole process tree (sampled with psutil) and the per-stage seconds the flow writes to
-  `<out>/_run_stats.json` (see `StageClock`).
+  `<out>/_run_stats.json` (see `casualties.runtime.clock`).
 - `measure_extraction`: `extract_frame` over the corpus in this process, and on an
   `ExtractionPool` (all cores).
 
@@ -26,67 +26,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 
+from casualties.runtime.clock import STAGES, read_run_stats
+
 MB = 1_000_000
-RUN_STATS = "_run_stats.json"  # written by the flow into its --out folder
-STAGES = ("parse", "extract", "validate", "write", "quality")
 REPO = Path(__file__).resolve().parents[2]
-
-# ---------------------------------------------------------------- stage timing (used by the flow)
-
-
-class StageClock:
-    """Wall seconds per named stage, accumulated over batches.
-
-    The flow times each stage with `with clock.stage("extract"): ...` and ends with
-    `clock.write(out_dir, articles=..., text_bytes=...)`; the benchmark reads the file back.
-    Stages may overlap when batches run in parallel, so their sum can exceed the wall time.
-    """
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._t0 = time.perf_counter()
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.add(name, time.perf_counter() - t0)
-
-    def add(self, name: str, seconds: float) -> None:
-        """Add `seconds` to stage `name` (for work timed elsewhere, e.g. in a worker)."""
-        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
-
-    def write(self, out_dir: Path, **counts) -> Path:
-        """Write `<out_dir>/_run_stats.json`: {"stages": {name: s}, "flow_seconds": s, **counts}."""
-        path = Path(out_dir) / RUN_STATS
-        stats = {
-            "stages": {k: round(v, 4) for k, v in self.seconds.items()},
-            "flow_seconds": round(time.perf_counter() - self._t0, 4),
-            **counts,
-        }
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stats, indent=1))
-        os.replace(tmp, path)
-        return path
-
-
-def read_run_stats(out_dir: Path) -> dict:
-    """The stats the flow wrote, or {} when it wrote none."""
-    path = Path(out_dir) / RUN_STATS
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
 
 # ---------------------------------------------------------------- corpus
 

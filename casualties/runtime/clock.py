@@ -1,0 +1,64 @@
+"""Seconds per stage of a run, written beside the tables for the benchmark and the report.
+
+The flow times each stage with `with clock.stage("extract"): ...` and ends with
+`clock.write(out_dir, articles=..., text_bytes=...)`; `casualties bench` reads the file back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+RUN_STATS = "_run_stats.json"  # written by the flow into its --out folder
+STAGES = ("parse", "extract", "validate", "write", "quality")
+
+
+class StageClock:
+    """Wall seconds per named stage, accumulated over batches.
+
+    The flow times each stage with `with clock.stage("extract"): ...` and ends with
+    `clock.write(out_dir, articles=..., text_bytes=...)`; the benchmark reads the file back.
+    Stages may overlap when batches run in parallel, so their sum can exceed the wall time.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t0 = time.perf_counter()
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - t0)
+
+    def add(self, name: str, seconds: float) -> None:
+        """Add `seconds` to stage `name` (for work timed elsewhere, e.g. in a worker)."""
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def write(self, out_dir: Path, **counts) -> Path:
+        """Write `<out_dir>/_run_stats.json`: {"stages": {name: s}, "flow_seconds": s, **counts}."""
+        path = Path(out_dir) / RUN_STATS
+        stats = {
+            "stages": {k: round(v, 4) for k, v in self.seconds.items()},
+            "flow_seconds": round(time.perf_counter() - self._t0, 4),
+            **counts,
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stats, indent=1))
+        os.replace(tmp, path)
+        return path
+
+
+def read_run_stats(out_dir: Path) -> dict:
+    """The stats the flow wrote, or {} when it wrote none."""
+    path = Path(out_dir) / RUN_STATS
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
