@@ -114,11 +114,6 @@ def build_model(table: Table) -> type[pa.DataFrameModel]:
 
 
 MODELS: dict[str, type[pa.DataFrameModel]] = {name: build_model(t) for name, t in TABLES.items()}
-ArticlesModel = MODELS["articles"]
-FiguresModel = MODELS["figures"]
-IncidentsModel = MODELS["incidents"]
-EventsModel = MODELS["events"]
-QuarantineModel = MODELS["quarantine"]
 
 
 def _parses_as_time(s: pd.Series) -> pd.Series:

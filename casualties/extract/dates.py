@@ -330,7 +330,7 @@ def _parser(base: date | None):
     Imported lazily: dateparser loads its language data on first use. English only, so it
     never loads other locales; it does no network access.
     """
-    from dateparser.date import DateDataParser
+    from dateparser.date import DateDataParser  # noqa: PLC0415  (loads on first use, see above)
 
     settings = {"PREFER_DATES_FROM": "past", "PREFER_DAY_OF_MONTH": "first"}
     if base is not None:

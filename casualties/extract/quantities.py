@@ -532,7 +532,8 @@ def _range_end(plow: str, end: int, with_and: bool) -> int:
     return end
 
 
-def _scan(
+# Complexity allowed: the hot loop of number reading: inlined for speed, profiled.
+def _scan(  # noqa: C901
     ptext: str, plow: str, m: re.Match, before: bool | None = None, after: bool | None = None
 ) -> tuple[Quantity | None, int]:
     """Read the phrase around core match `m` (padded offsets): (quantity or None, its end).
@@ -651,7 +652,8 @@ def _scan(
     return quantity, end
 
 
-def find_quantities(text: str) -> list[Quantity]:
+# Complexity allowed: one pass over the scan results; each branch is one phrase form.
+def find_quantities(text: str) -> list[Quantity]:  # noqa: C901
     """Every quantity phrase in `text` that could count people, in order, not overlapping.
 
     Each result's `surface` is `text[start:end]` and includes its qualifier words.

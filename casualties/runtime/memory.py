@@ -15,6 +15,8 @@ import ctypes
 import ctypes.util
 from functools import lru_cache
 
+import pyarrow as pa
+
 _M_ARENA_MAX = -8  # mallopt parameter (malloc.h)
 
 
@@ -49,6 +51,4 @@ def arrow_uses_malloc() -> None:
 
     Measured on the 1 GB benchmark tables: reading them a batch at a time left ~690 MB resident
     on Arrow's default allocator and ~360 MB on malloc after `release`."""
-    import pyarrow as pa
-
     pa.set_memory_pool(pa.system_memory_pool())

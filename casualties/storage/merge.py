@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, Table, conform
 from casualties.storage import ingest as rawio
+from casualties.storage.store import TableWriter, table_path
 
 CHUNK_ROWS = 20_000  # output rows assembled at a time (articles: ~40 MB of text)
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
@@ -55,8 +56,6 @@ class RunParts:
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("new", "repeats"), 0))
 
     def __post_init__(self) -> None:
-        from casualties.storage.store import TableWriter
-
         self.folder = Path(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         plan = {"new": ARTICLES, "repeats": ARTICLES, "figures": FIGURES, "incidents": INCIDENTS}
@@ -284,8 +283,6 @@ def merge_into(
     incidents come from the side its winning row came from. Quarantine rows without a run_id
     get `run_id`.
     """
-    from casualties.storage.store import TableWriter, table_path
-
     stage = Path(stage)
     stage.mkdir(parents=True, exist_ok=True)
     keep = set(keep_files)
@@ -375,8 +372,6 @@ def sort_quarantine(quarantine: pd.DataFrame, run_id: str | None = None) -> pd.D
 
 def stored_paths(out_dir: Path, names: Iterable[str]) -> dict[str, Path | None]:
     """The stored Parquet file of each table (None if there is none)."""
-    from casualties.storage.store import table_path
-
     paths = {}
     for name in names:
         path = table_path(out_dir, TABLES[name])

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import functools
 import json
 import os
@@ -449,8 +450,6 @@ def run_lock(out_dir: Path) -> Iterator[None]:
 
     The lock is released when the process dies (even by SIGKILL), so it never goes stale.
     """
-    import fcntl
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / LOCK_NAME, "a+") as fh:

@@ -16,6 +16,7 @@ CLI: `casualties evaluate FILE` calls `run(path, out)`;
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections import defaultdict
@@ -132,8 +133,6 @@ def run(path: str | Path, out: TextIO = sys.stdout, max_misses: int | None = Non
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m casualties.tools.evaluate FILE [--max-misses N]`."""
-    import argparse
-
     parser = argparse.ArgumentParser(
         prog="casualties evaluate", description=__doc__.splitlines()[0]
     )

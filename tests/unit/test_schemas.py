@@ -9,6 +9,7 @@ import pytest
 from casualties.fields import TABLES, conform
 from schemas.models import MODELS
 from schemas.validate import validate
+from tests.factories import figure_row
 
 TEXT = (
     "KABUL, Afghanistan (Wire) - A car bomb killed at least 14 people and wounded about 40 "
@@ -53,29 +54,7 @@ def articles() -> pd.DataFrame:
 
 
 def figure(text: str, article_id: str, words: str, **kw) -> dict:
-    start, end = _span(text, words)
-    row = {
-        "figure_id": f"{article_id}:{start}-{end}",
-        "article_id": article_id,
-        "start": start,
-        "end": end,
-        "surface": words,
-        "sentence": text,
-        "category": "killed",
-        "low": 14,
-        "best": 14,
-        "high": None,
-        "qualifier": "at_least",
-        "hedged": False,
-        "claim_by_party": False,
-        "is_aggregate": False,
-        "is_cumulative": False,
-        "is_subset": False,
-        "rule": "test",
-        "run_id": "r1",
-    }
-    row.update(kw)
-    return row
+    return figure_row(text, article_id, words, **kw)
 
 
 def good_figures() -> list[dict]:

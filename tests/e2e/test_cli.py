@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.paths import REPO
+
 COMMANDS = ("run", "extract", "quantity", "serve", "report", "evaluate", "fields", "bench")
 
 

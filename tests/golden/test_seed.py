@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from casualties.extract.article import extract_article
+from tests.paths import SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-TEXT = SHARED / "seed-raqqa.txt"
-GOLD = SHARED / "seed-raqqa.gold.json"
+TEXT = SHARED_DATA / "seed-raqqa.txt"
+GOLD = SHARED_DATA / "seed-raqqa.gold.json"
 
 pytestmark = pytest.mark.skipif(not GOLD.exists(), reason="../shared/data not present")
 

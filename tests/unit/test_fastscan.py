@@ -4,15 +4,12 @@ no match can start), on the lexicon patterns it is used with and on awkward inpu
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 
 from casualties.extract import context, dates, describe
 from casualties.text.scan import FastScan, StartIndex, fast, first_chars, fold, start_keys
-
-GOLDEN = Path(__file__).resolve().parent / "golden"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+from tests.paths import DEV, GOLDEN, SHARED_DATA
 
 
 def _texts() -> list[str]:
@@ -22,8 +19,8 @@ def _texts() -> list[str]:
             if line.strip():
                 rec = json.loads(line)
                 out += [rec[k] for k in ("text", "phrase") if isinstance(rec.get(k), str)]
-    if (SHARED / "seed-raqqa.txt").exists():
-        out.append((SHARED / "seed-raqqa.txt").read_text(encoding="utf-8"))
+    if (SHARED_DATA / "seed-raqqa.txt").exists():
+        out.append((SHARED_DATA / "seed-raqqa.txt").read_text(encoding="utf-8"))
     # case folds and word boundaries: "ſ" is "s" and the Kelvin sign "k" when case is ignored
     out += [
         "ſuicide bomber, KİLLED by Taliban-led xTaliban _Hamas Hamas1 (Hamas) al-Shabaab",
@@ -85,8 +82,6 @@ def test_attribution_reads_past_many_verbs_in_one_long_sentence():
 
 
 # --- StartIndex: many patterns searched in many stretches of one text ---------------------------
-
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 
 
 def _stretch_texts() -> list[str]:

@@ -13,6 +13,7 @@ from casualties import __version__
 from casualties.fields import ARTICLES, EVENTS, FIGURES, INCIDENTS, QUARANTINE, TABLES, conform
 from casualties.storage import ingest as io
 from casualties.storage import store
+from tests.factories import figure_row
 from tests.mixed_raw import build_mixed_raw, quarantine_keys
 from tests.storage_helpers import commit_run, merge_tables
 
@@ -45,26 +46,9 @@ def figure_rows(articles, run_id="run-1"):
     for aid, text in zip(articles["article_id"], articles["text"], strict=True):
         surface = text.split(" killed")[0] + " killed"
         rows.append(
-            {
-                "figure_id": f"{aid}:0-{len(surface)}",
-                "article_id": aid,
-                "start": 0,
-                "end": len(surface),
-                "surface": surface,
-                "sentence": text,
-                "category": "killed",
-                "low": 3,
-                "best": 3,
-                "high": 3,
-                "qualifier": "exact",
-                "hedged": False,
-                "claim_by_party": False,
-                "is_aggregate": False,
-                "is_cumulative": False,
-                "is_subset": False,
-                "rule": "test",
-                "run_id": run_id,
-            }
+            figure_row(
+                text, aid, surface, 0, low=3, best=3, high=3, qualifier="exact", run_id=run_id
+            )
         )
     return pd.DataFrame(rows)
 

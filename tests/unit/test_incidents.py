@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from casualties.extract.article import extract_article
 from casualties.extract.incidents import article_totals, group_incidents, merge_accounts
 from casualties.extract.model import Figure
+from tests.paths import GOLDEN
 
-GOLDEN = Path(__file__).parent / "golden" / "figures" / "totals.jsonl"
-CASES = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]
+TOTALS_FILE = GOLDEN / "figures" / "totals.jsonl"
+CASES = [json.loads(line) for line in TOTALS_FILE.read_text(encoding="utf-8").splitlines() if line]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["text"][:40] for c in CASES])

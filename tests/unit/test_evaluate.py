@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 
 from casualties.tools.evaluate import evaluate, run
+from tests.paths import DEV
 
 ROWS = [
     {
@@ -62,9 +62,6 @@ def test_run_prints_report(tmp_path):
 def test_run_reports_unreadable_file(tmp_path):
     out = io.StringIO()
     assert run(tmp_path / "missing.jsonl", out) == 2
-
-
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 
 
 @pytest.mark.skipif(not DEV.exists(), reason="../shared/data/dev not present")

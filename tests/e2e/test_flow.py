@@ -17,8 +17,8 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from casualties.fields import TABLES  # noqa: E402
+from tests.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 TABLE_NAMES = ("articles", "figures", "incidents", "quarantine")
 
 pytestmark = pytest.mark.slow

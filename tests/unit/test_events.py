@@ -8,8 +8,6 @@ hand to pin each reconciliation rule.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import yaml
@@ -17,10 +15,9 @@ import yaml
 from casualties.events.reconcile import merge_events
 from casualties.extract.article import extract_frame
 from casualties.fields import EVENTS, INCIDENTS, conform
+from tests.paths import GOLDEN
 
-STORIES = yaml.safe_load(
-    (Path(__file__).parent / "golden" / "incidents" / "events.yaml").read_text("utf-8")
-)["stories"]
+STORIES = yaml.safe_load((GOLDEN / "incidents" / "events.yaml").read_text("utf-8"))["stories"]
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,15 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from casualties import rules
 from casualties.extract import places
+from tests.paths import DEV, GOLDEN
 
-CASES = yaml.safe_load(
-    (Path(__file__).parent / "golden" / "incidents" / "places.yaml").read_text("utf-8")
-)["cases"]
+CASES = yaml.safe_load((GOLDEN / "incidents" / "places.yaml").read_text("utf-8"))["cases"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -49,8 +47,6 @@ def test_mentions_carry_their_exact_words():
 
 
 # --- The fast paths agree with the plain ones on real text (the dev set, when present) ---
-
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 
 
 def _dev_texts() -> list[str]:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from casualties.extract import context, cues, figures, incidents
 from casualties.extract import quantities as numbers
 from casualties.text import sentences
+from tests.paths import DEV
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 OWN = [
     "At least 16 people were killed and 25 injured when a car bomb exploded, police said.",
     "A soldier was reportedly killed. Another policeman died in hospital; a third later died.",

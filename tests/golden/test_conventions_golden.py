@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from casualties.extract.article import extract_article
 from casualties.extract.figures import find_figures
 from casualties.fields import CATEGORIES, QUALIFIERS
+from tests.paths import GOLDEN
 
-GOLDEN = Path(__file__).parent / "golden"
 SENTENCES = [
     json.loads(line)
     for line in (GOLDEN / "conventions_sentences.jsonl").read_text(encoding="utf-8").splitlines()

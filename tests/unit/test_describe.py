@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import yaml
@@ -17,12 +16,11 @@ from casualties.extract import describe
 from casualties.extract.article import extract_article
 from casualties.extract.describe import describe_incident
 from casualties.extract.model import Incident
+from tests.paths import DEV, GOLDEN, SHARED_DATA
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-raqqa.txt"
+SEED = SHARED_DATA / "seed-raqqa.txt"
 PUBLISHED = datetime(2017, 6, 11, tzinfo=UTC)
-CASES = yaml.safe_load(
-    (Path(__file__).parent / "golden" / "incidents" / "describe.yaml").read_text("utf-8")
-)["cases"]
+CASES = yaml.safe_load((GOLDEN / "incidents" / "describe.yaml").read_text("utf-8"))["cases"]
 
 
 def _nour_street_done_when(attrs: dict) -> None:
@@ -107,9 +105,6 @@ def test_cumulative_figure_marks_the_incident():
     )
     inc = Incident(start=0, end=len(text), figure_indices=[0])
     assert describe_incident(text, inc, [fig], PUBLISHED)["is_cumulative"] is True
-
-
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 
 
 def _plain_event_type(span: str) -> str | None:

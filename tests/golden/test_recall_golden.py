@@ -11,14 +11,14 @@ misses it; it is expected to fail (strict: fixing the gap makes the row fail unt
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from casualties.extract.article import extract_article
+from tests.paths import GOLDEN
 
-GOLDEN = Path(__file__).parent / "golden" / "figures" / "recall.jsonl"
-CASES = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]
+RECALL_FILE = GOLDEN / "figures" / "recall.jsonl"
+CASES = [json.loads(line) for line in RECALL_FILE.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _param(case: dict):

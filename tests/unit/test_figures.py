@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,9 +14,10 @@ from casualties.extract.cues import stems
 from casualties.extract.figures import find_figures
 from casualties.fields import CATEGORIES, QUALIFIERS, VICTIM_SHARES, VICTIM_TYPES
 from casualties.text.sentences import split_sentences
+from tests.paths import GOLDEN
 
-GOLDEN = Path(__file__).parent / "golden" / "figures" / "figures.jsonl"
-CASES = [json.loads(line) for line in GOLDEN.read_text(encoding="utf-8").splitlines() if line]
+FIGURES_FILE = GOLDEN / "figures" / "figures.jsonl"
+CASES = [json.loads(line) for line in FIGURES_FILE.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _matches(fig, want: dict) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from casualties.extract import cues
 from casualties.extract import quantities as numbers
 from casualties.extract.context import CTX, alt
 from casualties.text import sentences
+from tests.paths import DEV
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "dev"
 OWN = [
     "At least 16 people were killed and 25 injured when a car bomb exploded, police said.",
     "A tourist guide and a tourist were killed. Mr. J. Smith, a U.S. envoy, said.The rest fled.",

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from casualties.extract.quantities import Quantity, find_quantities, parse_quantity, words_to_int
 from casualties.fields import QUALIFIERS
-
-GOLDEN = Path(__file__).parent / "golden"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from tests.paths import DEV, GOLDEN
 
 
 def _jsonl(name: str) -> list[dict]:
@@ -124,7 +121,7 @@ def test_parse_quantity_none_and_type():
 
 def test_dev_texts_offsets_and_order():
     """On the real dev texts (read, never copied): offsets exact, sorted, non-overlapping."""
-    path = SHARED / "data" / "dev" / "labelled-incidents.jsonl"
+    path = DEV / "labelled-incidents.jsonl"
     if not path.exists():
         pytest.skip("../shared data not present")
     with path.open(encoding="utf-8") as fh:
@@ -140,7 +137,7 @@ def test_dev_texts_offsets_and_order():
 
 def _all_texts() -> list[str]:
     texts = [r["text"] for r in SENTENCES] + [r["phrase"] for r in PHRASES]
-    path = SHARED / "data" / "dev" / "labelled-incidents.jsonl"
+    path = DEV / "labelled-incidents.jsonl"
     if path.exists():
         with path.open(encoding="utf-8") as fh:
             texts += [json.loads(line)["text"] for line in fh][:400]

@@ -6,16 +6,14 @@ import json
 import re
 import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 import yaml
 
 from casualties.extract import dates
+from tests.paths import GOLDEN, RAW, SHARED_DATA
 
-CASES = yaml.safe_load(
-    (Path(__file__).parent / "golden" / "incidents" / "dates.yaml").read_text("utf-8")
-)["cases"]
+CASES = yaml.safe_load((GOLDEN / "incidents" / "dates.yaml").read_text("utf-8"))["cases"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["text"][:40] for c in CASES])
@@ -65,18 +63,15 @@ def test_published_may_be_a_timezone_aware_datetime():
 
 # --- The fast paths equal the slow ones -------------------------------------------------------
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-RAW = Path(__file__).resolve().parents[1] / "raw"
-
 
 def _real_texts() -> list[str]:
     """Article texts at hand: the repository's raw sample, and the shared dev data if present."""
     texts = [p.read_text("utf-8") for p in sorted(RAW.glob("*.txt"))]
     texts += [json.loads(line)["text"] for line in (RAW / "articles.jsonl").open(encoding="utf-8")]
-    if SHARED.exists():
-        for path in sorted((SHARED / "dev").glob("*.jsonl")):
+    if SHARED_DATA.exists():
+        for path in sorted((SHARED_DATA / "dev").glob("*.jsonl")):
             texts += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
-        texts.append((SHARED / "seed-raqqa.txt").read_text("utf-8"))
+        texts.append((SHARED_DATA / "seed-raqqa.txt").read_text("utf-8"))
     return texts
 
 
@@ -118,7 +113,7 @@ def test_case_folding_keeps_every_letter_that_ignorecase_matches():
 BASES = [date(2020, 6, 15), date(2016, 2, 29), date(2019, 3, 1), date(2017, 12, 31)]
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data not present")
+@pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data not present")
 def test_own_reader_agrees_with_dateparser_on_dev_phrases():
     """Every absolute phrase in the dev texts, read here and by dateparser (the reference)."""
     absolute = {name for name, _p, kind in dates._PATTERNS if kind.startswith("absolute")}

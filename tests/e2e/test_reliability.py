@@ -1,13 +1,15 @@
 """End to end through the CLI in subprocesses: bad input and invocations, reruns, kill -9.
 
-The runs share one workspace and build on each other in file order (first run, rerun,
-increment, killed run, recovery run), so the suite starts Prefect as few times as it can.
+One first run on a mixed raw folder is shared (a module fixture); every test that runs again
+works on its own copy of that workspace (`after_first_run`), so no test depends on another's
+order or leftovers.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,9 +41,9 @@ def _command() -> list[str]:
 class Workspace:
     """A temp folder with raw/, out/, reports/ and its own Prefect home."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, raw: Path | None = None):
         self.root = root
-        self.raw = build_mixed_raw(root)
+        self.raw = raw if raw is not None else build_mixed_raw(root)
         self.out = root / "out"
         self.env = {
             **os.environ,
@@ -78,6 +80,12 @@ class Workspace:
 
     def manifest(self) -> dict:
         return json.loads((self.out / "_manifest.json").read_text())
+
+    def copy(self, dest: Path) -> Workspace:
+        """The same raw folder and stored tables in `dest` (own Prefect home, own lock)."""
+        shutil.copytree(self.raw, dest / self.raw.relative_to(self.root))
+        shutil.copytree(self.out, dest / "out")
+        return Workspace(dest, dest / self.raw.relative_to(self.root))
 
 
 def bulk_article(i: int) -> str:
@@ -120,6 +128,12 @@ def first_run(ws):
     proc = ws.run()
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc, ws.tables()
+
+
+@pytest.fixture
+def after_first_run(ws, first_run, tmp_path) -> Workspace:
+    """A private copy of the workspace as the first run left it."""
+    return ws.copy(tmp_path)
 
 
 # ------------------------------------------------------------------------------ bad input
@@ -213,7 +227,8 @@ def test_unknown_option_is_one_line(ws):
 # ------------------------------------------------------------------------------ reruns
 
 
-def test_rerun_gives_the_same_tables(ws, first_run):
+def test_rerun_gives_the_same_tables(after_first_run, first_run):
+    ws = after_first_run
     _, before = first_run
     proc = ws.run()
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -223,7 +238,8 @@ def test_rerun_gives_the_same_tables(ws, first_run):
     assert "0 new articles" in proc.stdout
 
 
-def test_adding_a_file_adds_exactly_its_articles(ws, first_run):
+def test_adding_a_file_adds_exactly_its_articles(after_first_run):
+    ws = after_first_run
     before = ws.tables()
     texts = [
         "Gunmen killed 6 villagers in Westmoor on Tuesday, residents said.",
@@ -297,7 +313,8 @@ def _new_stage_committed(out: Path, old: set[Path]):
     return moment
 
 
-def test_sigkill_mid_run_leaves_previous_tables_and_next_run_completes(ws):
+def test_sigkill_mid_run_leaves_previous_tables_and_next_run_completes(after_first_run):
+    ws = after_first_run
     before = ws.tables()
     manifest_before = ws.manifest()
     write_bulk(ws.raw / "feed" / "bulk.jsonl", N_BULK)  # 30 batches of 100
