@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from casualties import rules
+from casualties.extract.dates import PRECISION_RANK
 from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, conform
 
 _DAY_NS = 86_400 * 10**9
@@ -37,7 +38,6 @@ PAIR_ROWS = 1_000_000  # candidate pairs joined at once within a window (bounds 
 # on either side of a cell border are not compared (a rare miss, traded for speed).
 _CELL_DEG = 0.5
 _GEO_RANK = {"exact": 0, "nearby": 1, "admin": 2, "country": 3, "unknown": 4}
-_DATE_RANK = {"day": 0, "week": 1, "month": 2, "year": 3, "unknown": 4}
 _ATTRS = (
     "date",
     "date_precision",
@@ -606,7 +606,9 @@ def _reconcile_all(m: pd.DataFrame) -> pd.DataFrame:
     labels = m["_cluster"].to_numpy()
     out = _who_and_what(m, labels)
     # When: the most precise date (earliest among equals); where: the most precise place.
-    date_rank = m["date_precision"].astype(object).map(_DATE_RANK).fillna(4)
+    date_rank = (
+        m["date_precision"].astype(object).map(PRECISION_RANK).fillna(PRECISION_RANK["unknown"])
+    )
     out = out.join(_first_by(m, date_rank, ["date"], ["date", "date_precision"]))
     geo_rank = m["geo_precision"].astype(object).map(_GEO_RANK).fillna(4)
     where = ["place", "country", "admin1", "latitude", "longitude", "geo_precision"]

@@ -20,6 +20,7 @@ from casualties.extract import dates, places
 from casualties.extract.model import Figure, Incident
 from casualties.rules import load as load_rules
 from casualties.text.scan import StartIndex, Stretch, TextStarts
+from casualties.text.sentences import split_sentences
 
 
 @dataclass(frozen=True)
@@ -265,9 +266,6 @@ def _date(text: str, start: int, end: int, published) -> dates.DateMention | Non
     return None
 
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
-
-
 def _sentence_before(text: str, start: int) -> str:
     """The sentence before `start` in the same paragraph (for an event type not in the
     incident's own words: "Taliban militants attacked a post. Three soldiers died.")."""
@@ -277,14 +275,16 @@ def _sentence_before(text: str, start: int) -> str:
 
 def _sentence_before_at(text: str, start: int) -> tuple[int, int]:
     """Where `_sentence_before` is in `text` (start, end): the last sentence of the stripped
-    end of the paragraph's head."""
+    end of the paragraph's head (sentences as `casualties.text.sentences` splits them, so an
+    abbreviation such as "Gen." does not end one here either)."""
     lo = max(0, start - 400)
     block = text[lo:start]
     head = block.split("\n\n")[-1]
     base = lo + len(block) - len(head)  # the head is the end of the block
     head = head.rstrip()
     end = base + len(head)
-    return end - len(_SENTENCE_BREAK.split(head)[-1]), end
+    spans = split_sentences(head)
+    return (base + spans[-1][0] if spans else end), end
 
 
 def describe_incident(

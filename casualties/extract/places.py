@@ -28,7 +28,6 @@ import os
 import pickle
 import re
 import sys
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from casualties import rules
+from casualties.files import write_bytes_atomic
 from casualties.text.tries import trie_regex
 
 MAX_NGRAM = 4
@@ -219,20 +219,13 @@ _GAZETTEER_FIELDS = {
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename it: a reader sees the whole file
-    or none. A directory we cannot write to leaves no cache and no error."""
+    """Keep the built index at `path` (atomically). A folder we cannot write to leaves no
+    cache and no error: the index in memory is still good."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_bytes_atomic(path, data)
     except OSError:
-        pass  # a read-only home: no cache, the index is still good
+        pass
 
 
 # Complexity allowed: one pass over the gazetteer; each branch is one kind of name.

@@ -7,11 +7,12 @@ The flow times each stage with `with clock.stage("extract"): ...` and ends with
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from casualties.files import write_bytes_atomic
 
 RUN_STATS = "_run_stats.json"  # written by the flow into its --out folder
 STAGES = ("parse", "extract", "validate", "write", "quality")
@@ -49,9 +50,7 @@ class StageClock:
             "flow_seconds": round(time.perf_counter() - self._t0, 4),
             **counts,
         }
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(stats, indent=1))
-        os.replace(tmp, path)
+        write_bytes_atomic(path, json.dumps(stats, indent=1).encode("utf-8"))
         return path
 
 

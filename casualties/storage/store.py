@@ -67,7 +67,6 @@ import fcntl
 import functools
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -80,6 +79,7 @@ import pyarrow.parquet as pq
 
 from casualties import __version__
 from casualties.fields import TABLES, Table, conform
+from casualties.files import fsync_dir, temp_path, write_bytes_atomic
 from casualties.storage import ingest as rawio
 
 MANIFEST_NAME = "_manifest.json"
@@ -97,33 +97,6 @@ class StoreBusy(RuntimeError):
 
 # ---------------------------------------------------------------------------------------------
 # atomic files
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _tmp_path(final: Path) -> Path:
-    return final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    tmp = _tmp_path(path)
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
 
 
 def table_path(out_dir: Path, table: Table) -> Path:
@@ -170,7 +143,7 @@ class TableWriter:
         self.table = table
         self.metadata = dict(metadata)
         self.rows = 0
-        self._tmp = _tmp_path(self.path)
+        self._tmp = temp_path(self.path)
         self._fh = None
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
@@ -238,7 +211,7 @@ class TableWriter:
         os.fsync(self._fh.fileno())
         self._fh.close()
         os.replace(self._tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         return self.path
 
     def abort(self) -> None:
@@ -386,10 +359,10 @@ def _roll_forward(out_dir: Path, stage: Path) -> None:
     for p in sorted(stage.glob("*.parquet")):
         with contextlib.suppress(FileNotFoundError):
             os.replace(p, out_dir / p.name)
-    _fsync_dir(out_dir)
+    fsync_dir(out_dir)
     with contextlib.suppress(FileNotFoundError):
         os.replace(stage / MANIFEST_NAME, out_dir / MANIFEST_NAME)
-    _fsync_dir(out_dir)
+    fsync_dir(out_dir)
     shutil.rmtree(stage, ignore_errors=True)
     with contextlib.suppress(OSError):  # the staging root too, once no run is left in it
         stage.parent.rmdir()
@@ -410,7 +383,7 @@ def commit(out_dir: Path, manifest: dict) -> None:
     manifest.setdefault("completed_at", None)
     manifest["completed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
-    _write_bytes_atomic(stage / MANIFEST_NAME, data)  # the commit point
+    write_bytes_atomic(stage / MANIFEST_NAME, data)  # the commit point
     _roll_forward(out_dir, stage)
 
 

@@ -170,3 +170,11 @@ def test_what_and_who_equal_plain_searches_of_the_incident_slices():
             assert got["perpetrator"] == who
             n += 1
     assert n > 100
+
+
+def test_sentence_before_splits_as_the_sentence_splitter_does():
+    # "Gen." is an abbreviation for the one splitter: the sentence before keeps "Gen. Ali"
+    from casualties.extract.describe import _sentence_before
+
+    text = "Fighters under Gen. Ali attacked a post. Three soldiers died."
+    assert _sentence_before(text, text.index("Three")) == "Fighters under Gen. Ali attacked a post."
