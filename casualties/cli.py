@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from casualties.settings import DEFAULT_BATCH_SIZE
+
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "GX_ANALYTICS_ENABLED": "false",
@@ -226,14 +228,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"input file {args.file} does not exist")
     from casualties.tools import evaluate
 
-    if not args.out:
+    if not args.output:
         return evaluate.run(args.file, sys.stdout, max_misses=args.max_misses)
     try:
-        with open(args.out, "w", encoding="utf-8") as out:
+        with open(args.output, "w", encoding="utf-8") as out:
             code = evaluate.run(args.file, out, max_misses=args.max_misses)
     except OSError as exc:
-        raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    print(f"Wrote {args.out}")
+        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"Wrote {args.output}")
     return code
 
 
@@ -310,7 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         "dask; without it, --runner dask starts a local cluster)",
     )
     p.add_argument(
-        "--batch-size", type=int, default=2000, metavar="N", help="articles per extraction task"
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"articles per extraction task (default: {DEFAULT_BATCH_SIZE})",
     )
     p.add_argument(
         "--workers",
@@ -380,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="labelled data (JSONL)")
     p.add_argument("--max-misses", type=int, metavar="N", help="list at most N misses")
-    p.add_argument("--out", metavar="FILE", help="write the report here instead of stdout")
+    p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(

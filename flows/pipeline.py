@@ -47,13 +47,12 @@ from casualties.runtime.clock import StageClock
 from casualties.runtime.inflight import in_order
 from casualties.runtime.memory import release
 from casualties.runtime.summary import RunOutcome, build_summary, reason_counts, summary_markdown
+from casualties.settings import DEFAULT_BATCH_SIZE, POOL_MIN_BYTES
 from casualties.storage import ingest, store
 from casualties.storage.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
 from flows.local_server import api_for_run
 from schemas.validate import validate, validate_batch
 
-DEFAULT_BATCH_SIZE = 2000  # articles per extraction task: big enough to dwarf task overhead
-POOL_MIN_BYTES = 2_000_000  # below this, starting worker processes costs more than it saves
 WARM_UP = pd.DataFrame(
     {
         "article_id": ["warm-up"],

@@ -17,6 +17,7 @@ import pandas as pd
 
 from casualties.extract.article import extract_frame
 from casualties.runtime.inflight import in_order
+from casualties.settings import POOL_CHUNK_ARTICLES
 
 
 def default_workers() -> int:
@@ -25,11 +26,6 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-# Articles per pool job: a few seconds of work, so a run's tail leaves no core idle for long,
-# and still ~100x the cost of sending the job to a worker.
-CHUNK_ARTICLES = 250
 
 
 def _concat_when_done(parts: list[Future]) -> Future:
@@ -78,7 +74,7 @@ class ExtractionPool:
     threaded process can deadlock. Workers import only `casualties`, not Prefect.
     """
 
-    def __init__(self, workers: int | None = None, chunk_size: int = CHUNK_ARTICLES):
+    def __init__(self, workers: int | None = None, chunk_size: int = POOL_CHUNK_ARTICLES):
         self.workers = workers or default_workers()
         self.chunk_size = chunk_size
         self._executor = ProcessPoolExecutor(
