@@ -24,7 +24,7 @@ Speed: one scan of a lower-cased copy for cue stems (`cues.stem_positions`); eve
 is matched at a known position (a quantity, a cue) or in a short window before it. The costlier
 patterns are tried only where a quick test says they can match (the stem found, the words before
 a cue or after a number, the places a subject can start); each test only ever says "no" where its
-pattern finds nothing, so the results are those of the patterns (tests/test_fast_paths.py).
+pattern finds nothing, so the results are those of the patterns (tests/unit/test_fast_paths.py).
 At a trigger only the cue alternatives of its stem are tried (`_by_stem`); list items only where
 their first letter is; subjects only after the last character a subject cannot hold; scans for
 rare words start where the first of them is (`_first_of`).
