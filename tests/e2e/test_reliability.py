@@ -41,9 +41,9 @@ def _command() -> list[str]:
 class Workspace:
     """A temp folder with raw/, out/, reports/ and its own Prefect home."""
 
-    def __init__(self, root: Path, raw: Path | None = None):
+    def __init__(self, root: Path):
         self.root = root
-        self.raw = raw if raw is not None else build_mixed_raw(root)
+        self.raw = build_mixed_raw(root)
         self.out = root / "out"
         self.env = {
             **os.environ,
@@ -82,10 +82,12 @@ class Workspace:
         return json.loads((self.out / "_manifest.json").read_text())
 
     def copy(self, dest: Path) -> Workspace:
-        """The same raw folder and stored tables in `dest` (own Prefect home, own lock)."""
-        shutil.copytree(self.raw, dest / self.raw.relative_to(self.root))
-        shutil.copytree(self.out, dest / "out")
-        return Workspace(dest, dest / self.raw.relative_to(self.root))
+        """The same raw folder (built again: it holds symlinks) and a copy of the stored
+        tables and report in `dest`, with its own Prefect home and lock."""
+        copy = Workspace(dest)
+        shutil.copytree(self.out, copy.out)
+        shutil.copytree(self.root / "reports", dest / "reports")
+        return copy
 
 
 def bulk_article(i: int) -> str:
