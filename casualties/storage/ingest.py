@@ -516,7 +516,7 @@ def _parse_record(rel: str, lineno: int, line: str) -> tuple[dict | None, list[d
         ]
 
     raw_id = rec.get("id")
-    doc_id: str | None = None
+    doc_id = None
     if isinstance(raw_id, str) and raw_id.strip():
         doc_id = _clean_str(raw_id)
     elif isinstance(raw_id, int) and not isinstance(raw_id, bool):

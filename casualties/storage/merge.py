@@ -151,6 +151,7 @@ class _Cursor:
                 batch = next(self._batches)
                 self._buf = pa.Table.from_batches([batch])
                 self._start, self._end = self._end, self._end + batch.num_rows
+            assert self._buf is not None  # read in the loop above: positions[0] < self._end
             n = int(np.searchsorted(positions, self._end))
             rows = positions[:n] - self._start
             if (np.diff(rows) == 1).all():  # consecutive rows (a full rebuild): no copy
@@ -178,7 +179,12 @@ def _reader(path: Path, positions: np.ndarray):
 
 
 def _write_in_order(
-    writer, table, sides: np.ndarray, positions: np.ndarray, paths: Mapping[str, Path], fix=None
+    writer,
+    table,
+    sides: np.ndarray,
+    positions: np.ndarray,
+    paths: Mapping[str, Path | None],
+    fix=None,
 ) -> None:
     """Copy rows into `writer` in the order given: row k is row positions[k] of
     paths[_SIDES[sides[k]]]. `fix(rows, side)` may patch an Arrow piece before it is written.
@@ -189,7 +195,9 @@ def _write_in_order(
     for code, side in enumerate(_SIDES):
         mine = positions[sides == code]
         if len(mine):
-            readers[code] = _reader(paths[side], mine)
+            path = paths[side]
+            assert path is not None  # a side with rows has its file
+            readers[code] = _reader(path, mine)
     for start in range(0, len(sides), CHUNK_ROWS):
         s, p = sides[start : start + CHUNK_ROWS], positions[start : start + CHUNK_ROWS]
         cut = np.flatnonzero(np.diff(s)) + 1  # runs of rows from one side
@@ -234,7 +242,7 @@ def _old_keys(old_articles: Path | None, keep: set[str]) -> pd.DataFrame:
 
 
 def _with_excerpts(
-    quarantine: pd.DataFrame, keys: pd.DataFrame, paths: Mapping[str, Path]
+    quarantine: pd.DataFrame, keys: pd.DataFrame, paths: Mapping[str, Path | None]
 ) -> pd.DataFrame:
     """Duplicate-id rows with the excerpt of their text, read from where each row is (the
     keys carry no text: holding every text's excerpt for a few rejected rows costs too much)."""
@@ -249,7 +257,9 @@ def _with_excerpts(
     for side, rows in at.reset_index(drop=True).groupby("_side"):
         order = rows["_pos"].to_numpy(dtype=np.int64).argsort()
         positions = rows["_pos"].to_numpy(dtype=np.int64)[order]
-        texts = _Cursor(paths[side], ["text"]).take(positions).column("text").to_pylist()
+        path = paths[side]
+        assert path is not None  # a side with rows has its file
+        texts = _Cursor(path, ["text"]).take(positions).column("text").to_pylist()
         excerpts.iloc[rows.index.to_numpy()[order]] = [rawio.excerpt_of(t) for t in texts]
     return quarantine.assign(excerpt=excerpts.to_numpy())
 
@@ -336,7 +346,7 @@ def merge_into(
         ):
             r = np.where(codes >= 0, by_code[np.maximum(codes, 0)] if len(by_code) else -1, -1)
             ranks.append((side, r))
-        sides = np.concatenate([np.full(len(r), s, dtype=np.int64) for s, r in ranks])
+        row_sides = np.concatenate([np.full(len(r), s, dtype=np.int64) for s, r in ranks])
         positions = np.concatenate([np.arange(len(r), dtype=np.int64) for _, r in ranks])
         row_rank = np.concatenate([r for _, r in ranks])
         kept = row_rank >= 0
@@ -345,7 +355,7 @@ def merge_into(
             _write_in_order(
                 w,
                 table,
-                sides[kept][order],
+                row_sides[kept][order],
                 positions[kept][order],
                 {"old": old.get(name), "new": parts.path(name)},
             )
