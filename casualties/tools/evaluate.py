@@ -28,7 +28,8 @@ from casualties.extract.article import extract_article
 CATEGORIES = ("killed", "injured")
 
 
-def _label(value) -> tuple[int, int, int | None] | None:
+def _label(value: dict | float | str | None) -> tuple[int, int, int | None] | None:
+    """A label as JSON gives it (a number, or {low, best, high}) as (low, best, high)."""
     if value is None:
         return None
     if isinstance(value, dict):
@@ -80,10 +81,10 @@ def evaluate(path: str | Path) -> dict:
                         }
                     )
     overall = {c: {"n": 0, "exact": 0, "covered": 0} for c in CATEGORIES}
-    for stats in per.values():
+    for by_category in per.values():
         for c in CATEGORIES:
             for k in overall[c]:
-                overall[c][k] += stats[c][k]
+                overall[c][k] += by_category[c][k]
     return {"rows": rows, "sources": dict(per), "overall": overall, "misses": misses}
 
 
