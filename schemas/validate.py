@@ -34,7 +34,7 @@ _EXCERPT = 200
 class Failure:
     """One failing check on one row (`row` is None when pandera could not name a row)."""
 
-    row: object
+    row: int | None  # a label of the aligned frame's index 0..n-1
     check: str  # stable check name, e.g. "low_le_best", "category_not_null"
     fields: tuple[str, ...]
     value: object
@@ -101,6 +101,11 @@ def _render(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _row(f: Failure) -> int:
+    assert f.row is not None  # rowless failures were spread over every row before
+    return f.row
+
+
 def _quarantine_rows(
     table: Table,
     frame: pd.DataFrame,
@@ -109,8 +114,8 @@ def _quarantine_rows(
     articles: pd.DataFrame | None,
     run_id: str,
 ) -> pd.DataFrame:
-    by_row: dict[object, list[Failure]] = {}
-    for f in sorted(failures, key=lambda f: f.row):
+    by_row: dict[int | None, list[Failure]] = {}
+    for f in sorted(failures, key=_row):
         by_row.setdefault(f.row, []).append(f)
     provenance = {}
     if articles is not None and len(articles) and "article_id" in frame.columns:
