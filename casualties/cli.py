@@ -263,7 +263,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         extraction=not args.e2e_only,
         workers=args.workers,
     )
-    failed = [p for p in points if getattr(p, "run", None) and p.run.returncode]
+    failed = [p for p in points if p.run is not None and p.run.returncode]
     return 1 if failed else 0
 
 
