@@ -25,6 +25,7 @@ import re
 from functools import lru_cache
 from re import _constants as sre_c  # type: ignore[attr-defined]  # private: not in typeshed
 from re import _parser as sre_parser  # type: ignore[attr-defined]  # private: not in typeshed
+from typing import cast
 
 from casualties.text.tries import trie_regex
 
@@ -347,7 +348,12 @@ class StartIndex:
         width = self.key_lengths[-1]
         heads = [text[pos : pos + width] for pos in hits]
         known = list(map(self._known.get, heads))
-        bits = [self._learn(head) if b is None else b for head, b in zip(heads, known, strict=True)]
+        if None in known:
+            bits = [
+                self._learn(head) if b is None else b for head, b in zip(heads, known, strict=True)
+            ]
+        else:  # the usual case once many texts were read: no copy
+            bits = cast("list[int]", known)
         return TextStarts(self, text, hits, bits)
 
     def _learn(self, head: str) -> int:
