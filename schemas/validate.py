@@ -184,7 +184,8 @@ def validate(
     raw, model = _schemas(table_name)
     failures = _run(raw, frame, {})
     bad = {f.row for f in failures}
-    if None in bad:  # cannot tell which rows: keep none of them unchecked
+    raw_rowless = None in bad
+    if raw_rowless:  # cannot tell which rows: keep none of them unchecked
         bad = set(frame.index)
     typed_src = frame.drop(index=list(bad))
     try:
@@ -204,7 +205,10 @@ def validate(
     rowless = [f for f in failures if f.row is None]
     if rowless:
         failures = [f for f in failures if f.row is not None]
-        failures += [Failure(i, r.check, r.fields, r.value) for r in rowless for i in typed.index]
+        # A failure that names no row fails every row it was checked on: all rows when the
+        # raw stage could not name them (none went on to the typed checks), else the typed ones.
+        rows = frame.index if raw_rowless else typed.index
+        failures += [Failure(i, r.check, r.fields, r.value) for r in rowless for i in rows]
     failed_rows = {f.row for f in failures}
     valid = typed.drop(index=[i for i in failed_rows if i in typed.index]).reset_index(drop=True)
     quarantine = _quarantine_rows(table, frame, typed, failures, articles, run_id)
