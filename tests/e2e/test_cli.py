@@ -80,6 +80,9 @@ def test_extract_reads_jsonl_and_writes_one_line_per_article():
     killed = [f for f in out[0]["figures"] if f["category"] == "killed"]
     assert killed and killed[0]["low"] == 14 and killed[0]["qualifier"] == "at_least"
     assert out[0]["killed"]["low"] == 14
+    assert [i["is_background"] for i in out[0]["incidents"]] == [False]
+    # the reasoning behind each figure is for `evaluate --explain`, not the output
+    assert not {"account", "counted", "why"} & set(killed[0])
     # bad lines are skipped with a message naming the line; the exit code tells
     assert res.returncode == 1
     assert "line 2: invalid JSON" in res.stderr and "line 4: not a JSON object" in res.stderr
