@@ -228,11 +228,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"input file {args.file} does not exist")
     from casualties.tools import evaluate
 
+    opts = {"max_misses": args.max_misses, "explain_id": args.explain}
     if not args.output:
-        return evaluate.run(args.file, sys.stdout, max_misses=args.max_misses)
+        return evaluate.run(args.file, sys.stdout, **opts)
     try:
         with open(args.output, "w", encoding="utf-8") as out:
-            code = evaluate.run(args.file, out, max_misses=args.max_misses)
+            code = evaluate.run(args.file, out, **opts)
     except OSError as exc:
         raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     print(f"Wrote {args.output}")
@@ -382,10 +383,18 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate",
         help="score extraction against a labelled file",
         description="Run extraction on the labelled articles in FILE and print, per source and "
-        "overall, how often the killed and injured totals match the labels, then the misses.",
+        "overall, how often the killed and injured totals match the labels, then the wrong "
+        "articles with the kind of error (over-count, under-count, background added, missed). "
+        "--explain ID shows how one article is read instead.",
     )
     p.add_argument("file", metavar="FILE", help="labelled data (JSONL)")
     p.add_argument("--max-misses", type=int, metavar="N", help="list at most N misses")
+    p.add_argument(
+        "--explain",
+        metavar="ID",
+        help="print each figure of article ID (words, offsets, sentence, the account and "
+        "incident it joined, whether it counted and why), its incidents and totals vs labels",
+    )
     p.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     p.set_defaults(func=cmd_evaluate)
 
