@@ -134,3 +134,18 @@ def test_unknown_option():
 def test_report_without_tables(tmp_path):
     res = casualties("report", "--out", str(tmp_path), "--report", str(tmp_path / "r"))
     _one_line_error(res, "casualties run")
+
+
+def test_evaluate_explain_one_article(tmp_path):
+    path = tmp_path / "labelled.jsonl"
+    row = {"id": "t:1", "text": "Gunmen killed 3 people in the market.", "killed": 3}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    res = casualties("evaluate", str(path), "--explain", "t:1")
+    assert res.returncode == 0 and res.stderr == ""
+    assert "killed (3, 3, 3)" in res.stdout and "sentence [0:37]: Gunmen killed" in res.stdout
+    assert res.stdout.splitlines()[-2].split()[-1] == "right"
+    res = casualties("evaluate", str(path), "--explain", "t:2")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"cannot evaluate {path}: no row with id 't:2' in {path}"
+    ]
