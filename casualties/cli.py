@@ -136,9 +136,14 @@ def _records(path: str, published: str | None):
     """(line number, record or error message) from a JSONL file, stdin (-) or a .txt file."""
     if path != "-" and not Path(path).is_file():
         raise UsageError(f"input file {path} does not exist")
+    from casualties.storage.ingest import article_too_large
+
     if path != "-" and path.endswith(".txt"):
         text = Path(path).read_text(encoding="utf-8", errors="replace")
-        yield 1, {"id": Path(path).name, "text": text, "published": published}
+        if too_large := article_too_large(text):
+            yield 1, f"article_too_large: {too_large}"
+        else:
+            yield 1, {"id": Path(path).name, "text": text, "published": published}
         return
     stream = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
     with stream:
@@ -154,6 +159,8 @@ def _records(path: str, published: str | None):
                 yield n, "not a JSON object"
             elif not isinstance(rec.get("text"), str):
                 yield n, "no `text` string"
+            elif too_large := article_too_large(rec["text"]):
+                yield n, f"article_too_large: {too_large}"
             else:
                 rec.setdefault("published", published)
                 yield n, rec

@@ -429,7 +429,8 @@ QUARANTINE = Table(
             "reason",
             "string",
             "Stable code: invalid_json, not_an_object, missing_text, "
-            "duplicate_id, binary_content, bad_published, schema:<table>.<check>, ...",
+            "duplicate_id, binary_content, bad_published, article_too_large, "
+            "schema:<table>.<check>, ...",
             nullable=False,
         ),
         Field("detail", "string", "Human-readable explanation naming the field."),

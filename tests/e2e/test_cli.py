@@ -149,3 +149,17 @@ def test_evaluate_explain_one_article(tmp_path):
     assert res.stderr.strip().splitlines() == [
         f"cannot evaluate {path}: no row with id 't:2' in {path}"
     ]
+
+
+def test_extract_skips_an_article_above_the_size_cap():
+    from casualties.storage.ingest import MAX_ARTICLE_CHARS
+
+    big = "Over 10 people were killed. " * (MAX_ARTICLE_CHARS // 28 + 1)
+    lines = [json.dumps({"id": "big", "text": big}), json.dumps({"id": "a", "text": "3 killed."})]
+    res = casualties("extract", "-", stdin="\n".join(lines) + "\n")
+    assert [json.loads(line)["id"] for line in res.stdout.splitlines()] == ["a"]
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines() == [
+        f"casualties extract: line 1: article_too_large: text has {len(big):,} characters "
+        f"(cap {MAX_ARTICLE_CHARS:,}); not extracted; skipped"
+    ]
