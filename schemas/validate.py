@@ -82,12 +82,15 @@ def _run(schema_or_model, df: pd.DataFrame, df_checks: dict) -> list[Failure]:
 
 
 def _align(df: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """The table's columns in order (missing ones null, unknown ones dropped), index 0..n-1."""
+    """The table's columns in order (missing ones take their field's default, null unless
+    declared; unknown ones dropped), index 0..n-1."""
     df = df.reset_index(drop=True)
     return pd.DataFrame(
         {
-            c: df[c] if c in df.columns else pd.Series([None] * len(df), dtype=object)
-            for c in table.columns
+            f.name: df[f.name]
+            if f.name in df.columns
+            else pd.Series([f.default] * len(df), dtype=object)
+            for f in table.fields
         }
     )
 
