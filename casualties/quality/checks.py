@@ -93,6 +93,50 @@ def expectations_for(table: Table) -> list[gxe.Expectation]:
     return out
 
 
+SAMPLE_VALUES = 20  # failing values kept per failed expectation (the report shows them)
+_VALUE_CHARS = 200
+
+
+def _short(value) -> object:
+    """A JSON-safe, bounded copy of an observed or unexpected value."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_short(v) for v in value[:SAMPLE_VALUES]]
+    if isinstance(value, dict):
+        return {str(k): _short(v) for k, v in list(value.items())[:SAMPLE_VALUES]}
+    text = str(value)
+    return text if len(text) <= _VALUE_CHARS else text[:_VALUE_CHARS] + "…"
+
+
+def _failure(label: str, r) -> dict:
+    """What the report shows of one failed expectation: its arguments, the observed value,
+    how many values failed and a sample of them."""
+    res = r.result or {}
+    kwargs = {k: v for k, v in r.expectation_config.kwargs.items() if k != "batch_id"}
+    return {
+        "expectation": label,
+        "kwargs": _short(kwargs),
+        "observed_value": _short(res.get("observed_value")),
+        "unexpected_count": _short(res.get("unexpected_count")),
+        "sample": _short(res.get("partial_unexpected_list") or []),
+    }
+
+
+def _merge_failure(failures: dict, label: str, r) -> None:
+    """Record a failure; over chunks, counts add up and the sample fills up to SAMPLE_VALUES."""
+    new = _failure(label, r)
+    old = failures.get(label)
+    if old is None:
+        failures[label] = new
+        return
+    if isinstance(old["unexpected_count"], int) and isinstance(new["unexpected_count"], int):
+        old["unexpected_count"] += new["unexpected_count"]
+    old["sample"] = (old["sample"] + new["sample"])[:SAMPLE_VALUES]
+
+
 def _label(config) -> str:
     """expect_x(column) or expect_x(a, b): which expectation failed, on which columns."""
     kw = config.kwargs
@@ -159,8 +203,9 @@ def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None
     """Validate the written tables and build Data Docs.
 
     Returns {"evaluated", "failed", "index", "tables": {name: {"rows", "chunks", "evaluated",
-    "failed", "failed_expectations": [...] }}}; tables never written are skipped. Large tables
-    are checked in chunks (see `check_frames`).
+    "failed", "failed_expectations": [label, ...], "failures": [{"expectation",
+    "observed_value", "unexpected_count", "sample", ...}, ...]}}}; tables never written are
+    skipped. Large tables are checked in chunks (see `check_frames`).
     """
     out_dir = Path(out_dir)
     paths = stored_paths(out_dir, tables or DEFAULT_TABLES)
@@ -212,17 +257,19 @@ def check_frames(
         if isinstance(chunks, pd.DataFrame):
             chunks = [chunks]
         failed: list[str] = []
+        failures: dict[str, dict] = {}
         evaluated = rows = n_chunks = 0
         hashes: dict = {}
         for df in chunks:
             result = checkpoint.run(batch_parameters={"dataframe": df})
             results = [r for run in result.run_results.values() for r in run.results]
             evaluated = len(results)
-            failed += [
-                label
-                for r in results
-                if not r.success and (label := _label(r.expectation_config)) not in failed
-            ]
+            for r in results:
+                if not r.success:
+                    label = _label(r.expectation_config)
+                    if label not in failed:
+                        failed.append(label)
+                    _merge_failure(failures, label, r)
             for f in table.fields:
                 if f.unique:
                     _unique_across(hashes, name, f.name, df[f.name])
@@ -235,12 +282,14 @@ def check_frames(
                 label = f"expect_column_values_to_be_unique({column}) across chunks"
                 if _has_duplicates(h):
                     failed.append(label)
+                    failures[label] = {"expectation": label, "observed_value": "duplicates"}
         summary["tables"][name] = {
             "rows": rows,
             "chunks": n_chunks,
             "evaluated": evaluated,
             "failed": len(failed),
             "failed_expectations": failed,
+            "failures": [failures[label] for label in failed],
         }
         summary["evaluated"] += evaluated
         summary["failed"] += len(failed)

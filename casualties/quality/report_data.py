@@ -1,0 +1,477 @@
+"""What the maintainers' report shows, read from the stored tables a few columns at a time.
+
+Every function here reads only the columns (and, for article texts, the row groups) it needs,
+so the report builds from a store of millions of rows without holding a table in memory:
+counts and null shares come from Parquet metadata where it has them, the review queue is
+chosen while streaming a handful of figure columns row group by row group, and texts are read
+only for the row groups that hold a reviewed article. No Prefect, no HTML (see `report`).
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from casualties.fields import TABLES, conform
+
+TABLE_NAMES = ("articles", "figures", "incidents", "events", "quarantine")
+SNAPSHOT_DIR = "_report"  # beside index.html: what the previous run looked like
+QUARANTINE_SAMPLE = 5  # rows shown per quarantine reason
+QUARANTINE_REASONS = 40  # reasons listed (the rest are summed in one line)
+QUEUE_PER_KIND = 15  # review-queue entries per kind of concern
+QUEUE_ARTICLES = 80  # article views written with the report
+CHANGED_EVENTS = 40  # events with changed counts listed
+TOLL_CATEGORIES = ("killed", "injured", "casualties")
+SNAPSHOT_COUNTS = ("killed_low", "killed_best", "killed_high", "injured_best")
+
+
+def table_file(out_dir: Path, name: str) -> Path | None:
+    """`<out_dir>/<name>.parquet` if it exists."""
+    path = Path(out_dir) / f"{name}.parquet"
+    return path if path.is_file() else None
+
+
+def _column_names(path: Path) -> list[str]:
+    return pq.ParquetFile(path).schema_arrow.names
+
+
+def read_columns(path: Path | None, columns: Iterable[str], filters=None) -> pd.DataFrame:
+    """Only these columns of a stored table (those it has), as pandas."""
+    if path is None:
+        return pd.DataFrame(columns=list(columns))
+    have = set(_column_names(path))
+    cols = [c for c in columns if c in have]
+    return pq.read_table(path, columns=cols, filters=filters).to_pandas()
+
+
+def take_rows(path: Path | None, key: str, values: Iterable[str], name: str) -> pd.DataFrame:
+    """The rows whose `key` is one of `values`, all columns, typed like the stored table.
+
+    Reads the key column of each row group, then the other columns only of the row groups
+    that hold a wanted row (one at a time), so a few articles cost a few row groups of text.
+    """
+    table = TABLES[name]
+    wanted = pa.array(sorted(set(values)), pa.string())
+    if path is None or len(wanted) == 0:
+        return table.empty()
+    pf = pq.ParquetFile(path)
+    pieces = []
+    for i in range(pf.metadata.num_row_groups):
+        keys = pf.read_row_group(i, columns=[key]).column(0)
+        if pa.types.is_dictionary(keys.type):
+            keys = keys.cast(pa.string())
+        mask = pc.is_in(keys, value_set=wanted)
+        if pc.any(mask).as_py():
+            pieces.append(pf.read_row_group(i).filter(mask))
+    if not pieces:
+        return table.empty()
+    rows = pa.concat_tables(pieces, promote_options="permissive").to_pandas()
+    extra = [c for c in rows.columns if c not in table.columns]  # e.g. is_background
+    out = conform(rows, table)
+    for c in extra:
+        out[c] = rows[c].to_numpy()
+    return out
+
+
+# ---------------------------------------------------------------------------------- the run
+
+
+def row_counts(out_dir: Path) -> dict[str, int]:
+    """Rows per stored table (from the Parquet footers)."""
+    return {
+        name: pq.read_metadata(path).num_rows
+        for name in TABLE_NAMES
+        if (path := table_file(out_dir, name)) is not None
+    }
+
+
+def stored_run_id(out_dir: Path) -> str | None:
+    """Run id of the last completed run (the manifest's)."""
+    try:
+        return json.loads((Path(out_dir) / "_manifest.json").read_text()).get("run_id")
+    except (OSError, ValueError):
+        return None
+
+
+def run_stats(out_dir: Path) -> dict:
+    """`_run_stats.json` the flow writes (stage seconds, input counts), or {}."""
+    try:
+        return json.loads((Path(out_dir) / "_run_stats.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+# ------------------------------------------------------------------------------- quarantine
+
+
+def quarantine_by_reason(out_dir: Path) -> list[dict]:
+    """Per reason (most rows first): count, stage and a sample of rows with file, line,
+    detail and excerpt."""
+    path = table_file(out_dir, "quarantine")
+    if path is None:
+        return []
+    cols = ["reason", "stage", "source_file", "line", "doc_id", "detail", "excerpt"]
+    q = read_columns(path, cols)
+    if q.empty:
+        return []
+    q["reason"] = q["reason"].astype(str)
+    counts = q["reason"].value_counts()
+    out = []
+    for reason, n in counts.head(QUARANTINE_REASONS).items():
+        rows = q[q["reason"] == reason].head(QUARANTINE_SAMPLE)
+        out.append(
+            {
+                "reason": reason,
+                "rows": int(n),
+                "stage": str(rows["stage"].iloc[0]),
+                "sample": rows.drop(columns=["reason", "stage"]).to_dict("records"),
+            }
+        )
+    if len(counts) > QUARANTINE_REASONS:
+        rest = counts.iloc[QUARANTINE_REASONS:]
+        out.append({"reason": f"({len(rest)} more reasons)", "rows": int(rest.sum()), "sample": []})
+    return out
+
+
+# --------------------------------------------------------------------------------- coverage
+
+
+def _non_null(path: Path, column: str) -> int:
+    """Non-null values of a column: from row group statistics, else by reading it."""
+    pf = pq.ParquetFile(path)
+    idx = pf.schema_arrow.get_field_index(column)
+    if idx < 0:
+        return 0
+    meta = pf.metadata
+    leaf = [meta.schema.column(i).path for i in range(meta.num_columns)].index(column)
+    nulls = 0
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(leaf).statistics
+        if stats is None or not stats.has_null_count:
+            col = pf.read(columns=[column]).column(0)
+            return len(col) - col.null_count
+        nulls += stats.null_count
+    return meta.num_rows - nulls
+
+
+def coverage(out_dir: Path) -> dict:
+    """Shares a maintainer watches: articles with a figure; incidents with a date, a place,
+    coordinates, an event type, a perpetrator; background incidents (if that column exists)."""
+    out: dict = {"articles": {}, "incidents": {}}
+    arts = table_file(out_dir, "articles")
+    if arts is not None:
+        n = pq.read_metadata(arts).num_rows
+        with_fig = int((read_columns(arts, ["n_figures"])["n_figures"].fillna(0) > 0).sum())
+        out["articles"] = {"rows": n, "with a figure": with_fig}
+    inc = table_file(out_dir, "incidents")
+    if inc is not None:
+        n = pq.read_metadata(inc).num_rows
+        shares = {"rows": n}
+        for label, column in (
+            ("with a date", "date"),
+            ("with a place", "place"),
+            ("with coordinates", "latitude"),
+            ("with an event type", "event_type"),
+            ("with a perpetrator", "perpetrator"),
+        ):
+            shares[label] = _non_null(inc, column)
+        if "is_background" in _column_names(inc):
+            bg = read_columns(inc, ["is_background"])["is_background"]
+            shares["background"] = int(bg.fillna(False).astype(bool).sum())
+        out["incidents"] = shares
+    return out
+
+
+# ----------------------------------------------------------------------------------- charts
+
+
+def chart_data(out_dir: Path) -> dict:
+    """Small series for the charts: killed per month (events), events per country, killed_best
+    per incident, figures per category and per qualifier."""
+    data: dict = {}
+    events = table_file(out_dir, "events")
+    if events is not None:
+        ev = read_columns(events, ["date", "killed_best", "country"])
+        dated = ev.dropna(subset=["date"])
+        if len(dated):
+            month = dated["date"].dt.tz_convert(None).dt.to_period("M")
+            data["killed_per_month"] = (
+                dated["killed_best"].astype("float64").groupby(month).sum().sort_index()
+            )
+        data["events_per_country"] = ev["country"].fillna("(unknown)").value_counts().head(15)
+    incidents = table_file(out_dir, "incidents")
+    if incidents is not None:
+        killed = read_columns(incidents, ["killed_best"])["killed_best"].dropna()
+        data["killed_per_incident"] = killed.astype("int64").to_numpy()
+    figures = table_file(out_dir, "figures")
+    if figures is not None:
+        f = read_columns(figures, ["category", "qualifier"])
+        data["categories"] = f["category"].astype(str).value_counts()
+        data["qualifiers"] = f["qualifier"].astype(str).value_counts()
+    return data
+
+
+# ---------------------------------------------------------------------- changes and snapshot
+
+
+def _hash_ids(ids: pd.Series) -> np.ndarray:
+    return pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy(dtype=np.uint64)
+
+
+def _event_counts(out_dir: Path) -> pd.DataFrame:
+    ev = read_columns(table_file(out_dir, "events"), ["event_id", *SNAPSHOT_COUNTS])
+    ev["h"] = _hash_ids(ev["event_id"]) if len(ev) else np.array([], dtype=np.uint64)
+    return ev
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _quarantine_reasons(out_dir: Path) -> dict[str, int]:
+    q = read_columns(table_file(out_dir, "quarantine"), ["reason"])
+    return {str(k): int(v) for k, v in q["reason"].astype(str).value_counts().items()}
+
+
+def _rows_of_run(out_dir: Path, run_id: str | None) -> dict[str, int]:
+    """Rows written by run `run_id` per merged table (stored rows keep their run id)."""
+    out = {}
+    for name in ("articles", "figures", "incidents", "quarantine"):
+        path = table_file(out_dir, name)
+        if path is not None and run_id:
+            ids = pq.read_table(path, columns=["run_id"]).column(0)
+            out[name] = int(pc.sum(pc.equal(ids.cast(pa.string()), run_id)).as_py() or 0)
+    return out
+
+
+@dataclass
+class Changes:
+    """What changed since the previous report's run."""
+
+    previous_run: str | None = None
+    rows: dict[str, dict] = field(default_factory=dict)  # table -> before, after, added, removed
+    changed_events: list[dict] = field(default_factory=list)
+    n_changed_events: int = 0
+    new_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) -> Changes:
+    """Compare the store with the snapshot of the previous run kept in `<report>/_report/`,
+    then make the current state the snapshot (the one before stays while the run id is the
+    same, so rebuilding the report shows the same changes)."""
+    snap = Path(report_dir) / SNAPSHOT_DIR
+    snap.mkdir(parents=True, exist_ok=True)
+    current_meta = snap / "current.json"
+    try:
+        current = json.loads(current_meta.read_text())
+    except (OSError, ValueError):
+        current = None
+    if current and current.get("run_id") != run_id:
+        for suffix in ("json", "parquet"):
+            if (snap / f"current.{suffix}").exists():
+                os.replace(snap / f"current.{suffix}", snap / f"previous.{suffix}")
+    rows_now = row_counts(out_dir)
+    reasons_now = _quarantine_reasons(out_dir)
+    events_now = _event_counts(out_dir)
+    state = {"run_id": run_id, "rows": rows_now, "reasons": reasons_now}
+    _atomic_write(current_meta, json.dumps(state).encode())
+    buf = pa.BufferOutputStream()
+    pq.write_table(
+        pa.Table.from_pandas(events_now[["h", *SNAPSHOT_COUNTS]], preserve_index=False),
+        buf,
+        compression="zstd",
+    )
+    _atomic_write(snap / "current.parquet", buf.getvalue().to_pybytes())
+
+    try:
+        prev = json.loads((snap / "previous.json").read_text())
+    except (OSError, ValueError):
+        return Changes()
+    out = Changes(previous_run=prev.get("run_id"))
+    written = _rows_of_run(out_dir, run_id)
+    for name, after in rows_now.items():
+        before = prev.get("rows", {}).get(name, 0)
+        if name in written:
+            added = written[name]
+            out.rows[name] = {
+                "before": before,
+                "after": after,
+                "added": added,
+                "removed": max(0, before - (after - added)),
+            }
+        else:
+            out.rows[name] = {"before": before, "after": after}
+    out.new_reasons = {r: n for r, n in reasons_now.items() if r not in prev.get("reasons", {})}
+    prev_path = snap / "previous.parquet"
+    if prev_path.is_file() and len(events_now):
+        before = pq.read_table(prev_path).to_pandas()
+        ev = events_now
+        added = ~np.isin(ev["h"].to_numpy(), before["h"].to_numpy())
+        removed = ~np.isin(before["h"].to_numpy(), ev["h"].to_numpy())
+        out.rows.setdefault("events", {}).update(added=int(added.sum()), removed=int(removed.sum()))
+        both = ev.merge(before, on="h", suffixes=("", "_before"))
+        diff = np.zeros(len(both), dtype=bool)
+        for c in SNAPSHOT_COUNTS:
+            a, b = both[c], both[f"{c}_before"]
+            diff |= ((a != b) & a.notna() & b.notna()).fillna(False).to_numpy(dtype=bool)
+            diff |= (a.isna() != b.isna()).to_numpy()
+        changed = both[diff].copy()
+        out.n_changed_events = len(changed)
+        if len(changed):
+            changed["delta"] = (
+                changed["killed_best"].astype("float64").fillna(0)
+                - changed["killed_best_before"].astype("float64").fillna(0)
+            ).abs()
+            top = changed.nlargest(CHANGED_EVENTS, "delta")
+            where = take_rows(table_file(out_dir, "events"), "event_id", top["event_id"], "events")
+            where = where.set_index("event_id")
+            for r in top.itertuples(index=False):
+                place = where.loc[r.event_id] if r.event_id in where.index else None
+                out.changed_events.append(
+                    {
+                        "event_id": r.event_id,
+                        "date": None if place is None else place["date"],
+                        "place": None if place is None else place["place"],
+                        "country": None if place is None else place["country"],
+                        **{c: (getattr(r, f"{c}_before"), getattr(r, c)) for c in SNAPSHOT_COUNTS},
+                    }
+                )
+    return out
+
+
+# ------------------------------------------------------------------------------ review queue
+
+QUEUE_KINDS = {
+    "largest": "largest tolls",
+    "party_claim": "a party's own claim",
+    "hedged": "hedged figure",
+    "wide_range": "wide range",
+    "disagree": "accounts disagree within the incident",
+    "disputed": "disputed event (sources disagree)",
+}
+_SCAN_COLUMNS = [
+    "figure_id",
+    "article_id",
+    "incident_id",
+    "category",
+    "low",
+    "best",
+    "high",
+    "hedged",
+    "claim_by_party",
+    "is_subset",
+    "is_aggregate",
+    "is_cumulative",
+]
+
+
+def _int(a: pa.ChunkedArray | pa.Array, fill: int = 0) -> np.ndarray:
+    return pc.fill_null(a, fill).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _bool(a) -> np.ndarray:
+    return pc.fill_null(a, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+class _TopK:
+    """The k largest (score, figure_id, article_id) seen, over all row groups."""
+
+    def __init__(self, k: int) -> None:
+        self.k, self.heap, self.n = k, [], 0
+
+    def offer(self, scores: np.ndarray, ids, arts) -> None:
+        if not len(scores):
+            return
+        order = np.argsort(-scores, kind="stable")[: self.k]
+        for i in order:
+            item = (float(scores[i]), -self.n, ids[i], arts[i])
+            self.n += 1
+            if len(self.heap) < self.k:
+                heapq.heappush(self.heap, item)
+            elif item > self.heap[0]:
+                heapq.heapreplace(self.heap, item)
+
+    def items(self) -> list[tuple[float, str, str]]:
+        return [(s, f, a) for s, _, f, a in sorted(self.heap, reverse=True)]
+
+
+def select_queue(out_dir: Path) -> dict[str, list[tuple[float, str, str]]]:
+    """Figures most worth a human's eye, per kind: (score, figure_id, article_id), best first.
+
+    Streams a few figure columns a row group at a time. `disagree`: an incident whose figures
+    of one category (neither subsets, window totals nor running tolls) give different numbers,
+    looked for within a row group (an incident split across two is not seen).
+    `disputed`: the incidents of the largest disputed events (events table).
+    """
+    kinds = {k: _TopK(QUEUE_PER_KIND) for k in QUEUE_KINDS}
+    path = table_file(out_dir, "figures")
+    if path is not None:
+        pf = pq.ParquetFile(path)
+        cols = [c for c in _SCAN_COLUMNS if c in pf.schema_arrow.names]
+        for g in range(pf.metadata.num_row_groups):
+            t = pf.read_row_group(g, columns=cols)
+            _scan_group(t, kinds)
+    events = table_file(out_dir, "events")
+    if events is not None:
+        ev = read_columns(
+            events, ["event_id", "killed_best", "incident_ids"], [("disputed", "==", True)]
+        )
+        if len(ev):
+            ev = ev.assign(k=ev["killed_best"].astype("float64").fillna(0))
+            for r in ev.nlargest(QUEUE_PER_KIND, "k").itertuples(index=False):
+                first = sorted(r.incident_ids)[0]  # one incident of the event, with its article
+                kinds["disputed"].offer(np.array([r.k]), [first], [first.split(":")[0]])
+    return {k: top.items() for k, top in kinds.items()}
+
+
+def _scan_group(t: pa.Table, kinds: dict[str, _TopK]) -> None:
+    ids = t.column("figure_id").to_pylist()
+    arts = t.column("article_id").to_pylist()
+    cat = t.column("category")
+    cat = cat.cast(pa.string()) if pa.types.is_dictionary(cat.type) else cat
+    cat = np.asarray(cat.to_pylist(), dtype=object)
+    low, best = _int(t.column("low")), _int(t.column("best"))
+    high = _int(t.column("high"), -1)
+    hedged, party = _bool(t.column("hedged")), _bool(t.column("claim_by_party"))
+    plain = ~(
+        _bool(t.column("is_subset"))
+        | _bool(t.column("is_aggregate"))
+        | _bool(t.column("is_cumulative"))
+    )
+    toll = np.isin(cat, TOLL_CATEGORIES)
+
+    def offer(kind: str, mask: np.ndarray, score: np.ndarray) -> None:
+        idx = np.flatnonzero(mask)
+        kinds[kind].offer(score[idx], [ids[i] for i in idx], [arts[i] for i in idx])
+
+    offer("largest", toll, best.astype(float))
+    offer("party_claim", party, best.astype(float))
+    offer("hedged", hedged, best.astype(float))
+    ratio = (high + 1) / (low + 1)
+    offer("wide_range", (high >= 0) & (high >= 2 * np.maximum(low, 1)), ratio + best / 1e9)
+    inc = t.column("incident_id").to_pylist()
+    df = pd.DataFrame({"inc": inc, "cat": cat, "best": best, "pos": np.arange(len(ids))})
+    df = df[plain & df["inc"].notna().to_numpy()]
+    if len(df):
+        spread = df.groupby(["inc", "cat"])["best"].agg(["min", "max"])
+        spread = spread[spread["max"] > spread["min"]]
+        if len(spread):
+            pick = df.merge(spread.reset_index(), on=["inc", "cat"])
+            pick = pick[pick["best"] == pick["max"]].drop_duplicates(["inc", "cat"])
+            mask = np.zeros(len(ids), dtype=bool)
+            score = np.zeros(len(ids))
+            mask[pick["pos"].to_numpy()] = True
+            score[pick["pos"].to_numpy()] = (pick["max"] - pick["min"]).to_numpy()
+            offer("disagree", mask, score)
