@@ -17,6 +17,7 @@ Steps (each logs what it loads, processes and saves), all under the output folde
    (countries, cut by time where no pair can cross; `casualties.events.groups`);
 7. publish the staged tables and then the manifest in one atomic commit (`store.commit`);
 8. Great Expectations on the written Parquet and Data Docs (`casualties.quality.checks`);
+   then the maintainers' report `<report>/index.html` (`casualties.quality.report`);
 9. a markdown artifact with the run's counts (and a progress artifact while batches run).
 
 The flow orchestrates only: every rule lives in the library. Retries are on I/O tasks only.
@@ -42,7 +43,7 @@ from prefect.utilities.annotations import quote
 from casualties import __version__
 from casualties.extract.article import extract_frame
 from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES
-from casualties.quality import report_index
+from casualties.quality import maintainers_index, report_index, run_record
 from casualties.runtime.batches import Batch, ExtractStats, ReadLog, iter_batches
 from casualties.runtime.clock import StageClock
 from casualties.runtime.inflight import in_order
@@ -102,7 +103,11 @@ def plan_run(inputs: list, out_dir: Path, full_refresh: bool) -> tuple[store.Pla
 @task(name="check stored tables are current", cache_policy=NO_CACHE, **IO_RETRIES)
 def up_to_date(plan: store.Plan, skipped: pd.DataFrame, out_dir: Path, report_dir: Path) -> bool:
     """Whether the stored tables and the report are what this run would produce."""
-    return report_index(report_dir).is_file() and store.up_to_date(plan, skipped, out_dir)
+    return (
+        report_index(report_dir).is_file()
+        and maintainers_index(report_dir).is_file()
+        and store.up_to_date(plan, skipped, out_dir)
+    )
 
 
 @task(name="extract batch", cache_policy=NO_CACHE)
@@ -238,6 +243,23 @@ def stored_counts(out_dir: Path) -> tuple[dict[str, int], dict[str, int]]:
     return rows, reason_counts(store.read_table(out_dir, QUARANTINE))
 
 
+@task(name="maintainers report", cache_policy=NO_CACHE, **IO_RETRIES)
+def maintainers_report(out_dir: Path, report_dir: Path, run: dict, quality: dict) -> dict:
+    """The maintainers' page `<report>/index.html` and the article pages of its review queue."""
+    from casualties.quality.report import build_report  # matplotlib: imported when used
+
+    built = build_report(out_dir, report_dir, run=run, quality=quality)
+    get_run_logger().info(
+        "Report %s (%.1f MB, %d queued figures, %d article pages) in %.1f s",
+        built["index"],
+        built["bytes"] / 1e6,
+        built["queue"],
+        built["articles"],
+        built["seconds"],
+    )
+    return built
+
+
 @task(name="publish summary", cache_policy=NO_CACHE)
 def publish_summary(summary: dict) -> str:
     """A Prefect markdown artifact with the run's counts."""
@@ -292,7 +314,7 @@ def pipeline(
                     run_id,
                     plan,
                     str(out_dir),
-                    str(report_index(report_dir).resolve()),
+                    str(maintainers_index(report_dir).resolve()),
                     rows,
                     reasons,
                 )
@@ -333,12 +355,16 @@ def pipeline(
 
     with clock.stage("quality"):
         quality = quality_report(out_dir, report_dir, list(TABLE_NAMES))
+    with clock.stage("report"):
+        run = run_record(run_id, plan, stats.articles, clock.seconds, time.perf_counter() - t_start)
+        report = maintainers_report(out_dir, report_dir, run, quality)
+    clock.write(out_dir, articles=stats.articles, text_bytes=stats.text_bytes)
 
     outcome = RunOutcome(
         run_id,
         plan,
         str(out_dir),
-        quality["index"],
+        report["index"],
         {name: rows[name] for name in TABLE_NAMES},
         reason_counts(quarantine),
         quality,
@@ -348,7 +374,6 @@ def pipeline(
     )
     summary = build_summary(outcome, time.perf_counter() - t_start)
     publish_summary(summary)
-    clock.write(out_dir, articles=stats.articles, text_bytes=stats.text_bytes)
     return summary
 
 

@@ -72,7 +72,7 @@ def _run_section(run: dict) -> str:
     inputs = run.get("inputs") or {}
     cards = "".join(
         f'<div class="card">{esc(k)}<b>{esc(fmt(inputs.get(k)))}</b></div>'
-        for k in ("new", "changed", "removed", "unchanged")
+        for k in inputs or ("new", "changed", "removed", "unchanged")
     )
     rows = [[esc(t), f"{n:,}"] for t, n in (run.get("rows") or {}).items()]
     stages = [[esc(s), f"{v:.1f}"] for s, v in (run.get("stages") or {}).items()]

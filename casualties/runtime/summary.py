@@ -67,8 +67,9 @@ def summary_lines(s: dict) -> list[str]:
     q = s["quality"]
     if q:
         lines.append(
-            f"Quality: {q['evaluated']} expectations, {q['failed']} failed; report {q['index']}"
+            f"Quality: {q['evaluated']} expectations, {q['failed']} failed; Data Docs {q['index']}"
         )
+        lines.append(f"Report: {s['report']}")
     else:
         lines.append(f"Quality: tables unchanged, report {s['report']} is current")
     return lines
