@@ -1,4 +1,5 @@
-"""`casualties`: the command line (run the pipeline, extract, parse a quantity, serve, report).
+"""`casualties`: the command line (run the pipeline, extract, parse a quantity, serve, report,
+review an article).
 
 Parsing, messages and exit codes only; the work is in the library and in `flows/`. Prefect is
 imported lazily and only by the commands that need it, after the environment defaults below
@@ -214,6 +215,31 @@ def cmd_report(args: argparse.Namespace) -> int:
         for label in t["failed_expectations"]:
             print(f"            failed: {label}")
     print(f"Data Docs: {summary['index']}")
+    from casualties.quality.report import build_report
+
+    built = build_report(out, report, quality=summary)
+    print(f"Report: {built['index']} ({built['bytes'] / 1e6:.1f} MB, {built['seconds']:.1f} s)")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    out = _existing_dir(args.out, "--out")
+    if not (out / "articles.parquet").is_file():
+        raise CommandError(f"no tables in {out}: run `casualties run` first")
+    from casualties.quality.article_view import terminal_text, write_article_page
+    from casualties.quality.report_data import load_article
+
+    found = load_article(out, args.article_id)
+    if found is None:
+        raise CommandError(f"no article with id {args.article_id!r} in {out}")
+    article, figures, incidents = found
+    if args.text:
+        from rich.console import Console
+
+        Console(highlight=False).print(terminal_text(article, figures))
+        return 0
+    report = _writable_dir(args.report, "--report")
+    print(write_article_page(report, article, figures, incidents))
     return 0
 
 
@@ -378,13 +404,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "report",
-        help="rebuild the Great Expectations report from the tables in processed/",
-        description="Run the expectation suites on the Parquet tables in --out and rebuild the "
-        "Data Docs at <report>/quality/index.html.",
+        help="re-check the tables in processed/ and rebuild the reports",
+        description="Run the expectation suites on the Parquet tables in --out, rebuild the "
+        "Data Docs at <report>/quality/index.html and the maintainers' report at "
+        "<report>/index.html (with the article pages of its review queue).",
     )
     p.add_argument("--out", default="processed", metavar="DIR", help="tables (default: processed)")
     p.add_argument("--report", default="reports", metavar="DIR", help="default: reports")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "review",
+        help="write the article view of one stored article (or print it with --text)",
+        description="Write <report>/articles/<id>.html: the article's text with every figure "
+        "highlighted by category (its reading on hover or focus) and its incidents, then print "
+        "the page's path. ARTICLE_ID is an article_id of the articles table (a doc_id works "
+        "too). With --text, print the article in the terminal with the figures highlighted.",
+    )
+    p.add_argument("article_id", metavar="ARTICLE_ID")
+    p.add_argument("--out", default="processed", metavar="DIR", help="tables (default: processed)")
+    p.add_argument("--report", default="reports", metavar="DIR", help="default: reports")
+    p.add_argument("--text", action="store_true", help="print to the terminal instead")
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser(
         "evaluate",

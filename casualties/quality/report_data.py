@@ -475,3 +475,18 @@ def _scan_group(t: pa.Table, kinds: dict[str, _TopK]) -> None:
             mask[pick["pos"].to_numpy()] = True
             score[pick["pos"].to_numpy()] = (pick["max"] - pick["min"]).to_numpy()
             offer("disagree", mask, score)
+
+
+def load_article(out_dir: Path, key: str) -> tuple[dict, pd.DataFrame, pd.DataFrame] | None:
+    """One stored article (by article_id, else by doc_id) with its figures and incidents;
+    None when no article has that id."""
+    arts = take_rows(table_file(out_dir, "articles"), "article_id", [key], "articles")
+    if arts.empty:
+        arts = take_rows(table_file(out_dir, "articles"), "doc_id", [key], "articles")
+    if arts.empty:
+        return None
+    article = arts.iloc[0].to_dict()
+    aid = [article["article_id"]]
+    figures = take_rows(table_file(out_dir, "figures"), "article_id", aid, "figures")
+    incidents = take_rows(table_file(out_dir, "incidents"), "article_id", aid, "incidents")
+    return article, figures, incidents

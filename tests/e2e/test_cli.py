@@ -12,7 +12,17 @@ import pytest
 
 from tests.paths import REPO
 
-COMMANDS = ("run", "extract", "quantity", "serve", "report", "evaluate", "fields", "bench")
+COMMANDS = (
+    "run",
+    "extract",
+    "quantity",
+    "serve",
+    "report",
+    "review",
+    "evaluate",
+    "fields",
+    "bench",
+)
 
 
 def casualties(*args: str, stdin: str | None = None, cwd: Path | None = None):
