@@ -198,6 +198,12 @@ def _charts_section(charts: dict[str, str]) -> str:
     return f'<section id="charts"><h2>Charts</h2><div class="charts">{body}</div></section>'
 
 
+def _before_after(before, after) -> str:
+    if fmt(before) == fmt(after):
+        return esc(fmt(after))
+    return f"<b>{esc(fmt(before))} → {esc(fmt(after))}</b>"
+
+
 def _changes_section(ch: data.Changes) -> str:
     if ch.previous_run is None:
         return """<section id="changes"><h2>Changes since the previous run</h2>
@@ -221,7 +227,7 @@ def _changes_section(ch: data.Changes) -> str:
                     str(x) for x in (e["place"], e["country"]) if x is not None and not pd.isna(x)
                 )
             ),
-            *(f"{esc(fmt(b))} → {esc(fmt(a))}" for b, a in (e[c] for c in data.SNAPSHOT_COUNTS)),
+            *(_before_after(*e[c]) for c in data.SNAPSHOT_COUNTS),
         ]
         for e in ch.changed_events
     ]

@@ -228,10 +228,19 @@ def _hash_ids(ids: pd.Series) -> np.ndarray:
     return pd.util.hash_pandas_object(ids.astype(str), index=False).to_numpy(dtype=np.uint64)
 
 
-def _event_counts(out_dir: Path) -> pd.DataFrame:
-    ev = read_columns(table_file(out_dir, "events"), ["event_id", *SNAPSHOT_COUNTS])
-    ev["h"] = _hash_ids(ev["event_id"]) if len(ev) else np.array([], dtype=np.uint64)
-    return ev
+def _event_snapshot(out_dir: Path) -> pd.DataFrame:
+    """One row per incident of an event: hashes of the incident and event ids (8 bytes each,
+    not the ids) and the event's counts. Events are matched across runs by their incidents:
+    an event's id changes when a new report joins it, its incidents stay."""
+    cols = ["event_id", "incident_ids", *SNAPSHOT_COUNTS]
+    ev = read_columns(table_file(out_dir, "events"), cols)
+    if ev.empty:
+        return pd.DataFrame({"h": np.array([], np.uint64), "e": np.array([], np.uint64)})
+    ev["e"] = _hash_ids(ev["event_id"])
+    rows = ev.drop(columns=["event_id"]).explode("incident_ids", ignore_index=True)
+    rows = rows.dropna(subset=["incident_ids"])
+    rows["h"] = _hash_ids(rows["incident_ids"])
+    return rows[["h", "e", *SNAPSHOT_COUNTS]].sort_values("e", kind="stable")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -284,15 +293,11 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
                 os.replace(snap / f"current.{suffix}", snap / f"previous.{suffix}")
     rows_now = row_counts(out_dir)
     reasons_now = _quarantine_reasons(out_dir)
-    events_now = _event_counts(out_dir)
+    events_now = _event_snapshot(out_dir)
     state = {"run_id": run_id, "rows": rows_now, "reasons": reasons_now}
     _atomic_write(current_meta, json.dumps(state).encode())
     buf = pa.BufferOutputStream()
-    pq.write_table(
-        pa.Table.from_pandas(events_now[["h", *SNAPSHOT_COUNTS]], preserve_index=False),
-        buf,
-        compression="zstd",
-    )
+    pq.write_table(pa.Table.from_pandas(events_now, preserve_index=False), buf, compression="zstd")
     _atomic_write(snap / "current.parquet", buf.getvalue().to_pybytes())
 
     try:
@@ -315,40 +320,48 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
             out.rows[name] = {"before": before, "after": after}
     out.new_reasons = {r: n for r, n in reasons_now.items() if r not in prev.get("reasons", {})}
     prev_path = snap / "previous.parquet"
-    if prev_path.is_file() and len(events_now):
-        before = pq.read_table(prev_path).to_pandas()
-        ev = events_now
-        added = ~np.isin(ev["h"].to_numpy(), before["h"].to_numpy())
-        removed = ~np.isin(before["h"].to_numpy(), ev["h"].to_numpy())
-        out.rows.setdefault("events", {}).update(added=int(added.sum()), removed=int(removed.sum()))
-        both = ev.merge(before, on="h", suffixes=("", "_before"))
-        diff = np.zeros(len(both), dtype=bool)
-        for c in SNAPSHOT_COUNTS:
-            a, b = both[c], both[f"{c}_before"]
-            diff |= ((a != b) & a.notna() & b.notna()).fillna(False).to_numpy(dtype=bool)
-            diff |= (a.isna() != b.isna()).to_numpy()
-        changed = both[diff].copy()
-        out.n_changed_events = len(changed)
-        if len(changed):
-            changed["delta"] = (
-                changed["killed_best"].astype("float64").fillna(0)
-                - changed["killed_best_before"].astype("float64").fillna(0)
-            ).abs()
-            top = changed.nlargest(CHANGED_EVENTS, "delta")
-            where = take_rows(table_file(out_dir, "events"), "event_id", top["event_id"], "events")
-            where = where.set_index("event_id")
-            for r in top.itertuples(index=False):
-                place = where.loc[r.event_id] if r.event_id in where.index else None
-                out.changed_events.append(
-                    {
-                        "event_id": r.event_id,
-                        "date": None if place is None else place["date"],
-                        "place": None if place is None else place["place"],
-                        "country": None if place is None else place["country"],
-                        **{c: (getattr(r, f"{c}_before"), getattr(r, c)) for c in SNAPSHOT_COUNTS},
-                    }
-                )
+    if prev_path.is_file():
+        _event_changes(out, out_dir, events_now, pq.read_table(prev_path).to_pandas())
     return out
+
+
+def _event_changes(out: Changes, out_dir: Path, now: pd.DataFrame, before: pd.DataFrame) -> None:
+    """Events added and removed (by id), and events whose counts differ from those of the
+    previous event that held one of their incidents (largest changes of killed_best first)."""
+    e_now, e_before = np.unique(now["e"].to_numpy()), np.unique(before["e"].to_numpy())
+    out.rows.setdefault("events", {}).update(
+        added=int((~np.isin(e_now, e_before)).sum()),
+        removed=int((~np.isin(e_before, e_now)).sum()),
+    )
+    # Per current event, the counts of the previous event of its first incident seen before.
+    both = now.merge(before.drop_duplicates("h"), on="h", suffixes=("", "_before"))
+    both = both.drop_duplicates("e")
+    diff = np.zeros(len(both), dtype=bool)
+    for c in SNAPSHOT_COUNTS:
+        a, b = both[c], both[f"{c}_before"]
+        diff |= (a != b).fillna(False).to_numpy(dtype=bool) | (a.isna() != b.isna()).to_numpy()
+    changed = both[diff].copy()
+    out.n_changed_events = len(changed)
+    if changed.empty:
+        return
+    changed["delta"] = (
+        changed["killed_best"].astype("float64").fillna(0)
+        - changed["killed_best_before"].astype("float64").fillna(0)
+    ).abs()
+    top = changed.nlargest(CHANGED_EVENTS, "delta")
+    ev = read_columns(table_file(out_dir, "events"), ["event_id", "date", "place", "country"])
+    ev = ev.assign(e=_hash_ids(ev["event_id"])).drop_duplicates("e").set_index("e")
+    for r in top.to_dict("records"):
+        where = ev.loc[r["e"]]
+        out.changed_events.append(
+            {
+                "event_id": where["event_id"],
+                "date": where["date"],
+                "place": where["place"],
+                "country": where["country"],
+                **{c: (r[f"{c}_before"], r[c]) for c in SNAPSHOT_COUNTS},
+            }
+        )
 
 
 # ------------------------------------------------------------------------------ review queue
