@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import os
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -59,7 +60,7 @@ def fmt(value) -> str:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, datetime | date):
         return value.strftime("%Y-%m-%d")
     return str(value)
 
@@ -86,13 +87,18 @@ def _mark_open(f) -> str:
     )
 
 
-def nestable(figures: pd.DataFrame, lo: int, hi: int) -> tuple[list, list]:
+def records(frame: pd.DataFrame | list[dict]) -> list[dict]:
+    """Rows as dicts (the page functions take either a frame or its records)."""
+    return frame.to_dict("records") if isinstance(frame, pd.DataFrame) else list(frame)
+
+
+def nestable(figures: pd.DataFrame | list[dict], lo: int, hi: int) -> tuple[list, list]:
     """Figures inside [lo, hi) that can be marked (nested or apart), and those that cross
     another figure's edge (listed instead of marked: HTML cannot overlap elements)."""
-    rows = figures[(figures["start"] >= lo) & (figures["end"] <= hi)]
-    rows = rows.sort_values(["start", "end"], ascending=[True, False])
+    rows = [f for f in records(figures) if f["start"] >= lo and f["end"] <= hi]
+    rows.sort(key=lambda f: (f["start"], -f["end"]))
     kept, crossing, stack = [], [], []
-    for f in rows.to_dict("records"):
+    for f in rows:
         while stack and stack[-1]["end"] <= f["start"]:
             stack.pop()
         if stack and f["end"] > stack[-1]["end"]:
@@ -103,7 +109,9 @@ def nestable(figures: pd.DataFrame, lo: int, hi: int) -> tuple[list, list]:
     return kept, crossing
 
 
-def highlight(text: str, figures: pd.DataFrame, lo: int = 0, hi: int | None = None) -> str:
+def highlight(
+    text: str, figures: pd.DataFrame | list[dict], lo: int = 0, hi: int | None = None
+) -> str:
     """HTML of text[lo:hi] with a <mark> around each figure's words (nested where one figure
     lies inside another); every mark's text is exactly text[start:end]."""
     hi = len(text) if hi is None else hi
@@ -145,11 +153,12 @@ def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def incidents_table(incidents: pd.DataFrame) -> str:
+def incidents_table(incidents: pd.DataFrame | list[dict]) -> str:
     """Date, place, event type, perpetrator, counts and background flag per incident."""
-    has_bg = "is_background" in incidents.columns
+    incidents = records(incidents)
+    has_bg = any("is_background" in i for i in incidents)
     rows = []
-    for i in incidents.to_dict("records"):
+    for i in incidents:
         rows.append(
             [
                 esc(i["incident_id"]),
@@ -179,10 +188,10 @@ def incidents_table(incidents: pd.DataFrame) -> str:
     return _table(headers, rows, "incidents")
 
 
-def figures_table(figures: pd.DataFrame, crossing: list) -> str:
+def figures_table(figures: list[dict], crossing: list) -> str:
     crossing_ids = {f["figure_id"] for f in crossing}
     rows = []
-    for f in figures.sort_values("start").to_dict("records"):
+    for f in sorted(figures, key=lambda f: (f["start"], -f["end"])):
         rows.append(
             [
                 f'<mark class="cat-{esc(f["category"])}">{esc(f["category"])}</mark>',
@@ -213,12 +222,13 @@ def figures_table(figures: pd.DataFrame, crossing: list) -> str:
 
 def article_page(
     article: dict,
-    figures: pd.DataFrame,
-    incidents: pd.DataFrame,
+    figures: pd.DataFrame | list[dict],
+    incidents: pd.DataFrame | list[dict],
     index_href: str | None = "../index.html",
 ) -> str:
     """The whole HTML page of one article (self-contained: inline CSS, no script, no request)."""
     text = article["text"]
+    figures, incidents = records(figures), records(incidents)
     _, crossing = nestable(figures, 0, len(text))
     title = article.get("title") or article["doc_id"]
     back = f'<p><a href="{esc(index_href)}">← report</a></p>' if index_href else ""
@@ -260,7 +270,10 @@ def page_name(article_id: str) -> str:
 
 
 def write_article_page(
-    report_dir: Path, article: dict, figures: pd.DataFrame, incidents: pd.DataFrame
+    report_dir: Path,
+    article: dict,
+    figures: pd.DataFrame | list[dict],
+    incidents: pd.DataFrame | list[dict],
 ) -> Path:
     """Write `<report_dir>/articles/<id>.html` atomically; returns its path."""
     folder = Path(report_dir) / ARTICLES_DIR
@@ -272,13 +285,13 @@ def write_article_page(
     return path
 
 
-def terminal_text(article: dict, figures: pd.DataFrame):
+def terminal_text(article: dict, figures: pd.DataFrame | list[dict]):
     """A rich Text of the article with each figure styled by category, then a legend."""
     from rich.text import Text
 
     text = article["text"]
     out = Text(text)
-    for f in figures.sort_values(["start", "end"], ascending=[True, False]).to_dict("records"):
+    for f in sorted(records(figures), key=lambda f: (f["start"], -f["end"])):
         out.stylize(TERM_STYLES.get(f["category"], "bold"), int(f["start"]), int(f["end"]))
     out.append("\n\n")
     for c in CATEGORIES:

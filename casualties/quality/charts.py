@@ -52,7 +52,8 @@ def killed_per_month(series: pd.Series) -> str:
     """Bar chart: people killed (killed_best summed over events) per month."""
     fig, ax = _figure()
     labels = [str(p) for p in series.index]
-    ax.bar(range(len(series)), series.to_numpy(), color=COLOR, width=0.8)
+    # One filled step line, not a patch per month: decades of months draw fast and small.
+    ax.stairs(series.to_numpy(), np.arange(len(series) + 1) - 0.5, fill=True, color=COLOR)
     step = max(1, len(labels) // 12)
     ax.set_xticks(range(0, len(labels), step), labels[::step], rotation=45, ha="right")
     ax.set_ylabel("people killed (best)")

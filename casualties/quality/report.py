@@ -246,7 +246,9 @@ def _changes_section(ch: data.Changes) -> str:
     )
     return f"""<section id="changes"><h2>Changes since the previous run</h2>
 <p>Previous run <code>{esc(ch.previous_run)}</code>. Added rows are those this run wrote
-(rows of changed files count as removed and added).</p>
+(rows of changed files count as removed and added). Events are followed by their incidents:
+added events have no incident stored before, removed ones none stored now; an event that a
+new report joins gets a new id and is listed below if its counts changed.</p>
 {_table(["table", "before", "after", "added", "removed"], rows, {1, 2, 3, 4})}
 <h3>Events whose counts changed</h3>{events}
 <h3>New quarantine reasons</h3>{reasons}</section>"""
@@ -297,7 +299,7 @@ def _queue_items(out_dir: Path, report_dir: Path) -> tuple[str, int, int]:
     chosen = data.select_queue(out_dir)
     # Articles in round-robin over the kinds, so each kind keeps entries under the cap.
     order: list[str] = []
-    for rank in range(data.QUEUE_PER_KIND):
+    for rank in range(3 * data.QUEUE_PER_KIND):
         for items in chosen.values():
             if rank < len(items) and items[rank][2] not in order:
                 order.append(items[rank][2])
@@ -307,11 +309,10 @@ def _queue_items(out_dir: Path, report_dir: Path) -> tuple[str, int, int]:
     incs = data.take_rows(data.table_file(out_dir, "incidents"), "article_id", wanted, "incidents")
     folder = Path(report_dir) / ARTICLES_DIR
     written = set()
+    figs_of, incs_of = _by_article(figs), _by_article(incs)
     for art in arts.to_dict("records"):
         aid = art["article_id"]
-        write_article_page(
-            report_dir, art, figs[figs["article_id"] == aid], incs[incs["article_id"] == aid]
-        )
+        write_article_page(report_dir, art, figs_of.get(aid, []), incs_of.get(aid, []))
         written.add(page_name(aid))
     if folder.is_dir():  # pages of earlier reports that left the queue
         for old in folder.glob("*.html"):
@@ -321,17 +322,20 @@ def _queue_items(out_dir: Path, report_dir: Path) -> tuple[str, int, int]:
     by_id = {f["figure_id"]: f for f in figs.to_dict("records")}
     sections, n = [], 0
     for kind, items in chosen.items():
-        entries = []
+        entries, shown = [], set()
         for _, key, aid in items:
-            if aid not in texts:
+            if aid not in texts or len(entries) >= data.QUEUE_PER_KIND:
                 continue
             f = by_id.get(key) if kind != "disputed" else _largest_of_incident(figs, key)
             if f is None:
                 continue
             text = texts[aid]
             lo, hi = _sentence_bounds(text, f)
-            one = pd.DataFrame([f])
-            sentence = highlight(text, one, lo, hi)
+            words = (f["category"], text[lo:hi])
+            if words in shown:  # the same sentence in another copy of a text
+                continue
+            shown.add(words)
+            sentence = highlight(text, [f], lo, hi)
             entries.append(
                 f'<li data-kind="{esc(kind)}" data-figure-id="{esc(f["figure_id"])}">'
                 f'<span class="why">{esc(_reading(f))}</span>'
@@ -343,6 +347,13 @@ def _queue_items(out_dir: Path, report_dir: Path) -> tuple[str, int, int]:
         body = f'<ol class="queue">{"".join(entries)}</ol>' if entries else "<p>None.</p>"
         sections.append(f"<h3>{esc(data.QUEUE_KINDS[kind].capitalize())}</h3>{body}")
     return "".join(sections), n, len(written)
+
+
+def _by_article(frame: pd.DataFrame) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for row in frame.to_dict("records"):
+        out.setdefault(row["article_id"], []).append(row)
+    return out
 
 
 def _largest_of_incident(figs: pd.DataFrame, incident_id: str) -> dict | None:

@@ -205,9 +205,9 @@ def chart_data(out_dir: Path) -> dict:
         dated = ev.dropna(subset=["date"])
         if len(dated):
             month = dated["date"].dt.tz_convert(None).dt.to_period("M")
-            data["killed_per_month"] = (
-                dated["killed_best"].astype("float64").groupby(month).sum().sort_index()
-            )
+            per_month = dated["killed_best"].astype("float64").groupby(month).sum()
+            months = pd.period_range(per_month.index.min(), per_month.index.max(), freq="M")
+            data["killed_per_month"] = per_month.reindex(months, fill_value=0.0)
         data["events_per_country"] = ev["country"].fillna("(unknown)").value_counts().head(15)
     incidents = table_file(out_dir, "incidents")
     if incidents is not None:
@@ -229,18 +229,18 @@ def _hash_ids(ids: pd.Series) -> np.ndarray:
 
 
 def _event_snapshot(out_dir: Path) -> pd.DataFrame:
-    """One row per incident of an event: hashes of the incident and event ids (8 bytes each,
-    not the ids) and the event's counts. Events are matched across runs by their incidents:
-    an event's id changes when a new report joins it, its incidents stay."""
-    cols = ["event_id", "incident_ids", *SNAPSHOT_COUNTS]
+    """One row per incident of an event: a 32-bit hash of the incident id, the event's row
+    number and its counts (7-8 bytes a row on disk). Events are matched across runs by
+    their incidents: an event's id changes when a new report joins it, its incidents stay.
+    (A 32-bit hash may pair two incidents of millions by chance: a rare spurious match.)"""
+    cols = ["incident_ids", *SNAPSHOT_COUNTS]
     ev = read_columns(table_file(out_dir, "events"), cols)
     if ev.empty:
-        return pd.DataFrame({"h": np.array([], np.uint64), "e": np.array([], np.uint64)})
-    ev["e"] = _hash_ids(ev["event_id"])
-    rows = ev.drop(columns=["event_id"]).explode("incident_ids", ignore_index=True)
-    rows = rows.dropna(subset=["incident_ids"])
-    rows["h"] = _hash_ids(rows["incident_ids"])
-    return rows[["h", "e", *SNAPSHOT_COUNTS]].sort_values("e", kind="stable")
+        return pd.DataFrame({"h": np.array([], np.uint32), "e": np.array([], np.int64)})
+    ev["e"] = np.arange(len(ev), dtype=np.int64)
+    rows = ev.explode("incident_ids", ignore_index=True).dropna(subset=["incident_ids"])
+    rows["h"] = (_hash_ids(rows["incident_ids"]) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return rows[["h", "e", *SNAPSHOT_COUNTS]].reset_index(drop=True)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -297,7 +297,14 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
     state = {"run_id": run_id, "rows": rows_now, "reasons": reasons_now}
     _atomic_write(current_meta, json.dumps(state).encode())
     buf = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_pandas(events_now, preserve_index=False), buf, compression="zstd")
+    pq.write_table(
+        pa.Table.from_pandas(events_now, preserve_index=False),
+        buf,
+        compression="zstd",
+        # hashes are random: delta-packed, not a dictionary (7-8 bytes an incident in all)
+        use_dictionary=list(SNAPSHOT_COUNTS),
+        column_encoding={"h": "DELTA_BINARY_PACKED", "e": "DELTA_BINARY_PACKED"},
+    )
     _atomic_write(snap / "current.parquet", buf.getvalue().to_pybytes())
 
     try:
@@ -326,12 +333,14 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
 
 
 def _event_changes(out: Changes, out_dir: Path, now: pd.DataFrame, before: pd.DataFrame) -> None:
-    """Events added and removed (by id), and events whose counts differ from those of the
-    previous event that held one of their incidents (largest changes of killed_best first)."""
-    e_now, e_before = np.unique(now["e"].to_numpy()), np.unique(before["e"].to_numpy())
+    """Events new (none of their incidents stored before) and gone (none of their incidents
+    stored now), and events whose counts differ from those of the previous event that held one
+    of their incidents (largest changes of killed_best first)."""
+    seen_before = np.isin(now["h"].to_numpy(), before["h"].to_numpy())
+    kept = np.isin(before["h"].to_numpy(), now["h"].to_numpy())
     out.rows.setdefault("events", {}).update(
-        added=int((~np.isin(e_now, e_before)).sum()),
-        removed=int((~np.isin(e_before, e_now)).sum()),
+        added=int(now["e"].nunique() - now.loc[seen_before, "e"].nunique()),
+        removed=int(before["e"].nunique() - before.loc[kept, "e"].nunique()),
     )
     # Per current event, the counts of the previous event of its first incident seen before.
     both = now.merge(before.drop_duplicates("h"), on="h", suffixes=("", "_before"))
@@ -349,16 +358,18 @@ def _event_changes(out: Changes, out_dir: Path, now: pd.DataFrame, before: pd.Da
         - changed["killed_best_before"].astype("float64").fillna(0)
     ).abs()
     top = changed.nlargest(CHANGED_EVENTS, "delta")
-    ev = read_columns(table_file(out_dir, "events"), ["event_id", "date", "place", "country"])
-    ev = ev.assign(e=_hash_ids(ev["event_id"])).drop_duplicates("e").set_index("e")
-    for r in top.to_dict("records"):
-        where = ev.loc[r["e"]]
+    # Their ids and places: the rows of the events table at those positions.
+    path = table_file(out_dir, "events")
+    where = pq.read_table(path, columns=["event_id", "date", "place", "country"]).take(
+        pa.array(top["e"].to_numpy())
+    )
+    for r, w in zip(top.to_dict("records"), where.to_pylist(), strict=True):
         out.changed_events.append(
             {
-                "event_id": where["event_id"],
-                "date": where["date"],
-                "place": where["place"],
-                "country": where["country"],
+                "event_id": w["event_id"],
+                "date": w["date"],
+                "place": w["place"],
+                "country": w["country"],
                 **{c: (r[f"{c}_before"], r[c]) for c in SNAPSHOT_COUNTS},
             }
         )
@@ -428,7 +439,8 @@ def select_queue(out_dir: Path) -> dict[str, list[tuple[float, str, str]]]:
     looked for within a row group (an incident split across two is not seen).
     `disputed`: the incidents of the largest disputed events (events table).
     """
-    kinds = {k: _TopK(QUEUE_PER_KIND) for k in QUEUE_KINDS}
+    # Three times the entries shown: the report drops repeats of a sentence it already shows.
+    kinds = {k: _TopK(3 * QUEUE_PER_KIND) for k in QUEUE_KINDS}
     path = table_file(out_dir, "figures")
     if path is not None:
         pf = pq.ParquetFile(path)
@@ -443,7 +455,7 @@ def select_queue(out_dir: Path) -> dict[str, list[tuple[float, str, str]]]:
         )
         if len(ev):
             ev = ev.assign(k=ev["killed_best"].astype("float64").fillna(0))
-            for r in ev.nlargest(QUEUE_PER_KIND, "k").itertuples(index=False):
+            for r in ev.nlargest(3 * QUEUE_PER_KIND, "k").itertuples(index=False):
                 first = sorted(r.incident_ids)[0]  # one incident of the event, with its article
                 kinds["disputed"].offer(np.array([r.k]), [first], [first.split(":")[0]])
     return {k: top.items() for k, top in kinds.items()}
