@@ -6,13 +6,14 @@ rendering (rich). Article text is untrusted: every piece of it is HTML-escaped.
 from __future__ import annotations
 
 import html
-import os
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+from rich.text import Text
 
 from casualties.fields import CATEGORIES
+from casualties.files import write_bytes_atomic
 
 ARTICLES_DIR = "articles"  # under the report folder
 # Inline styles only: the browser refuses any other load (scripts, fonts, images, frames), so
@@ -279,16 +280,12 @@ def write_article_page(
     folder = Path(report_dir) / ARTICLES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / page_name(article["article_id"])
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(article_page(article, figures, incidents), encoding="utf-8")
-    os.replace(tmp, path)
+    write_bytes_atomic(path, article_page(article, figures, incidents).encode("utf-8"))
     return path
 
 
 def terminal_text(article: dict, figures: pd.DataFrame | list[dict]):
     """A rich Text of the article with each figure styled by category, then a legend."""
-    from rich.text import Text
-
     text = article["text"]
     out = Text(text)
     for f in sorted(records(figures), key=lambda f: (f["start"], -f["end"])):

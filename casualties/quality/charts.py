@@ -3,11 +3,16 @@ request: fonts are the page's own, text stays text)."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 
+import matplotlib
 import numpy as np
 import pandas as pd
+
+matplotlib.use("Agg")  # no display; before pyplot is imported
+import matplotlib.pyplot as plt  # noqa: E402
 
 _SVG_START = re.compile(r"^.*?(?=<svg)", re.S)
 COLOR = "#3b6ea8"
@@ -15,36 +20,26 @@ COLOR = "#3b6ea8"
 KILLED_BINS = [1, 2, 3, 6, 11, 21, 51, 101, 201, 501, 1001, 10_001]
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display; must precede pyplot
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {
-            "svg.fonttype": "none",  # text as <text>, in the page's font
-            "svg.hashsalt": "casualties",  # stable element ids: same data, same page
-            "font.size": 9,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
-    return plt
+# Text as <text> in the page's font; fixed ids (same data, same page); a quiet style.
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "casualties",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
 
 
 def _svg(fig, title: str) -> str:
-    plt = _pyplot()
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     svg = _SVG_START.sub("", buf.getvalue(), count=1)
     # An accessible name, and a hook for tests and readers.
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{title}" ', 1)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(title)}" ', 1)
 
 
 def _figure(width: float = 6.0, height: float = 2.6):
-    plt = _pyplot()
     return plt.subplots(figsize=(width, height))
 
 
@@ -104,6 +99,7 @@ def counts_bar(counts: pd.Series, title: str, xlabel: str) -> str:
     return _svg(fig, title)
 
 
+@plt.rc_context(STYLE)  # the style holds while the charts are drawn and saved
 def all_charts(data: dict) -> dict[str, str]:
     """SVG of every chart `data` (from `report_data.chart_data`) has values for."""
     out = {}

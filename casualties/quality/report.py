@@ -11,12 +11,12 @@ from `charts` (matplotlib), the article pages from `article_view`.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from casualties.files import write_bytes_atomic
 from casualties.quality import report_data as data
 from casualties.quality.article_view import (
     ARTICLES_DIR,
@@ -45,9 +45,7 @@ def _load_json(path: Path) -> dict | None:
 
 def _save_json(path: Path, value: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, default=str))
-    os.replace(tmp, path)
+    write_bytes_atomic(path, json.dumps(value, default=str).encode("utf-8"))
 
 
 def _pct(part: int, whole: int) -> str:
@@ -440,9 +438,7 @@ def build_report(
 </body></html>
 """
     index = report_dir / INDEX
-    tmp = index.with_name(f".{INDEX}.{os.getpid()}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, index)
+    write_bytes_atomic(index, page.encode("utf-8"))
     return {
         "index": str(index.resolve()),
         "bytes": len(page.encode("utf-8")),

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from casualties.fields import TABLES, conform
+from casualties.files import write_bytes_atomic
 
 TABLE_NAMES = ("articles", "figures", "incidents", "events", "quarantine")
 SNAPSHOT_DIR = "_report"  # beside index.html: what the previous run looked like
@@ -243,12 +244,6 @@ def _event_snapshot(out_dir: Path) -> pd.DataFrame:
     return rows[["h", "e", *SNAPSHOT_COUNTS]].reset_index(drop=True)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _quarantine_reasons(out_dir: Path) -> dict[str, int]:
     q = read_columns(table_file(out_dir, "quarantine"), ["reason"])
     return {str(k): int(v) for k, v in q["reason"].astype(str).value_counts().items()}
@@ -295,7 +290,7 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
     reasons_now = _quarantine_reasons(out_dir)
     events_now = _event_snapshot(out_dir)
     state = {"run_id": run_id, "rows": rows_now, "reasons": reasons_now}
-    _atomic_write(current_meta, json.dumps(state).encode())
+    write_bytes_atomic(current_meta, json.dumps(state).encode())
     buf = pa.BufferOutputStream()
     pq.write_table(
         pa.Table.from_pandas(events_now, preserve_index=False),
@@ -305,7 +300,7 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
         use_dictionary=list(SNAPSHOT_COUNTS),
         column_encoding={"h": "DELTA_BINARY_PACKED", "e": "DELTA_BINARY_PACKED"},
     )
-    _atomic_write(snap / "current.parquet", buf.getvalue().to_pybytes())
+    write_bytes_atomic(snap / "current.parquet", buf.getvalue().to_pybytes())
 
     try:
         prev = json.loads((snap / "previous.json").read_text())

@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.paths import REPO
+
 HOSTILE = {
     "id": "late-aden",
     "title": "Aden toll rises <script>alert('title')</script>",
