@@ -315,12 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "run",
-        help="run the pipeline: raw/ → processed/*.parquet and reports/quality/",
+        help="run the pipeline: raw/ → processed/*.parquet and reports/index.html",
         description="Run the Prefect flow once on the embedded local server: read the .txt and "
         ".jsonl files under --raw, extract figures and incidents, validate them (failing rows go "
         "to the quarantine table), write Parquet tables into --out atomically, check them with "
-        "Great Expectations and build Data Docs at <report>/quality/index.html. Incremental: "
-        "files already processed and unchanged are skipped.",
+        "Great Expectations and build Data Docs at <report>/quality/index.html, then the "
+        "maintainers' report at <report>/index.html. Incremental: files already processed and "
+        "unchanged are skipped.",
     )
     p.add_argument("--raw", default="raw", metavar="DIR", help="input folder (default: raw)")
     p.add_argument("--out", default="processed", metavar="DIR", help="tables (default: processed)")
@@ -328,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--report",
         default="reports",
         metavar="DIR",
-        help="quality report folder (default: reports)",
+        help="report folder (default: reports)",
     )
     p.add_argument(
         "--full-refresh", action="store_true", help="reprocess every input, ignoring the manifest"
