@@ -22,19 +22,23 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, rename it over `path` and
-    fsync the folder. On any error the temporary file is removed and `path` is untouched."""
+    fsync the folder. On any error the temporary file is removed and `path` is untouched.
+    `durable=False` skips the fsyncs (still atomic): for pages rebuilt from the tables anyway,
+    where a hundred fsyncs would cost more than the pages."""
     path = Path(path)
     tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)

@@ -5,6 +5,7 @@ rendering (rich). Article text is untrusted: every piece of it is HTML-escaped.
 
 from __future__ import annotations
 
+import functools
 import html
 from datetime import date, datetime
 from pathlib import Path
@@ -135,6 +136,7 @@ def highlight(
     return "".join(out)
 
 
+@functools.cache
 def css() -> str:
     """Stylesheet shared by the report and the article pages (inlined in each)."""
     cats = "\n".join(f".cat-{c} {{ background: {col}; }}" for c, col in COLORS.items())
@@ -280,7 +282,8 @@ def write_article_page(
     folder = Path(report_dir) / ARTICLES_DIR
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / page_name(article["article_id"])
-    write_bytes_atomic(path, article_page(article, figures, incidents).encode("utf-8"))
+    page = article_page(article, figures, incidents).encode("utf-8")
+    write_bytes_atomic(path, page, durable=False)  # rebuilt from the tables on every report
     return path
 
 

@@ -385,7 +385,7 @@ def build_report(
     `run`: what the flow knows of the run (run_id, plan, inputs new/changed/removed/unchanged,
     stages); `quality`: the summary of `checks.run_quality`. Both are kept beside the report so
     `casualties report` can rebuild it; without them the kept ones (or the stored run stats)
-    are used. Returns {"index", "bytes", "articles", "queue", "seconds"}.
+    are used. Returns {"index", "bytes", "articles", "queue", "seconds", "parts": {part: s}}.
     """
     t0 = time.perf_counter()
     out_dir, report_dir = Path(out_dir), Path(report_dir)
@@ -405,15 +405,25 @@ def build_report(
     else:
         quality = _load_json(keep / "quality.json")
 
-    queue_html, n_queue, n_pages = _queue_items(out_dir, report_dir)
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, fn, *args):
+        t = time.perf_counter()
+        value = fn(*args)
+        seconds[name] = round(time.perf_counter() - t, 3)
+        return value
+
+    queue_html, n_queue, n_pages = timed("review queue", _queue_items, out_dir, report_dir)
+    chart_svgs = timed("charts", lambda: all_charts(data.chart_data(out_dir)))
+    changes = timed("changes", data.changes_since_previous, out_dir, report_dir, run_id)
     body = "\n".join(
         [
             _run_section(run),
-            _quarantine_section(data.quarantine_by_reason(out_dir)),
+            _quarantine_section(timed("quarantine", data.quarantine_by_reason, out_dir)),
             _gx_section(quality),
-            _coverage_section(data.coverage(out_dir)),
-            _charts_section(all_charts(data.chart_data(out_dir))),
-            _changes_section(data.changes_since_previous(out_dir, report_dir, run_id)),
+            _coverage_section(timed("coverage", data.coverage, out_dir)),
+            _charts_section(chart_svgs),
+            _changes_section(changes),
             _review_section(queue_html, n_queue),
         ]
     )
@@ -445,4 +455,5 @@ def build_report(
         "articles": n_pages,
         "queue": n_queue,
         "seconds": time.perf_counter() - t0,
+        "parts": seconds,
     }

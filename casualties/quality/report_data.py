@@ -196,29 +196,44 @@ def coverage(out_dir: Path) -> dict:
 # ----------------------------------------------------------------------------------- charts
 
 
+def _counts(column: pa.ChunkedArray, top: int | None = None) -> pd.Series:
+    """Value counts of an Arrow column, most frequent first (nulls as "(unknown)")."""
+    vc = pc.value_counts(pc.fill_null(column.cast(pa.string()), "(unknown)"))
+    out = pd.Series(
+        vc.field("counts").to_numpy(), index=vc.field("values").to_pylist(), dtype="int64"
+    )
+    out = out.sort_values(ascending=False, kind="stable")
+    return out.head(top) if top else out
+
+
 def chart_data(out_dir: Path) -> dict:
     """Small series for the charts: killed per month (events), events per country, killed_best
-    per incident, figures per category and per qualifier."""
+    per incident, figures per category and per qualifier (Arrow kernels: no Python rows)."""
     data: dict = {}
     events = table_file(out_dir, "events")
     if events is not None:
-        ev = read_columns(events, ["date", "killed_best", "country"])
-        dated = ev.dropna(subset=["date"])
-        if len(dated):
-            month = dated["date"].dt.tz_convert(None).dt.to_period("M")
-            per_month = dated["killed_best"].astype("float64").groupby(month).sum()
-            months = pd.period_range(per_month.index.min(), per_month.index.max(), freq="M")
-            data["killed_per_month"] = per_month.reindex(months, fill_value=0.0)
-        data["events_per_country"] = ev["country"].fillna("(unknown)").value_counts().head(15)
+        ev = pq.read_table(events, columns=["date", "killed_best", "country"])
+        dated = ev.filter(pc.is_valid(ev.column("date")))
+        if dated.num_rows:
+            days = dated.column("date").cast(pa.timestamp("ns")).to_numpy()
+            months = days.astype("datetime64[M]").astype(np.int64)
+            killed = pc.fill_null(dated.column("killed_best"), 0).to_numpy().astype(float)
+            first = months.min()
+            sums = np.bincount(months - first, weights=killed)
+            index = pd.period_range(
+                pd.Timestamp(np.datetime64(int(first), "M")), periods=len(sums), freq="M"
+            )
+            data["killed_per_month"] = pd.Series(sums, index=index)
+        data["events_per_country"] = _counts(ev.column("country"), 15)
     incidents = table_file(out_dir, "incidents")
     if incidents is not None:
-        killed = read_columns(incidents, ["killed_best"])["killed_best"].dropna()
-        data["killed_per_incident"] = killed.astype("int64").to_numpy()
+        killed = pq.read_table(incidents, columns=["killed_best"]).column(0)
+        data["killed_per_incident"] = pc.drop_null(killed).to_numpy().astype(np.int64)
     figures = table_file(out_dir, "figures")
     if figures is not None:
-        f = read_columns(figures, ["category", "qualifier"])
-        data["categories"] = f["category"].astype(str).value_counts()
-        data["qualifiers"] = f["qualifier"].astype(str).value_counts()
+        f = pq.read_table(figures, columns=["category", "qualifier"])
+        data["categories"] = _counts(f.column("category"))
+        data["qualifiers"] = _counts(f.column("qualifier"))
     return data
 
 
@@ -234,14 +249,19 @@ def _event_snapshot(out_dir: Path) -> pd.DataFrame:
     number and its counts (7-8 bytes a row on disk). Events are matched across runs by
     their incidents: an event's id changes when a new report joins it, its incidents stay.
     (A 32-bit hash may pair two incidents of millions by chance: a rare spurious match.)"""
-    cols = ["incident_ids", *SNAPSHOT_COUNTS]
-    ev = read_columns(table_file(out_dir, "events"), cols)
-    if ev.empty:
+    path = table_file(out_dir, "events")
+    if path is None:
         return pd.DataFrame({"h": np.array([], np.uint32), "e": np.array([], np.int64)})
-    ev["e"] = np.arange(len(ev), dtype=np.int64)
-    rows = ev.explode("incident_ids", ignore_index=True).dropna(subset=["incident_ids"])
-    rows["h"] = (_hash_ids(rows["incident_ids"]) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    return rows[["h", "e", *SNAPSHOT_COUNTS]].reset_index(drop=True)
+    ev = pq.read_table(path, columns=["incident_ids", *SNAPSHOT_COUNTS])
+    ids = ev.column("incident_ids")
+    e = pc.list_parent_indices(ids).to_numpy()
+    flat = pc.list_flatten(ids).to_pandas()
+    out = pd.DataFrame(
+        {"h": (_hash_ids(flat) & np.uint64(0xFFFFFFFF)).astype(np.uint32), "e": e.astype(np.int64)}
+    )
+    for c in SNAPSHOT_COUNTS:
+        out[c] = ev.column(c).take(pa.array(e)).to_pandas().astype("Int64")
+    return out
 
 
 def _quarantine_reasons(out_dir: Path) -> dict[str, int]:
@@ -255,8 +275,14 @@ def _rows_of_run(out_dir: Path, run_id: str | None) -> dict[str, int]:
     for name in ("articles", "figures", "incidents", "quarantine"):
         path = table_file(out_dir, name)
         if path is not None and run_id:
-            ids = pq.read_table(path, columns=["run_id"]).column(0)
-            out[name] = int(pc.sum(pc.equal(ids.cast(pa.string()), run_id)).as_py() or 0)
+            # Read as a dictionary: a few distinct run ids, not a string per row.
+            ids = pq.read_table(path, columns=["run_id"], read_dictionary=["run_id"]).column(0)
+            out[name] = sum(
+                int(pc.sum(pc.equal(chunk.indices, i)).as_py() or 0)
+                for chunk in ids.chunks
+                for i, value in enumerate(chunk.dictionary.to_pylist())
+                if value == run_id
+            )
     return out
 
 
@@ -396,12 +422,20 @@ _SCAN_COLUMNS = [
 ]
 
 
-def _int(a: pa.ChunkedArray | pa.Array, fill: int = 0) -> np.ndarray:
-    return pc.fill_null(a, fill).to_numpy(zero_copy_only=False).astype(np.int64)
+def _int(a, fill: int = 0) -> np.ndarray:
+    return pc.fill_null(a, fill).to_numpy().astype(np.int64)
 
 
 def _bool(a) -> np.ndarray:
     return pc.fill_null(a, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _codes(a: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    """Integer codes of a string or dictionary column (-1 for null) and the values."""
+    enc = a.combine_chunks()
+    if not pa.types.is_dictionary(enc.type):
+        enc = pc.dictionary_encode(enc)
+    return pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64), enc.dictionary.to_pylist()
 
 
 class _TopK:
@@ -410,17 +444,32 @@ class _TopK:
     def __init__(self, k: int) -> None:
         self.k, self.heap, self.n = k, [], 0
 
-    def offer(self, scores: np.ndarray, ids, arts) -> None:
-        if not len(scores):
+    def offer(self, scores: np.ndarray, rows: np.ndarray, t: pa.Table) -> None:
+        """Offer rows of `t` (positions `rows`) with their scores; ids are read for the few
+        that can enter the top k only."""
+        if not len(rows):
             return
-        order = np.argsort(-scores, kind="stable")[: self.k]
-        for i in order:
-            item = (float(scores[i]), -self.n, ids[i], arts[i])
+        if len(rows) > self.k:
+            keep = np.argpartition(-scores, self.k - 1)[: self.k]
+            scores, rows = scores[keep], rows[keep]
+        take = pa.array(rows)
+        ids = t.column("figure_id").take(take).to_pylist()
+        arts = t.column("article_id").take(take).to_pylist()
+        for score, fid, aid in zip(scores.tolist(), ids, arts, strict=True):
+            item = (score, -self.n, fid, aid)
             self.n += 1
             if len(self.heap) < self.k:
                 heapq.heappush(self.heap, item)
             elif item > self.heap[0]:
                 heapq.heapreplace(self.heap, item)
+
+    def offer_one(self, score: float, fid: str, aid: str) -> None:
+        item = (score, -self.n, fid, aid)
+        self.n += 1
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, item)
+        elif item > self.heap[0]:
+            heapq.heapreplace(self.heap, item)
 
     def items(self) -> list[tuple[float, str, str]]:
         return [(s, f, a) for s, _, f, a in sorted(self.heap, reverse=True)]
@@ -429,39 +478,35 @@ class _TopK:
 def select_queue(out_dir: Path) -> dict[str, list[tuple[float, str, str]]]:
     """Figures most worth a human's eye, per kind: (score, figure_id, article_id), best first.
 
-    Streams a few figure columns a row group at a time. `disagree`: an incident whose figures
-    of one category (neither subsets, window totals nor running tolls) give different numbers,
-    looked for within a row group (an incident split across two is not seen).
-    `disputed`: the incidents of the largest disputed events (events table).
+    Streams a few figure columns a row group at a time (numpy on Arrow buffers; ids are read
+    only for candidates). `disagree`: an incident whose figures of one category (neither
+    subsets, window totals nor running tolls) give different numbers, looked for within a row
+    group (an incident split across two is not seen). `disputed`: the incidents of the largest
+    disputed events (events table).
     """
     # Three times the entries shown: the report drops repeats of a sentence it already shows.
     kinds = {k: _TopK(3 * QUEUE_PER_KIND) for k in QUEUE_KINDS}
     path = table_file(out_dir, "figures")
     if path is not None:
         pf = pq.ParquetFile(path)
-        cols = [c for c in _SCAN_COLUMNS if c in pf.schema_arrow.names]
         for g in range(pf.metadata.num_row_groups):
-            t = pf.read_row_group(g, columns=cols)
-            _scan_group(t, kinds)
+            _scan_group(pf.read_row_group(g, columns=_SCAN_COLUMNS), kinds)
     events = table_file(out_dir, "events")
     if events is not None:
-        ev = read_columns(
-            events, ["event_id", "killed_best", "incident_ids"], [("disputed", "==", True)]
+        ev = pq.read_table(
+            events, columns=["killed_best", "incident_ids"], filters=[("disputed", "==", True)]
         )
-        if len(ev):
-            ev = ev.assign(k=ev["killed_best"].astype("float64").fillna(0))
-            for r in ev.nlargest(3 * QUEUE_PER_KIND, "k").itertuples(index=False):
-                first = sorted(r.incident_ids)[0]  # one incident of the event, with its article
-                kinds["disputed"].offer(np.array([r.k]), [first], [first.split(":")[0]])
+        if ev.num_rows:
+            killed = _int(ev.column("killed_best")).astype(float)
+            for i in np.argsort(-killed, kind="stable")[: 3 * QUEUE_PER_KIND]:
+                first = sorted(ev.column("incident_ids")[int(i)].as_py())[0]
+                kinds["disputed"].offer_one(float(killed[i]), first, first.split(":")[0])
     return {k: top.items() for k, top in kinds.items()}
 
 
 def _scan_group(t: pa.Table, kinds: dict[str, _TopK]) -> None:
-    ids = t.column("figure_id").to_pylist()
-    arts = t.column("article_id").to_pylist()
-    cat = t.column("category")
-    cat = cat.cast(pa.string()) if pa.types.is_dictionary(cat.type) else cat
-    cat = np.asarray(cat.to_pylist(), dtype=object)
+    cat, cat_values = _codes(t.column("category"))
+    toll = np.isin(cat, [i for i, v in enumerate(cat_values) if v in TOLL_CATEGORIES])
     low, best = _int(t.column("low")), _int(t.column("best"))
     high = _int(t.column("high"), -1)
     hedged, party = _bool(t.column("hedged")), _bool(t.column("claim_by_party"))
@@ -470,31 +515,41 @@ def _scan_group(t: pa.Table, kinds: dict[str, _TopK]) -> None:
         | _bool(t.column("is_aggregate"))
         | _bool(t.column("is_cumulative"))
     )
-    toll = np.isin(cat, TOLL_CATEGORIES)
 
     def offer(kind: str, mask: np.ndarray, score: np.ndarray) -> None:
-        idx = np.flatnonzero(mask)
-        kinds[kind].offer(score[idx], [ids[i] for i in idx], [arts[i] for i in idx])
+        rows = np.flatnonzero(mask)
+        kinds[kind].offer(score[rows].astype(float), rows, t)
 
-    offer("largest", toll, best.astype(float))
-    offer("party_claim", party, best.astype(float))
-    offer("hedged", hedged, best.astype(float))
+    offer("largest", toll, best)
+    offer("party_claim", party, best)
+    offer("hedged", hedged, best)
     ratio = (high + 1) / (low + 1)
     offer("wide_range", (high >= 0) & (high >= 2 * np.maximum(low, 1)), ratio + best / 1e9)
-    inc = t.column("incident_id").to_pylist()
-    df = pd.DataFrame({"inc": inc, "cat": cat, "best": best, "pos": np.arange(len(ids))})
-    df = df[plain & df["inc"].notna().to_numpy()]
-    if len(df):
-        spread = df.groupby(["inc", "cat"])["best"].agg(["min", "max"])
-        spread = spread[spread["max"] > spread["min"]]
-        if len(spread):
-            pick = df.merge(spread.reset_index(), on=["inc", "cat"])
-            pick = pick[pick["best"] == pick["max"]].drop_duplicates(["inc", "cat"])
-            mask = np.zeros(len(ids), dtype=bool)
-            score = np.zeros(len(ids))
-            mask[pick["pos"].to_numpy()] = True
-            score[pick["pos"].to_numpy()] = (pick["max"] - pick["min"]).to_numpy()
-            offer("disagree", mask, score)
+    # Disagreement: sort plain rows by (incident, category); per run of equal keys, min and max.
+    inc, _ = _codes(t.column("incident_id"))
+    rows = np.flatnonzero(plain & (inc >= 0) & (cat >= 0))
+    if len(rows) < 2:
+        return
+    key = inc[rows] * (len(cat_values) + 1) + cat[rows]
+    order = np.argsort(key, kind="stable")
+    rows, key = rows[order], key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    vals = best[rows]
+    hi, lo = np.maximum.reduceat(vals, starts), np.minimum.reduceat(vals, starts)
+    split = np.flatnonzero(hi > lo)
+    if not len(split):
+        return
+    # The row holding the group's largest number stands for the group.
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(rows)]))
+    is_top = (vals == hi[group]) & np.isin(group, split)
+    first_top = np.flatnonzero(is_top)
+    first_top = first_top[np.r_[True, group[first_top][1:] != group[first_top][:-1]]]
+    picked = rows[first_top]
+    score = np.zeros(t.num_rows)
+    score[picked] = (hi - lo)[group[first_top]]
+    mask = np.zeros(t.num_rows, dtype=bool)
+    mask[picked] = True
+    offer("disagree", mask, score)
 
 
 def load_article(out_dir: Path, key: str) -> tuple[dict, pd.DataFrame, pd.DataFrame] | None:
