@@ -15,7 +15,7 @@ from pathlib import Path
 from casualties.files import write_bytes_atomic
 
 RUN_STATS = "_run_stats.json"  # written by the flow into its --out folder
-STAGES = ("parse", "extract", "validate", "write", "quality")
+STAGES = ("parse", "extract", "validate", "write", "quality", "report")
 
 
 class StageClock:

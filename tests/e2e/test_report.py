@@ -359,3 +359,17 @@ def test_no_request_leaves_the_machine(store, tmp_path):
     log = tmp_path / "net.json"
     _chromium(store["index"], tmp_path, f"--log-net-log={log}", "--dump-dom")
     assert _page_requests(log) == []
+
+
+def test_report_command_rebuilds_the_page_of_the_last_run(store, tmp_path):
+    out, report = tmp_path / "processed", tmp_path / "reports"
+    shutil.copytree(store["out"], out)
+    shutil.copytree(store["report"], report)
+    res = _cli("report", "--out", str(out), "--report", str(report))
+    assert res.returncode == 0, res.stderr
+    assert f"Report: {(report / 'index.html').resolve()}" in res.stdout
+    html = (report / "index.html").read_text(encoding="utf-8")
+    # the kept run record and the previous snapshot: the same run, the same changes
+    assert "new<b>1</b>" in _section(html, "run")
+    assert store["summaries"][0]["run_id"] in _section(html, "changes")
+    assert "<code>invalid_json</code>: 1 rows" in _section(html, "changes")
