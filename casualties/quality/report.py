@@ -312,10 +312,12 @@ def _queue_items(out_dir: Path, report_dir: Path) -> tuple[str, int, int]:
         aid = art["article_id"]
         write_article_page(report_dir, art, figs_of.get(aid, []), incs_of.get(aid, []))
         written.add(page_name(aid))
-    if folder.is_dir():  # pages of earlier reports that left the queue
-        for old in folder.glob("*.html"):
-            if old.name not in written:
-                old.unlink(missing_ok=True)
+    # Pages the previous report queued and this one does not (pages `casualties review`
+    # wrote are not in that list and stay).
+    pages = Path(report_dir) / data.SNAPSHOT_DIR / "queue_pages.json"
+    for name in set((_load_json(pages) or {}).get("pages", [])) - written:
+        (folder / name).unlink(missing_ok=True)
+    _save_json(pages, {"pages": sorted(written)})
     texts = dict(zip(arts["article_id"], arts["text"], strict=True))
     by_id = {f["figure_id"]: f for f in figs.to_dict("records")}
     sections, n = [], 0

@@ -309,14 +309,12 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
     except (OSError, ValueError):
         current = None
     if current and current.get("run_id") != run_id:
-        for suffix in ("json", "parquet"):
+        for suffix in ("parquet", "json"):
             if (snap / f"current.{suffix}").exists():
                 os.replace(snap / f"current.{suffix}", snap / f"previous.{suffix}")
     rows_now = row_counts(out_dir)
     reasons_now = _quarantine_reasons(out_dir)
     events_now = _event_snapshot(out_dir)
-    state = {"run_id": run_id, "rows": rows_now, "reasons": reasons_now}
-    write_bytes_atomic(current_meta, json.dumps(state).encode())
     buf = pa.BufferOutputStream()
     pq.write_table(
         pa.Table.from_pandas(events_now, preserve_index=False),
@@ -327,6 +325,9 @@ def changes_since_previous(out_dir: Path, report_dir: Path, run_id: str | None) 
         column_encoding={"h": "DELTA_BINARY_PACKED", "e": "DELTA_BINARY_PACKED"},
     )
     write_bytes_atomic(snap / "current.parquet", buf.getvalue().to_pybytes())
+    # The json last: it names the run the parquet beside it belongs to.
+    state = {"run_id": run_id, "rows": rows_now, "reasons": reasons_now}
+    write_bytes_atomic(current_meta, json.dumps(state).encode())
 
     try:
         prev = json.loads((snap / "previous.json").read_text())
