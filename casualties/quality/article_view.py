@@ -99,7 +99,9 @@ def nestable(figures: pd.DataFrame | list[dict], lo: int, hi: int) -> tuple[list
     another figure's edge (listed instead of marked: HTML cannot overlap elements)."""
     rows = [f for f in records(figures) if f["start"] >= lo and f["end"] <= hi]
     rows.sort(key=lambda f: (f["start"], -f["end"]))
-    kept, crossing, stack = [], [], []
+    kept: list[dict] = []
+    crossing: list[dict] = []
+    stack: list[dict] = []
     for f in rows:
         while stack and stack[-1]["end"] <= f["start"]:
             stack.pop()
@@ -119,7 +121,9 @@ def highlight(
     hi = len(text) if hi is None else hi
     kept, _ = nestable(figures, lo, hi)
     # Events at offsets: closes before opens at the same offset; inner closes first.
-    out, pos, stack = [], lo, []
+    out: list[str] = []
+    stack: list[dict] = []
+    pos = lo
     for f in kept:
         while stack and stack[-1]["end"] <= f["start"]:
             top = stack.pop()

@@ -20,16 +20,6 @@ COLOR = "#3b6ea8"
 KILLED_BINS = [1, 2, 3, 6, 11, 21, 51, 101, 201, 501, 1001, 10_001]
 
 
-# Text as <text> in the page's font; fixed ids (same data, same page); a quiet style.
-STYLE = {
-    "svg.fonttype": "none",
-    "svg.hashsalt": "casualties",
-    "font.size": 9,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
-
-
 def _svg(fig, title: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -99,9 +89,23 @@ def counts_bar(counts: pd.Series, title: str, xlabel: str) -> str:
     return _svg(fig, title)
 
 
-@plt.rc_context(STYLE)  # the style holds while the charts are drawn and saved
 def all_charts(data: dict) -> dict[str, str]:
     """SVG of every chart `data` (from `report_data.chart_data`) has values for."""
+    # Text as <text> in the page's font; fixed ids (same data, same page); a quiet style. It
+    # holds while the charts are drawn and saved.
+    with plt.rc_context(
+        {
+            "svg.fonttype": "none",
+            "svg.hashsalt": "casualties",
+            "font.size": 9,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    ):
+        return _charts(data)
+
+
+def _charts(data: dict) -> dict[str, str]:
     out = {}
     if len(data.get("killed_per_month", ())):
         out["People killed per month"] = killed_per_month(data["killed_per_month"])

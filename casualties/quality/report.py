@@ -52,7 +52,7 @@ def _pct(part: int, whole: int) -> str:
     return "–" if not whole else f"{100 * part / whole:.1f}%"
 
 
-def _table(headers: list[str], rows: list[list[str]], num: set[int] = frozenset()) -> str:
+def _table(headers: list[str], rows: list[list[str]], num: frozenset[int] = frozenset()) -> str:
     def cell(tag: str, i: int, v: str) -> str:
         return f'<{tag} class="num">{v}</{tag}>' if i in num else f"<{tag}>{v}</{tag}>"
 
@@ -81,9 +81,9 @@ def _run_section(run: dict) -> str:
         f", {total:.1f} s" if isinstance(total, int | float) else ""
     }.</p>
 <h3>Input files</h3><div class="cards" id="inputs">{cards}</div>
-<h3>Rows per table</h3>{_table(["table", "rows"], rows, {1})}
+<h3>Rows per table</h3>{_table(["table", "rows"], rows, frozenset({1}))}
 <h3>Seconds per stage</h3>{
-        _table(["stage", "seconds"], stages, {1}) if stages else "<p>not recorded</p>"
+        _table(["stage", "seconds"], stages, frozenset({1})) if stages else "<p>not recorded</p>"
     }
 <p class="muted">Stages overlap when batches run in parallel: their sum can exceed the run.</p>
 </section>"""
@@ -95,7 +95,7 @@ def _quarantine_section(reasons: list[dict]) -> str:
     summary = _table(
         ["reason", "stage", "rows"],
         [[esc(r["reason"]), esc(r.get("stage", "")), f"{r['rows']:,}"] for r in reasons],
-        {2},
+        frozenset({2}),
     )
     samples = []
     for r in reasons:
@@ -160,7 +160,7 @@ def _gx_section(quality: dict | None) -> str:
         else ""
     )
     return f"""<section id="gx"><h2>Great Expectations</h2>{status}
-{_table(["table", "rows", "expectations", "failed"], rows, {1, 2, 3})}{detail}
+{_table(["table", "rows", "expectations", "failed"], rows, frozenset({1, 2, 3}))}{detail}
 <p>Every expectation and its result: {link} (its pages load styles from the internet; this
 section is the offline summary).</p></section>"""
 
@@ -183,7 +183,7 @@ def _coverage_section(cov: dict) -> str:
     if inc and "background" not in inc:
         rows.append(["incidents background", "not recorded by this pipeline version", "–"])
     return f"""<section id="coverage"><h2>Coverage</h2>
-{_table(["share", "rows", "%"], [[esc(r[0]), esc(r[1]), esc(r[2])] for r in rows], {2})}
+{_table(["share", "rows", "%"], [[esc(r[0]), esc(r[1]), esc(r[2])] for r in rows], frozenset({2}))}
 </section>"""
 
 
@@ -247,7 +247,7 @@ def _changes_section(ch: data.Changes) -> str:
 (rows of changed files count as removed and added). Events are followed by their incidents:
 added events have no incident stored before, removed ones none stored now; an event that a
 new report joins gets a new id and is listed below if its counts changed.</p>
-{_table(["table", "before", "after", "added", "removed"], rows, {1, 2, 3, 4})}
+{_table(["table", "before", "after", "added", "removed"], rows, frozenset({1, 2, 3, 4}))}
 <h3>Events whose counts changed</h3>{events}
 <h3>New quarantine reasons</h3>{reasons}</section>"""
 
@@ -322,7 +322,8 @@ def _queue_items(out_dir: Path, report_dir: Path) -> tuple[str, int, int]:
     by_id = {f["figure_id"]: f for f in figs.to_dict("records")}
     sections, n = [], 0
     for kind, items in chosen.items():
-        entries, shown = [], set()
+        entries: list[str] = []
+        shown: set[tuple[str, str]] = set()
         for _, key, aid in items:
             if aid not in texts or len(entries) >= data.QUEUE_PER_KIND:
                 continue

@@ -443,7 +443,8 @@ class _TopK:
     """The k largest (score, figure_id, article_id) seen, over all row groups."""
 
     def __init__(self, k: int) -> None:
-        self.k, self.heap, self.n = k, [], 0
+        self.k, self.n = k, 0
+        self.heap: list[tuple[float, int, str, str]] = []
 
     def offer(self, scores: np.ndarray, rows: np.ndarray, t: pa.Table) -> None:
         """Offer rows of `t` (positions `rows`) with their scores; ids are read for the few

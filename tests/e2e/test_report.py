@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -125,20 +124,21 @@ def test_coverage_shares_match_the_tables(store):
     incidents = pd.read_parquet(store["out"] / "incidents.parquet")
     n, dated = len(incidents), int(incidents["date"].notna().sum())
     assert f"<td>incidents with a date</td><td>{dated:,} of {n:,}</td>" in cov
-    assert "not recorded by this pipeline version" in cov  # no is_background column yet
+    background = int(incidents["is_background"].sum())
+    assert f"<td>incidents background</td><td>{background:,} of {n:,}</td>" in cov
 
 
-def test_background_share_when_the_column_exists(store, tmp_path):
+def test_coverage_of_a_store_without_the_background_column(store, tmp_path):
     from casualties.quality.report import build_report
 
     out = tmp_path / "processed"
     shutil.copytree(store["out"], out)
     inc = pq.read_table(out / "incidents.parquet")
-    flags = [i % 3 == 0 for i in range(inc.num_rows)]
-    pq.write_table(inc.append_column("is_background", pa.array(flags)), out / "incidents.parquet")
+    pq.write_table(inc.drop_columns(["is_background"]), out / "incidents.parquet")
     build_report(out, tmp_path / "r")
     cov = _section((tmp_path / "r" / "index.html").read_text(encoding="utf-8"), "coverage")
-    assert f"<td>incidents background</td><td>{sum(flags)} of {len(flags)}</td>" in cov
+    assert "<td>incidents background</td><td>not recorded by this pipeline version</td>" in cov
+    assert "<td>incidents with a place</td>" in cov
 
 
 def test_failed_expectations_show_observed_values_and_samples(store, tmp_path):
