@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from casualties.extract import dates, places
+from casualties.extract import dates
 from casualties.extract.model import Figure, Incident
+from casualties.extract.places import resolve_place
+from casualties.extract.places.gazetteer import gazetteer
 from casualties.rules import load as load_rules
 from casualties.text.scan import StartIndex, Stretch, TextStarts
 from casualties.text.sentences import split_sentences
@@ -309,7 +311,7 @@ def describe_incident(
     out["date_precision"] = dm.precision if dm else "unknown"
     out["date_text"] = dm.text if dm else None
 
-    out.update(places.resolve_place(text, start, end, _actor_countries(text)))
+    out.update(resolve_place(text, start, end, _actor_countries(text)))
 
     # The casualty sentences first, then the rest of the incident (when it has more).
     own_words = _stretch(text, start, end)
@@ -328,7 +330,7 @@ def describe_incident(
     out["perpetrator_hedged"] = hedged if who else None
     if out["country"] is None and info and len(info.get("countries", ())) == 1:
         # No place named at all: the country the actor fights in ("Taliban" → Afghanistan).
-        out["country"] = places.gazetteer().country_names.get(info["countries"][0])
+        out["country"] = gazetteer().country_names.get(info["countries"][0])
         if out["geo_precision"] == "unknown":
             out["geo_precision"] = "country"
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from casualties import rules
-from casualties.extract import places
+from casualties.extract.places import demonyms, gazetteer, mentions, names, resolve, spots
 from tests.paths import DEV, GOLDEN
 
 CASES = yaml.safe_load((GOLDEN / "incidents" / "places.yaml").read_text("utf-8"))["cases"]
@@ -20,7 +20,7 @@ CASES = yaml.safe_load((GOLDEN / "incidents" / "places.yaml").read_text("utf-8")
 def test_golden_place(case):
     text = case["text"]
     start = text.index(case["incident"])
-    got = places.resolve_place(text, start, start + len(case["incident"]))
+    got = resolve.resolve_place(text, start, start + len(case["incident"]))
     for key, want in case["want"].items():
         if key in ("latitude", "longitude") and want is not None:
             assert got[key] is not None and abs(got[key] - want) < 0.1, (key, got)
@@ -29,20 +29,20 @@ def test_golden_place(case):
 
 
 def test_raqqa_by_its_usual_spelling():
-    got = places.resolve_place("Jets struck Raqqa.", 0, 18)
+    got = resolve.resolve_place("Jets struck Raqqa.", 0, 18)
     assert got["place"] == "Raqqa" and got["country"] == "Syria"
     assert abs(got["latitude"] - 35.95) < 0.05 and abs(got["longitude"] - 39.01) < 0.05
 
 
 def test_small_towns_need_a_locative_word():
     # "Over" and "Of" are towns in the gazetteer; as sentence openers they are no places.
-    assert not [m for m in places.mentions("Over ten died. Of them, six were children.")]
-    assert places.mentions("Fighting was reported near Sangin.")[0].town.cc == "AF"
+    assert not [m for m in mentions.mentions("Over ten died. Of them, six were children.")]
+    assert mentions.mentions("Fighting was reported near Sangin.")[0].town.cc == "AF"
 
 
 def test_mentions_carry_their_exact_words():
     text = "Clashes in Kunduz and Kabul killed 12, the ministry in Afghanistan said."
-    for m in places.mentions(text):
+    for m in mentions.mentions(text):
         assert text[m.start : m.end] == m.text
 
 
@@ -69,20 +69,20 @@ def _dev_texts() -> list[str]:
 
 
 def _tokens(text: str) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), m.group()) for m in places._TOKEN.finditer(text)]
+    return [(m.start(), m.end(), m.group()) for m in mentions._TOKEN.finditer(text)]
 
 
 def _reference_hits(text: str) -> list[tuple]:
     """The n-gram scan as written first: over every token of the text, longest first."""
     tokens = _tokens(text)
-    caps = [places._is_cap(w) for _, _, w in tokens]
+    caps = [names.is_cap(w) for _, _, w in tokens]
     hits, i = [], 0
     while i < len(tokens):
         if not caps[i]:
             i += 1
             continue
         found = None
-        for n in range(places.MAX_NGRAM, 0, -1):
+        for n in range(mentions.MAX_NGRAM, 0, -1):
             last = i + n - 1
             if last >= len(tokens) or not caps[last]:
                 continue
@@ -92,13 +92,13 @@ def _reference_hits(text: str) -> list[tuple]:
             ):
                 continue
             if any(
-                not (caps[k] or tokens[k][2].lower() in places._CONNECTORS)
+                not (caps[k] or tokens[k][2].lower() in mentions._CONNECTORS)
                 for k in range(i + 1, last)
             ):
                 continue
             s, e = tokens[i][0], tokens[last][1]
-            phrase = places._POSSESSIVE.sub("", text[s:e].rstrip("."))
-            key = places._known_key(phrase)
+            phrase = names.POSSESSIVE.sub("", text[s:e].rstrip("."))
+            key = names._known_key(phrase)
             if key is not None:
                 found = (s, s + len(phrase), phrase, key, e), n
                 break
@@ -117,34 +117,34 @@ def _names_no_place_alone(text: str, hit: tuple) -> bool:
     s, e, phrase, key, last_end = hit
     if " " in text[s:last_end]:
         return False  # (a name of several tokens)
-    cc, _, _, town = places._hit_kind(phrase, key)
+    cc, _, _, town = names.hit_kind(phrase, key)
     if cc is not None:
         return False
     if town is None:
         return True
-    following = places._TOKEN.match(text, e + 1)
+    following = mentions._TOKEN.match(text, e + 1)
     return (
         e == last_end
-        and town[1] < places._rules().min_bare_alt
+        and town[1] < names.scan_rules().min_bare_alt
         and text[e : e + 1] == " "
         and following is not None
-        and places._is_cap(following.group())
+        and names.is_cap(following.group())
     )
 
 
 def test_capitalised_names_as_by_a_full_tokenisation():
     for text in _dev_texts():
-        got = places._Scanner(text)._hits()
+        got = mentions._Scanner(text)._hits()
         want = [h for h in _reference_hits(text) if not _names_no_place_alone(text, h)]
         assert [h[:5] for h in got] == want, text[:80]
-        assert all(h[5] == places._hit_kind(h[2], h[3]) for h in got)
+        assert all(h[5] == names.hit_kind(h[2], h[3]) for h in got)
 
 
 def test_words_around_a_name_as_by_a_full_tokenisation():
     for text in _dev_texts():
         tokens = _tokens(text)
         lower = {w for _, _, w in tokens if w[:1].islower()}
-        scanner = places._Scanner(text)
+        scanner = mentions._Scanner(text)
         for i, (start, _, word) in enumerate(tokens):
             assert scanner._tokens_before(start, 2) == tokens[max(0, i - 2) : i]
             just_before = None
@@ -155,15 +155,15 @@ def test_words_around_a_name_as_by_a_full_tokenisation():
 
 
 def test_spot_patterns_over_stretches_as_over_the_whole_text():
-    sp = places._spot_patterns()
+    sp = spots.spot_patterns()
     for text in _dev_texts():
-        stretches = places._Stretches(text, sp.anchor_words)
+        stretches = spots.Stretches(text, sp.anchor_words)
         for pat, words, beside in (
-            (sp.admin_after, sp.admin_words, places._CAPITALISED_BEFORE),
-            (sp.admin_before, sp.admin_words, places._OF_AFTER),
-            (sp.before, sp.before_words, places._OF_AFTER),
-            (sp.after, sp.after_words, places._CAPITALISED_BEFORE),
-            (places._CAPITAL, ("capital",), places._CAPITALISED_BEFORE),
+            (sp.admin_after, sp.admin_words, spots.CAPITALISED_BEFORE),
+            (sp.admin_before, sp.admin_words, spots.OF_AFTER),
+            (sp.before, sp.before_words, spots.OF_AFTER),
+            (sp.after, sp.after_words, spots.CAPITALISED_BEFORE),
+            (spots.CAPITAL, ("capital",), spots.CAPITALISED_BEFORE),
         ):
             for only in (None, beside):
                 got = [
@@ -181,39 +181,39 @@ def test_country_adjectives_counted_as_by_their_pattern():
         want: dict[str, int] = {}
         for m in pat.finditer(text):
             want[dem[m.group(1)]] = want.get(dem[m.group(1)], 0) + 1
-        got = places._demonym_counts(text)
+        got = demonyms.demonym_counts(text)
         assert got == want and list(got) == list(want)
 
 
 def test_gazetteer_cache_is_built_once_and_read_back(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    built = places._gazetteer_data()
+    built = gazetteer._gazetteer_data()
     (path,) = (tmp_path / "casualties").glob("gazetteer-*.pickle")
-    assert places._gazetteer_data() == built
+    assert gazetteer._gazetteer_data() == built
     path.write_bytes(b"damaged")  # a broken cache is built again, and replaced
-    assert places._gazetteer_data() == built
+    assert gazetteer._gazetteer_data() == built
     assert path.stat().st_size > 1000
-    g = places.Gazetteer(**built)
-    assert g.town_candidates("raqqa")[0] == places.gazetteer().town_candidates("raqqa")[0]
+    g = gazetteer.Gazetteer(**built)
+    assert g.town_candidates("raqqa")[0] == gazetteer.gazetteer().town_candidates("raqqa")[0]
 
 
 def test_mentions_outside_kept_phrases_as_by_checking_each():
     rng = random.Random(6)
 
-    def spans(n: int) -> list[places.Mention]:
+    def spans(n: int) -> list[mentions.Mention]:
         out, pos = [], 0
         for _ in range(n):
             pos += rng.randint(0, 6)
             end = pos + rng.randint(1, 8)
-            out.append(places.Mention(pos, end, "x" * (end - pos), "town"))
+            out.append(mentions.Mention(pos, end, "x" * (end - pos), "town"))
             pos = end
         return out
 
     for _ in range(500):
-        mentions, kept = spans(rng.randint(0, 12)), spans(rng.randint(1, 4))
+        found, kept = spans(rng.randint(0, 12)), spans(rng.randint(1, 4))
         if rng.random() < 0.2:  # (not the scan's: overlapping ones)
-            mentions += spans(rng.randint(1, 3))
-        rng.shuffle(mentions)  # (the scan's countries come before its towns)
-        want = sorted(mentions, key=lambda m: m.start)  # (stable, as _outside's sort)
+            found += spans(rng.randint(1, 3))
+        rng.shuffle(found)  # (the scan's countries come before its towns)
+        want = sorted(found, key=lambda m: m.start)  # (stable, as _outside's sort)
         want = [m for m in want if not any(k.start < m.end and m.start < k.end for k in kept)]
-        assert places._outside(mentions, kept) == want
+        assert mentions._outside(found, kept) == want
