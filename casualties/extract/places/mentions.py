@@ -167,10 +167,21 @@ class _Scanner:
         self.min_bare_alt = rules.min_bare_alt
         first = _LETTER.search(text)  # the first token starts at the first letter
         self._first_token = first.start() if first else -1
+        self._lower_case: dict[str, bool] = {}  # word (lower-cased) -> _in_lower_case
 
     def _in_lower_case(self, word: str) -> bool:
-        """`word` lower-cased stands in the text as a word of its own ("police", "over")."""
-        low, text = word.lower(), self.text
+        """`word` lower-cased stands in the text as a word of its own ("police", "over").
+
+        Kept per word: the answer searches the whole text, and a long article asks it again
+        for every mention of the same name (cost grew with length times mentions)."""
+        low = word.lower()
+        known = self._lower_case.get(low)
+        if known is None:
+            known = self._lower_case[low] = self._find_lower_case(low)
+        return known
+
+    def _find_lower_case(self, low: str) -> bool:
+        text = self.text
         if not low[:1].islower():
             return False
         # Where it stands, check that a token starts there and is just that word.
