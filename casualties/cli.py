@@ -93,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Great Expectations takes ~3 s to import: here, while the server starts.
         from casualties.quality import checks as quality  # noqa: F401
         from casualties.runtime.summary import summary_lines
-        from casualties.storage.store import StoreBusy
+        from casualties.storage.store import StoreBusy, StoreCorrupt
         from flows.pipeline import run_pipeline
 
         try:
@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 workers=args.workers,
             )
-        except (StoreBusy, ServerDidNotStart) as exc:
+        except (StoreBusy, StoreCorrupt, ServerDidNotStart) as exc:
             raise CommandError(str(exc)) from None
     print("\n".join(summary_lines(summary)))
     if summary.get("failed_batches"):
@@ -193,12 +193,16 @@ def cmd_quantity(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     out = _existing_dir(args.out, "--out")
     report = _writable_dir(args.report, "--report")
-    if not any(out.glob("*.parquet")):
+    if not any(out.glob("*/*.parquet")):
         raise CommandError(f"no tables in {out}: run `casualties run` first")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from casualties.quality import checks as quality
+    from casualties.storage.store import StoreCorrupt
 
-    summary = quality.run_quality(out, report)
+    try:
+        summary = quality.run_quality(out, report)
+    except StoreCorrupt as exc:
+        raise CommandError(str(exc)) from None
     for name, t in summary["tables"].items():
         print(
             f"{name:<11} {t['rows']:>8} rows  {t['evaluated']:>4} expectations  "

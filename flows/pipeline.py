@@ -13,9 +13,10 @@ Steps (each logs what it loads, processes and saves), all under the output folde
    batch is written to part files in the run's staging folder and let go (`merge.RunParts`),
    so memory does not grow with the input;
 6. merge the parts with the stored rows of unchanged files, on disk (`merge.merge_into`, which
-   also decides duplicates), and the incidents into events, a bounded group at a time
-   (countries, cut by time where no pair can cross; `casualties.events.groups`);
-7. publish the staged tables and then the manifest in one atomic commit (`store.commit`);
+   also decides duplicates), rewriting only the partitions whose inputs changed, and the
+   incidents into events, a bounded group at a time (countries, cut by time where no pair can
+   cross; `casualties.events.groups`);
+7. publish the staged partitions and then the manifest in one atomic commit (`store.commit`);
 8. Great Expectations on the written Parquet and Data Docs (`casualties.quality.checks`);
 9. a markdown artifact with the run's counts (and a progress artifact while batches run).
 
@@ -40,7 +41,7 @@ from prefect.utilities.annotations import quote
 
 from casualties import __version__
 from casualties.extract.article import extract_frame
-from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES
+from casualties.fields import EVENTS, QUARANTINE, TABLES
 from casualties.quality import report_index
 from casualties.runtime.batches import Batch, ExtractStats, ReadLog, iter_batches
 from casualties.runtime.clock import StageClock
@@ -49,7 +50,14 @@ from casualties.runtime.memory import release
 from casualties.runtime.summary import RunOutcome, build_summary, reason_counts, summary_markdown
 from casualties.settings import DEFAULT_BATCH_SIZE, POOL_MIN_BYTES
 from casualties.storage import ingest, store
-from casualties.storage.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
+from casualties.storage.merge import (
+    MergeResult,
+    RunParts,
+    merge_into,
+    run_parts,
+    sort_quarantine,
+    stored_paths,
+)
 from flows.local_server import api_for_run
 from schemas.validate import validate, validate_batch
 
@@ -131,39 +139,52 @@ def validate_extracted(batch: Batch, run_id: str) -> Batch:
 @task(name="merge with stored tables", cache_policy=NO_CACHE, **IO_RETRIES)
 def merge_stored(
     out_dir: Path, plan: store.Plan, parts: RunParts, run_id: str, metadata: dict
-) -> tuple[dict[str, int], pd.DataFrame]:
-    """Stored rows of unchanged files + this run's rows → staged articles, figures, incidents
-    (duplicates decided over both); returns their row counts and the quarantine table."""
+) -> MergeResult:
+    """Stored rows of unchanged files + this run's rows → the staged partitions of articles,
+    figures and incidents that change (duplicates decided over both), and the quarantine."""
     old = {} if plan.full else stored_paths(out_dir, store.MERGED_TABLES)
     stage = store.staging_dir(out_dir, run_id)
-    rows, quarantine = merge_into(stage, old, parts, plan.keep_files, run_id, metadata)
+    result = merge_into(stage, old, parts, plan.keep_files, run_id, metadata)
     get_run_logger().info(
-        "Merged %s with the stored rows of %d unchanged files: %s",
+        "Merged %s with the stored rows of %d unchanged files: rewrote %s",
         parts.folder,
         len(plan.keep_files),
-        ", ".join(f"{n} {name}" for name, n in rows.items()),
+        ", ".join(
+            f"{len(result.written[n])} {n} partitions ({result.rows[n]} rows)" for n in result.rows
+        ),
     )
-    return rows, quarantine
+    return result
 
 
 @task(name="merge events", cache_policy=NO_CACHE)
-def merge_events(out_dir: Path, run_id: str, metadata: dict) -> tuple[int, pd.DataFrame]:
+def merge_events(
+    out_dir: Path, listing: dict, drop: dict, metadata: dict
+) -> tuple[int, pd.DataFrame]:
     """Incidents of all articles merged into events (a bounded group at a time), validated and
-    staged; returns the number of events and the quarantine rows of invalid ones."""
+    staged; returns the number of events and the quarantine rows of invalid ones.
+
+    `listing`: the manifest whose partitions the run started from, with this run's id;
+    `drop`: the partitions the run drops ({table: files})."""
     from casualties.events.groups import merge_events_file
 
+    run_id = listing["run_id"]
     stage = store.staging_dir(out_dir, run_id)
-    incidents = store.table_path(stage, INCIDENTS)
-    articles = store.read_columns(store.table_path(stage, ARTICLES), ["article_id", "published"])
+    incidents = store.next_files(out_dir, listing, "incidents", drop.get("incidents", ()))
+    articles = store.read_columns(
+        store.next_files(out_dir, listing, "articles", drop.get("articles", ())),
+        ["article_id", "published"],
+    )
     quarantine = []
-    with store.TableWriter(store.table_path(stage, EVENTS), EVENTS, metadata) as writer:
+    path = store.table_path(stage, EVENTS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with store.TableWriter(path, EVENTS, metadata) as writer:
         for merged in merge_events_file(incidents, articles):
             events, bad = validate(merged.assign(run_id=run_id), "events", run_id=run_id)
             writer.write(events)
             quarantine.append(bad)
     get_run_logger().info(
-        "Merged %s into %d events (%d quarantined)",
-        incidents,
+        "Merged %d incidents partitions into %d events (%d quarantined)",
+        len(incidents),
         writer.rows,
         sum(len(q) for q in quarantine),
     )
@@ -180,14 +201,20 @@ def stage_quarantine_and_manifest(
     stats: ExtractStats,
     run_id: str,
     metadata: dict,
+    drop: dict,
 ) -> tuple[pd.DataFrame, dict]:
     """Write the run's quarantine table into staging and build the manifest to commit with it.
 
     Files whose reading or batches failed are left out of the manifest: the next run retries
     them (their stored rows, if any, were not replaced)."""
     rows = sort_quarantine(QUARANTINE.concat(quarantine), run_id)
-    path = store.write_table(rows, store.staging_dir(out_dir, run_id), QUARANTINE, metadata)
+    stage = store.staging_dir(out_dir, run_id)
+    path = store.write_table(rows, stage, QUARANTINE, metadata)
     get_run_logger().info("Staged %s (%d rows)", path, len(rows))
+    listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
+    for name in store.MERGED_TABLES[:-1]:  # a table with no rows: one empty file
+        if not store.next_files(out_dir, listing, name, drop.get(name, ())):
+            store.write_table(TABLES[name].empty(), stage, TABLES[name], metadata)
     broken = log.failed_files | stats.failed
     processed = [r for r in plan.to_process if r.rel not in broken]
     new_manifest = store.build_manifest(run_id, plan, log.keys_frame(), manifest, processed)
@@ -195,24 +222,15 @@ def stage_quarantine_and_manifest(
 
 
 @task(name="commit tables", cache_policy=NO_CACHE, **IO_RETRIES)
-def commit_tables(out_dir: Path, manifest: dict) -> None:
-    """Publish the staged tables with the manifest (store protocol)."""
+def commit_tables(out_dir: Path, manifest: dict, drop: dict) -> dict[str, int]:
+    """Publish the staged partitions with the manifest (store protocol); rows per table."""
     logger = get_run_logger()
-    store.commit(out_dir, manifest)
+    store.commit(out_dir, manifest, drop)
     for name in TABLE_NAMES:
-        logger.info("Saved %s", store.table_path(out_dir, TABLES[name]))
+        files = store.table_files(out_dir, TABLES[name])
+        logger.info("Saved %s (%d partitions)", store.table_dir(out_dir, TABLES[name]), len(files))
     logger.info("Saved manifest of %d inputs (run %s)", len(manifest["files"]), manifest["run_id"])
-
-
-@task(name="write analyst datasets", cache_policy=NO_CACHE, **IO_RETRIES)
-def write_datasets(out_dir: Path) -> list[Path]:
-    """Partitioned copies of figures (by category) and incidents (by year) for analysts."""
-    from casualties.storage.partitions import write_dataset
-
-    paths = [write_dataset(out_dir, name) for name in ("figures", "incidents")]
-    for path in paths:
-        get_run_logger().info("Saved partitioned dataset %s", path)
-    return paths
+    return store.stored_row_counts(out_dir, TABLE_NAMES)
 
 
 @task(name="quality report", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -308,26 +326,28 @@ def pipeline(
         with clock.stage("write"):
             # quote(): Prefect walks every task argument twice, item by item, looking for
             # futures; the parts' keys, the read log and the manifest grow with the articles.
-            rows, quarantine = merge_stored(out_dir, plan, quote(parts), run_id, metadata)
+            merged = merge_stored(out_dir, plan, quote(parts), run_id, metadata)
             del parts  # its keys (a few hundred bytes an article) are not needed any more
             release()
-            rows["events"], bad_events = merge_events(out_dir, run_id, metadata)
+            # The partitions this run starts from (none on a full rebuild: all are replaced).
+            listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
+            drop = {**merged.dropped, "events": set(), "quarantine": set()}
+            _, bad_events = merge_events(out_dir, quote(listing), quote(drop), metadata)
             release()
             quarantine, new_manifest = stage_quarantine_and_manifest(
                 out_dir,
                 plan,
                 quote(manifest),
-                [quarantine, bad_events],
+                [merged.quarantine, bad_events],
                 quote(log),
                 stats,
                 run_id,
                 metadata,
+                quote(drop),
             )
-            rows["quarantine"] = len(quarantine)
-            commit_tables(out_dir, quote(new_manifest))
+            rows = commit_tables(out_dir, quote(new_manifest), quote(drop))
             del log, new_manifest  # per-row keys: let go before the quality checks
             release()
-            write_datasets(out_dir)
 
     with clock.stage("quality"):
         quality = quality_report(out_dir, report_dir, list(TABLE_NAMES))

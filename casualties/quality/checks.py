@@ -23,7 +23,6 @@ import great_expectations.expectations as gxe  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
@@ -135,24 +134,35 @@ CHUNK_BYTES = 10_000_000  # Arrow bytes of the rows GX checks at a time (its che
 _MIN_CHUNK_ROWS = 1_000
 
 
-def _chunks(path: Path, table: Table) -> Iterator[pd.DataFrame]:
-    """The stored table in chunks of about CHUNK_BYTES, typed like `store.read_table`."""
-    pf = pq.ParquetFile(path)
-    meta = pf.metadata
-    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    rows = max(_MIN_CHUNK_ROWS, int(CHUNK_BYTES * meta.num_rows / max(size, 1)))
-    if meta.num_rows == 0:
-        yield store.read_table(path.parent, table)
+def _chunks(paths: list[Path], table: Table) -> Iterator[pd.DataFrame]:
+    """The rows of a table's partition files in chunks of about CHUNK_BYTES, typed like
+    `store.read_table` (page checksums verified)."""
+    files = [store.open_parquet(p) for p in paths]
+    metas = [pf.metadata for pf in files]
+    n_rows = sum(m.num_rows for m in metas)
+    size = sum(m.row_group(i).total_byte_size for m in metas for i in range(m.num_row_groups))
+    rows = max(_MIN_CHUNK_ROWS, int(CHUNK_BYTES * n_rows / max(size, 1)))
+    if n_rows == 0:
+        yield table.empty()
         return
     pending, n = [], 0
-    for batch in pf.iter_batches(batch_size=rows):  # never spans row groups: gather them
-        pending.append(batch)
-        n += batch.num_rows
-        if n >= rows:
-            yield conform(pa.Table.from_batches(pending).to_pandas(), table)
-            pending, n = [], 0
+    for path, pf in zip(paths, files, strict=True):
+        try:
+            for batch in pf.iter_batches(batch_size=rows):  # gather small row groups
+                pending.append(pa.Table.from_batches([batch]))
+                n += batch.num_rows
+                if n >= rows:
+                    yield _frame(pending, table)
+                    pending, n = [], 0
+        except store.READ_ERRORS as e:
+            raise store.StoreCorrupt(path, e) from None
     if pending:
-        yield conform(pa.Table.from_batches(pending).to_pandas(), table)
+        yield _frame(pending, table)
+
+
+def _frame(pieces: list[pa.Table], table: Table) -> pd.DataFrame:
+    data = pa.concat_tables(pieces, promote_options="default") if len(pieces) > 1 else pieces[0]
+    return conform(data.to_pandas(), table)
 
 
 def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None) -> dict:
@@ -164,7 +174,11 @@ def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None
     """
     out_dir = Path(out_dir)
     paths = stored_paths(out_dir, tables or DEFAULT_TABLES)
-    chunked = {name: _chunks(path, TABLES[name]) for name, path in paths.items() if path}
+    chunked = {
+        name: _chunks(sorted(files.values()), TABLES[name])
+        for name, files in paths.items()
+        if files
+    }
     return check_frames(chunked, report_dir)
 
 

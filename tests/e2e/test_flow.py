@@ -17,6 +17,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from casualties.fields import TABLES  # noqa: E402
+from casualties.storage import store  # noqa: E402
 from tests.paths import REPO
 
 TABLE_NAMES = ("articles", "figures", "incidents", "quarantine")
@@ -33,7 +34,7 @@ NEW_ARTICLE = {
 
 
 def _read_all(out: Path) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLE_NAMES}
+    return {name: pd.read_parquet(out / name) for name in TABLE_NAMES}
 
 
 @pytest.fixture(scope="session")
@@ -96,11 +97,20 @@ def test_every_bundled_article_is_stored_and_extracted(runs):
     for f in figures.itertuples():
         assert texts[f.article_id][f.start : f.end] == f.surface
     assert articles["n_figures"].sum() == len(figures)
-    meta = __import__("pyarrow.parquet").parquet.read_schema(runs["out"] / "figures.parquet")
-    assert meta.metadata[b"run_id"].decode() == runs["summaries"][2]["run_id"]  # last writer
-    assert b"pipeline_version" in meta.metadata
-    # the analysts' partitioned copy holds the same rows
-    assert len(pd.read_parquet(runs["out"] / "figures")) == len(runs["tables"][-1]["figures"])
+    # Each partition records the run that wrote it: after the full rebuild (second run), the
+    # third run rewrote only the partition of the file it added.
+    manifest = store.load_manifest(runs["out"])
+    written = {
+        file: store.table_metadata(runs["out"] / "figures" / file)
+        for file in manifest["tables"]["figures"]
+    }
+    assert {m["run_id"] for m in written.values()} == {
+        runs["summaries"][1]["run_id"],
+        runs["summaries"][2]["run_id"],
+    }
+    assert all(m["pipeline_version"] for m in written.values())
+    new_part = store.part_file(store.partition_of("extra.jsonl"))
+    assert written[new_part]["run_id"] == runs["summaries"][2]["run_id"]
 
 
 def test_broken_input_lines_are_quarantined(runs):
@@ -201,11 +211,12 @@ def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_pat
     from casualties.quality import checks as quality
     from casualties.storage import store
 
-    out = tmp_path / "out"
-    shutil.copytree(runs["out"], out)
-    figures = store.read_table(out, TABLES["figures"])
+    out = tmp_path / "out"  # tables written directly (no manifest): every file is read
+    figures = store.read_table(runs["out"], TABLES["figures"])
     doubled = pd.concat([figures, figures.head(1)], ignore_index=True)  # one id twice
     store.write_table(doubled, out, TABLES["figures"], {})
+    articles = store.read_table(runs["out"], TABLES["articles"])
+    store.write_table(articles, out, TABLES["articles"], {})
     monkeypatch.setattr(quality, "CHUNK_BYTES", 1)  # the smallest chunk: 1,000 rows
     monkeypatch.setattr(quality, "_MIN_CHUNK_ROWS", 10)
     summary = quality.run_quality(out, tmp_path / "r2", tables=["figures", "articles"])
