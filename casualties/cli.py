@@ -258,8 +258,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from casualties.tools.bench import run_bench
 
     runner_args = ["--runner", args.runner] if args.runner else []
+    if args.incremental:
+        from casualties.tools.incremental_bench import run_incremental
+
+        failed = 0
+        for mb in args.mb or [30]:
+            rows, equal = run_incremental(mb, Path(args.work_dir), args.seed, runner_args)
+            failed += any(r["rc"] for r in rows) or not all(equal.values())
+        return 1 if failed else 0
     points = run_bench(
-        sizes=args.mb,
+        sizes=args.mb or [10, 30, 100],
         work_dir=Path(args.work_dir),
         seed=args.seed,
         runner_args=runner_args,
@@ -409,7 +417,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build reproducible corpora from the dev texts, run the pipeline and "
         "extraction alone on them, print MB/s, articles/s, peak memory and time per stage.",
     )
-    p.add_argument("--mb", type=float, nargs="+", default=[10, 30, 100], metavar="N")
+    p.add_argument(
+        "--mb", type=float, nargs="+", default=None, metavar="N", help="default: 10 30 100"
+    )
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="build the store (default 30 MB), add 1 article, then 1 MB; print the times, peak "
+        "memory and whether the tables equal a full rebuild's",
+    )
     p.add_argument("--work-dir", default="bench", metavar="DIR", help="default: bench")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None, metavar="N")

@@ -107,9 +107,22 @@ def plan_run(inputs: list, out_dir: Path, full_refresh: bool) -> tuple[store.Pla
 
 
 @task(name="check stored tables are current", cache_policy=NO_CACHE, **IO_RETRIES)
-def up_to_date(plan: store.Plan, skipped: pd.DataFrame, out_dir: Path, report_dir: Path) -> bool:
-    """Whether the stored tables and the report are what this run would produce."""
-    return report_index(report_dir).is_file() and store.up_to_date(plan, skipped, out_dir)
+def up_to_date(
+    plan: store.Plan, skipped: pd.DataFrame, out_dir: Path, report_dir: Path, manifest: dict
+) -> tuple[bool, bool]:
+    """Whether the stored tables are what this run would produce, and whether the report is
+    the one of the run that wrote them (not missing, or stale after a crash)."""
+    from casualties.quality.checks import report_run
+
+    tables = store.up_to_date(plan, skipped, out_dir)
+    report = report_index(report_dir).is_file() and report_run(report_dir) == manifest["run_id"]
+    if tables and not report:
+        get_run_logger().warning(
+            "The report in %s is not the one of run %s: checking that run's tables again",
+            report_dir,
+            manifest["run_id"],
+        )
+    return tables, report
 
 
 @task(name="extract batch", cache_policy=NO_CACHE)
@@ -234,11 +247,12 @@ def commit_tables(out_dir: Path, manifest: dict, drop: dict) -> dict[str, int]:
 
 
 @task(name="quality report", cache_policy=NO_CACHE, **IO_RETRIES)
-def quality_report(out_dir: Path, report_dir: Path, tables: list[str]) -> dict:
-    """Great Expectations suites on the written Parquet, and Data Docs under report_dir."""
+def quality_report(out_dir: Path, report_dir: Path, tables: list[str], run_id: str) -> dict:
+    """Great Expectations suites on the partitions run `run_id` wrote, whole-store id checks,
+    and Data Docs under report_dir."""
     from casualties.quality import checks as quality
 
-    summary = quality.run_quality(out_dir, report_dir, tables=tables)
+    summary = quality.run_quality(out_dir, report_dir, tables=tables, run_id=run_id)
     get_run_logger().info(
         "Quality: %d of %d expectations failed; Data Docs at %s",
         summary["failed"],
@@ -298,7 +312,15 @@ def pipeline(
         with clock.stage("parse"):
             inputs, skipped = discover(raw_dir)
             plan, manifest = plan_run(inputs, out_dir, full_refresh)
-            if up_to_date(plan, skipped, out_dir, report_dir):
+            tables_current, report_current = up_to_date(
+                plan, skipped, out_dir, report_dir, quote(manifest)
+            )
+            if tables_current:
+                quality = None
+                if not report_current:
+                    quality = quality_report(
+                        out_dir, report_dir, list(TABLE_NAMES), manifest["run_id"]
+                    )
                 rows, reasons = stored_counts(out_dir)
                 get_run_logger().info(
                     "Nothing new since run %s: tables in %s and the report are up to date",
@@ -312,6 +334,7 @@ def pipeline(
                     str(report_index(report_dir).resolve()),
                     rows,
                     reasons,
+                    quality,
                 )
                 summary = build_summary(outcome, time.perf_counter() - t_start)
                 publish_summary(summary)
@@ -350,7 +373,7 @@ def pipeline(
             release()
 
     with clock.stage("quality"):
-        quality = quality_report(out_dir, report_dir, list(TABLE_NAMES))
+        quality = quality_report(out_dir, report_dir, list(TABLE_NAMES), run_id)
 
     outcome = RunOutcome(
         run_id,

@@ -317,6 +317,13 @@ def table_listing(manifest: Mapping | None, name: str) -> dict[str, str] | None:
     return dict(listing) if isinstance(listing, dict) else None
 
 
+def committed_manifest(out_dir: Path) -> dict:
+    """The manifest of the last committed run as it is (a committed run still being moved out
+    of staging included), without checking the tables; {} if there is none."""
+    stages = _committed_stages(Path(out_dir))
+    return _read_json((stages[-1] if stages else Path(out_dir)) / MANIFEST_NAME) or {}
+
+
 def table_files(out_dir: Path, table: Table) -> list[Path]:
     """The partition files that make `table` now, in file-name order.
 
