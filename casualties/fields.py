@@ -430,7 +430,7 @@ PARTITIONS: dict[str, str] = {
     "articles": "one file per JSONL input file; one per folder for one-article (.txt) files",
     "figures": "as `articles`: each row in the file of its article",
     "incidents": "as `articles`: each row in the file of its article",
-    "events": "one file (`all.parquet`)",
+    "events": "one file per country (events without a country share one)",
     "quarantine": "one file (`all.parquet`)",
 }
 

@@ -172,12 +172,15 @@ def merge_stored(
 @task(name="merge events", cache_policy=NO_CACHE)
 def merge_events(
     out_dir: Path, listing: dict, drop: dict, metadata: dict
-) -> tuple[int, pd.DataFrame]:
-    """Incidents of all articles merged into events (a bounded group at a time), validated and
-    staged; returns the number of events and the quarantine rows of invalid ones.
+) -> tuple[set[str], pd.DataFrame]:
+    """The events partitions (one per country) that the run's incidents change, merged again
+    only in the blocks the change touches (all of them on a full rebuild, a bounded group at a
+    time), validated and staged; returns the events partitions to drop and the quarantine rows
+    of invalid events.
 
     `listing`: the manifest whose partitions the run started from, with this run's id;
     `drop`: the partitions the run drops ({table: files})."""
+    from casualties.events.blocks import partition_keys, update_events
     from casualties.events.groups import merge_events_file
 
     run_id = listing["run_id"]
@@ -187,21 +190,74 @@ def merge_events(
         store.next_files(out_dir, listing, "articles", drop.get("articles", ())),
         ["article_id", "published"],
     )
-    quarantine = []
-    path = store.table_path(stage, EVENTS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with store.TableWriter(path, EVENTS, metadata) as writer:
-        for merged in merge_events_file(incidents, articles):
-            events, bad = validate(merged.assign(run_id=run_id), "events", run_id=run_id)
-            writer.write(events)
-            quarantine.append(bad)
+    quarantine, dropped = [], set()
+    writers: dict[str, store.TableWriter] = {}
+
+    def write(events: pd.DataFrame) -> None:
+        events, bad = validate(events.assign(run_id=run_id), "events", run_id=run_id)
+        quarantine.append(bad)
+        keys = partition_keys(events)
+        for key in dict.fromkeys(keys):
+            if key not in writers:
+                path = store.table_path(stage, EVENTS, key)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writers[key] = store.TableWriter(path, EVENTS, metadata)
+            writers[key].write(events[keys == key])
+
+    try:
+        if not store.table_listing(listing, "events"):  # full rebuild
+            for merged in merge_events_file(incidents, articles):
+                write(merged)
+        else:
+            stored_inc = store.table_listing(listing, "incidents") or {}
+            staged = store.staged_files(out_dir, run_id, "incidents")
+            changed = set(staged) | set(drop.get("incidents", ()))
+            events_dir = store.table_dir(out_dir, EVENTS)
+            stored_events = store.table_listing(listing, "events") or {}
+            changes, gone = update_events(
+                incidents,
+                [stage / "incidents" / f for f in staged],
+                [out_dir / "incidents" / f for f in sorted(changed) if f in stored_inc],
+                _KeyedFiles(events_dir, stored_events),
+                articles,
+            )
+            for key in sorted(changes):
+                write(changes[key])
+            dropped = {store.part_file(k) for k in gone}
+            if writers and store.part_file(store.ALL) in stored_events:  # was an empty table
+                dropped.add(store.part_file(store.ALL))
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    for w in writers.values():
+        w.close()
     get_run_logger().info(
-        "Merged %d incidents partitions into %d events (%d quarantined)",
+        "Merged %d incidents partitions into %d events partitions (%d rows, %d dropped, "
+        "%d quarantined)",
         len(incidents),
-        writer.rows,
+        len(writers),
+        sum(w.rows for w in writers.values()),
+        len(dropped),
         sum(len(q) for q in quarantine),
     )
-    return writer.rows, QUARANTINE.concat(quarantine)
+    return dropped, QUARANTINE.concat(quarantine)
+
+
+class _KeyedFiles(dict):
+    """{partition key: stored file} of a table whose listing names files (`store.part_file`)."""
+
+    def __init__(self, folder: Path, listing: dict):
+        super().__init__()
+        self._folder, self._files = folder, set(listing)
+
+    def __contains__(self, key: object) -> bool:
+        return store.part_file(str(key)) in self._files
+
+    def __getitem__(self, key: str) -> Path:
+        if key not in self:
+            raise KeyError(key)
+        return self._folder / store.part_file(key)
 
 
 @task(name="stage quarantine and manifest", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -225,7 +281,7 @@ def stage_quarantine_and_manifest(
     path = store.write_table(rows, stage, QUARANTINE, metadata)
     get_run_logger().info("Staged %s (%d rows)", path, len(rows))
     listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
-    for name in store.MERGED_TABLES[:-1]:  # a table with no rows: one empty file
+    for name in (*store.MERGED_TABLES[:-1], "events"):  # a table with no rows: one empty file
         if not store.next_files(out_dir, listing, name, drop.get(name, ())):
             store.write_table(TABLES[name].empty(), stage, TABLES[name], metadata)
     broken = log.failed_files | stats.failed
@@ -355,7 +411,9 @@ def pipeline(
             # The partitions this run starts from (none on a full rebuild: all are replaced).
             listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
             drop = {**merged.dropped, "events": set(), "quarantine": set()}
-            _, bad_events = merge_events(out_dir, quote(listing), quote(drop), metadata)
+            drop["events"], bad_events = merge_events(
+                out_dir, quote(listing), quote(drop), metadata
+            )
             release()
             quarantine, new_manifest = stage_quarantine_and_manifest(
                 out_dir,

@@ -15,7 +15,8 @@ Partitions follow the inputs (`partition_of`): the rows of articles, figures and
 that come from one JSONL file are one partition; one-article files share the partition of
 their folder. A run rewrites only the partitions of the files it read or dropped (and of
 stored articles that lost a duplicate decision to a new one); the others stay as they are.
-Events and quarantine are one partition each (`ALL`) until they get keys of their own.
+Events are partitioned by country (keys from `casualties.events.blocks`); quarantine is one
+partition (`ALL`).
 
 Every file is written as a hidden temp file in its final directory, fsynced, then renamed with
 `os.replace` (atomic on POSIX), and the directory is fsynced: no half-written file is ever
@@ -105,7 +106,7 @@ from casualties.storage import ingest as rawio
 MANIFEST_NAME = "_manifest.json"
 STAGING_NAME = "_staging"
 LOCK_NAME = ".lock"
-MANIFEST_FORMAT = 2  # 2: tables are folders of partitions
+MANIFEST_FORMAT = 3  # 2: tables are folders of partitions; 3: events by country
 ALL = "all"  # the partition key of tables kept whole (events, quarantine)
 ROW_GROUP_ROWS = 50_000  # rows per Parquet row group: bounds the Arrow copy held in memory
 #: Tables `merge_tables` maintains incrementally (events are recomputed from incidents).

@@ -9,7 +9,10 @@ the incremental store's (row for row, ignoring `run_id` and row order). Each run
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import resource
 import shutil
 import tempfile
 from pathlib import Path
@@ -65,12 +68,26 @@ def tables_equal(a: Path, b: Path) -> dict[str, bool]:
     return out
 
 
-def _row(step: str, run, added: int) -> dict:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measure(raw: Path, work: Path, runner_args, step: str, added: int) -> dict:
+    """One measured run as a row; cpu_s is the CPU time of the run's process tree (the
+    children it waited for), which other load on the machine does not inflate."""
+    cpu = _children_cpu()
+    run = measure_run(raw, work, runner_args)
+    return _row(step, run, added, _children_cpu() - cpu)
+
+
+def _row(step: str, run, added: int, cpu: float) -> dict:
     stages = run.stats.get("stages", {})
     return {
         "step": step,
         "added": added,
         "seconds": round(run.seconds, 1),
+        "cpu_s": round(cpu, 1),
         "flow_s": round(run.stats.get("flow_seconds", 0.0), 1),
         **{s: round(v, 1) for s, v in stages.items()},
         "peak_RSS_MB": round(run.peak_rss_mb),
@@ -84,30 +101,24 @@ def run_incremental(
     work_dir: Path = Path("bench"),
     seed: int = 0,
     runner_args: list[str] | None = None,
-    echo=print,
+    echo=None,
 ) -> tuple[list[dict], dict[str, bool]]:
     """Full run, +1 article, +1 MB, and a full rebuild to compare with; prints a table."""
+    echo = echo or functools.partial(print, flush=True)
     root = Path(work_dir) / f"incremental-{mb:g}mb"
     shutil.rmtree(root, ignore_errors=True)
     raw = root / "raw"
     corpus = build_corpus(raw, mb, seed=seed)
-    echo(
-        f"[bench] corpus {corpus.articles} articles, {corpus.mb:.1f} MB, {len(corpus.files)} files"
-    )
-    rows = []
-    run = measure_run(raw, root / "run", runner_args)
-    rows.append(_row("full run", run, corpus.articles))
-    echo(f"[bench] full run {run.seconds:.1f} s")
+    echo(f"[bench] load {os.getloadavg()[0]:.1f}; corpus {corpus.articles} articles")
+    rows = [_measure(raw, root / "run", runner_args, "full run", corpus.articles)]
+    echo(f"[bench] full run {rows[-1]['seconds']} s")
     n = _add_articles(raw, 0.000001, seed + 1, "one", first_only=True)
-    run = measure_run(raw, root / "run", runner_args)
-    rows.append(_row("+1 article", run, n))
-    echo(f"[bench] +1 article {run.seconds:.1f} s")
+    rows.append(_measure(raw, root / "run", runner_args, "+1 article", n))
+    echo(f"[bench] +1 article {rows[-1]['seconds']} s")
     n = _add_articles(raw, 1.0, seed + 2, "1mb", first_only=False)
-    run = measure_run(raw, root / "run", runner_args)
-    rows.append(_row("+1 MB", run, n))
-    echo(f"[bench] +1 MB {run.seconds:.1f} s")
-    run = measure_run(raw, root / "rebuild", runner_args)
-    rows.append(_row("full rebuild", run, 0))
+    rows.append(_measure(raw, root / "run", runner_args, "+1 MB", n))
+    echo(f"[bench] +1 MB {rows[-1]['seconds']} s")
+    rows.append(_measure(raw, root / "rebuild", runner_args, "full rebuild", 0))
     equal = tables_equal(root / "run" / "processed", root / "rebuild" / "processed")
     echo("")
     echo(format_table(rows))
@@ -116,7 +127,9 @@ def run_incremental(
         + ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in equal.items())
     )
     echo(
-        "seconds = `casualties run` wall time incl. Python/Prefect startup; flow_s = the flow "
-        "itself; peak_RSS = sum over the process tree."
+        "seconds = `casualties run` wall time incl. Python/Prefect startup; cpu_s = CPU seconds "
+        "of its process tree; flow_s = the flow itself; peak_RSS = sum over the process tree; "
+        f"load = {os.getloadavg()[0]:.1f} (1-min average now; above the cores, other work "
+        "shares them and wall times grow)."
     )
     return rows, equal
