@@ -28,8 +28,8 @@ docs: docs/fields.md  ## The data dictionary, generated from the field list
 docs/fields.md: casualties/fields.py | setup
 	$(BIN)/casualties fields --output $@
 
-lint: setup  ## ruff (style, complexity), then the import contract of the layers (pyproject.toml)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
+lint: setup  ## ruff (style, complexity), the import contract of the layers, then mypy (pyproject.toml)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/mypy
 
 bench: setup  ## Benchmark throughput and memory at 10, 30 and 100 MB
 	$(BIN)/casualties bench

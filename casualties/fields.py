@@ -74,6 +74,9 @@ class Field:
     categories: tuple[str, ...] = ()  # allowed values when dtype == "category"
     ge: float | None = None  # inclusive lower bound
     le: float | None = None  # inclusive upper bound
+    # Value of the column in rows that lack it (a table written before the column existed);
+    # None = null.
+    default: object = None
 
     def pandas_dtype(self):
         """The dtype object pandas uses for this column."""
@@ -115,12 +118,16 @@ class Table:
 def conform(df: pd.DataFrame, table: Table) -> pd.DataFrame:
     """Return `df` with exactly `table`'s columns, in order, cast to their declared dtypes.
 
-    Missing columns are added as nulls; extra columns are dropped. Casting errors propagate:
-    validation (pandera) is what reports bad values, this only sets types.
+    Missing columns are added with their field's `default` (null unless declared), so a table
+    written before a column existed still conforms; extra columns are dropped. Casting errors
+    propagate: validation (pandera) is what reports bad values, this only sets types.
     """
     out = pd.DataFrame(index=df.index)
     for f in table.fields:
-        col = df[f.name] if f.name in df.columns else pd.Series([None] * len(df), index=df.index)
+        if f.name in df.columns:
+            col = df[f.name]
+        else:
+            col = pd.Series([f.default] * len(df), index=df.index, dtype=object)
         if f.dtype == UTC_TS:
             out[f.name] = pd.to_datetime(col, utc=True, errors="coerce").astype(UTC_TS)
         elif f.dtype == "object":
@@ -368,6 +375,15 @@ INCIDENTS = Table(
             "A figure of it is a running toll ('rose to 41'): across articles it supersedes "
             "earlier reports of the event.",
         ),
+        Field(
+            "is_background",
+            "boolean",
+            "Recalled for context, not reported as news (an earlier attack, 'the third "
+            "shooting this week', a conflict-wide toll): not in the article total, not in "
+            "events. False in rows written before the column existed.",
+            nullable=False,
+            default=False,
+        ),
         Field("n_figures", "Int64", "Figures that belong to the incident.", ge=0, nullable=False),
         *_count_triples("incident"),
         RUN_ID,
@@ -413,7 +429,8 @@ QUARANTINE = Table(
             "reason",
             "string",
             "Stable code: invalid_json, not_an_object, missing_text, "
-            "duplicate_id, binary_content, bad_published, schema:<table>.<check>, ...",
+            "duplicate_id, binary_content, bad_published, article_too_large, "
+            "schema:<table>.<check>, ...",
             nullable=False,
         ),
         Field("detail", "string", "Human-readable explanation naming the field."),

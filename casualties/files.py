@@ -51,7 +51,7 @@ class StoreCorrupt(RuntimeError):
     The message is one line: which file, why, and what to run.
     """
 
-    def __init__(self, path: Path, reason: str):
+    def __init__(self, path: Path, reason: object):
         self.path = Path(path)
         why = " ".join(str(reason).split())[:200]
         super().__init__(

@@ -12,10 +12,14 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from flows.local_server import local_server
+
+if TYPE_CHECKING:
+    from prefect import Flow
 
 
 def load_specs(config: Path, names: list[str] | None = None) -> list[dict]:
@@ -41,7 +45,7 @@ def build_deployments(config: Path, names: list[str] | None = None) -> list:
     deployments = []
     for spec in load_specs(config, names):
         path, _, func = spec["entrypoint"].partition(":")
-        flow = load_flow_from_entrypoint(f"{root / path}:{func}")
+        flow: Flow[..., Any] = load_flow_from_entrypoint(f"{root / path}:{func}")
         schedules = []
         for s in spec.get("schedules") or []:
             if not s.get("active", True):

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.api.dataframe.model_components import FieldInfo
 from pandera.typing import Series
 
 from casualties.fields import CATEGORIES, TABLES, UTC_TS, Field, Table
@@ -36,7 +37,7 @@ _ANNOTATION = {
 DATE_TOLERANCE = pd.Timedelta(hours=14)
 
 
-def _pa_field(f: Field) -> pa.Field:
+def _pa_field(f: Field) -> FieldInfo:
     kwargs: dict = {"nullable": f.nullable}
     if f.dtype == "category":
         kwargs["dtype_kwargs"] = {"categories": list(f.categories), "ordered": False}

@@ -34,7 +34,7 @@ _EXCERPT = 200
 class Failure:
     """One failing check on one row (`row` is None when pandera could not name a row)."""
 
-    row: object
+    row: int | None  # a label of the aligned frame's index 0..n-1
     check: str  # stable check name, e.g. "low_le_best", "category_not_null"
     fields: tuple[str, ...]
     value: object
@@ -82,12 +82,15 @@ def _run(schema_or_model, df: pd.DataFrame, df_checks: dict) -> list[Failure]:
 
 
 def _align(df: pd.DataFrame, table: Table) -> pd.DataFrame:
-    """The table's columns in order (missing ones null, unknown ones dropped), index 0..n-1."""
+    """The table's columns in order (missing ones take their field's default, null unless
+    declared; unknown ones dropped), index 0..n-1."""
     df = df.reset_index(drop=True)
     return pd.DataFrame(
         {
-            c: df[c] if c in df.columns else pd.Series([None] * len(df), dtype=object)
-            for c in table.columns
+            f.name: df[f.name]
+            if f.name in df.columns
+            else pd.Series([f.default] * len(df), dtype=object)
+            for f in table.fields
         }
     )
 
@@ -101,6 +104,11 @@ def _render(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _row(f: Failure) -> int:
+    assert f.row is not None  # rowless failures were spread over every row before
+    return f.row
+
+
 def _quarantine_rows(
     table: Table,
     frame: pd.DataFrame,
@@ -109,8 +117,8 @@ def _quarantine_rows(
     articles: pd.DataFrame | None,
     run_id: str,
 ) -> pd.DataFrame:
-    by_row: dict[object, list[Failure]] = {}
-    for f in sorted(failures, key=lambda f: f.row):
+    by_row: dict[int | None, list[Failure]] = {}
+    for f in sorted(failures, key=_row):
         by_row.setdefault(f.row, []).append(f)
     provenance = {}
     if articles is not None and len(articles) and "article_id" in frame.columns:
@@ -179,7 +187,8 @@ def validate(
     raw, model = _schemas(table_name)
     failures = _run(raw, frame, {})
     bad = {f.row for f in failures}
-    if None in bad:  # cannot tell which rows: keep none of them unchecked
+    raw_rowless = None in bad
+    if raw_rowless:  # cannot tell which rows: keep none of them unchecked
         bad = set(frame.index)
     typed_src = frame.drop(index=list(bad))
     try:
@@ -199,7 +208,10 @@ def validate(
     rowless = [f for f in failures if f.row is None]
     if rowless:
         failures = [f for f in failures if f.row is not None]
-        failures += [Failure(i, r.check, r.fields, r.value) for r in rowless for i in typed.index]
+        # A failure that names no row fails every row it was checked on: all rows when the
+        # raw stage could not name them (none went on to the typed checks), else the typed ones.
+        rows = frame.index if raw_rowless else typed.index
+        failures += [Failure(i, r.check, r.fields, r.value) for r in rowless for i in rows]
     failed_rows = {f.row for f in failures}
     valid = typed.drop(index=[i for i in failed_rows if i in typed.index]).reset_index(drop=True)
     quarantine = _quarantine_rows(table, frame, typed, failures, articles, run_id)

@@ -151,10 +151,10 @@ def _merge_in_groups(
     sizes = np.bincount(seg)
     group = np.zeros(len(sizes), dtype=np.int64)
     g = size = 0
-    for s, n in enumerate(sizes):
+    for i, n in enumerate(sizes.tolist()):
         if size and size + n > group_rows:
             g, size = g + 1, 0
-        group[s] = g
+        group[i] = g
         size += n
     row_group = group[seg]
     frames = [

@@ -1,7 +1,8 @@
 """Events: incidents from different articles that report the same event, merged and reconciled.
 
 GDELT's best-known failure is counting one kidnapping as hundreds of events because every
-article that reports it counts again. Here reports of one event become one row:
+article that reports it counts again. Here reports of one event become one row (background
+incidents, which an article only recalls, are left out):
 
 1. Candidate pairs come from a hash join on blocking keys, never from all pairs: the country,
    a coordinate cell of about 55 km or, without coordinates, the admin area or place words,
@@ -686,14 +687,20 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     `fields.EVENTS` (without `run_id`).
 
     `incidents` has the INCIDENTS columns; `articles` (article_id, published) fills
-    `published` where the incidents lack it. Every incident belongs to exactly one event;
-    incidents without figures make events too. Deterministic: `event_id` is a hash of the
-    sorted incident ids, and rows are sorted by date then event_id.
+    `published` where the incidents lack it. Every incident reported as news belongs to
+    exactly one event; incidents without figures make events too. Background incidents
+    (`is_background`: an earlier attack the article recalls) make none: the article is not a
+    report of them, and counting them would count past events again with every article that
+    mentions them. Deterministic: `event_id` is a hash of the sorted incident ids, and rows are
+    sorted by date then event_id.
     """
     if incidents is None or len(incidents) == 0:
         return EVENTS.empty().drop(columns=["run_id"])
     # Every INCIDENTS column, typed (a table written before a column existed still merges).
     df = conform(incidents, INCIDENTS)
+    df = df[~df["is_background"].fillna(False).to_numpy(dtype=bool)]
+    if len(df) == 0:
+        return EVENTS.empty().drop(columns=["run_id"])
     df["published"] = published(df, articles)
     df["_pub"] = df["published"].fillna(pd.Timestamp(0, tz="UTC"))
     # Order-independent: the same incidents in any order give the same events.

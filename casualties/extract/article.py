@@ -28,6 +28,11 @@ def extract_article(text: str, published: datetime | None = None) -> ArticleExtr
     return ArticleExtraction(figures=figs, incidents=incs, totals=totals)
 
 
+# Figure fields kept out of the JSON output: offsets of the sentence, and the in-memory
+# reasoning that `casualties evaluate --explain` shows.
+_NOT_IN_JSON = frozenset({"sentence_start", "account", "counted", "why"})
+
+
 def _triple(low, best, high) -> dict:
     return {"low": low, "best": best, "high": high}
 
@@ -36,7 +41,7 @@ def extraction_to_json(doc_id: str, ex: ArticleExtraction) -> dict:
     """The JSON object `casualties extract` prints for one article (column names as tables)."""
     out: dict = {"id": doc_id}
     out["figures"] = [
-        {k: v for k, v in f.to_dict().items() if k not in ("sentence_start",)} for f in ex.figures
+        {k: v for k, v in f.to_dict().items() if k not in _NOT_IN_JSON} for f in ex.figures
     ]
     out["incidents"] = [incident_row(inc, i) for i, inc in enumerate(ex.incidents)]
     for cat in CATEGORIES:
@@ -50,6 +55,7 @@ def incident_row(inc, index: int) -> dict:
         "incident": index,
         "n_figures": len(inc.figure_indices),
         "claim_by_party": inc.claim_by_party,
+        "is_background": inc.is_background,
     }
     for cat in CATEGORIES:
         low, best, high = inc.counts.get(cat, (None, None, None))

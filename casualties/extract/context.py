@@ -175,6 +175,7 @@ class Gated:
 
     def _first(self, text: str, pos: int, endpos: int) -> int:
         """Where the gate first matches in text[pos:endpos], or -1."""
+        assert self._gate is not None  # called only for a gated pattern
         padded = self._after_non_word
         if padded is None:
             g = self._gate.search(text, pos, endpos)
@@ -296,7 +297,9 @@ def _speaker_before(sentence: str, verb_at: int) -> str | None:
     w0 = max(0, verb_at - _WINDOW)
     if w0 and not _NOT_SKIPPABLE.search(sentence, w0, verb_at):
         w0 = 0
-    cut = _SKIP_BEFORE_VERB.search(sentence, w0, verb_at).start()
+    skip = _SKIP_BEFORE_VERB.search(sentence, w0, verb_at)
+    assert skip is not None  # it matches the empty string before verb_at at least
+    cut = skip.start()
     # The last clause start before `cut`. From a word start the scan finds the same matches
     # as from the sentence start (none spans it); if it finds none there, the speaker's words
     # reach back before the window: more than 10 words, or the whole scan decides.

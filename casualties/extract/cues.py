@@ -46,6 +46,7 @@ def named_alternation(table: dict) -> tuple[str, list[tuple[str, str]]]:
 
 def which(m: re.Match, names: list[tuple[str, str]]) -> tuple[str, str]:
     """(category, name) of the group that matched in a named alternation."""
+    assert m.lastgroup is not None  # every alternative is a named group
     return names[int(m.lastgroup[1:])]
 
 

@@ -247,6 +247,7 @@ def _starts(text: str, reversed_text: str, anchors: list[int], words_before: int
         m = simple(reversed_text, n - at)
         if m is None:  # a word with other characters than word characters: all word starts
             m = _ANY_WORDS_BACK[words_before].match(reversed_text, n - at)
+            assert m is not None  # the simple pattern fails only where a word follows
             out += [w.start() for w in _WORD_START.finditer(text, n - m.end(), at)]
             continue
         for i in words:  # the common case: each word is one word start
@@ -332,7 +333,10 @@ def _parser(base: date | None):
     """
     from dateparser.date import DateDataParser  # noqa: PLC0415  (loads on first use, see above)
 
-    settings = {"PREFER_DATES_FROM": "past", "PREFER_DAY_OF_MONTH": "first"}
+    settings: dict[str, str | datetime] = {
+        "PREFER_DATES_FROM": "past",
+        "PREFER_DAY_OF_MONTH": "first",
+    }
     if base is not None:
         settings["RELATIVE_BASE"] = datetime(base.year, base.month, base.day)
     return DateDataParser(languages=["en"], settings=settings)
@@ -467,6 +471,7 @@ def _on_or_before(bare: str, base: date | None) -> tuple[date, str] | None:
     got = _without_year(bare, base)
     if got is UNREADABLE:
         return dateparser_absolute(bare, base)
+    assert got is None or isinstance(got, tuple)  # UNREADABLE is the only other answer
     return got
 
 

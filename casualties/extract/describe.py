@@ -143,6 +143,7 @@ def _first_named(where: Stretch, key: str, names: tuple[str, ...]) -> str | None
     m = where.search(rules().ids[key]) if where.span else None
     if m is None:
         return None
+    assert m.lastgroup is not None  # every alternative is a named group
     return names[int(m.lastgroup[1:])]
 
 
@@ -176,6 +177,7 @@ def _target(where: Stretch) -> str | None:
             last = m
             m = where.search(targets, m.end(), cued.end())
         if last is not None:
+            assert last.lastgroup is not None  # every alternative is a named group
             return r.target_names[int(last.lastgroup[1:])]
     return _first_named(where, "targets", r.target_names)
 

@@ -50,7 +50,7 @@ def _by_stem(table: dict) -> dict[str, re.Pattern]:
     to the alternatives that can start with it, in their order and with their group names: at a
     trigger the first alternative that matches is the same, and the few are tried faster.
     Stems no alternative starts with are left out."""
-    parts = []
+    parts: list[str] = []
     for entries in table.values():
         for pattern in entries.values():
             parts.append(f"(?P<g{len(parts)}>{context.alt(pattern)})")
@@ -156,7 +156,7 @@ class _Article:
             if cue is not None:
                 c = cue.match(low, p)
                 if c:
-                    self.cue_at[p] = (*names[int(c.lastgroup[1:])], c.end())
+                    self.cue_at[p] = (*cues.which(c, names), c.end())
         self.cue_pos = list(self.cue_at)  # in order of position, as the triggers
         self._not_people: dict[int, bool] = {}
         self.suicide = "suicide" in low  # every _SUICIDE_AFTER match holds the word
@@ -392,6 +392,7 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
         if n_items and _number_first(art, q):  # "killing 7 policemen, 3 militants were injured"
             return None
         tail = cues.NP_TAIL.match(text, q.end)
+        assert tail is not None  # NP_TAIL matches the empty string too
         if n_items and not cues.ITEM_END.match(text, tail.end()):
             return None  # a new clause's subject: "killed a hostage, 60 marines stormed ..."
         f = _Found.of(
@@ -530,6 +531,7 @@ def _toll_before(art: _Article, q) -> _Found | None:
         cues.RAISE_TOLL.search(text, w0, q.start)
     )
     tail = cues.NP_TAIL.match(text, q.end)
+    assert tail is not None  # NP_TAIL matches the empty string too
     return _Found.of(
         q,
         category,
@@ -855,7 +857,9 @@ def _join_uncued(art: _Article, used: set[int], found: list[_Found]) -> None:
 
 def _np_after(text: str, q) -> str:
     """The noun phrase after quantity `q` ("Afghan soldiers")."""
-    return cues.NP_TAIL.match(text, q.end).group(0)
+    tail = cues.NP_TAIL.match(text, q.end)
+    assert tail is not None  # NP_TAIL matches the empty string too
+    return tail.group(0)
 
 
 def _join_one(

@@ -100,7 +100,8 @@ def merge_accounts(accounts: list[tuple[Triple, bool]]) -> Triple:
     lows = [t[0] for t, _ in accounts]
     neutral = [t[1] for t, party in accounts if not party] or [t[1] for t, _ in accounts]
     highs = [t[2] for t, _ in accounts]
-    high = None if any(h is None for h in highs) else max(highs)
+    bounded = [h for h in highs if h is not None]
+    high = max(bounded) if len(bounded) == len(highs) else None
     low, best = min(lows), min(neutral)
     best = max(best, low)
     return (low, best, high if high is None else max(high, best))

@@ -29,6 +29,12 @@ class Figure:
     is_subset: bool = False
     sentence_start: int = 0  # offset of `sentence` in the text
     incident: int | None = None  # index into ArticleExtraction.incidents
+    # In memory only (not a column; `casualties evaluate --explain` prints them): the account
+    # (mentions of the same victims) the figure joined, whether it counts in the article
+    # total, and why.
+    account: int | None = None
+    counted: bool = False
+    why: str = ""
 
     def to_dict(self) -> dict:
         """The fields as a flat dict. Every field is a plain value, so a shallow copy is exact
@@ -51,6 +57,9 @@ class Incident:
     figure_indices: list[int] = field(default_factory=list)
     counts: dict[str, tuple[int, int, int | None]] = field(default_factory=dict)
     claim_by_party: bool = False
+    # Recalled for context (an earlier attack, a conflict-wide toll), not reported as news:
+    # kept out of the article total and out of events.
+    is_background: bool = False
     # Filled by casualties.extract.describe: date, date_precision, date_text, place, place_text,
     # country, admin1, latitude, longitude, geo_precision, event_type, weapon, target,
     # perpetrator, perpetrator_hedged.

@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from casualties import rules
 from casualties.files import write_bytes_atomic
@@ -132,7 +133,7 @@ class Gazetteer:
             rows = self.towns.get(stripped) if stripped != key else None
         if rows is None:
             return ()  # (not kept: most keys asked for are no towns)
-        found = (self.town(rows),) if type(rows) is int else tuple(map(self.town, rows))
+        found = (self.town(rows),) if isinstance(rows, int) else tuple(map(self.town, rows))
         self._candidates[key] = found
         return found
 
@@ -551,8 +552,9 @@ class _Stretches:
                 continue  # in the stretch just searched
             # (each match in the stretch holds one of `anchors`, this one or a later one, no
             # further from its start than the reach: none starts before)
-            start = n - reach(backwards, n - a).end()
-            done = _STRETCH.match(text, a).end()
+            before, stretch = reach(backwards, n - a), _STRETCH.match(text, a)
+            assert before is not None and stretch is not None  # both match the empty string
+            start, done = n - before.end(), stretch.end()
             yield from pat.finditer(text, start, done)
 
 
@@ -745,7 +747,9 @@ def _word_info(word: str) -> tuple[bool, str, str | None] | None:
 
 
 @lru_cache(maxsize=131072)
-def _token_info(word: str, following: str | None) -> tuple[bool, str, str | None, tuple] | None:
+def _token_info(
+    word: str, following: str | None
+) -> tuple[bool, str, str | None, tuple | None] | None:
     """A capitalised token and the token one space after it (None if none): whether a
     longer name may start with the two, and the token's phrase, key and _hit_kind read
     alone (key None when the token alone can name no place: see _no_place_alone); None
@@ -927,6 +931,7 @@ class _Scanner:
                 continue
             if m.group(1) is not None and not _starts_token(text, start):
                 continue
+            assert info is not None  # compress kept the tokens with an info only
             longer, phrase, key, kind = info
             hit = None
             if longer:
@@ -944,6 +949,7 @@ class _Scanner:
                         hit = (start, start + len(gram), gram, gram_key, last_end, kind)
                         break
             if hit is None and key is not None:
+                assert kind is not None  # _token_info reads a kind with every key
                 hit = (start, start + len(phrase), phrase, key, end, kind)
             if hit is not None:
                 raw.append(hit)
@@ -968,7 +974,9 @@ class _Scanner:
                 towns.append((s, e, phrase, key, last_end, town))
         # Countries the article is about: named ones, the dateline's and those of country
         # adjectives ("Afghan forces"). They decide between towns of one name.
-        context = {m.cc for m in mentions} | set(_demonym_counts(text)) | set(self.hints)
+        # (every mention so far is a country or state: each has a code)
+        context = {m.cc for m in mentions if m.cc is not None}
+        context |= set(_demonym_counts(text)) | set(self.hints)
         dl = _dateline(text)
         if dl is not None and dl.cc:
             context.add(dl.cc)
@@ -1093,7 +1101,7 @@ class _Scanner:
 
     def _capitals(self, stretches: _Stretches) -> list[Mention]:
         """ "the Afghan capital", "Iraq's capital": the capital town of that country."""
-        found = []
+        found: list[Mention] = []
         if "capital" not in self.text:
             return found  # _CAPITAL needs the word
         dem = rules.load("places")["demonyms"]
@@ -1110,7 +1118,7 @@ class _Scanner:
                 )
         return found
 
-    def _spot(self, s, e, phrase, name, townish, context) -> Mention | None:
+    def _spot(self, s, e, phrase, name, townish, context) -> Mention:
         owner, owner_towns, country, towns = _spot_name(name)
         if owner is not None:  # "Quetta's Zarghoon Road": a spot in Quetta
             town = _choose(owner_towns, None, None, context)
@@ -1224,7 +1232,7 @@ def mentions(text: str, hints: frozenset[str] = frozenset()) -> tuple[Mention, .
 
 def _row(m: Mention, precision: str, place_text: str | None = None) -> dict:
     g = gazetteer()
-    row = {
+    row: dict[str, Any] = {
         "place": None,
         "place_text": place_text if place_text is not None else m.text,
         "country": g.country_names.get(m.cc) if m.cc else None,
@@ -1348,6 +1356,7 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
     found = mentions(text, hints)
     dl = found[0] if found and found[0].dateline else None
     body, starts, ends, ordered = _body_index(text, hints)
+    earlier: Sequence[Mention]
     if ordered:
         n_earlier = bisect.bisect_right(ends, start)
         earlier = body[:n_earlier]
@@ -1359,11 +1368,14 @@ def _resolve_place(text: str, start: int, end: int, hints: frozenset[str]) -> di
     else:
         earlier = [m for m in body if m.end <= start]
         inside = [m for m in body if m.start < end and start < m.end]
-    towns_in, spots_in, admins_in, countries_in = [], [], [], []
+    towns_in: list[Mention] = []
+    spots_in: list[Mention] = []
+    admins_in: list[Mention] = []
+    countries_in: list[Mention] = []
     by_kind = {"town": towns_in, "spot": spots_in, "admin": admins_in, "country": countries_in}
     for m in inside:
         by_kind[m.kind].append(m)
-    stated_cc = {m.cc for m in countries_in + admins_in if m.cc}
+    stated_cc: set[str | None] = {m.cc for m in countries_in + admins_in if m.cc}
     if dl is not None and dl.kind == "country":
         # A country dateline ("FRANCE.  Bombs exploded ...") names the incident's country in
         # chronologies: towns and countries elsewhere are other parties, not the place.

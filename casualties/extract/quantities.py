@@ -533,6 +533,13 @@ def _range_end(plow: str, end: int, with_and: bool) -> int:
 
 
 # Complexity allowed: the hot loop of number reading: inlined for speed, profiled.
+def _group(m: re.Match) -> str:
+    """The name of the alternative `m` matched (every alternative of BEFORE_RE and AFTER_RE is
+    a named group)."""
+    assert m.lastgroup is not None
+    return m.lastgroup
+
+
 def _scan(  # noqa: C901
     ptext: str, plow: str, m: re.Match, before: bool | None = None, after: bool | None = None
 ) -> tuple[Quantity | None, int]:
@@ -554,7 +561,7 @@ def _scan(  # noqa: C901
     if before:
         b = BEFORE_RE.search(plow, max(0, k - 31), c1.start)
         if b is not None:
-            g = b.lastgroup
+            g = _group(b)
             if g == "q":
                 qual, qstart = _QUAL_OF[_norm(b.group("q"))], b.start() + 1
             elif g[0] == "x" or ptext[b.start() + 1].isupper():
@@ -575,10 +582,11 @@ def _scan(  # noqa: C901
                 a = _date_after(ptext, c1, a)
             sep = a is not None and a.lastgroup == "sep"
         if a is not None and not sep:
-            if a.lastgroup[0] == "x":
+            if _group(a)[0] == "x":
                 return None, end
-            suffix, end = a.lastgroup[2:], a.end()
+            suffix, end = _group(a)[2:], a.end()
         elif sep and not NO_RANGE_BEFORE_RE.search(ptext, max(0, qstart - 30), qstart):
+            assert a is not None  # sep: a separator was matched
             m2 = CORE_RE.match(plow, a.end() - 1)
             if m2 is not None and m2.lastgroup == "date":  # "10 to 12 March 2020"
                 return None, m2.end()
@@ -606,12 +614,12 @@ def _scan(  # noqa: C901
                     if a is not None and a.lastgroup == "x_date":
                         a = _date_after(ptext, c2, a)
                     if a is not None and a.lastgroup != "sep":
-                        if a.lastgroup[0] == "x":
+                        if _group(a)[0] == "x":
                             return None, end
-                        suffix, end = a.lastgroup[2:], a.end()
+                        suffix, end = _group(a)[2:], a.end()
     elif c1.kind == "vague" and _after_needed(plow, end):
         a = AFTER_RE.match(plow, end)
-        if a is not None and a.lastgroup[0] == "x":
+        if a is not None and _group(a)[0] == "x":
             return None, end
     if qual == "between":  # "between" only qualifies a range; the word stays in the surface
         qual = None
@@ -627,6 +635,7 @@ def _scan(  # noqa: C901
         return None, end
 
     is_range = len(cores) == 2
+    high: int | None
     if is_range:
         low, best, high, own = c1.best, c1.best, cores[1].best, "range"
     else:
@@ -702,9 +711,9 @@ def find_quantities(text: str) -> list[Quantity]:  # noqa: C901
                 else:
                     fast = nc in fast_end or (nc == "." and not plow[e + 1 : e + 2].isdigit())
                 if fast:
-                    q = new(Quantity)  # as _quantity(...), inlined: most numbers come here
+                    quick = new(Quantity)  # as _quantity(...), inlined: most numbers come here
                     set_fields(
-                        q,
+                        quick,
                         "__dict__",
                         {
                             "start": s - 1,
@@ -719,7 +728,7 @@ def find_quantities(text: str) -> list[Quantity]:  # noqa: C901
                             "core_end": e - 1,
                         },
                     )
-                    out.append(q)
+                    out.append(quick)
                     pos = e
                     continue
         q, pos = _scan(ptext, plow, m, before, after)

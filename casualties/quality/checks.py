@@ -105,7 +105,7 @@ def _context(report_dir: Path):
     context = gx.get_context(mode="ephemeral")
     # No progress bars: the flow logs one line per table instead.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    for name, site in dict(context.get_config().data_docs_sites or {}).items():
+    for name, site in dict(context.config.data_docs_sites or {}).items():
         context.delete_data_docs_site(name)
         # GX made an empty temp folder for its default site; do not leave it behind.
         default_dir = (site.get("store_backend") or {}).get("base_directory")

@@ -95,7 +95,7 @@ class RulesError(ValueError):
 class _StrictLoader(yaml.SafeLoader):
     """safe_load, except that a mapping with a key twice is an error instead of last-wins."""
 
-    def construct_mapping(self, node, deep=False):
+    def construct_mapping(self, node, deep: bool = False) -> dict:
         seen: dict = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)

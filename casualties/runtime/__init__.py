@@ -1,1 +1,1 @@
-"""runtime"""
+"""Running the pipeline: batches of a run, stage clock, summary, process pool, memory."""

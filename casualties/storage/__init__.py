@@ -1,1 +1,1 @@
-"""storage"""
+"""Storage: reading raw/ (with quarantine), the atomic store of Parquet tables, merges."""

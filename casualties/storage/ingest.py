@@ -21,6 +21,7 @@ Rejected (no article row):
   empty_file, binary_content                                    (file level)
   invalid_json, not_an_object, missing_text, text_not_string, empty_text, line_too_long
                                                                 (JSONL record)
+  article_too_large  (text longer than MAX_ARTICLE_CHARS: .txt file or JSONL record)
   duplicate_id   (same `id` as an earlier record, different text; earlier = by (source_file, line))
 Notes (the article IS kept; the row records what was repaired):
   bad_published  (unparseable or non-string `published`: kept with `published` null)
@@ -40,6 +41,10 @@ Decisions
   line (stripped); `doc_id` = `source_file`; `line` null.
 - JSONL: an integer `id` is turned into its decimal string; `published` is parsed per batch to
   UTC (naive times are taken as UTC), ISO 8601 first, then any format pandas recognises.
+- Size cap: an article of more than MAX_ARTICLE_CHARS characters (2,000,000: some 250 times the
+  longest article of the full-article dev set) is quarantined, not extracted, so one outsized
+  text (a dump, a feed concatenated into one record) cannot hold up a run: extraction time per
+  character grows with the length of one text (README, "Size cap", has the measurements).
 - Lone surrogates (from JSON "\\ud800" escapes) are replaced by U+FFFD: Parquet needs valid UTF-8.
 - Same text twice is stored once (`article_id` = first 16 hex of sha256 of the UTF-8 text);
   same `id` with the same text is one article, not a conflict.
@@ -74,6 +79,7 @@ REASONS: dict[str, str] = {
     "text_not_string": "record's `text` is not a string",
     "empty_text": "record's `text` is empty or only whitespace",
     "line_too_long": "JSONL line longer than MAX_LINE_BYTES (64 MiB); skipped unread",
+    "article_too_large": "text longer than MAX_ARTICLE_CHARS (2,000,000 characters); not extracted",
     "duplicate_id": "same `id` as an earlier record with a different text; the later is rejected",
     "bad_published": "note: `published` unparseable or not a string; article kept, published null",
     "missing_id": "note: record has no usable `id`; article kept with doc_id <file>:<line>",
@@ -86,6 +92,7 @@ NOTE_REASONS = frozenset({"bad_published", "missing_id", "bad_field", "decoded_l
 EXTENSIONS = {".txt": "txt", ".jsonl": "jsonl"}
 EXCERPT_CHARS = 200
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a longer JSONL line is quarantined, not loaded
+MAX_ARTICLE_CHARS = 2_000_000  # a longer article text is quarantined, not extracted
 _SNIFF_BYTES = 8192
 _BINARY_CONTROL_SHARE = 0.10
 
@@ -359,6 +366,9 @@ def _read_txt(raw: RawInput) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not text.strip():
         qrows.append(_qrow(rel, "empty_file", "file has no text", doc_id=rel))
         return _articles_frame([]), quarantine_frame(qrows)
+    if too_large := article_too_large(text):
+        qrows.append(_qrow(rel, "article_too_large", too_large, doc_id=rel, excerpt=text))
+        return _articles_frame([]), quarantine_frame(qrows)
     if enc in ("cp1252", "latin-1"):
         qrows.append(
             _qrow(
@@ -382,6 +392,13 @@ def _read_txt(raw: RawInput) -> tuple[pd.DataFrame, pd.DataFrame]:
         "line": None,
     }
     return _articles_frame([row]), quarantine_frame(qrows)
+
+
+def article_too_large(text: str) -> str | None:
+    """Why `text` is above the size cap (the quarantine detail), or None when it is not."""
+    if len(text) <= MAX_ARTICLE_CHARS:
+        return None
+    return f"text has {len(text):,} characters (cap {MAX_ARTICLE_CHARS:,}); not extracted"
 
 
 def _decode_line(data: bytes, first: bool) -> tuple[str, str]:
@@ -516,7 +533,7 @@ def _parse_record(rel: str, lineno: int, line: str) -> tuple[dict | None, list[d
         ]
 
     raw_id = rec.get("id")
-    doc_id: str | None = None
+    doc_id = None
     if isinstance(raw_id, str) and raw_id.strip():
         doc_id = _clean_str(raw_id)
     elif isinstance(raw_id, int) and not isinstance(raw_id, bool):
@@ -531,6 +548,8 @@ def _parse_record(rel: str, lineno: int, line: str) -> tuple[dict | None, list[d
         return None, [_qrow(rel, "text_not_string", why, lineno, doc_id, line)]
     if not text.strip():
         return None, [_qrow(rel, "empty_text", "`text` is empty", lineno, doc_id, line)]
+    if too_large := article_too_large(text):
+        return None, [_qrow(rel, "article_too_large", too_large, lineno, doc_id, line)]
     text = _clean_str(text)
 
     notes: list[dict] = []

@@ -167,6 +167,7 @@ class _Cursor:
                 batch = self._next()
                 self._buf = pa.Table.from_batches([batch])
                 self._start, self._end = self._end, self._end + batch.num_rows
+            assert self._buf is not None  # read in the loop above: positions[0] < self._end
             n = int(np.searchsorted(positions, self._end))
             rows = positions[:n] - self._start
             if (np.diff(rows) == 1).all():  # consecutive rows (a full rebuild): no copy
@@ -199,7 +200,7 @@ class _PartWriters:
 
     def __init__(self, folder: Path, table: Table, metadata: Mapping[str, str]):
         self.folder, self.table, self.metadata = Path(folder), table, metadata
-        self.writers: dict[str, object] = {}
+        self.writers: dict[str, TableWriter] = {}
 
     def _writer(self, part: str):
         if part not in self.writers:
@@ -237,7 +238,7 @@ def _write_in_order(
     sides: np.ndarray,
     positions: np.ndarray,
     row_parts: np.ndarray,
-    paths: list[Path | None],
+    paths: list[Path],
     fix=None,
 ) -> None:
     """Copy rows into `writer` in the order given: row k is row positions[k] of
@@ -309,9 +310,7 @@ def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, n
     return pd.concat(frames, ignore_index=True), dropped
 
 
-def _with_excerpts(
-    quarantine: pd.DataFrame, keys: pd.DataFrame, paths: list[Path | None]
-) -> pd.DataFrame:
+def _with_excerpts(quarantine: pd.DataFrame, keys: pd.DataFrame, paths: list[Path]) -> pd.DataFrame:
     """Duplicate-id rows with the excerpt of their text, read from where each row is (the
     keys carry no text: holding every text's excerpt for a few rejected rows costs too much)."""
     if quarantine.empty:

@@ -85,6 +85,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 import pandas as pd
 import pyarrow as pa
@@ -164,6 +165,7 @@ def _arrow_schema(
     for f in table.fields:
         if f.dtype != "object":
             continue
+        assert sample is not None  # a table with object columns is given rows
         values = sample[f.name].dropna().head(1000)
         # Object columns hold lists of strings (events.incident_ids); infer from data if any.
         typ = pa.array(values.tolist()).type if len(values) else pa.list_(pa.string())
@@ -189,7 +191,7 @@ class TableWriter:
         self.metadata = dict(metadata)
         self.rows = 0
         self._tmp = temp_path(self.path)
-        self._fh = None
+        self._fh: IO[bytes] | None = None
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
 
@@ -205,6 +207,7 @@ class TableWriter:
         df = conform(df, self.table)
         if self._writer is None:
             self._open(df)
+        assert self._writer is not None  # opened above
         for start in range(0, len(df), ROW_GROUP_ROWS):
             part = df.iloc[start : start + ROW_GROUP_ROWS]
             arrow = pa.Table.from_pandas(part, schema=self._schema, preserve_index=False)
@@ -224,6 +227,7 @@ class TableWriter:
         if not self._conformed(data):
             self.write(data.to_pandas())
             return
+        assert self._writer is not None  # opened above
         for start in range(0, data.num_rows, ROW_GROUP_ROWS):  # same row groups as `write`
             self._writer.write_table(data.slice(start, ROW_GROUP_ROWS))
         self.rows += data.num_rows
@@ -231,6 +235,7 @@ class TableWriter:
     def _conformed(self, data: pa.Table) -> bool:
         # The file's Arrow schema, and every dictionary the declared categories in order: the
         # type alone does not say which categories pandas reads back.
+        assert self._schema is not None  # called once the file is open
         if not data.schema.equals(self._schema, check_metadata=False):
             return False
         for f in self.table.fields:
@@ -253,6 +258,7 @@ class TableWriter:
             # A table with no rows: Parquet then keeps no dictionary, so plain pd.read_parquet
             # gives categoricals without categories; read_table restores them.
             self._open(self.table.empty())
+        assert self._writer is not None and self._fh is not None  # opened above
         self._writer.close()
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -310,8 +316,9 @@ def table_metadata(path: Path) -> dict[str, str]:
     }
 
 
-def table_listing(manifest: Mapping | None, name: str) -> dict[str, str] | None:
-    """{file: run_id} of table `name` in a manifest of this layout, else None."""
+def table_listing(manifest: Mapping | None, name: str) -> dict[str, dict] | None:
+    """{file: {"run_id", "size", "sha256", "rows"}} of table `name` in a manifest of this
+    layout, else None."""
     if not manifest or manifest.get("format") != MANIFEST_FORMAT:
         return None
     listing = (manifest.get("tables") or {}).get(name)

@@ -1,1 +1,1 @@
-"""text"""
+"""Text machinery shared by the extractors: sentence splitting, trie regexes, start indexes."""

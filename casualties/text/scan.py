@@ -23,8 +23,9 @@ import functools
 import operator
 import re
 from functools import lru_cache
-from re import _constants as sre_c
-from re import _parser as sre_parser
+from re import _constants as sre_c  # type: ignore[attr-defined]  # private: not in typeshed
+from re import _parser as sre_parser  # type: ignore[attr-defined]  # private: not in typeshed
+from typing import cast
 
 from casualties.text.tries import trie_regex
 
@@ -131,10 +132,10 @@ class FastScan:
             return
         first, boundary = first_chars(pattern)
         if first:
-            gate = "[" + "".join(re.escape(ch) for ch in sorted(first)) + "]"
+            chars = "[" + "".join(re.escape(ch) for ch in sorted(first)) + "]"
             if boundary and all(_WORD_CHAR.fullmatch(ch) for ch in first):
-                gate += r"(?<!\w.)"  # a word start, as the leading \b requires
-            self.gate = re.compile(gate)
+                chars += r"(?<!\w.)"  # a word start, as the leading \b requires
+            self.gate = re.compile(chars)
 
     def finditer(self, text: str):
         """The matches of `self.pattern.finditer(text)`, in order."""
@@ -219,11 +220,12 @@ _UNKNOWN: tuple[set[str], set[str]] = (set(), {""})  # a character not known for
 def _keys_seq(items, k: int) -> tuple[set[str], set[str]]:
     """(strings a match of the sequence can be exactly, prefixes where knowledge stops), each at
     most `k` long; an exact string that reaches `k` becomes a prefix."""
-    open_, closed = {""}, set()
-    for item in items:
+    open_: set[str] = {""}
+    closed: set[str] = set()
+    for op, av in items:
         if not open_:
             break
-        o, c = _keys_item(*item, k=k)
+        o, c = _keys_item(op, av, k=k)
         open_, closed = _join(open_, o, c, closed, k)
     return open_, closed
 
@@ -273,7 +275,7 @@ def _keys_item(op, av, k: int) -> tuple[set[str], set[str]]:
         low, high, sub = av
         so, sc = _keys_seq(sub, k)
         o = {""} if low == 0 else set()
-        c: set[str] = set()
+        c = set()
         heads, n = {""}, 0
         while heads and n < high:
             if n > k:  # more repeats than a key can see: what follows is not known
@@ -336,6 +338,7 @@ class StartIndex:
         """The word starts of `text` where some indexed pattern may match, and which."""
         if self.scan is None:
             return TextStarts(self, text, [], [])
+        assert self.first_key is not None  # compiled with self.scan, from the same trie
         folded = fold(text)
         hits = list(map(re.Match.end, self.scan.finditer(folded)))
         if self.first_key.match(folded):
@@ -344,11 +347,13 @@ class StartIndex:
         # has few new word heads once many texts were read).
         width = self.key_lengths[-1]
         heads = [text[pos : pos + width] for pos in hits]
-        bits = list(map(self._known.get, heads))
-        if None in bits:
+        known = list(map(self._known.get, heads))
+        if None in known:
             bits = [
-                self._learn(head) if b is None else b for head, b in zip(heads, bits, strict=True)
+                self._learn(head) if b is None else b for head, b in zip(heads, known, strict=True)
             ]
+        else:  # the usual case once many texts were read: no copy
+            bits = cast("list[int]", known)
         return TextStarts(self, text, hits, bits)
 
     def _learn(self, head: str) -> int:

@@ -1,1 +1,1 @@
-"""tools"""
+"""Tools around the pipeline: the benchmark and the evaluation against labelled data."""

@@ -196,6 +196,7 @@ def build_corpus(
                 "url": f"https://example.org/bench/{doc_id}",
             }
             line = json.dumps(rec, ensure_ascii=False) + "\n"
+            assert fh is not None  # opened for the first text: in_file starts at per_file
             fh.write(line)
             size = len(text.encode())
             n += 1
@@ -463,14 +464,15 @@ def scaling_note(points: list[BenchPoint]) -> str:
     if len(runs) < 2:
         return ""
     a, b = runs[0], runs[-1]
-    per_mb = [p.run.seconds / p.corpus.mb for p in (a, b)]
+    assert a.run is not None and b.run is not None  # runs: the points with a run
+    per_mb = [a.run.seconds / a.corpus.mb, b.run.seconds / b.corpus.mb]
     note = (
         f"time per MB at {b.corpus.mb:.0f} MB vs {a.corpus.mb:.0f} MB: "
         f"{per_mb[1] / per_mb[0] - 1:+.0%} wall (incl. startup)"
     )
-    flow = [p.run.stats.get("flow_seconds") for p in (a, b)]
-    if all(flow):
-        note += f", {flow[1] / b.corpus.mb / (flow[0] / a.corpus.mb) - 1:+.0%} flow time"
+    flow_a, flow_b = a.run.stats.get("flow_seconds"), b.run.stats.get("flow_seconds")
+    if flow_a and flow_b:
+        note += f", {flow_b / b.corpus.mb / (flow_a / a.corpus.mb) - 1:+.0%} flow time"
     marginal = (b.run.seconds - a.run.seconds) / (b.corpus.mb - a.corpus.mb)
     note += f"; marginal {1 / marginal:.2f} MB/s" if marginal > 0 else ""
     return note

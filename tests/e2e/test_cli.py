@@ -80,6 +80,9 @@ def test_extract_reads_jsonl_and_writes_one_line_per_article():
     killed = [f for f in out[0]["figures"] if f["category"] == "killed"]
     assert killed and killed[0]["low"] == 14 and killed[0]["qualifier"] == "at_least"
     assert out[0]["killed"]["low"] == 14
+    assert [i["is_background"] for i in out[0]["incidents"]] == [False]
+    # the reasoning behind each figure is for `evaluate --explain`, not the output
+    assert not {"account", "counted", "why"} & set(killed[0])
     # bad lines are skipped with a message naming the line; the exit code tells
     assert res.returncode == 1
     assert "line 2: invalid JSON" in res.stderr and "line 4: not a JSON object" in res.stderr
@@ -131,3 +134,32 @@ def test_unknown_option():
 def test_report_without_tables(tmp_path):
     res = casualties("report", "--out", str(tmp_path), "--report", str(tmp_path / "r"))
     _one_line_error(res, "casualties run")
+
+
+def test_evaluate_explain_one_article(tmp_path):
+    path = tmp_path / "labelled.jsonl"
+    row = {"id": "t:1", "text": "Gunmen killed 3 people in the market.", "killed": 3}
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    res = casualties("evaluate", str(path), "--explain", "t:1")
+    assert res.returncode == 0 and res.stderr == ""
+    assert "killed (3, 3, 3)" in res.stdout and "sentence [0:37]: Gunmen killed" in res.stdout
+    assert res.stdout.splitlines()[-2].split()[-1] == "right"
+    res = casualties("evaluate", str(path), "--explain", "t:2")
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        f"cannot evaluate {path}: no row with id 't:2' in {path}"
+    ]
+
+
+def test_extract_skips_an_article_above_the_size_cap():
+    from casualties.storage.ingest import MAX_ARTICLE_CHARS
+
+    big = "Over 10 people were killed. " * (MAX_ARTICLE_CHARS // 28 + 1)
+    lines = [json.dumps({"id": "big", "text": big}), json.dumps({"id": "a", "text": "3 killed."})]
+    res = casualties("extract", "-", stdin="\n".join(lines) + "\n")
+    assert [json.loads(line)["id"] for line in res.stdout.splitlines()] == ["a"]
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines() == [
+        f"casualties extract: line 1: article_too_large: text has {len(big):,} characters "
+        f"(cap {MAX_ARTICLE_CHARS:,}); not extracted; skipped"
+    ]

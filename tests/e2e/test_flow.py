@@ -305,3 +305,72 @@ def test_whole_store_checks_see_the_partitions_not_validated(tmp_path):
         "expect_column_values_to_be_unique(figure_id) across the store",
     ]
     assert quality.report_run(tmp_path / "report") == "r2"
+
+
+BACKGROUND_ARTICLES = [
+    {
+        "id": "kabul-market-tuesday",
+        "published": "2024-03-07T10:00:00Z",
+        "text": "KABUL (Wire) - A car bomb killed 5 people at a market in Kabul on Tuesday, police "
+        "said.\n\nIn March 2023, another bombing at the same market killed 51 people.",
+    },
+    {
+        "id": "kabul-market-tuesday-2",
+        "published": "2024-03-07T12:00:00Z",
+        "text": "Five people died when a car bomb exploded at a market in Kabul on Tuesday, "
+        "officials said.",
+    },
+    {
+        "id": "kabul-market-2023",
+        "published": "2023-03-07T09:00:00Z",
+        "text": "A bombing at a market in Kabul killed 51 people on Monday, officials said.",
+    },
+]
+
+
+def test_background_incidents_are_stored_flagged_and_make_no_event(harness, tmp_path, monkeypatch):
+    """The first article recalls the 2023 bombing, which the third reports as news. The
+    background rules are built elsewhere; here an incident dated more than 30 days before
+    publication stands in for them. The flow stores the flag, and the recalled bombing does not
+    join the 2023 report's event (without the flag they merge: the past counted again)."""
+    from casualties.extract import article
+    from flows.pipeline import pipeline
+
+    extract = article.extract_article
+
+    def recalled_is_background(text, published=None):
+        ex = extract(text, published)
+        for inc in ex.incidents:
+            date = inc.attributes.get("date")
+            if date is not None and published is not None:
+                inc.is_background = date < published - pd.Timedelta(days=30)
+        return ex
+
+    monkeypatch.setattr(article, "extract_article", recalled_is_background)
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    lines = [json.dumps(a) for a in BACKGROUND_ARTICLES]
+    (raw / "kabul.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = pipeline(raw_dir=raw, out_dir=out, report_dir=tmp_path / "reports")
+    assert summary["quality"]["failed"] == 0
+
+    incidents = pd.read_parquet(out / "incidents")
+    assert str(incidents["is_background"].dtype) == "boolean"
+    doc = pd.read_parquet(out / "articles").set_index("article_id")["doc_id"]
+    incidents["doc"] = incidents["article_id"].map(doc)
+    flagged = incidents[incidents["is_background"]]
+    assert flagged[["doc", "killed_best"]].values.tolist() == [["kabul-market-tuesday", 51]]
+    background_id = flagged["incident_id"].iloc[0]
+
+    events = pd.read_parquet(out / "events")
+    members = [i for ids in events["incident_ids"] for i in ids]
+    assert background_id not in members
+    assert sorted(members) == sorted(incidents.loc[~incidents["is_background"], "incident_id"])
+    by_doc = incidents.set_index("incident_id")["doc"]
+    assert sorted(
+        (sorted(by_doc[i] for i in ids), int(k))
+        for ids, k in zip(events["incident_ids"], events["killed_best"], strict=True)
+    ) == [
+        (["kabul-market-2023"], 51),
+        (["kabul-market-tuesday", "kabul-market-tuesday-2"], 5),
+    ]

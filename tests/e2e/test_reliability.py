@@ -153,7 +153,7 @@ def test_mixed_folder_run_completes_and_quarantines_each_bad_record(ws, first_ru
     assert len(read_rows) == len(EXPECTED_QUARANTINE)
     assert q["run_id"].notna().all() and q["excerpt"].str.len().max() <= io.EXCERPT_CHARS
     # the counts are reported
-    assert "articles 7" in proc.stdout and "invalid_json 1" in proc.stdout
+    assert "articles 6" in proc.stdout and "invalid_json 1" in proc.stdout
     assert set(tables["figures"]["article_id"]) <= set(arts["article_id"])
     assert (ws.root / "reports" / "quality" / "index.html").exists()
 

@@ -66,7 +66,8 @@ def test_golden_events_conform_and_cover_every_incident(golden_events):
     assert list(events.columns) == [c for c in EVENTS.columns if c != "run_id"]
     assert events["event_id"].is_unique
     members = [i for ids in events["incident_ids"] for i in ids]
-    assert sorted(members) == sorted(incidents["incident_id"])
+    news = incidents[~incidents["is_background"]]
+    assert sorted(members) == sorted(news["incident_id"])
 
 
 # --- reconciliation rules on incident rows built by hand ------------------------------------
@@ -86,6 +87,7 @@ def _incidents(*rows: dict) -> pd.DataFrame:
         "event_type": "remote_explosive",
         "claim_by_party": False,
         "is_cumulative": False,
+        "is_background": False,
         "n_figures": 1,
         **KABUL,
     }
@@ -308,6 +310,47 @@ def test_old_tables_without_new_columns_still_merge():
     )
     ev = merge_events(inc, articles)
     assert len(ev) == 1 and ev.loc[0, "n_sources"] == 2
+
+
+def test_background_incidents_make_no_event_and_join_none(tmp_path):
+    """Two reports of a Kabul bombing, and background incidents recalled by both articles: a
+    bombing of the same day and toll (it would merge with the reports if it were news) and last
+    year's attack. Only the reports become an event, in memory and from a file."""
+    from casualties.events.groups import merge_events_file
+
+    inc = _incidents(
+        {"article_id": "a", "date": "2021-03-12", "killed": (12, 12, 12)},
+        {"article_id": "b", "date": "2021-03-12", "killed": (12, 12, 12)},
+        {
+            "article_id": "c",
+            "date": "2021-03-12",
+            "killed": (12, 12, 12),
+            "is_background": True,
+        },
+        {
+            "article_id": "a",
+            "date": "2020-05-01",
+            "killed": (51, 51, 51),
+            "is_background": True,
+        },
+        {
+            "article_id": "b",
+            "date": "2020-05-01",
+            "killed": (51, 51, 51),
+            "is_background": True,
+        },
+    )
+    assert inc["is_background"].tolist() == [False, False, True, True, True]
+    ev = merge_events(inc)
+    assert len(ev) == 1
+    assert sorted(ev.loc[0, "incident_ids"]) == ["a:i0", "b:i1"]
+    assert ev.loc[0, "n_sources"] == 2 and _triple(ev.loc[0], "killed") == [12, 12, 12]
+
+    path = tmp_path / "incidents.parquet"
+    inc.to_parquet(path)
+    from_file = pd.concat(list(merge_events_file(path, group_rows=2)), ignore_index=True)
+    assert [sorted(ids) for ids in from_file["incident_ids"]] == [["a:i0", "b:i1"]]
+    assert merge_events(inc[inc["is_background"]]).empty
 
 
 def test_named_days_apart_are_two_events_but_overnight_may_be_either_day():

@@ -493,3 +493,55 @@ def test_merge_conforms_stored_categories_of_older_code(tmp_path):
     back = pd.read_parquet(tmp_path / "out" / "figures")
     assert list(back["category"].cat.categories) == declared
     assert back["category"].tolist() == ["killed"]
+
+
+def _incident_rows(articles, run_id, background=False):
+    """One incident per article (killed 3), news unless `background`."""
+    return conform(
+        pd.DataFrame(
+            {
+                "incident_id": [f"{a}:i0" for a in articles["article_id"]],
+                "article_id": articles["article_id"],
+                "claim_by_party": False,
+                "is_background": background,
+                "n_figures": 1,
+                "killed_low": 3,
+                "killed_best": 3,
+                "killed_high": 3,
+                "run_id": run_id,
+            }
+        ),
+        INCIDENTS,
+    )
+
+
+def test_stored_incidents_without_is_background_merge_as_news(tmp_path):
+    """An incidents table written before `is_background` existed: its rows merge with a new
+    run's (which has a background incident) as news rows, and the merged file has the column."""
+    from casualties.storage import merge
+
+    old_arts = conform(article_rows([("d1", "3 killed.", "f.jsonl", 1)], "r1"), ARTICLES)
+    legacy = _incident_rows(old_arts, "r1").drop(columns="is_background")
+    old_paths = {
+        "articles": store.write_table(old_arts, tmp_path / "stored", ARTICLES, {}),
+        "incidents": tmp_path / "stored" / "incidents.parquet",
+    }
+    legacy.to_parquet(old_paths["incidents"], index=False)
+    assert "is_background" not in pq.read_schema(old_paths["incidents"]).names
+    assert store.read_table(tmp_path / "stored", INCIDENTS)["is_background"].tolist() == [False]
+
+    new_arts = conform(article_rows([("d2", "3 killed there.", "g.jsonl", 1)], "r2"), ARTICLES)
+    with merge.run_parts(tmp_path / "parts", {}) as parts:
+        parts.add_batch(
+            new_arts,
+            conform(figure_rows(new_arts, "r2"), FIGURES),
+            _incident_rows(new_arts, "r2", background=True),
+            QUARANTINE.empty(),
+        )
+    merge.merge_into(tmp_path / "out", old_paths, parts, {"f.jsonl"}, "r2", {})
+    back = pd.read_parquet(tmp_path / "out" / "incidents.parquet")
+    assert str(back["is_background"].dtype) == "boolean"
+    assert back.set_index("article_id")["is_background"].to_dict() == {
+        old_arts.loc[0, "article_id"]: False,
+        new_arts.loc[0, "article_id"]: True,
+    }
