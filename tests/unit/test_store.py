@@ -520,17 +520,20 @@ def test_stored_incidents_without_is_background_merge_as_news(tmp_path):
     run's (which has a background incident) as news rows, and the merged file has the column."""
     from casualties.storage import merge
 
-    old_arts = conform(article_rows([("d1", "3 killed.", "f.jsonl", 1)], "r1"), ARTICLES)
+    # one-article files of one folder share a partition: the new file's run rewrites it
+    old_arts = conform(article_rows([("d1", "3 killed.", "d/1.txt", None)], "r1"), ARTICLES)
     legacy = _incident_rows(old_arts, "r1").drop(columns="is_background")
+    part = store.part_file(store.partition_of("d/1.txt"))
+    (tmp_path / "stored" / "incidents").mkdir(parents=True)
     old_paths = {
-        "articles": store.write_table(old_arts, tmp_path / "stored", ARTICLES, {}),
-        "incidents": tmp_path / "stored" / "incidents.parquet",
+        "articles": {part: store.write_table(old_arts, tmp_path / "stored", ARTICLES, {}, "d/")},
+        "incidents": {part: tmp_path / "stored" / "incidents" / part},
     }
-    legacy.to_parquet(old_paths["incidents"], index=False)
-    assert "is_background" not in pq.read_schema(old_paths["incidents"]).names
+    legacy.to_parquet(old_paths["incidents"][part], index=False)
+    assert "is_background" not in pq.read_schema(old_paths["incidents"][part]).names
     assert store.read_table(tmp_path / "stored", INCIDENTS)["is_background"].tolist() == [False]
 
-    new_arts = conform(article_rows([("d2", "3 killed there.", "g.jsonl", 1)], "r2"), ARTICLES)
+    new_arts = conform(article_rows([("d2", "3 killed there.", "d/2.txt", None)], "r2"), ARTICLES)
     with merge.run_parts(tmp_path / "parts", {}) as parts:
         parts.add_batch(
             new_arts,
@@ -538,8 +541,8 @@ def test_stored_incidents_without_is_background_merge_as_news(tmp_path):
             _incident_rows(new_arts, "r2", background=True),
             QUARANTINE.empty(),
         )
-    merge.merge_into(tmp_path / "out", old_paths, parts, {"f.jsonl"}, "r2", {})
-    back = pd.read_parquet(tmp_path / "out" / "incidents.parquet")
+    merge.merge_into(tmp_path / "out", old_paths, parts, {"d/1.txt"}, "r2", {})
+    back = pd.read_parquet(tmp_path / "out" / "incidents")
     assert str(back["is_background"].dtype) == "boolean"
     assert back.set_index("article_id")["is_background"].to_dict() == {
         old_arts.loc[0, "article_id"]: False,
