@@ -94,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Great Expectations takes ~3 s to import: here, while the server starts.
         from casualties.quality import checks as quality  # noqa: F401
         from casualties.runtime.summary import summary_lines
-        from casualties.storage.store import StoreBusy
+        from casualties.storage.store import StoreBusy, StoreCorrupt
         from flows.pipeline import run_pipeline
 
         try:
@@ -110,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 workers=args.workers,
             )
-        except (StoreBusy, ServerDidNotStart) as exc:
+        except (StoreBusy, StoreCorrupt, ServerDidNotStart) as exc:
             raise CommandError(str(exc)) from None
     print("\n".join(summary_lines(summary)))
     if summary.get("failed_batches"):
@@ -201,12 +201,16 @@ def cmd_quantity(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     out = _existing_dir(args.out, "--out")
     report = _writable_dir(args.report, "--report")
-    if not any(out.glob("*.parquet")):
+    if not any(out.glob("*/*.parquet")):
         raise CommandError(f"no tables in {out}: run `casualties run` first")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     from casualties.quality import checks as quality
+    from casualties.storage.store import StoreCorrupt
 
-    summary = quality.run_quality(out, report)
+    try:
+        summary = quality.run_quality(out, report)
+    except StoreCorrupt as exc:
+        raise CommandError(str(exc)) from None
     for name, t in summary["tables"].items():
         print(
             f"{name:<11} {t['rows']:>8} rows  {t['evaluated']:>4} expectations  "
@@ -224,7 +228,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     out = _existing_dir(args.out, "--out")
-    if not (out / "articles.parquet").is_file():
+    if not any(out.glob("articles/*.parquet")):
         raise CommandError(f"no tables in {out}: run `casualties run` first")
     from casualties.quality.article_view import terminal_text, write_article_page
     from casualties.quality.report_data import load_article
@@ -288,8 +292,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from casualties.tools.bench import run_bench
 
     runner_args = ["--runner", args.runner] if args.runner else []
+    if args.incremental:
+        from casualties.tools.incremental_bench import run_incremental
+
+        bad = 0
+        for mb in args.mb or [30]:
+            rows, equal = run_incremental(mb, Path(args.work_dir), args.seed, runner_args)
+            bad += any(r["rc"] for r in rows) or not all(equal.values())
+        return 1 if bad else 0
     points = run_bench(
-        sizes=args.mb,
+        sizes=args.mb or [10, 30, 100],
         work_dir=Path(args.work_dir),
         seed=args.seed,
         runner_args=runner_args,
@@ -463,7 +475,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Build reproducible corpora from the dev texts, run the pipeline and "
         "extraction alone on them, print MB/s, articles/s, peak memory and time per stage.",
     )
-    p.add_argument("--mb", type=float, nargs="+", default=[10, 30, 100], metavar="N")
+    p.add_argument(
+        "--mb", type=float, nargs="+", default=None, metavar="N", help="default: 10 30 100"
+    )
+    p.add_argument(
+        "--incremental",
+        action="store_true",
+        help="build the store (default 30 MB), add 1 article, then 1 MB; print the times, peak "
+        "memory and whether the tables equal a full rebuild's",
+    )
     p.add_argument("--work-dir", default="bench", metavar="DIR", help="default: bench")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None, metavar="N")

@@ -442,6 +442,23 @@ QUARANTINE = Table(
 TABLES: dict[str, Table] = {t.name: t for t in (ARTICLES, FIGURES, INCIDENTS, EVENTS, QUARANTINE)}
 
 
+#: How each table's folder is cut into files (`casualties.storage.store` writes them).
+PARTITIONS: dict[str, str] = {
+    "articles": "one file per JSONL input file; one per folder for one-article (.txt) files",
+    "figures": "as `articles`: each row in the file of its article",
+    "incidents": "as `articles`: each row in the file of its article",
+    "events": "one file per country (events without a country share one)",
+    "quarantine": "one file (`all.parquet`)",
+}
+
+STORAGE = """Each table is a Parquet dataset folder, `processed/<table>/`, whose files are its
+partitions (zstd, page checksums). A run rewrites only the partitions whose inputs changed.
+Read a whole table with `pd.read_parquet("processed/<table>")`, or part of it with
+`filters=` (files whose statistics cannot match are skipped). `_manifest.json` lists the
+partition files of each table and the run that wrote each one (also in each file's schema
+metadata, `run_id`)."""
+
+
 def data_dictionary() -> str:
     """Markdown data dictionary of every table, generated from `TABLES`."""
     lines = [
@@ -449,12 +466,16 @@ def data_dictionary() -> str:
         "",
         "Generated from `casualties/fields.py` by `casualties fields`; do not edit by hand.",
         "",
+        " ".join(STORAGE.split()),
+        "",
     ]
     for t in TABLES.values():
         lines += [
             f"## `{t.name}`",
             "",
             t.description,
+            "",
+            f"Stored in `processed/{t.name}/`: {PARTITIONS[t.name]}.",
             "",
             "| column | type | unit | description |",
             "|---|---|---|---|",

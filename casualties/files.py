@@ -1,11 +1,16 @@
-"""Atomic file writes: a reader sees the old file or the whole new one, never a part."""
+"""Atomic file writes: a reader sees the old file or the whole new one, never a part. And
+verified reads of stored Parquet files: a damaged file is one `StoreCorrupt` error."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 def temp_path(final: Path) -> Path:
@@ -42,3 +47,51 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+class StoreCorrupt(RuntimeError):
+    """A stored table file cannot be read (bad page checksum, truncated, not Parquet).
+
+    The message is one line: which file, why, and what to run.
+    """
+
+    def __init__(self, path: Path, reason: object):
+        self.path = Path(path)
+        why = " ".join(str(reason).split())[:200]
+        super().__init__(
+            f"stored table file {self.path} is unreadable ({why}); "
+            "run `casualties run --full-refresh` to rebuild the tables"
+        )
+
+
+#: Errors reading a Parquet file that mean the file is damaged, not that the code is wrong.
+READ_ERRORS = (OSError, pa.ArrowException, ValueError)
+
+
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """A stored Parquet file whose data pages are verified against their checksums on read;
+    StoreCorrupt if it cannot even be opened."""
+    try:
+        return pq.ParquetFile(path, page_checksum_verification=True)
+    except READ_ERRORS as e:
+        raise StoreCorrupt(path, e) from None
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """The whole file `path` as Arrow, page checksums verified; StoreCorrupt if damaged."""
+    try:
+        return pq.read_table(path, columns=columns, page_checksum_verification=True)
+    except READ_ERRORS as e:
+        raise StoreCorrupt(path, e) from None
+
+
+def iter_batches(
+    paths: Iterable[Path], columns: list[str] | None = None, rows: int = 65_536
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of the files in order, page checksums verified; StoreCorrupt names a
+    damaged file."""
+    for p in paths:
+        try:
+            yield from open_parquet(p).iter_batches(batch_size=rows, columns=columns)
+        except READ_ERRORS as e:
+            raise StoreCorrupt(p, e) from None

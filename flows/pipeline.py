@@ -13,9 +13,10 @@ Steps (each logs what it loads, processes and saves), all under the output folde
    batch is written to part files in the run's staging folder and let go (`merge.RunParts`),
    so memory does not grow with the input;
 6. merge the parts with the stored rows of unchanged files, on disk (`merge.merge_into`, which
-   also decides duplicates), and the incidents into events, a bounded group at a time
-   (countries, cut by time where no pair can cross; `casualties.events.groups`);
-7. publish the staged tables and then the manifest in one atomic commit (`store.commit`);
+   also decides duplicates), rewriting only the partitions whose inputs changed, and the
+   incidents into events, a bounded group at a time (countries, cut by time where no pair can
+   cross; `casualties.events.groups`);
+7. publish the staged partitions and then the manifest in one atomic commit (`store.commit`);
 8. Great Expectations on the written Parquet and Data Docs (`casualties.quality.checks`);
    then the maintainers' report `<report>/index.html` (`casualties.quality.report`);
 9. a markdown artifact with the run's counts (and a progress artifact while batches run).
@@ -42,7 +43,7 @@ from prefect.utilities.annotations import quote
 
 from casualties import __version__
 from casualties.extract.article import extract_frame
-from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES
+from casualties.fields import EVENTS, QUARANTINE, TABLES
 from casualties.quality import maintainers_index, report_index, run_record
 from casualties.runtime.batches import Batch, ExtractStats, ReadLog, iter_batches
 from casualties.runtime.clock import StageClock
@@ -51,7 +52,14 @@ from casualties.runtime.memory import release
 from casualties.runtime.summary import RunOutcome, build_summary, reason_counts, summary_markdown
 from casualties.settings import DEFAULT_BATCH_SIZE, POOL_MIN_BYTES
 from casualties.storage import ingest, store
-from casualties.storage.merge import RunParts, merge_into, run_parts, sort_quarantine, stored_paths
+from casualties.storage.merge import (
+    MergeResult,
+    RunParts,
+    merge_into,
+    run_parts,
+    sort_quarantine,
+    stored_paths,
+)
 from flows.local_server import api_for_run
 from schemas.validate import validate, validate_batch
 
@@ -101,13 +109,26 @@ def plan_run(inputs: list, out_dir: Path, full_refresh: bool) -> tuple[store.Pla
 
 
 @task(name="check stored tables are current", cache_policy=NO_CACHE, **IO_RETRIES)
-def up_to_date(plan: store.Plan, skipped: pd.DataFrame, out_dir: Path, report_dir: Path) -> bool:
-    """Whether the stored tables and the report are what this run would produce."""
-    return (
+def up_to_date(
+    plan: store.Plan, skipped: pd.DataFrame, out_dir: Path, report_dir: Path, manifest: dict
+) -> tuple[bool, bool]:
+    """Whether the stored tables are what this run would produce, and whether the report is
+    the one of the run that wrote them (not missing, or stale after a crash)."""
+    from casualties.quality.checks import report_run
+
+    tables = store.up_to_date(plan, skipped, out_dir)
+    report = (
         report_index(report_dir).is_file()
         and maintainers_index(report_dir).is_file()
-        and store.up_to_date(plan, skipped, out_dir)
+        and report_run(report_dir) == manifest["run_id"]
     )
+    if tables and not report:
+        get_run_logger().warning(
+            "The report in %s is not the one of run %s: checking that run's tables again",
+            report_dir,
+            manifest["run_id"],
+        )
+    return tables, report
 
 
 @task(name="extract batch", cache_policy=NO_CACHE)
@@ -137,43 +158,112 @@ def validate_extracted(batch: Batch, run_id: str) -> Batch:
 @task(name="merge with stored tables", cache_policy=NO_CACHE, **IO_RETRIES)
 def merge_stored(
     out_dir: Path, plan: store.Plan, parts: RunParts, run_id: str, metadata: dict
-) -> tuple[dict[str, int], pd.DataFrame]:
-    """Stored rows of unchanged files + this run's rows → staged articles, figures, incidents
-    (duplicates decided over both); returns their row counts and the quarantine table."""
+) -> MergeResult:
+    """Stored rows of unchanged files + this run's rows → the staged partitions of articles,
+    figures and incidents that change (duplicates decided over both), and the quarantine."""
     old = {} if plan.full else stored_paths(out_dir, store.MERGED_TABLES)
     stage = store.staging_dir(out_dir, run_id)
-    rows, quarantine = merge_into(stage, old, parts, plan.keep_files, run_id, metadata)
+    result = merge_into(stage, old, parts, plan.keep_files, run_id, metadata)
     get_run_logger().info(
-        "Merged %s with the stored rows of %d unchanged files: %s",
+        "Merged %s with the stored rows of %d unchanged files: rewrote %s",
         parts.folder,
         len(plan.keep_files),
-        ", ".join(f"{n} {name}" for name, n in rows.items()),
+        ", ".join(
+            f"{len(result.written[n])} {n} partitions ({result.rows[n]} rows)" for n in result.rows
+        ),
     )
-    return rows, quarantine
+    return result
 
 
 @task(name="merge events", cache_policy=NO_CACHE)
-def merge_events(out_dir: Path, run_id: str, metadata: dict) -> tuple[int, pd.DataFrame]:
-    """Incidents of all articles merged into events (a bounded group at a time), validated and
-    staged; returns the number of events and the quarantine rows of invalid ones."""
+def merge_events(
+    out_dir: Path, listing: dict, drop: dict, metadata: dict
+) -> tuple[set[str], pd.DataFrame]:
+    """The events partitions (one per country) that the run's incidents change, merged again
+    only in the blocks the change touches (all of them on a full rebuild, a bounded group at a
+    time), validated and staged; returns the events partitions to drop and the quarantine rows
+    of invalid events.
+
+    `listing`: the manifest whose partitions the run started from, with this run's id;
+    `drop`: the partitions the run drops ({table: files})."""
+    from casualties.events.blocks import partition_keys, update_events
     from casualties.events.groups import merge_events_file
 
+    run_id = listing["run_id"]
     stage = store.staging_dir(out_dir, run_id)
-    incidents = store.table_path(stage, INCIDENTS)
-    articles = store.read_columns(store.table_path(stage, ARTICLES), ["article_id", "published"])
-    quarantine = []
-    with store.TableWriter(store.table_path(stage, EVENTS), EVENTS, metadata) as writer:
-        for merged in merge_events_file(incidents, articles):
-            events, bad = validate(merged.assign(run_id=run_id), "events", run_id=run_id)
-            writer.write(events)
-            quarantine.append(bad)
+    incidents = store.next_files(out_dir, listing, "incidents", drop.get("incidents", ()))
+    articles = store.read_columns(
+        store.next_files(out_dir, listing, "articles", drop.get("articles", ())),
+        ["article_id", "published"],
+    )
+    quarantine, dropped = [], set()
+    writers: dict[str, store.TableWriter] = {}
+
+    def write(events: pd.DataFrame) -> None:
+        events, bad = validate(events.assign(run_id=run_id), "events", run_id=run_id)
+        quarantine.append(bad)
+        keys = partition_keys(events)
+        for key in dict.fromkeys(keys):
+            if key not in writers:
+                path = store.table_path(stage, EVENTS, key)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                writers[key] = store.TableWriter(path, EVENTS, metadata)
+            writers[key].write(events[keys == key])
+
+    try:
+        if not store.table_listing(listing, "events"):  # full rebuild
+            for merged in merge_events_file(incidents, articles):
+                write(merged)
+        else:
+            stored_inc = store.table_listing(listing, "incidents") or {}
+            staged = store.staged_files(out_dir, run_id, "incidents")
+            changed = set(staged) | set(drop.get("incidents", ()))
+            events_dir = store.table_dir(out_dir, EVENTS)
+            stored_events = store.table_listing(listing, "events") or {}
+            changes, gone = update_events(
+                incidents,
+                [stage / "incidents" / f for f in staged],
+                [out_dir / "incidents" / f for f in sorted(changed) if f in stored_inc],
+                _KeyedFiles(events_dir, stored_events),
+                articles,
+            )
+            if changes:  # validated at once (pandera's cost per call dwarfs a country's rows)
+                write(pd.concat([changes[k] for k in sorted(changes)], ignore_index=True))
+            dropped = {store.part_file(k) for k in gone}
+            if writers and store.part_file(store.ALL) in stored_events:  # was an empty table
+                dropped.add(store.part_file(store.ALL))
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    for w in writers.values():
+        w.close()
     get_run_logger().info(
-        "Merged %s into %d events (%d quarantined)",
-        incidents,
-        writer.rows,
+        "Merged %d incidents partitions into %d events partitions (%d rows, %d dropped, "
+        "%d quarantined)",
+        len(incidents),
+        len(writers),
+        sum(w.rows for w in writers.values()),
+        len(dropped),
         sum(len(q) for q in quarantine),
     )
-    return writer.rows, QUARANTINE.concat(quarantine)
+    return dropped, QUARANTINE.concat(quarantine)
+
+
+class _KeyedFiles(dict):
+    """{partition key: stored file} of a table whose listing names files (`store.part_file`)."""
+
+    def __init__(self, folder: Path, listing: dict):
+        super().__init__()
+        self._folder, self._files = folder, set(listing)
+
+    def __contains__(self, key: object) -> bool:
+        return store.part_file(str(key)) in self._files
+
+    def __getitem__(self, key: str) -> Path:
+        if key not in self:
+            raise KeyError(key)
+        return self._folder / store.part_file(key)
 
 
 @task(name="stage quarantine and manifest", cache_policy=NO_CACHE, **IO_RETRIES)
@@ -186,14 +276,20 @@ def stage_quarantine_and_manifest(
     stats: ExtractStats,
     run_id: str,
     metadata: dict,
+    drop: dict,
 ) -> tuple[pd.DataFrame, dict]:
     """Write the run's quarantine table into staging and build the manifest to commit with it.
 
     Files whose reading or batches failed are left out of the manifest: the next run retries
     them (their stored rows, if any, were not replaced)."""
     rows = sort_quarantine(QUARANTINE.concat(quarantine), run_id)
-    path = store.write_table(rows, store.staging_dir(out_dir, run_id), QUARANTINE, metadata)
+    stage = store.staging_dir(out_dir, run_id)
+    path = store.write_table(rows, stage, QUARANTINE, metadata)
     get_run_logger().info("Staged %s (%d rows)", path, len(rows))
+    listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
+    for name in (*store.MERGED_TABLES[:-1], "events"):  # a table with no rows: one empty file
+        if not store.next_files(out_dir, listing, name, drop.get(name, ())):
+            store.write_table(TABLES[name].empty(), stage, TABLES[name], metadata)
     broken = log.failed_files | stats.failed
     processed = [r for r in plan.to_process if r.rel not in broken]
     new_manifest = store.build_manifest(run_id, plan, log.keys_frame(), manifest, processed)
@@ -201,32 +297,24 @@ def stage_quarantine_and_manifest(
 
 
 @task(name="commit tables", cache_policy=NO_CACHE, **IO_RETRIES)
-def commit_tables(out_dir: Path, manifest: dict) -> None:
-    """Publish the staged tables with the manifest (store protocol)."""
+def commit_tables(out_dir: Path, manifest: dict, drop: dict) -> dict[str, int]:
+    """Publish the staged partitions with the manifest (store protocol); rows per table."""
     logger = get_run_logger()
-    store.commit(out_dir, manifest)
+    store.commit(out_dir, manifest, drop)
     for name in TABLE_NAMES:
-        logger.info("Saved %s", store.table_path(out_dir, TABLES[name]))
+        files = store.table_files(out_dir, TABLES[name])
+        logger.info("Saved %s (%d partitions)", store.table_dir(out_dir, TABLES[name]), len(files))
     logger.info("Saved manifest of %d inputs (run %s)", len(manifest["files"]), manifest["run_id"])
-
-
-@task(name="write analyst datasets", cache_policy=NO_CACHE, **IO_RETRIES)
-def write_datasets(out_dir: Path) -> list[Path]:
-    """Partitioned copies of figures (by category) and incidents (by year) for analysts."""
-    from casualties.storage.partitions import write_dataset
-
-    paths = [write_dataset(out_dir, name) for name in ("figures", "incidents")]
-    for path in paths:
-        get_run_logger().info("Saved partitioned dataset %s", path)
-    return paths
+    return store.stored_row_counts(out_dir, TABLE_NAMES)
 
 
 @task(name="quality report", cache_policy=NO_CACHE, **IO_RETRIES)
-def quality_report(out_dir: Path, report_dir: Path, tables: list[str]) -> dict:
-    """Great Expectations suites on the written Parquet, and Data Docs under report_dir."""
+def quality_report(out_dir: Path, report_dir: Path, tables: list[str], run_id: str) -> dict:
+    """Great Expectations suites on the partitions run `run_id` wrote, whole-store id checks,
+    and Data Docs under report_dir."""
     from casualties.quality import checks as quality
 
-    summary = quality.run_quality(out_dir, report_dir, tables=tables)
+    summary = quality.run_quality(out_dir, report_dir, tables=tables, run_id=run_id)
     get_run_logger().info(
         "Quality: %d of %d expectations failed; Data Docs at %s",
         summary["failed"],
@@ -303,7 +391,19 @@ def pipeline(
         with clock.stage("parse"):
             inputs, skipped = discover(raw_dir)
             plan, manifest = plan_run(inputs, out_dir, full_refresh)
-            if up_to_date(plan, skipped, out_dir, report_dir):
+            tables_current, report_current = up_to_date(  # type: ignore[call-overload]
+                plan, skipped, out_dir, report_dir, quote(manifest)
+            )
+            if tables_current:
+                quality = None
+                if not report_current:
+                    quality = quality_report(
+                        out_dir, report_dir, list(TABLE_NAMES), manifest["run_id"]
+                    )
+                    run = run_record(
+                        manifest["run_id"], plan, 0, clock.seconds, time.perf_counter() - t_start
+                    )
+                    maintainers_report(out_dir, report_dir, run, quality)
                 rows, reasons = stored_counts(out_dir)
                 get_run_logger().info(
                     "Nothing new since run %s: tables in %s and the report are up to date",
@@ -317,6 +417,7 @@ def pipeline(
                     str(maintainers_index(report_dir).resolve()),
                     rows,
                     reasons,
+                    quality,
                 )
                 summary = build_summary(outcome, time.perf_counter() - t_start)
                 publish_summary(summary)
@@ -332,29 +433,33 @@ def pipeline(
             # quote(): Prefect walks every task argument twice, item by item, looking for
             # futures; the parts' keys, the read log and the manifest grow with the articles.
             # (The task gets the value inside: Task's typing does not know it, hence the ignores.)
-            rows, quarantine = merge_stored(out_dir, plan, quote(parts), run_id, metadata)  # type: ignore[call-overload]
+            merged = merge_stored(out_dir, plan, quote(parts), run_id, metadata)  # type: ignore[call-overload]
             del parts  # its keys (a few hundred bytes an article) are not needed any more
             release()
-            rows["events"], bad_events = merge_events(out_dir, run_id, metadata)
+            # The partitions this run starts from (none on a full rebuild: all are replaced).
+            listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
+            drop = {**merged.dropped, "events": set(), "quarantine": set()}
+            drop["events"], bad_events = merge_events(  # type: ignore[call-overload]
+                out_dir, quote(listing), quote(drop), metadata
+            )
             release()
             quarantine, new_manifest = stage_quarantine_and_manifest(  # type: ignore[call-overload]
                 out_dir,
                 plan,
                 quote(manifest),
-                [quarantine, bad_events],
+                [merged.quarantine, bad_events],
                 quote(log),
                 stats,
                 run_id,
                 metadata,
+                quote(drop),
             )
-            rows["quarantine"] = len(quarantine)
-            commit_tables(out_dir, quote(new_manifest))  # type: ignore[call-overload]
+            rows = commit_tables(out_dir, quote(new_manifest), quote(drop))  # type: ignore[call-overload]
             del log, new_manifest  # per-row keys: let go before the quality checks
             release()
-            write_datasets(out_dir)
 
     with clock.stage("quality"):
-        quality = quality_report(out_dir, report_dir, list(TABLE_NAMES))
+        quality = quality_report(out_dir, report_dir, list(TABLE_NAMES), run_id)
     with clock.stage("report"):
         run = run_record(run_id, plan, stats.articles, clock.seconds, time.perf_counter() - t_start)
         report = maintainers_report(out_dir, report_dir, run, quality)

@@ -9,7 +9,8 @@ merging each group on its own gives exactly the events of one merge over all inc
 while memory holds one group. A dense archive (hundreds of thousands of reports from one
 country) is cut by time instead of being read whole.
 
-The file is read twice: once for the few columns that place each row in its group, then
+The incidents may be one file or a table's partition files. They are read twice: once for
+the few columns that place each row in its group, then
 once to copy each row into its group's temporary file (next to the input), which is then
 merged and deleted.
 """
@@ -17,7 +18,7 @@ merged and deleted.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,30 +27,50 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from casualties.events.reconcile import date_intervals, max_day_gap, merge_events, published
+from casualties.files import iter_batches, read_parquet
 
 GROUP_ROWS = 100_000  # incidents merged per call (a time segment larger than this stays whole)
 READ_ROWS = 65_536  # rows per batch when the file is scanned
 _PLACING = ("article_id", "country", "date", "published", "date_precision", "date_text")
 
 
+def _paths(path: Path | str | Iterable[Path]) -> list[Path]:
+    if isinstance(path, (str, Path)):
+        return [Path(path)]
+    return [Path(p) for p in path]
+
+
+def _batches(paths: list[Path], columns: list[str] | None = None):
+    """Record batches of the files in order (page checksums verified: they may be stored)."""
+    return iter_batches(paths, columns, READ_ROWS)
+
+
+def _read_all(paths: list[Path]) -> pd.DataFrame:
+    tables = [read_parquet(p) for p in paths]
+    return pa.concat_tables(tables, promote_options="default").to_pandas()
+
+
 def merge_events_file(
-    path: Path | str, articles: pd.DataFrame | None = None, group_rows: int = GROUP_ROWS
+    path: Path | str | Iterable[Path],
+    articles: pd.DataFrame | None = None,
+    group_rows: int = GROUP_ROWS,
 ) -> Iterator[pd.DataFrame]:
-    """`events.merge_events` over the incidents of a Parquet file, one group at a time.
+    """`events.merge_events` over the incidents of a Parquet file (or of several: a table's
+    partitions), one group at a time.
 
     Yields event frames, one per group (groups in order of country, then time; incidents that
     can merge with nothing last), each sorted by date then event_id. The union of the frames
-    equals `merge_events` of the whole file; deterministic for the same incidents.
+    equals `merge_events` of all the incidents; deterministic for the same incidents.
     """
-    path = Path(path)
-    group = group_of_rows(path, articles, group_rows)
+    paths = _paths(path)
+    group = group_of_rows(paths, articles, group_rows)
     n_groups = int(group.max()) + 1 if len(group) else 0
     if n_groups <= 1:
         if len(group):
-            yield merge_events(pq.read_table(path).to_pandas(), articles)
+            yield merge_events(_read_all(paths), articles)
         return
-    with tempfile.TemporaryDirectory(prefix=".events-", dir=path.parent) as tmp:
-        files = _split_file(path, group, n_groups, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix=".events-", dir=paths[0].parent) as tmp:
+        files = _split_file(paths, group, n_groups, Path(tmp))
         for f in files:
             part = pq.read_table(f).to_pandas()
             f.unlink()
@@ -57,10 +78,10 @@ def merge_events_file(
 
 
 def group_of_rows(
-    path: Path, articles: pd.DataFrame | None, group_rows: int = GROUP_ROWS
+    path: Path | Iterable[Path], articles: pd.DataFrame | None, group_rows: int = GROUP_ROWS
 ) -> np.ndarray:
     """Group number of every row of the incidents file (int32, 0-based, in row order)."""
-    country, d0, d1, ok = _placing(path, articles)
+    country, d0, d1, ok = _placing(_paths(path), articles)
     gap = max_day_gap()
     units = _segments(country, d0, d1, ok, gap)
     # Incidents that merge with nothing (no usable date or no country) are single events
@@ -77,13 +98,13 @@ def group_of_rows(
     return group
 
 
-def _placing(path: Path, articles: pd.DataFrame | None):
+def _placing(paths: list[Path], articles: pd.DataFrame | None):
     """Country code (by name order; -1 when missing), first and last day and mergeability of
     every row, read a batch at a time from the columns that decide them."""
-    names = set(pq.read_schema(path).names)
+    names = set(pq.read_schema(paths[0]).names) if paths else set()
     columns = [c for c in _PLACING if c in names]
     countries, d0s, d1s, oks = [], [], [], []
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_ROWS, columns=columns):
+    for batch in _batches(paths, columns):
         df = batch.to_pandas()
         for c in _PLACING:
             if c not in df.columns:
@@ -123,14 +144,14 @@ def _segments(country, d0, d1, ok, gap: int) -> list[np.ndarray]:
     return np.split(rows, np.flatnonzero(new)[1:])
 
 
-def _split_file(path: Path, group: np.ndarray, n_groups: int, tmp: Path) -> list[Path]:
-    """Copy each row of `path` into the temporary file of its group; the group files."""
-    schema = pq.read_schema(path)
+def _split_file(paths: list[Path], group: np.ndarray, n_groups: int, tmp: Path) -> list[Path]:
+    """Copy each row of `paths` into the temporary file of its group; the group files."""
+    schema = pq.read_schema(paths[0])
     files = [tmp / f"group-{g:05d}.parquet" for g in range(n_groups)]
     writers: dict[int, pq.ParquetWriter] = {}
     offset = 0
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=READ_ROWS):
+        for batch in _batches(paths):
             g = group[offset : offset + batch.num_rows]
             offset += batch.num_rows
             order = np.argsort(g, kind="stable")

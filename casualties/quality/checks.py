@@ -10,6 +10,7 @@ dates not after publication. No Prefect here: the flow and `casualties report` b
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -23,14 +24,13 @@ import great_expectations.expectations as gxe  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
+from casualties.files import iter_batches, write_bytes_atomic  # noqa: E402
 from casualties.quality import SITE  # noqa: E402
 from casualties.runtime.memory import release  # noqa: E402
 from casualties.storage import store  # noqa: E402
-from casualties.storage.merge import stored_paths  # noqa: E402
 
 # GX logs its ephemeral temp folders at INFO; the caller logs one summary line instead.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -179,38 +179,128 @@ CHUNK_BYTES = 10_000_000  # Arrow bytes of the rows GX checks at a time (its che
 _MIN_CHUNK_ROWS = 1_000
 
 
-def _chunks(path: Path, table: Table) -> Iterator[pd.DataFrame]:
-    """The stored table in chunks of about CHUNK_BYTES, typed like `store.read_table`."""
-    pf = pq.ParquetFile(path)
-    meta = pf.metadata
-    size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    rows = max(_MIN_CHUNK_ROWS, int(CHUNK_BYTES * meta.num_rows / max(size, 1)))
-    if meta.num_rows == 0:
-        yield store.read_table(path.parent, table)
+def _chunks(paths: list[Path], table: Table) -> Iterator[pd.DataFrame]:
+    """The rows of a table's partition files in chunks of about CHUNK_BYTES, typed like
+    `store.read_table` (page checksums verified)."""
+    files = [store.open_parquet(p) for p in paths]
+    metas = [pf.metadata for pf in files]
+    n_rows = sum(m.num_rows for m in metas)
+    size = sum(m.row_group(i).total_byte_size for m in metas for i in range(m.num_row_groups))
+    rows = max(_MIN_CHUNK_ROWS, int(CHUNK_BYTES * n_rows / max(size, 1)))
+    if n_rows == 0:
+        yield table.empty()
         return
     pending, n = [], 0
-    for batch in pf.iter_batches(batch_size=rows):  # never spans row groups: gather them
-        pending.append(batch)
-        n += batch.num_rows
-        if n >= rows:
-            yield conform(pa.Table.from_batches(pending).to_pandas(), table)
-            pending, n = [], 0
+    for path, pf in zip(paths, files, strict=True):
+        try:
+            for batch in pf.iter_batches(batch_size=rows):  # gather small row groups
+                pending.append(pa.Table.from_batches([batch]))
+                n += batch.num_rows
+                if n >= rows:
+                    yield _frame(pending, table)
+                    pending, n = [], 0
+        except store.READ_ERRORS as e:
+            raise store.StoreCorrupt(path, e) from None
     if pending:
-        yield conform(pa.Table.from_batches(pending).to_pandas(), table)
+        yield _frame(pending, table)
 
 
-def run_quality(out_dir: Path, report_dir: Path, tables: list[str] | None = None) -> dict:
+def _frame(pieces: list[pa.Table], table: Table) -> pd.DataFrame:
+    data = pa.concat_tables(pieces, promote_options="default") if len(pieces) > 1 else pieces[0]
+    return conform(data.to_pandas(), table)
+
+
+RUN_FILE = "run.json"  # beside the Data Docs: the run whose partitions the report checked
+
+
+def report_run(report_dir: Path) -> str | None:
+    """The run whose tables the report in `report_dir` checked (None: no report, or one that
+    was not finished)."""
+    try:
+        data = json.loads((Path(report_dir) / SITE / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("run_id") if isinstance(data, dict) else None
+
+
+def run_quality(
+    out_dir: Path,
+    report_dir: Path,
+    tables: list[str] | None = None,
+    run_id: str | None = None,
+) -> dict:
     """Validate the written tables and build Data Docs.
 
-    Returns {"evaluated", "failed", "index", "tables": {name: {"rows", "chunks", "evaluated",
-    "failed", "failed_expectations": [label, ...], "failures": [{"expectation",
-    "observed_value", "unexpected_count", "sample", ...}, ...]}}}; tables never written are
-    skipped. Large tables are checked in chunks (see `check_frames`).
+    With `run_id`, Great Expectations validates only the partitions that run wrote (the
+    manifest says which); the checks over the whole store (unique ids, every figure's and
+    incident's article stored) read only the id columns of the other partitions. Without it,
+    every partition is validated (`casualties report`). Returns {"run_id", "evaluated",
+    "failed", "index", "tables": {name: {"rows", "chunks", "partitions", "evaluated", "failed",
+    "failed_expectations": [label, ...], "failures": [{"expectation", "observed_value",
+    "unexpected_count", "sample", ...}, ...]}}}; tables with nothing to validate are left out. Large
+    tables are checked in chunks (see `check_frames`). The report records the run it checked
+    (`report_run`).
     """
     out_dir = Path(out_dir)
-    paths = stored_paths(out_dir, tables or DEFAULT_TABLES)
-    chunked = {name: _chunks(path, TABLES[name]) for name, path in paths.items() if path}
-    return check_frames(chunked, report_dir)
+    manifest = store.committed_manifest(out_dir)
+    chosen, every = {}, {}
+    for name in tables or DEFAULT_TABLES:
+        files = store.table_files(out_dir, TABLES[name])
+        listing = store.table_listing(manifest, name) or {}
+        every[name] = files
+        chosen[name] = [
+            p
+            for p in files
+            if run_id is None or not listing or listing.get(p.name, {}).get("run_id") == run_id
+        ]
+    chunked = {name: _chunks(files, TABLES[name]) for name, files in chosen.items() if files}
+    summary = check_frames(chunked, report_dir)
+    for name, failed in store_checks(chosen, every).items():
+        entry = summary["tables"].get(name)
+        if entry is None or not failed:
+            continue
+        entry["failed_expectations"] += failed
+        entry["failed"] += len(failed)
+        summary["failed"] += len(failed)
+    for name, entry in summary["tables"].items():
+        entry["partitions"] = len(chosen[name])
+    # A check of every partition covers the run that committed them too.
+    summary["run_id"] = run_id = run_id or manifest.get("run_id")
+    record = {"run_id": run_id, "partitions": {n: [p.name for p in f] for n, f in chosen.items()}}
+    write_bytes_atomic(
+        Path(report_dir) / SITE / RUN_FILE, json.dumps(record, indent=1).encode("utf-8")
+    )
+    return summary
+
+
+def _hashes(files: list[Path], column: str) -> np.ndarray:
+    parts = [
+        pd.util.hash_pandas_object(b.column(0).to_pandas(), index=False).to_numpy()
+        for b in iter_batches(files, [column], rows=500_000)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def store_checks(chosen: Mapping[str, list[Path]], every: Mapping[str, list[Path]]) -> dict:
+    """Checks over the whole store that a validation of some partitions cannot see, reading
+    only id columns: unique ids across all partitions (64-bit hashes), and the article of
+    every figure and incident of the checked partitions stored. {table: [failed labels]}."""
+    failed: dict[str, list[str]] = {}
+    for name, files in chosen.items():
+        if not files:
+            continue
+        out = failed.setdefault(name, [])
+        for f in TABLES[name].fields:
+            if f.unique and len(every[name]) > 1:
+                h = _hashes(every[name], f.name)
+                if len(np.unique(h)) < len(h):
+                    out.append(f"expect_column_values_to_be_unique({f.name}) across the store")
+        if name in ("figures", "incidents") and "articles" in every:
+            articles = _hashes(every["articles"], "article_id")
+            mine = _hashes(files, "article_id")
+            if not np.isin(mine, articles).all():
+                out.append(f"expect_column_values_to_be_in_set(article_id) of {name}: articles")
+    return failed
 
 
 def _unique_across(seen: dict, name: str, column: str, values: pd.Series) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from casualties.fields import TABLES, conform
@@ -37,13 +38,23 @@ SNAPSHOT_COUNTS = ("killed_low", "killed_best", "killed_high", "injured_best")
 
 
 def table_file(out_dir: Path, name: str) -> Path | None:
-    """`<out_dir>/<name>.parquet` if it exists."""
-    path = Path(out_dir) / f"{name}.parquet"
-    return path if path.is_file() else None
+    """The dataset folder `<out_dir>/<name>/` of a stored table, if it holds a file (pyarrow
+    reads a folder as one table)."""
+    path = Path(out_dir) / name
+    return path if path.is_dir() and any(path.glob("*.parquet")) else None
+
+
+def _files(path: Path) -> list[Path]:
+    """The partition files of a table folder (a single file: itself)."""
+    return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+
+
+def _rows(path: Path) -> int:
+    return sum(pq.read_metadata(p).num_rows for p in _files(path))
 
 
 def _column_names(path: Path) -> list[str]:
-    return pq.ParquetFile(path).schema_arrow.names
+    return pads.dataset(path, format="parquet").schema.names
 
 
 def read_columns(path: Path | None, columns: Iterable[str], filters=None) -> pd.DataFrame:
@@ -65,15 +76,15 @@ def take_rows(path: Path | None, key: str, values: Iterable[str], name: str) -> 
     wanted = pa.array(sorted(set(values)), pa.string())
     if path is None or len(wanted) == 0:
         return table.empty()
-    pf = pq.ParquetFile(path)
     pieces = []
-    for i in range(pf.metadata.num_row_groups):
-        keys = pf.read_row_group(i, columns=[key]).column(0)
-        if pa.types.is_dictionary(keys.type):
-            keys = keys.cast(pa.string())
-        mask = pc.is_in(keys, value_set=wanted)
-        if pc.any(mask).as_py():
-            pieces.append(pf.read_row_group(i).filter(mask))
+    for pf in map(pq.ParquetFile, _files(path)):
+        for i in range(pf.metadata.num_row_groups):
+            keys = pf.read_row_group(i, columns=[key]).column(0)
+            if pa.types.is_dictionary(keys.type):
+                keys = keys.cast(pa.string())
+            mask = pc.is_in(keys, value_set=wanted)
+            if pc.any(mask).as_py():
+                pieces.append(pf.read_row_group(i).filter(mask))
     if not pieces:
         return table.empty()
     rows = pa.concat_tables(pieces, promote_options="permissive").to_pandas()
@@ -90,9 +101,7 @@ def take_rows(path: Path | None, key: str, values: Iterable[str], name: str) -> 
 def row_counts(out_dir: Path) -> dict[str, int]:
     """Rows per stored table (from the Parquet footers)."""
     return {
-        name: pq.read_metadata(path).num_rows
-        for name in TABLE_NAMES
-        if (path := table_file(out_dir, name)) is not None
+        name: _rows(path) for name in TABLE_NAMES if (path := table_file(out_dir, name)) is not None
     }
 
 
@@ -148,6 +157,11 @@ def quarantine_by_reason(out_dir: Path) -> list[dict]:
 
 
 def _non_null(path: Path, column: str) -> int:
+    """Non-null values of a column (of every partition file of a table folder)."""
+    return sum(_non_null_file(p, column) for p in _files(path))
+
+
+def _non_null_file(path: Path, column: str) -> int:
     """Non-null values of a column: from row group statistics, else by reading it."""
     pf = pq.ParquetFile(path)
     idx = pf.schema_arrow.get_field_index(column)
@@ -171,12 +185,12 @@ def coverage(out_dir: Path) -> dict:
     out: dict = {"articles": {}, "incidents": {}}
     arts = table_file(out_dir, "articles")
     if arts is not None:
-        n = pq.read_metadata(arts).num_rows
+        n = _rows(arts)
         with_fig = int((read_columns(arts, ["n_figures"])["n_figures"].fillna(0) > 0).sum())
         out["articles"] = {"rows": n, "with a figure": with_fig}
     inc = table_file(out_dir, "incidents")
     if inc is not None:
-        n = pq.read_metadata(inc).num_rows
+        n = _rows(inc)
         shares = {"rows": n}
         for label, column in (
             ("with a date", "date"),
@@ -490,9 +504,9 @@ def select_queue(out_dir: Path) -> dict[str, list[tuple[float, str, str]]]:
     kinds = {k: _TopK(3 * QUEUE_PER_KIND) for k in QUEUE_KINDS}
     path = table_file(out_dir, "figures")
     if path is not None:
-        pf = pq.ParquetFile(path)
-        for g in range(pf.metadata.num_row_groups):
-            _scan_group(pf.read_row_group(g, columns=_SCAN_COLUMNS), kinds)
+        for pf in map(pq.ParquetFile, _files(path)):
+            for g in range(pf.metadata.num_row_groups):
+                _scan_group(pf.read_row_group(g, columns=_SCAN_COLUMNS), kinds)
     events = table_file(out_dir, "events")
     if events is not None:
         ev = pq.read_table(

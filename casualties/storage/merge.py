@@ -24,15 +24,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, Table, conform
 from casualties.storage import ingest as rawio
-from casualties.storage.store import TableWriter, table_path
+from casualties.storage.store import (
+    ALL,
+    READ_ERRORS,
+    StoreCorrupt,
+    TableWriter,
+    open_parquet,
+    part_file,
+    partition_of,
+    read_files,
+    read_parquet,
+    table_files,
+)
 
 CHUNK_ROWS = 20_000  # output rows assembled at a time (articles: ~40 MB of text)
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
-_SIDES = ("old", "new", "repeats")  # where a row of a final table is copied from
 
 
 @dataclass
@@ -136,10 +145,17 @@ class _Cursor:
     """Rows of one Parquet file by position, read forward a record batch at a time."""
 
     def __init__(self, path: Path, columns: list[str] | None = None):
-        self._batches = pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
+        self._path = path
+        self._batches = open_parquet(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
         self._buf: pa.Table | None = None
         self._start = 0
         self._end = 0
+
+    def _next(self):
+        try:
+            return next(self._batches)
+        except READ_ERRORS as e:  # a damaged page (checksum) or a truncated file
+            raise StoreCorrupt(self._path, e) from None
 
     def take(self, positions: np.ndarray) -> pa.Table:
         """The rows at `positions` (increasing, never before an earlier call's)."""
@@ -148,7 +164,7 @@ class _Cursor:
             if positions[0] < self._start:
                 raise ValueError("positions must only move forward")
             while positions[0] >= self._end:
-                batch = next(self._batches)
+                batch = self._next()
                 self._buf = pa.Table.from_batches([batch])
                 self._start, self._end = self._end, self._end + batch.num_rows
             assert self._buf is not None  # read in the loop above: positions[0] < self._end
@@ -167,7 +183,7 @@ class _Loaded:
     (an older table written in another order); costs the file's size in memory."""
 
     def __init__(self, path: Path, columns: list[str] | None = None):
-        self._table = pq.read_table(path, columns=columns)
+        self._table = read_parquet(path, columns=columns)
 
     def take(self, positions: np.ndarray) -> pa.Table:
         return self._table.take(pa.array(positions))
@@ -178,44 +194,82 @@ def _reader(path: Path, positions: np.ndarray):
     return _Cursor(path) if increasing else _Loaded(path)
 
 
+class _PartWriters:
+    """One `TableWriter` per partition file of a table in `folder`, opened on first use; each
+    row goes to the partition `parts` names for it (rows keep their order per partition)."""
+
+    def __init__(self, folder: Path, table: Table, metadata: Mapping[str, str]):
+        self.folder, self.table, self.metadata = Path(folder), table, metadata
+        self.writers: dict[str, TableWriter] = {}
+
+    def _writer(self, part: str):
+        if part not in self.writers:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.writers[part] = TableWriter(self.folder / part, self.table, self.metadata)
+        return self.writers[part]
+
+    def _runs(self, parts: np.ndarray):
+        cut = np.flatnonzero(parts[1:] != parts[:-1]) + 1
+        return zip(np.r_[0, cut], np.r_[cut, len(parts)], strict=True)
+
+    def write_arrow(self, data: pa.Table, parts: np.ndarray) -> None:
+        for a, b in self._runs(parts):
+            self._writer(parts[a]).write_arrow(data.slice(a, b - a))
+
+    def write(self, df: pd.DataFrame, parts: np.ndarray) -> None:
+        for a, b in self._runs(parts):
+            self._writer(parts[a]).write(df.iloc[a:b])
+
+    @property
+    def rows(self) -> int:
+        return sum(w.rows for w in self.writers.values())
+
+    def __enter__(self) -> _PartWriters:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for w in self.writers.values():
+            w.__exit__(exc_type, exc, tb)
+
+
 def _write_in_order(
-    writer,
-    table,
+    writer: _PartWriters,
+    table: Table,
     sides: np.ndarray,
     positions: np.ndarray,
-    paths: Mapping[str, Path | None],
+    row_parts: np.ndarray,
+    paths: list[Path],
     fix=None,
 ) -> None:
     """Copy rows into `writer` in the order given: row k is row positions[k] of
-    paths[_SIDES[sides[k]]]. `fix(rows, side)` may patch an Arrow piece before it is written.
+    paths[sides[k]], written to partition file row_parts[k]. `fix(rows, side)` may patch an
+    Arrow piece before it is written.
 
     Rows stay Arrow from reader to writer (`TableWriter.write_arrow`), but for stored rows of
     an older schema (see `_write_chunk`)."""
     readers = {}
-    for code, side in enumerate(_SIDES):
+    for code in np.unique(sides):
         mine = positions[sides == code]
-        if len(mine):
-            path = paths[side]
-            assert path is not None  # a side with rows has its file
-            readers[code] = _reader(path, mine)
+        readers[int(code)] = _reader(paths[int(code)], mine)
     for start in range(0, len(sides), CHUNK_ROWS):
         s, p = sides[start : start + CHUNK_ROWS], positions[start : start + CHUNK_ROWS]
         cut = np.flatnonzero(np.diff(s)) + 1  # runs of rows from one side
         pieces = []
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(s)], strict=True):
             piece = readers[int(s[a])].take(p[a:b])
-            pieces.append(fix(piece, _SIDES[int(s[a])]) if fix else piece)
-        _write_chunk(writer, pieces, table)
+            pieces.append(fix(piece, int(s[a])) if fix else piece)
+        _write_chunk(writer, pieces, table, row_parts[start : start + CHUNK_ROWS])
 
 
-def _write_chunk(writer, pieces: list[pa.Table], table: Table) -> None:
+def _write_chunk(writer, pieces: list[pa.Table], table: Table, parts: np.ndarray) -> None:
     """Write the pieces of one chunk. Pieces of one schema (files this version wrote) go as
     Arrow; else (a stored file of an older schema) they are conformed in pandas and written
     from there, without a trip back to Arrow first."""
     if all(t.schema.equals(pieces[0].schema, check_metadata=False) for t in pieces[1:]):
-        writer.write_arrow(pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0])
+        writer.write_arrow(pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0], parts)
     else:
-        writer.write(pd.concat([conform(t.to_pandas(), table) for t in pieces], ignore_index=True))
+        frames = [conform(t.to_pandas(), table) for t in pieces]
+        writer.write(pd.concat(frames, ignore_index=True), parts)
 
 
 def _set_column(rows: pa.Table, name: str, values: list) -> pa.Table:
@@ -225,25 +279,38 @@ def _set_column(rows: pa.Table, name: str, values: list) -> pa.Table:
     return rows.set_column(i, field_, pa.array(values, type=field_.type))
 
 
-def _old_keys(old_articles: Path | None, keep: set[str]) -> pd.DataFrame:
-    """Key columns of the stored articles of the kept files, with their row positions."""
-    if old_articles is None or not old_articles.exists():
-        return pd.DataFrame(columns=[*_KEY_COLUMNS, "_side", "_pos"])
+def _iter_column_batches(path: Path, columns: list[str], rows: int = 200_000):
+    try:
+        yield from open_parquet(path).iter_batches(batch_size=rows, columns=columns)
+    except READ_ERRORS as e:
+        raise StoreCorrupt(path, e) from None
+
+
+def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Key columns of the stored articles of the kept files, with their side (the index of
+    their partition file in `old_articles`) and row position; and per partition file, how
+    many of its rows are not kept."""
     frames = []
-    pos = 0
-    pf = pq.ParquetFile(old_articles)
-    for batch in pf.iter_batches(batch_size=200_000, columns=_KEY_COLUMNS):
-        df = batch.to_pandas()
-        df["_side"] = "old"
-        df["_pos"] = np.arange(pos, pos + len(df))
-        pos += len(df)
-        frames.append(df[df["source_file"].isin(keep)])
-    return pd.concat(frames, ignore_index=True) if frames else _old_keys(None, keep)
+    dropped = np.zeros(len(old_articles), dtype=np.int64)
+    for side, path in enumerate(old_articles):
+        pos = 0
+        for batch in _iter_column_batches(path, _KEY_COLUMNS):
+            df = batch.to_pandas()
+            df["_side"] = side
+            df["_pos"] = np.arange(pos, pos + len(df))
+            pos += len(df)
+            kept = df["source_file"].isin(keep)
+            dropped[side] += int((~kept).sum())
+            frames.append(df[kept])
+    if not frames:
+        empty = conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS]
+        return empty.assign(
+            _side=np.zeros(0, dtype=np.int64), _pos=np.zeros(0, dtype=np.int64)
+        ), dropped
+    return pd.concat(frames, ignore_index=True), dropped
 
 
-def _with_excerpts(
-    quarantine: pd.DataFrame, keys: pd.DataFrame, paths: Mapping[str, Path | None]
-) -> pd.DataFrame:
+def _with_excerpts(quarantine: pd.DataFrame, keys: pd.DataFrame, paths: list[Path]) -> pd.DataFrame:
     """Duplicate-id rows with the excerpt of their text, read from where each row is (the
     keys carry no text: holding every text's excerpt for a few rejected rows costs too much)."""
     if quarantine.empty:
@@ -257,117 +324,168 @@ def _with_excerpts(
     for side, rows in at.reset_index(drop=True).groupby("_side"):
         order = rows["_pos"].to_numpy(dtype=np.int64).argsort()
         positions = rows["_pos"].to_numpy(dtype=np.int64)[order]
-        path = paths[side]
-        assert path is not None  # a side with rows has its file
-        texts = _Cursor(path, ["text"]).take(positions).column("text").to_pylist()
+        texts = _Cursor(paths[int(side)], ["text"]).take(positions).column("text").to_pylist()
         excerpts.iloc[rows.index.to_numpy()[order]] = [rawio.excerpt_of(t) for t in texts]
     return quarantine.assign(excerpt=excerpts.to_numpy())
 
 
-def _old_codes(path: Path | None, code_of: Mapping[str, int]) -> np.ndarray:
-    """Per stored figure or incident row: its article's code (-1: article not kept)."""
+def _old_ranks(path: Path | None, rank_of: Mapping[str, int]) -> np.ndarray:
+    """Per stored figure or incident row of one partition: the rank of its article if that
+    article's winning row is a stored one (-1: the row goes)."""
     if path is None or not path.exists():
         return np.zeros(0, dtype=np.int64)
-    parts = []
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=200_000, columns=["article_id"]):
-        ids = batch.column(0).to_pandas()
-        parts.append(ids.map(code_of).fillna(-1).to_numpy(dtype=np.int64))
+    parts = [
+        batch.column(0).to_pandas().map(rank_of).fillna(-1).to_numpy(dtype=np.int64)
+        for batch in _iter_column_batches(path, ["article_id"])
+    ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+@dataclass
+class MergeResult:
+    """What `merge_into` staged: rows written and partition files written or dropped per
+    table, and the next quarantine table (small; the caller adds to it and writes it)."""
+
+    rows: dict[str, int]
+    written: dict[str, set[str]]
+    dropped: dict[str, set[str]]
+    quarantine: pd.DataFrame
 
 
 def merge_into(
     stage: Path,
-    old: Mapping[str, Path | None],
+    old: Mapping[str, Mapping[str, Path]],
     parts: RunParts,
     keep_files: Iterable[str],
     run_id: str | None,
     metadata: Mapping[str, str],
-) -> tuple[dict[str, int], pd.DataFrame]:
-    """Write the next articles, figures and incidents tables into `stage`; return the rows
-    written per table and the next quarantine table (small; the caller adds to it and writes it).
+) -> MergeResult:
+    """Write the partitions of articles, figures and incidents that change into
+    `stage/<table>/`; return what was written and dropped (see `MergeResult`).
 
-    `old` maps table names to the stored Parquet files (None or missing: nothing stored);
-    stored rows stay only if their `source_file` is in `keep_files` (figures and incidents
-    follow their article). Duplicates are decided over stored + new articles
-    (`io.resolve_duplicates`: first by (source_file, line) wins), and each article's figures and
-    incidents come from the side its winning row came from. Quarantine rows without a run_id
-    get `run_id`.
+    `old` maps table names to the stored partition files ({file name: path}; empty: nothing
+    stored). Stored rows stay only if their `source_file` is in `keep_files` (figures and
+    incidents follow their article). Duplicates are decided over stored + new articles
+    (`io.resolve_duplicates`: first by (source_file, line) wins), and each article's figures
+    and incidents come from the side its winning row came from. A partition is rewritten
+    (whole) when it has rows of a file not kept, new rows, or a stored article that lost to a
+    new one; the others are not read beyond their key columns. A rewritten partition left
+    with no rows is dropped. Quarantine rows without a run_id get `run_id`.
     """
     stage = Path(stage)
-    stage.mkdir(parents=True, exist_ok=True)
     keep = set(keep_files)
+    old_articles = dict(old.get("articles") or {})
+    old_names = sorted(old_articles)
+    old_paths = [old_articles[n] for n in old_names]
+    n_old = len(old_paths)
+    NEW, REPEATS = n_old, n_old + 1  # side codes after the stored partition files
     repeats = parts.keys("repeats")
     # A repeat counts only if its first copy was extracted and passed validation.
     repeats = repeats[repeats["article_id"].isin(parts.code_of.keys())]
-    sides = [_old_keys(old.get("articles"), keep), parts.keys("new"), repeats]
+    old_keys, not_kept = _old_keys(old_paths, keep)
+    new_keys = parts.keys("new").assign(_side=NEW)
+    repeats = repeats.assign(_side=REPEATS)
+    sides = [old_keys, new_keys, repeats]
     keys = pd.concat([f for f in sides if len(f)] or sides[1:2], ignore_index=True)
+    keys["_side"] = keys["_side"].astype(np.int64)
     winners, dup_q = rawio.resolve_duplicates(keys.assign(text=None))
-    paths = {"old": old.get("articles"), "new": parts.path("new"), "repeats": parts.path("repeats")}
+    paths = [*old_paths, parts.path("new"), parts.path("repeats")]
     dup_q = _with_excerpts(dup_q, keys, paths)
-    side_code = winners["_side"].map({s: i for i, s in enumerate(_SIDES)}).to_numpy(dtype=np.int64)
-    out: dict[str, int] = {}
+    side_code = winners["_side"].to_numpy(dtype=np.int64)
+    files = winners["source_file"].astype(str)
+    win_part = files.map({f: part_file(partition_of(f)) for f in files.unique()}).to_numpy(
+        dtype=object
+    )
+
+    # Partitions to rewrite: rows of files not kept, new rows, stored articles that lost.
+    dirty = {old_names[i] for i in np.flatnonzero(not_kept)}
+    dirty |= set(win_part[side_code >= NEW])
+    old_won = np.bincount(side_code[side_code < NEW], minlength=n_old)
+    old_had = np.bincount(old_keys["_side"].to_numpy(dtype=np.int64), minlength=n_old)
+    dirty |= {old_names[i] for i in np.flatnonzero(old_won < old_had)}
+    redo = np.isin(win_part, list(dirty)) if dirty else np.zeros(len(win_part), dtype=bool)
+
+    rows: dict[str, int] = {}
+    written: dict[str, set[str]] = {}
+    dropped: dict[str, set[str]] = {}
 
     # Articles: the winners in (source_file, line) order, copied from their side.
-    old_code_of = {a: i for i, a in enumerate(keys.loc[keys["_side"] == "old", "article_id"])}
     new_figures = parts.codes("figures")
     counts = np.bincount(new_figures[new_figures >= 0], minlength=len(parts.code_of))
 
-    def fix_articles(rows: pa.Table, side: str) -> pa.Table:
-        if side == "repeats":  # never extracted: its figures are those of the first copy
-            ids = rows.column("article_id").to_pandas()
+    def fix_articles(piece: pa.Table, side: int) -> pa.Table:
+        if side == REPEATS:  # never extracted: its figures are those of the first copy
+            ids = piece.column("article_id").to_pandas()
             codes = ids.map(parts.code_of).fillna(-1).astype(int)
-            rows = _set_column(rows, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes])
-            rows = _set_column(rows, "run_id", [run_id] * rows.num_rows)
-        return rows
+            piece = _set_column(
+                piece, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes]
+            )
+            piece = _set_column(piece, "run_id", [run_id] * piece.num_rows)
+        return piece
 
-    with TableWriter(table_path(stage, ARTICLES), ARTICLES, metadata) as w:
+    with _PartWriters(stage / ARTICLES.name, ARTICLES, metadata) as w:
         _write_in_order(
-            w, ARTICLES, side_code, winners["_pos"].to_numpy(dtype=np.int64), paths, fix_articles
+            w,
+            ARTICLES,
+            side_code[redo],
+            winners["_pos"].to_numpy(dtype=np.int64)[redo],
+            win_part[redo],
+            paths,
+            fix_articles,
         )
-    out["articles"] = w.rows
+    rows["articles"], written["articles"] = w.rows, set(w.writers)
 
-    # Figures and incidents: rank of the winning article, then their order on their side.
-    # Per article code of a side: the rank of its article if the winner came from that side
-    # (else -1: the rows of that side are dropped).
-    from_old = (side_code == 0).tolist()
-    won = {a: (r, o) for r, (a, o) in enumerate(zip(winners["article_id"], from_old, strict=True))}
-
-    def ranks_by_code(ids: Iterable[str], from_old: bool) -> np.ndarray:
-        out = [r if o == from_old else -1 for r, o in (won.get(a, (-1, from_old)) for a in ids)]
-        return np.array(out, dtype=np.int64)
-
-    old_rank = ranks_by_code(old_code_of, True)
-    new_rank = ranks_by_code(parts.code_of, False)
+    # Figures and incidents of the rewritten partitions: rank of the winning article, then
+    # their order on their side; stored rows from the same partition's file, new rows from
+    # the part file.
+    ranks = np.arange(len(winners), dtype=np.int64)
+    from_old = side_code < NEW
+    ids = winners["article_id"].astype(object).to_numpy()
+    old_rank_of = dict(zip(ids[from_old & redo], ranks[from_old & redo], strict=True))
+    new_rank_of = dict(zip(ids[~from_old], ranks[~from_old], strict=True))
+    new_rank = np.array(
+        [new_rank_of.get(a, -1) for a in parts.code_of], dtype=np.int64
+    )  # by article code of the new rows
     for name, table in (("figures", FIGURES), ("incidents", INCIDENTS)):
-        ranks = []
-        for side, codes, by_code in (
-            (0, _old_codes(old.get(name), old_code_of), old_rank),
-            (1, parts.codes(name), new_rank),
-        ):
-            r = np.where(codes >= 0, by_code[np.maximum(codes, 0)] if len(by_code) else -1, -1)
-            ranks.append((side, r))
-        row_sides = np.concatenate([np.full(len(r), s, dtype=np.int64) for s, r in ranks])
-        positions = np.concatenate([np.arange(len(r), dtype=np.int64) for _, r in ranks])
-        row_rank = np.concatenate([r for _, r in ranks])
+        stored = dict(old.get(name) or {})
+        names = sorted(f for f in stored if f in dirty)
+        side_rank = [_old_ranks(stored[f], old_rank_of) for f in names]
+        codes = parts.codes(name)
+        side_rank.append(
+            np.where(codes >= 0, new_rank[np.maximum(codes, 0)] if len(new_rank) else -1, -1)
+        )
+        tsides = np.concatenate(
+            [np.full(len(r), s, dtype=np.int64) for s, r in enumerate(side_rank)]
+        )
+        positions = np.concatenate([np.arange(len(r), dtype=np.int64) for r in side_rank])
+        row_rank = np.concatenate(side_rank)
         kept = row_rank >= 0
         order = np.lexsort((positions[kept], row_rank[kept]))
-        with TableWriter(table_path(stage, table), table, metadata) as w:
+        ranked = row_rank[kept][order]
+        with _PartWriters(stage / table.name, table, metadata) as w:
             _write_in_order(
                 w,
                 table,
-                row_sides[kept][order],
+                tsides[kept][order],
                 positions[kept][order],
-                {"old": old.get(name), "new": parts.path(name)},
+                win_part[ranked],
+                [*(stored[f] for f in names), parts.path(name)],
             )
-        out[name] = w.rows
+        rows[name], written[name] = w.rows, set(w.writers)
+        dropped[name] = (dirty & set(stored)) - written[name]
+    dropped["articles"] = (dirty & set(old_articles)) - written["articles"]
+    for name in ("articles", "figures", "incidents"):
+        # the empty file an empty table is given (`store.ALL`) goes once the table has rows
+        if part_file(ALL) in (old.get(name) or {}) and written[name]:
+            dropped[name].add(part_file(ALL))
 
     # Quarantine (small): stored rows of kept files, this run's rows, duplicate_id rows.
     frames = [conform(dup_q, QUARANTINE), *parts.quarantine]
-    stored = old.get("quarantine")
-    if stored is not None and stored.exists():
-        q = conform(pd.read_parquet(stored), QUARANTINE)
+    for path in (old.get("quarantine") or {}).values():
+        q = read_files([path], QUARANTINE)
         frames.insert(0, q[q["source_file"].isin(keep)])
-    return out, sort_quarantine(pd.concat(frames, ignore_index=True), run_id)
+    quarantine = sort_quarantine(pd.concat(frames, ignore_index=True), run_id)
+    return MergeResult(rows, written, dropped, quarantine)
 
 
 def sort_quarantine(quarantine: pd.DataFrame, run_id: str | None = None) -> pd.DataFrame:
@@ -380,13 +498,9 @@ def sort_quarantine(quarantine: pd.DataFrame, run_id: str | None = None) -> pd.D
     ).reset_index(drop=True)
 
 
-def stored_paths(out_dir: Path, names: Iterable[str]) -> dict[str, Path | None]:
-    """The stored Parquet file of each table (None if there is none)."""
-    paths = {}
-    for name in names:
-        path = table_path(out_dir, TABLES[name])
-        paths[name] = path if path.exists() else None
-    return paths
+def stored_paths(out_dir: Path, names: Iterable[str]) -> dict[str, dict[str, Path]]:
+    """The stored partition files of each table ({name: {file name: path}}; empty if none)."""
+    return {name: {p.name: p for p in table_files(out_dir, TABLES[name])} for name in names}
 
 
 @contextlib.contextmanager

@@ -2,11 +2,21 @@
 
 Layout of `out_dir` (processed/)
 --------------------------------
-  articles.parquet, figures.parquet, ...   the tables (zstd; schema metadata: run_id,
-                                           pipeline_version, table)
-  _manifest.json                           the last COMPLETED run (written last)
-  _staging/<run_id>/                       tables of a run being written (never read as tables)
+  articles/, figures/, incidents/,         one Parquet dataset folder per table, one file per
+  events/, quarantine/                     partition (zstd, page checksums; schema metadata:
+                                           run_id, pipeline_version, table)
+  _manifest.json                           the last COMPLETED run (written last): which
+                                           partition files make each table, and the run that
+                                           wrote each one
+  _staging/<run_id>/<table>/               partitions a run rewrote (never read as tables)
   .lock                                    flock held by the run writing out_dir (`run_lock`)
+
+Partitions follow the inputs (`partition_of`): the rows of articles, figures and incidents
+that come from one JSONL file are one partition; one-article files share the partition of
+their folder. A run rewrites only the partitions of the files it read or dropped (and of
+stored articles that lost a duplicate decision to a new one); the others stay as they are.
+Events are partitioned by country (keys from `casualties.events.blocks`); quarantine is one
+partition (`ALL`).
 
 Every file is written as a hidden temp file in its final directory, fsynced, then renamed with
 `os.replace` (atomic on POSIX), and the directory is fsynced: no half-written file is ever
@@ -17,8 +27,9 @@ Commit protocol (crash-safe across several tables)
 1. The run writes each table into `_staging/<run_id>/` (`write_table(df, staging_dir(...), ...)`
    or, all at once, `commit_run`).
 2. COMMIT POINT: `_staging/<run_id>/_manifest.json` is written (atomically).
-3. Each staged table is renamed into `out_dir`, then the manifest is renamed to
-   `out_dir/_manifest.json`, then the staging folder is removed.
+3. Each staged partition is renamed into its table folder, files of a table folder that the
+   manifest does not list (dropped partitions, older layouts) are deleted, then the manifest is
+   renamed to `out_dir/_manifest.json`, then the staging folder is removed.
 `recover(out_dir)` (the flow calls it at the start of every run, under `run_lock`; `load_manifest`
 does the roll-forward part too) finishes step 3 for a staging folder that has its manifest (roll
 forward) and deletes staging folders without one (the run died before its commit point: the
@@ -26,9 +37,10 @@ previous tables were never touched) and stray temp files. So a SIGKILL at
 any moment leaves, in `out_dir`, either all previous tables or (only between the renames of step
 3) a mix that the next `recover` completes; `read_table` already reads a committed-but-not-yet-
 moved table from staging, so readers using it always see one consistent run.
-Belt and braces: the manifest records which run wrote each table (`tables: {name: run_id}`), and
-`load_manifest` returns an empty manifest (=> full rebuild) if a table on disk carries another
-run_id (e.g. tables written straight into out_dir by code that skipped staging).
+Belt and braces: the manifest records which run wrote each partition (`tables: {name: {file:
+run_id}}`), and `load_manifest` returns an empty manifest (=> full rebuild) if a partition on
+disk is missing, unreadable (page checksums are verified on every read) or carries another
+run_id (e.g. files written straight into out_dir by code that skipped staging).
 
 Incremental runs (pure helpers; the flow calls them in this order)
 ------------------------------------------------------------------
@@ -65,13 +77,14 @@ import contextlib
 import errno
 import fcntl
 import functools
+import hashlib
 import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 import pandas as pd
@@ -80,13 +93,22 @@ import pyarrow.parquet as pq
 
 from casualties import __version__
 from casualties.fields import TABLES, Table, conform
-from casualties.files import fsync_dir, temp_path, write_bytes_atomic
+from casualties.files import (  # noqa: F401  StoreCorrupt and the readers: the store's API
+    READ_ERRORS,
+    StoreCorrupt,
+    fsync_dir,
+    open_parquet,
+    read_parquet,
+    temp_path,
+    write_bytes_atomic,
+)
 from casualties.storage import ingest as rawio
 
 MANIFEST_NAME = "_manifest.json"
 STAGING_NAME = "_staging"
 LOCK_NAME = ".lock"
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 3  # 2: tables are folders of partitions; 3: events by country
+ALL = "all"  # the partition key of tables kept whole (events, quarantine)
 ROW_GROUP_ROWS = 50_000  # rows per Parquet row group: bounds the Arrow copy held in memory
 #: Tables `merge_tables` maintains incrementally (events are recomputed from incidents).
 MERGED_TABLES = ("articles", "figures", "incidents", "quarantine")
@@ -96,13 +118,36 @@ class StoreBusy(RuntimeError):
     """Another run holds the lock of this output folder."""
 
 
+def partition_of(source_file: str) -> str:
+    """The partition key of the rows read from input `source_file`: the file itself for a
+    JSONL file, its folder (ending in "/") for a one-article file."""
+    p = PurePosixPath(str(source_file))
+    if p.suffix == ".jsonl":
+        return str(p)
+    return f"{p.parent}/"
+
+
+def part_file(key: str) -> str:
+    """The file name of partition `key` in its table folder: readable, plus a short hash so
+    that two keys never share a file."""
+    if key == ALL:
+        return f"{ALL}.parquet"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in key).strip("._")[:80]
+    return f"{safe or 'root'}-{hashlib.sha1(key.encode()).hexdigest()[:8]}.parquet"
+
+
 # ---------------------------------------------------------------------------------------------
 # atomic files
 
 
-def table_path(out_dir: Path, table: Table) -> Path:
-    """Where `table` lives in `out_dir`."""
-    return Path(out_dir) / f"{table.name}.parquet"
+def table_dir(out_dir: Path, table: Table) -> Path:
+    """The dataset folder of `table` in `out_dir`."""
+    return Path(out_dir) / table.name
+
+
+def table_path(out_dir: Path, table: Table, part: str = ALL) -> Path:
+    """The file of partition `part` (a key, see `partition_of`) of `table` in `out_dir`."""
+    return table_dir(out_dir, table) / part_file(part)
 
 
 @functools.cache
@@ -153,7 +198,9 @@ class TableWriter:
     def _open(self, sample: pd.DataFrame | None) -> None:
         self._schema = _arrow_schema(self.table, sample, self.metadata)
         self._fh = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
-        self._writer = pq.ParquetWriter(self._fh, self._schema, compression="zstd")
+        self._writer = pq.ParquetWriter(
+            self._fh, self._schema, compression="zstd", write_page_checksum=True
+        )
 
     def write(self, df: pd.DataFrame) -> None:
         """Append the rows of `df`."""
@@ -241,17 +288,20 @@ class TableWriter:
             self.abort()
 
 
-def write_table(df: pd.DataFrame, out_dir: Path, table: Table, metadata: dict[str, str]) -> Path:
-    """Write `df` as `out_dir/<table>.parquet` atomically (temp file, fsync, rename), zstd,
-    with `metadata` (pipeline version, run id) in the Parquet schema metadata.
+def write_table(
+    df: pd.DataFrame, out_dir: Path, table: Table, metadata: Mapping[str, str], part: str = ALL
+) -> Path:
+    """Write `df` as partition `part` of `table` in `out_dir` (`table_path`) atomically (temp
+    file, fsync, rename), zstd with page checksums, with `metadata` (pipeline version, run id)
+    in the Parquet schema metadata.
 
     Pass `metadata={"run_id": ..., "pipeline_version": ...}`: `load_manifest` compares the
     stored run_id with the manifest. To write a run's tables crash-safely, write them into
     `staging_dir(out_dir, run_id)` and call `commit` (or use `commit_run`).
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with TableWriter(table_path(out_dir, table), table, metadata) as w:
+    path = table_path(out_dir, table, part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with TableWriter(path, table, metadata) as w:
         w.write(df)
     return w.path
 
@@ -266,26 +316,67 @@ def table_metadata(path: Path) -> dict[str, str]:
     }
 
 
-def read_columns(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Some columns of one Parquet file, as pandas."""
-    return pq.read_table(path, columns=columns).to_pandas()
+def table_listing(manifest: Mapping | None, name: str) -> dict[str, dict] | None:
+    """{file: {"run_id", "size", "sha256", "rows"}} of table `name` in a manifest of this
+    layout, else None."""
+    if not manifest or manifest.get("format") != MANIFEST_FORMAT:
+        return None
+    listing = (manifest.get("tables") or {}).get(name)
+    return dict(listing) if isinstance(listing, dict) else None
+
+
+def committed_manifest(out_dir: Path) -> dict:
+    """The manifest of the last committed run as it is (a committed run still being moved out
+    of staging included), without checking the tables; {} if there is none."""
+    stages = _committed_stages(Path(out_dir))
+    return _read_json((stages[-1] if stages else Path(out_dir)) / MANIFEST_NAME) or {}
+
+
+def table_files(out_dir: Path, table: Table) -> list[Path]:
+    """The partition files that make `table` now, in file-name order.
+
+    The files the last committed run lists; a committed run whose files are still being moved
+    out of staging is read where each file is, so tables read together come from one run.
+    Without a manifest (tables written directly), every file of the folder.
+    """
+    out_dir = Path(out_dir)
+    stages = _committed_stages(out_dir)
+    manifest = _read_json((stages[-1] if stages else out_dir) / MANIFEST_NAME)
+    listing = table_listing(manifest, table.name)
+    folder = table_dir(out_dir, table)
+    if listing is None:
+        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    files = []
+    for name in sorted(listing):
+        staged = stages[-1] / table.name / name if stages else None
+        files.append(staged if staged is not None and staged.exists() else folder / name)
+    return files
+
+
+def table_rows(files: Iterable[Path]) -> int:
+    """Rows of a table from its partition files' footers."""
+    total = 0
+    for path in files:
+        try:
+            total += pq.read_metadata(path).num_rows
+        except READ_ERRORS as e:
+            raise StoreCorrupt(path, e) from None
+    return total
+
+
+def read_files(files: Iterable[Path], table: Table) -> pd.DataFrame:
+    """The rows of these partition files, in order, conformed to `table` (checksums verified)."""
+    frames = [conform(read_parquet(p).to_pandas(), table) for p in files]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return table.empty()
+    return conform(pd.concat(frames, ignore_index=True), table)
 
 
 def read_table(out_dir: Path, table: Table) -> pd.DataFrame:
-    """The stored table, or an empty frame with the table's dtypes if it does not exist yet.
-
-    A table of a committed run whose files are still being moved out of staging is read from
-    staging, so the tables read together always come from one run.
-    """
-    out_dir = Path(out_dir)
-    path = table_path(out_dir, table)
-    for stage in _committed_stages(out_dir):
-        staged = table_path(stage, table)
-        if staged.exists():
-            path = staged
-    if not path.exists():
-        return table.empty()
-    return conform(pd.read_parquet(path), table)
+    """The stored table (all its partitions, checksums verified), or an empty frame with the
+    table's dtypes if it does not exist yet. StoreCorrupt names a damaged file."""
+    return read_files(table_files(out_dir, table), table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,16 +403,47 @@ def _read_json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def check_tables(out_dir: Path, manifest: Mapping) -> str | None:
+    """Why the stored tables are not the ones `manifest` lists, or None when they are.
+
+    Every listed partition file must exist with the size and sha256 recorded at its commit
+    (a damaged page anywhere in it shows here, before any run reads it) and carry the run_id
+    of the run that wrote it. Hashing reads each file once, a fraction of decoding it.
+    """
+    out_dir = Path(out_dir)
+    for name in TABLES:
+        for file, entry in (table_listing(manifest, name) or {}).items():
+            path = out_dir / name / file
+            where = f"{name}/{file}"
+            try:
+                if path.stat().st_size != entry.get("size"):
+                    return f"{where} is missing or changed size"
+                if _sha256(path) != entry.get("sha256"):
+                    return f"{where} is damaged (its checksum differs)"
+                stored = table_metadata(path).get("run_id")
+            except READ_ERRORS:
+                return f"{where} is missing or unreadable"
+            if stored != entry.get("run_id"):
+                return f"{where} is not the one run {entry.get('run_id')} wrote"
+    return None
+
+
 def load_manifest(out_dir: Path) -> dict:
     """The manifest of the last completed run: {"files": {rel: sha256}, "run_id": ..., ...}.
 
-    Shape: {"format", "pipeline_version", "run_id", "completed_at", "tables": {name: run_id},
-    "files": {rel: {"sha256", "size", "records": [[line, doc_id, article_id], ...]}}}.
+    Shape: {"format", "pipeline_version", "run_id", "completed_at", "tables": {name: {file:
+    {"run_id", "sha256", "size", "rows"}}}, "files": {rel: {"sha256", "size", "records":
+    [[line, doc_id, article_id], ...]}}}.
     First finishes a committed but interrupted commit (`recover` without discarding, so it is
     safe while another run writes; the flow calls `recover` itself under `run_lock` to also
-    clean up after dead runs). Returns `empty_manifest()`
-    (so the next run is a full rebuild) when there is none, it is unreadable, or a table on
-    disk was not written by the run the manifest names; then "stale" says why.
+    clean up after dead runs). Returns `empty_manifest()` (so the next run is a full rebuild)
+    when there is none, it is unreadable or of an older layout, or a partition on disk is not
+    the one it lists (`check_tables`); then "stale" says why.
     """
     out_dir = Path(out_dir)
     if out_dir.is_dir():
@@ -332,17 +454,12 @@ def load_manifest(out_dir: Path) -> dict:
         if (out_dir / MANIFEST_NAME).exists():
             out["stale"] = "manifest unreadable"
         return out
+    if data.get("format") != MANIFEST_FORMAT:
+        return empty_manifest() | {"stale": "tables stored in an older layout"}
     manifest = empty_manifest() | data
-    for name, run_id in manifest.get("tables", {}).items():
-        path = Path(out_dir) / f"{name}.parquet"
-        try:
-            stored = table_metadata(path).get("run_id")
-        except (OSError, pa.ArrowException):
-            stored = None
-        if stored != run_id:
-            out = empty_manifest()
-            out["stale"] = f"{name}.parquet is not the one run {run_id} wrote"
-            return out
+    problem = check_tables(out_dir, manifest)
+    if problem:
+        return empty_manifest() | {"stale": problem}
     return manifest
 
 
@@ -361,10 +478,23 @@ def _committed_stages(out_dir: Path) -> list[Path]:
 
 
 def _roll_forward(out_dir: Path, stage: Path) -> None:
-    # Tolerates files already moved (by an earlier, interrupted roll forward).
-    for p in sorted(stage.glob("*.parquet")):
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(p, out_dir / p.name)
+    # Tolerates files already moved or deleted (by an earlier, interrupted roll forward).
+    manifest = _read_json(stage / MANIFEST_NAME) or {}
+    for name in TABLES:
+        staged, folder = stage / name, out_dir / name
+        if staged.is_dir():
+            folder.mkdir(exist_ok=True)
+            for p in sorted(staged.glob("*.parquet")):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(p, folder / p.name)
+        listing = table_listing(manifest, name) or {}
+        if folder.is_dir():  # dropped partitions, files of older layouts, temp files
+            for p in folder.iterdir():
+                if p.name not in listing and p.is_file():
+                    p.unlink()
+            fsync_dir(folder)
+        with contextlib.suppress(FileNotFoundError):  # the single file of the older layout
+            (out_dir / f"{name}.parquet").unlink()
     fsync_dir(out_dir)
     with contextlib.suppress(FileNotFoundError):
         os.replace(stage / MANIFEST_NAME, out_dir / MANIFEST_NAME)
@@ -374,23 +504,90 @@ def _roll_forward(out_dir: Path, stage: Path) -> None:
         stage.parent.rmdir()
 
 
-def commit(out_dir: Path, manifest: dict) -> None:
-    """Publish the tables staged in `staging_dir(out_dir, manifest["run_id"])`, then the manifest.
+def staged_files(out_dir: Path, run_id: str, name: str) -> list[str]:
+    """File names of the partitions of table `name` that run `run_id` has staged."""
+    folder = Path(out_dir) / STAGING_NAME / run_id / name
+    return sorted(p.name for p in folder.glob("*.parquet")) if folder.is_dir() else []
 
-    Records in `manifest["tables"]` that each staged table was written by this run.
+
+def next_files(out_dir: Path, manifest: Mapping, name: str, drop: Iterable[str] = ()) -> list[Path]:
+    """The files table `name` will have once run `manifest["run_id"]` commits: the previous
+    run's partitions (from `manifest["tables"]`) less `drop`, with the staged ones instead of
+    or besides them; file-name order."""
+    out_dir = Path(out_dir)
+    stage = Path(out_dir) / STAGING_NAME / manifest["run_id"] / name
+    files = {f: out_dir / name / f for f in table_listing(manifest, name) or {}}
+    for f in drop:
+        files.pop(f, None)
+    for f in staged_files(out_dir, manifest["run_id"], name):
+        files[f] = stage / f
+    return [files[f] for f in sorted(files)]
+
+
+def commit(out_dir: Path, manifest: dict, drop: Mapping[str, Iterable[str]] | None = None) -> None:
+    """Publish the partitions staged in `staging_dir(out_dir, manifest["run_id"])`, then the
+    manifest.
+
+    `manifest["tables"]` lists the previous run's partitions ({name: {file: entry}}); the
+    partitions in `drop` ({name: [file, ...]}) are removed from it, and each staged one is
+    recorded as this run's, with its size, sha256 and rows (`check_tables` compares them).
     """
     out_dir = Path(out_dir)
     run_id = manifest["run_id"]
     stage = staging_dir(out_dir, run_id)
     manifest = dict(manifest)
-    manifest["tables"] = dict(manifest.get("tables") or {})
-    for p in stage.glob("*.parquet"):
-        manifest["tables"][p.stem] = run_id
-    manifest.setdefault("completed_at", None)
+    manifest["format"] = MANIFEST_FORMAT
+    tables = {}
+    for name in TABLES:
+        listing = table_listing(manifest, name) or {}
+        for f in (drop or {}).get(name, ()):
+            listing.pop(f, None)
+        for f in staged_files(out_dir, run_id, name):
+            path = stage / name / f
+            listing[f] = {
+                "run_id": run_id,
+                "size": path.stat().st_size,
+                "sha256": _sha256(path),
+                "rows": pq.read_metadata(path).num_rows,
+            }
+        if listing:
+            tables[name] = dict(sorted(listing.items()))
+    manifest["tables"] = tables
     manifest["completed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
     write_bytes_atomic(stage / MANIFEST_NAME, data)  # the commit point
     _roll_forward(out_dir, stage)
+
+
+def partition_keys(df: pd.DataFrame, table: Table, articles: pd.DataFrame | None) -> pd.Series:
+    """The partition key of each row of `df`: by `source_file` for articles, by their
+    article's for figures and incidents, `ALL` for the other tables."""
+    if table.name == "articles":
+        files = df["source_file"].astype(str)
+    elif table.name in ("figures", "incidents") and articles is not None:
+        where = articles.drop_duplicates("article_id").set_index("article_id")["source_file"]
+        files = df["article_id"].map(where).astype(str)
+    else:
+        return pd.Series(ALL, index=df.index)
+    return files.map({f: partition_of(f) for f in files.unique()})
+
+
+def write_partitioned(
+    df: pd.DataFrame,
+    out_dir: Path,
+    table: Table,
+    metadata: Mapping[str, str],
+    articles: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Write the rows of `df` into the partition files of `table` in `out_dir`, in their order
+    (`partition_keys`; figures and incidents need `articles` to find their partition)."""
+    keys = partition_keys(df, table, articles)
+    if not len(df):
+        return [write_table(df, out_dir, table, metadata, ALL)]
+    return [
+        write_table(rows, out_dir, table, metadata, key)
+        for key, rows in df.groupby(keys.to_numpy(), sort=True)
+    ]
 
 
 def recover(out_dir: Path, discard_unfinished: bool = True) -> list[str]:
@@ -416,7 +613,7 @@ def recover(out_dir: Path, discard_unfinished: bool = True) -> list[str]:
             root.rmdir()
     if not discard_unfinished:
         return done
-    for tmp in out_dir.glob(".*.tmp"):
+    for tmp in [*out_dir.glob(".*.tmp"), *out_dir.glob("*/.*.tmp")]:
         with contextlib.suppress(OSError):
             tmp.unlink()
             done.append(f"removed temp file {tmp.name}")
@@ -560,8 +757,18 @@ def build_manifest(
         "run_id": run_id,
         "completed_at": None,
         "tables": dict(previous.get("tables") or {}) if not plan.full else {},
+        # On a full rebuild the previous partitions are not listed: commit deletes them.
         "files": dict(sorted(files.items())),
     }
+
+
+def read_columns(files: Iterable[Path], columns: list[str]) -> pd.DataFrame:
+    """Some columns of a table's partition files, as pandas (page checksums verified)."""
+    frames = [read_parquet(p, columns=columns).to_pandas() for p in files]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)
 
 
 def up_to_date(plan: Plan, skipped: pd.DataFrame, out_dir: Path) -> bool:
@@ -583,7 +790,7 @@ def stored_row_counts(out_dir: Path, names: Iterable[str]) -> dict[str, int]:
     """Rows of each stored table (from the Parquet footers; tables not there are left out)."""
     rows = {}
     for name in names:
-        path = table_path(out_dir, TABLES[name])
-        if path.is_file():
-            rows[name] = pq.read_metadata(path).num_rows
+        files = table_files(out_dir, TABLES[name])
+        if files:
+            rows[name] = table_rows(files)
     return rows

@@ -387,16 +387,19 @@ def measure_run(
         max_child_rss_mb=max_child,
         returncode=rc,
         stats=read_run_stats(out),
-        articles_out=_parquet_rows(out / "articles.parquet"),
+        articles_out=_parquet_rows(out),
         stderr_tail=tail if rc else "",
     )
 
 
-def _parquet_rows(path: Path) -> int | None:
+def _parquet_rows(out: Path) -> int | None:
+    """Rows of the stored articles table in `out` (None when the run wrote none)."""
     try:
-        import pyarrow.parquet as pq
+        from casualties.fields import ARTICLES
+        from casualties.storage import store
 
-        return pq.ParquetFile(path).metadata.num_rows
+        files = store.table_files(out, ARTICLES)
+        return store.table_rows(files) if files else None
     except Exception:  # no table written (failed run): reported as missing, not a crash
         return None
 

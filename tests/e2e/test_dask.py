@@ -57,7 +57,7 @@ def _write_raw(raw):
 
 def _tables(out):
     def read(name):
-        df = pd.read_parquet(out / f"{name}.parquet").drop(columns="run_id")
+        df = pd.read_parquet(out / name).drop(columns="run_id")
         key = "figure_id" if name == "figures" else f"{name[:-1]}_id"
         return df.sort_values(key).reset_index(drop=True)
 

@@ -17,6 +17,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from casualties.fields import TABLES  # noqa: E402
+from casualties.storage import store  # noqa: E402
 from tests.paths import REPO
 
 TABLE_NAMES = ("articles", "figures", "incidents", "quarantine")
@@ -33,7 +34,7 @@ NEW_ARTICLE = {
 
 
 def _read_all(out: Path) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_parquet(out / f"{name}.parquet") for name in TABLE_NAMES}
+    return {name: pd.read_parquet(out / name) for name in TABLE_NAMES}
 
 
 @pytest.fixture(scope="session")
@@ -96,11 +97,20 @@ def test_every_bundled_article_is_stored_and_extracted(runs):
     for f in figures.itertuples():
         assert texts[f.article_id][f.start : f.end] == f.surface
     assert articles["n_figures"].sum() == len(figures)
-    meta = __import__("pyarrow.parquet").parquet.read_schema(runs["out"] / "figures.parquet")
-    assert meta.metadata[b"run_id"].decode() == runs["summaries"][2]["run_id"]  # last writer
-    assert b"pipeline_version" in meta.metadata
-    # the analysts' partitioned copy holds the same rows
-    assert len(pd.read_parquet(runs["out"] / "figures")) == len(runs["tables"][-1]["figures"])
+    # Each partition records the run that wrote it: after the full rebuild (second run), the
+    # third run rewrote only the partition of the file it added.
+    manifest = store.load_manifest(runs["out"])
+    written = {
+        file: store.table_metadata(runs["out"] / "figures" / file)
+        for file in manifest["tables"]["figures"]
+    }
+    assert {m["run_id"] for m in written.values()} == {
+        runs["summaries"][1]["run_id"],
+        runs["summaries"][2]["run_id"],
+    }
+    assert all(m["pipeline_version"] for m in written.values())
+    new_part = store.part_file(store.partition_of("extra.jsonl"))
+    assert written[new_part]["run_id"] == runs["summaries"][2]["run_id"]
 
 
 def test_broken_input_lines_are_quarantined(runs):
@@ -201,11 +211,12 @@ def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_pat
     from casualties.quality import checks as quality
     from casualties.storage import store
 
-    out = tmp_path / "out"
-    shutil.copytree(runs["out"], out)
-    figures = store.read_table(out, TABLES["figures"])
+    out = tmp_path / "out"  # tables written directly (no manifest): every file is read
+    figures = store.read_table(runs["out"], TABLES["figures"])
     doubled = pd.concat([figures, figures.head(1)], ignore_index=True)  # one id twice
     store.write_table(doubled, out, TABLES["figures"], {})
+    articles = store.read_table(runs["out"], TABLES["articles"])
+    store.write_table(articles, out, TABLES["articles"], {})
     monkeypatch.setattr(quality, "CHUNK_BYTES", 1)  # the smallest chunk: 1,000 rows
     monkeypatch.setattr(quality, "_MIN_CHUNK_ROWS", 10)
     summary = quality.run_quality(out, tmp_path / "r2", tables=["figures", "articles"])
@@ -215,6 +226,85 @@ def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_pat
         "expect_column_values_to_be_unique(figure_id) across chunks"
     ]
     assert summary["tables"]["articles"]["failed"] == 0
+
+
+def test_the_report_checks_the_partitions_of_its_run_and_records_it(runs):
+    """GX validates what the run wrote (the third run: the partition of the file it added, and
+    the tables rewritten whole); the report records the run it belongs to."""
+    from casualties.quality.checks import report_run
+
+    third = runs["summaries"][2]["quality"]
+    for name in ("articles", "figures", "incidents"):
+        assert third["tables"][name]["partitions"] == 1
+    assert third["tables"]["articles"]["rows"] == 1
+    assert third["run_id"] == runs["summaries"][2]["run_id"]
+    assert report_run(runs["report"]) == runs["summaries"][2]["run_id"]
+
+
+def _copy(runs, tmp_path) -> tuple[Path, Path, Path]:
+    raw, out, report = tmp_path / "raw", tmp_path / "processed", tmp_path / "reports"
+    for src, dst in ((runs["raw"], raw), (runs["out"], out), (runs["report"], report)):
+        shutil.copytree(src, dst)
+    return raw, out, report
+
+
+def test_a_stale_report_is_rebuilt_for_the_stored_tables(runs, tmp_path):
+    """A crash after the commit and before the report leaves the previous run's report: the
+    next run sees it is not the stored tables' run and checks them again."""
+    from casualties.quality.checks import RUN_FILE, SITE, report_run
+    from flows.pipeline import pipeline
+
+    raw, out, report = _copy(runs, tmp_path)
+    (report / SITE / RUN_FILE).write_text('{"run_id": "an-earlier-run"}')
+    summary = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
+    manifest = store.load_manifest(out)
+    assert summary["files_processed"] == 0 and summary["quality"] is not None
+    assert summary["quality"]["failed"] == 0
+    assert report_run(report) == manifest["run_id"] == runs["summaries"][2]["run_id"]
+
+
+def test_a_damaged_stored_partition_makes_the_next_run_rebuild(runs, tmp_path):
+    """A flipped byte in a stored partition (same size) is caught before any run reads it: the
+    next run rebuilds every table from raw/ (never exit 0 with an unreadable table)."""
+    from flows.pipeline import pipeline
+
+    raw, out, report = _copy(runs, tmp_path)
+    path = sorted((out / "articles").glob("*.parquet"))[0]
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    summary = pipeline(raw_dir=raw, out_dir=out, report_dir=report)
+    assert summary["full_refresh"] and "is damaged" in summary["plan"]
+    for name in TABLE_NAMES:
+        rebuilt = store.read_table(out, TABLES[name]).drop(columns="run_id")
+        expected = runs["tables"][2][name].drop(columns="run_id")
+        pd.testing.assert_frame_equal(
+            rebuilt.reset_index(drop=True), expected.reset_index(drop=True), obj=name
+        )
+
+
+def test_whole_store_checks_see_the_partitions_not_validated(tmp_path):
+    """The run validates only its own partition; an id it repeats from an older partition, and
+    a figure whose article is not stored, still fail (read from the id columns)."""
+    from casualties.fields import conform
+    from casualties.quality import checks as quality
+    from tests.factories import figure_row
+
+    text = "At least 14 people were killed."
+    out = tmp_path / "out"
+    for run_id, part in (("r1", "a.jsonl"), ("r2", "b.jsonl")):
+        row = figure_row(text, "art-1", "At least 14", run_id=run_id)
+        figures = conform(pd.DataFrame([row]), TABLES["figures"])
+        stage = store.staging_dir(out, run_id)
+        store.write_table(figures, stage, TABLES["figures"], {"run_id": run_id}, part)
+        store.commit(out, {**store.committed_manifest(out), "run_id": run_id, "files": {}})
+    summary = quality.run_quality(out, tmp_path / "report", tables=["figures"], run_id="r2")
+    figures = summary["tables"]["figures"]
+    assert figures["partitions"] == 1 and figures["rows"] == 1
+    assert figures["failed_expectations"] == [
+        "expect_column_values_to_be_unique(figure_id) across the store",
+    ]
+    assert quality.report_run(tmp_path / "report") == "r2"
 
 
 BACKGROUND_ARTICLES = [
@@ -264,15 +354,15 @@ def test_background_incidents_are_stored_flagged_and_make_no_event(harness, tmp_
     summary = pipeline(raw_dir=raw, out_dir=out, report_dir=tmp_path / "reports")
     assert summary["quality"]["failed"] == 0
 
-    incidents = pd.read_parquet(out / "incidents.parquet")
+    incidents = pd.read_parquet(out / "incidents")
     assert str(incidents["is_background"].dtype) == "boolean"
-    doc = pd.read_parquet(out / "articles.parquet").set_index("article_id")["doc_id"]
+    doc = pd.read_parquet(out / "articles").set_index("article_id")["doc_id"]
     incidents["doc"] = incidents["article_id"].map(doc)
     flagged = incidents[incidents["is_background"]]
     assert flagged[["doc", "killed_best"]].values.tolist() == [["kabul-market-tuesday", 51]]
     background_id = flagged["incident_id"].iloc[0]
 
-    events = pd.read_parquet(out / "events.parquet")
+    events = pd.read_parquet(out / "events")
     members = [i for ids in events["incident_ids"] for i in ids]
     assert background_id not in members
     assert sorted(members) == sorted(incidents.loc[~incidents["is_background"], "incident_id"])

@@ -49,7 +49,7 @@ def store(tmp_path_factory):
     with prefect_test_harness(server_startup_timeout=120):
         summaries.append(pipeline(raw_dir=raw, out_dir=out, report_dir=report))
         first_index = (report / "index.html").read_text(encoding="utf-8")
-        first_events = pd.read_parquet(out / "events.parquet")
+        first_events = pd.read_parquet(out / "events")
         with (raw / "extra.jsonl").open("w", encoding="utf-8") as fh:
             fh.write(json.dumps(HOSTILE) + "\n")
             fh.write('{"id": "cut-off", "text": "Two people\n')
@@ -101,9 +101,9 @@ def test_changes_since_previous_run(store):
     assert "<li><code>invalid_json</code>: 1 rows</li>" in ch  # a reason new in this run
     # the later report joins the Aden event (new id, same incidents plus one) and its toll
     # changes: the report shows before -> after
-    articles = pd.read_parquet(store["out"] / "articles.parquet")
+    articles = pd.read_parquet(store["out"] / "articles")
     late = articles.loc[articles["doc_id"] == "late-aden", "article_id"].iloc[0]
-    events = pd.read_parquet(store["out"] / "events.parquet")
+    events = pd.read_parquet(store["out"] / "events")
     after = events[events["incident_ids"].map(lambda ids: any(i.startswith(late) for i in ids))]
     assert after["n_sources"].iloc[0] >= 2
     old_ids = set(after["incident_ids"].iloc[0]) - {f"{late}:i0"}
@@ -121,7 +121,7 @@ def test_changes_since_previous_run(store):
 
 def test_coverage_shares_match_the_tables(store):
     cov = _section(store["index"].read_text(encoding="utf-8"), "coverage")
-    incidents = pd.read_parquet(store["out"] / "incidents.parquet")
+    incidents = pd.read_parquet(store["out"] / "incidents")
     n, dated = len(incidents), int(incidents["date"].notna().sum())
     assert f"<td>incidents with a date</td><td>{dated:,} of {n:,}</td>" in cov
     background = int(incidents["is_background"].sum())
@@ -133,8 +133,8 @@ def test_coverage_of_a_store_without_the_background_column(store, tmp_path):
 
     out = tmp_path / "processed"
     shutil.copytree(store["out"], out)
-    inc = pq.read_table(out / "incidents.parquet")
-    pq.write_table(inc.drop_columns(["is_background"]), out / "incidents.parquet")
+    for part in (out / "incidents").glob("*.parquet"):  # as an older pipeline wrote them
+        pq.write_table(pq.read_table(part).drop_columns(["is_background"]), part)
     build_report(out, tmp_path / "r")
     cov = _section((tmp_path / "r" / "index.html").read_text(encoding="utf-8"), "coverage")
     assert "<td>incidents background</td><td>not recorded by this pipeline version</td>" in cov
@@ -145,7 +145,7 @@ def test_failed_expectations_show_observed_values_and_samples(store, tmp_path):
     from casualties.quality.checks import check_frames
     from casualties.quality.report import build_report
 
-    figures = pd.read_parquet(store["out"] / "figures.parquet")
+    figures = pd.read_parquet(store["out"] / "figures")
     figures.loc[0, "low"] = 99_999  # low > best
     quality = check_frames({"figures": figures}, tmp_path / "r")
     build_report(store["out"], tmp_path / "r", quality=quality)
@@ -190,7 +190,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_review_writes_any_stored_article(store, tmp_path):
-    articles = pd.read_parquet(store["out"] / "articles.parquet")
+    articles = pd.read_parquet(store["out"] / "articles")
     for aid in articles["article_id"]:
         res = _cli("review", aid, "--out", str(store["out"]), "--report", str(tmp_path))
         assert res.returncode == 0, res.stderr
@@ -199,7 +199,7 @@ def test_review_writes_any_stored_article(store, tmp_path):
 
 
 def test_review_text_prints_the_article_with_its_figures(store):
-    figures = pd.read_parquet(store["out"] / "figures.parquet")
+    figures = pd.read_parquet(store["out"] / "figures")
     aid = figures["article_id"].value_counts().index[0]
     res = _cli("review", aid, "--out", str(store["out"]), "--text")
     assert res.returncode == 0, res.stderr
@@ -326,9 +326,9 @@ def test_report_screenshot_is_not_blank(store, tmp_path):
 
 @needs_chromium
 def test_article_pages_mark_the_exact_words_offline(store, tmp_path):
-    articles = pd.read_parquet(store["out"] / "articles.parquet")
+    articles = pd.read_parquet(store["out"] / "articles")
     texts = dict(zip(articles["article_id"], articles["text"], strict=True))
-    figures = pd.read_parquet(store["out"] / "figures.parquet")
+    figures = pd.read_parquet(store["out"] / "figures")
     pages = sorted((store["report"] / "articles").glob("*.html"))
     assert pages
     checked = 0

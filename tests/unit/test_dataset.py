@@ -1,14 +1,32 @@
-"""Partitioned dataset folders read back as the same table, whole or filtered."""
+"""Tables are Parquet dataset folders: read back whole or filtered with plain pandas, with the
+declared dtypes, one partition per input file."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from casualties.fields import FIGURES, INCIDENTS, conform
+from casualties.fields import ARTICLES, FIGURES, INCIDENTS, conform
 from casualties.storage import store
-from casualties.storage.partitions import write_dataset
+from tests.storage_helpers import commit_run
 
 META = {"run_id": "r1", "pipeline_version": "test"}
+SOURCES = ["feed/a.jsonl", "feed/a.jsonl", "feed/b.jsonl", "notes/x.txt"]
+
+
+def _articles() -> pd.DataFrame:
+    rows = [
+        {
+            "article_id": f"a{i}",
+            "doc_id": f"d{i}",
+            "text": "Three were killed.",
+            "source_file": sf,
+            "line": i + 1 if sf.endswith(".jsonl") else None,
+            "n_figures": 1,
+            "run_id": "r1",
+        }
+        for i, sf in enumerate(SOURCES)
+    ]
+    return conform(pd.DataFrame(rows), ARTICLES)
 
 
 def _figures() -> pd.DataFrame:
@@ -46,52 +64,51 @@ def _incidents() -> pd.DataFrame:
     return conform(df, INCIDENTS)
 
 
+def _commit(out) -> dict[str, pd.DataFrame]:
+    tables = {"articles": _articles(), "figures": _figures(), "incidents": _incidents()}
+    commit_run(out, tables, {**store.empty_manifest(), **META})
+    return tables
+
+
 def test_folders_read_back_as_the_table(tmp_path):
-    store.write_table(_figures(), tmp_path, FIGURES, META)
-    store.write_table(_incidents(), tmp_path, INCIDENTS, META)
-    for table, key, files in (
-        (FIGURES, "figure_id", {"killed", "injured", "none"}),
-        (INCIDENTS, "incident_id", {"2020", "2021", "unknown"}),
-    ):
-        folder = write_dataset(tmp_path, table.name)
-        assert folder == tmp_path / table.name
-        assert {p.stem for p in folder.glob("*.parquet")} == files
-        whole = pd.read_parquet(tmp_path / f"{table.name}.parquet")
-        parts = pd.read_parquet(folder)
+    tables = _commit(tmp_path)
+    parts = {store.part_file(k) for k in ("feed/a.jsonl", "feed/b.jsonl", "notes/")}
+    for name, want in tables.items():
+        folder = tmp_path / name
+        assert {p.name for p in folder.glob("*.parquet")} == parts
+        whole = pd.read_parquet(folder)  # plain pandas, the folder path
+        assert whole.dtypes.to_dict() == want.dtypes.to_dict()
+        key = f"{name[:-1]}_id" if name != "figures" else "figure_id"
         pd.testing.assert_frame_equal(
-            parts.sort_values(key).reset_index(drop=True),
-            whole.sort_values(key).reset_index(drop=True),
+            whole.sort_values(key).reset_index(drop=True), want, check_categorical=False
         )
-
+        assert store.read_table(tmp_path, store.TABLES[name]).dtypes.to_dict() == (
+            want.dtypes.to_dict()
+        )
     killed = pd.read_parquet(tmp_path / "figures", filters=[("category", "==", "killed")])
-    assert sorted(killed["best"]) == [3, 7]
-    assert list(killed["category"].cat.categories) == list(FIGURES.field("category").categories)
-
-
-def test_rebuild_replaces_and_empty_table_reads(tmp_path):
-    store.write_table(_figures(), tmp_path, FIGURES, META)
-    write_dataset(tmp_path, "figures")
-    store.write_table(
-        FIGURES.empty().assign(run_id=pd.Series(dtype="string")), tmp_path, FIGURES, META
+    assert sorted(killed["figure_id"]) == ["a0:0-5", "a2:0-5"]
+    assert str(killed["category"].dtype) == "category"
+    since = pd.read_parquet(
+        tmp_path / "incidents", filters=[("date", ">=", pd.Timestamp("2020-06-01", tz="UTC"))]
     )
-    folder = write_dataset(tmp_path, "figures")
-    empty = pd.read_parquet(folder)
-    assert len(empty) == 0 and list(empty.columns) == FIGURES.columns
-    assert [p.name for p in tmp_path.iterdir() if "dataset" in p.name] == []  # no leftovers
+    assert since["incident_id"].tolist() == ["a3:i0"]
+    from_a = pd.read_parquet(tmp_path / "articles", filters=[("source_file", "==", "feed/a.jsonl")])
+    assert from_a["doc_id"].tolist() == ["d0", "d1"]
 
 
-def test_each_file_keeps_the_table_order_with_small_buffers(tmp_path, monkeypatch):
-    """Rows held back per key and written whenever the buffer is full come out in table order."""
-    from casualties.storage import partitions as dataset
+def test_every_partition_is_in_the_manifest_with_its_run(tmp_path):
+    _commit(tmp_path)
+    manifest = store.load_manifest(tmp_path)
+    assert "stale" not in manifest
+    for name in ("articles", "figures", "incidents"):
+        listed = manifest["tables"][name]
+        assert set(listed) == {p.name for p in (tmp_path / name).iterdir()}
+        assert {e["run_id"] for e in listed.values()} == {"r1"}
+        assert sum(e["rows"] for e in listed.values()) == 4
 
-    monkeypatch.setattr(dataset, "BATCH_ROWS", 2)
-    monkeypatch.setattr(dataset, "BUFFER_ROWS", 3)
-    figures = pd.concat([_figures()] * 5, ignore_index=True)
-    figures["figure_id"] = [f"f{i}" for i in range(len(figures))]
-    store.write_table(figures, tmp_path, FIGURES, META)
-    folder = write_dataset(tmp_path, "figures")
-    whole = pd.read_parquet(tmp_path / "figures.parquet")
-    category = whole["category"].astype(str).where(whole["category"].notna(), "none")
-    for key in ("killed", "injured", "none"):
-        want = whole[category == key].reset_index(drop=True)
-        pd.testing.assert_frame_equal(pd.read_parquet(folder / f"{key}.parquet"), want, obj=key)
+
+def test_empty_table_reads_as_an_empty_frame(tmp_path):
+    commit_run(tmp_path, {"figures": FIGURES.empty()}, {**store.empty_manifest(), **META})
+    back = pd.read_parquet(tmp_path / "figures")
+    assert len(back) == 0 and list(back.columns) == FIGURES.columns
+    assert store.read_table(tmp_path, FIGURES).dtypes.to_dict() == FIGURES.empty().dtypes.to_dict()

@@ -455,3 +455,122 @@ def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
         parts[key].sort_values("event_id").reset_index(drop=True),
         whole[key].sort_values("event_id").reset_index(drop=True),
     )
+
+
+def _stories() -> pd.DataFrame:
+    """300 events in 3 countries over ~100 days, each told by 1-3 articles, and loose reports."""
+    rows = []
+    for e in range(300):
+        town, day = divmod(e, 100)
+        for r in range(1 + e % 3):
+            rows.append(
+                {
+                    "article_id": f"e{e}r{r}",
+                    "incident_id": f"e{e}r{r}:i0",
+                    "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=day),
+                    "date_text": "overnight" if r == 2 else "on Friday",
+                    "country": ["Syria", "Iraq", "Yemen"][town],
+                    "place": f"town{town}",
+                    "latitude": 10.0 + town,
+                    "longitude": 40.0,
+                    "killed": (10 + e % 20 + r, 10 + e % 20 + r, None),
+                }
+            )
+    for k in range(20):
+        rows.append(
+            {
+                "article_id": f"loose{k}",
+                "incident_id": f"loose{k}:i0",
+                "date": pd.Timestamp("2020-01-01"),
+                "date_text": "in 2020",
+                "date_precision": "year" if k % 2 else "day",
+                "country": "Syria" if k % 2 else None,
+                "killed": (5, 5, None),
+            }
+        )
+    return _incidents(*rows)
+
+
+def _by_id(events: pd.DataFrame) -> pd.DataFrame:
+    out = events.drop(columns=[c for c in ("run_id",) if c in events.columns]).copy()
+    out["incident_ids"] = out["incident_ids"].map(lambda ids: ",".join(ids))
+    return out.sort_values("event_id").reset_index(drop=True)
+
+
+def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
+    """Events updated block by block (only the country/time segments that added or removed
+    incidents touch) equal one merge of all incidents: from nothing, and after a file is
+    removed and another adds a running toll that supersedes earlier reports."""
+    import casualties.events.blocks as blocks
+
+    inc = _stories()
+    files = {}
+    for name, mask in (
+        ("a", inc["article_id"].str.match(r"e(\d|[1-9]\d|1[0-4]\d)r")),  # events 0-149
+        ("b", inc["article_id"].str.match(r"e(1[5-9]\d|2\d\d)r")),  # events 150-299
+        ("loose", inc["article_id"].str.startswith("loose")),
+    ):
+        files[name] = tmp_path / "incidents" / f"{name}.parquet"
+        files[name].parent.mkdir(exist_ok=True)
+        inc[mask].to_parquet(files[name])
+    assert sum(len(pd.read_parquet(f)) for f in files.values()) == len(inc)
+
+    # 1. from nothing: every block is new
+    changes, dropped = blocks.update_events(
+        list(files.values()), list(files.values()), [], {}, None
+    )
+    assert not dropped and {k for k in changes} >= {"country:Syria", "country:Iraq"}
+    pd.testing.assert_frame_equal(
+        _by_id(pd.concat(changes.values(), ignore_index=True)), _by_id(merge_events(inc))
+    )
+    stored = {}
+    for key, events in changes.items():
+        stored[key] = tmp_path / "events" / f"{len(stored)}.parquet"
+        stored[key].parent.mkdir(exist_ok=True)
+        events.to_parquet(stored[key])
+
+    # 2. b.parquet removed (Iraq's events 100-149 stay, 150-199 and Yemen go); c.parquet adds
+    # a running toll for event 120 (Iraq, published later: supersedes) and a new Syrian event
+    toll = _incidents(
+        {
+            "article_id": "toll",
+            "incident_id": "toll:i0",
+            "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=20),
+            "published": pd.Timestamp("2020-01-01") + pd.Timedelta(days=23),
+            "country": "Iraq",
+            "place": "town1",
+            "latitude": 11.0,
+            "longitude": 40.0,
+            "killed": (90, 90, 90),
+            "is_cumulative": True,
+        },
+        {
+            "article_id": "new",
+            "incident_id": "new:i0",
+            "date": pd.Timestamp("2020-03-01"),
+            "country": "Syria",
+            "place": "town0",
+            "latitude": 10.0,
+            "longitude": 40.0,
+            "killed": (3, 3, 3),
+        },
+    )
+    files["c"] = tmp_path / "incidents" / "c.parquet"
+    toll.to_parquet(files["c"])
+    merged_rows = []
+    real_merge = blocks.merge_events
+    monkeypatch.setattr(
+        blocks, "merge_events", lambda df, a: merged_rows.append(len(df)) or real_merge(df, a)
+    )
+    after = [files["a"], files["loose"], files["c"]]
+    changes, dropped = blocks.update_events(after, [files["c"]], [files["b"]], stored, None)
+    assert dropped == {"country:Yemen"}  # all its incidents were in b.parquet
+    untouched = [pd.read_parquet(p) for k, p in stored.items() if k not in set(changes) | dropped]
+    incremental = pd.concat([*untouched, *changes.values()], ignore_index=True)
+    full = merge_events(pd.concat([pd.read_parquet(f) for f in after], ignore_index=True))
+    pd.testing.assert_frame_equal(_by_id(incremental), _by_id(full))
+    # the toll superseded the reports of event 120 published before it
+    (ev,) = [r for _, r in full.iterrows() if "toll:i0" in list(r["incident_ids"])]
+    assert ev["n_sources"] > 1 and _triple(ev, "killed") == [90, 90, 90]
+    # only the touched blocks were merged again, not every incident
+    assert 0 < sum(merged_rows) < len(full["incident_ids"].explode()) / 2

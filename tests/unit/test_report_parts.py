@@ -93,7 +93,7 @@ def test_queue_picks_the_disagreeing_incident_and_the_largest_tolls(tmp_path):
 def test_take_rows_reads_back_only_the_wanted_rows(tmp_path):
     rows = [figure_row(TEXT, f"a{i}", "12 adults") for i in range(120)]
     _store(tmp_path, rows)
-    path = tmp_path / "figures.parquet"
+    path = store.table_path(tmp_path, FIGURES)
     assert pq.ParquetFile(path).metadata.num_rows == 120
     got = report_data.take_rows(path, "article_id", ["a7", "a99", "nope"], "figures")
     assert sorted(got["article_id"]) == ["a7", "a99"]

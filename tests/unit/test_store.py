@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pyarrow as pa
@@ -79,13 +80,34 @@ def test_values_round_trip_with_plain_read_parquet(tmp_path):
     assert str(back["low"].dtype) == "Int64" and back["high"].isna().all()
     assert list(back["category"].cat.categories) == list(FIGURES.field("category").categories)
     assert back["qualifier"].tolist() == ["exact"]
-    a = pd.read_parquet(tmp_path / "articles.parquet")
+    a = pd.read_parquet(tmp_path / "articles")  # the table's folder
     assert a.loc[0, "published"] == pd.Timestamp("2024-03-05T10:00:00Z")
     assert str(a["text"].dtype) == "string" and pd.isna(a.loc[0, "line"])
     meta = store.table_metadata(path)
     assert meta["run_id"] == "run-1" and meta["pipeline_version"] == __version__
     assert meta["table"] == "figures"
     assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_damaged_page_is_caught_when_read(tmp_path):
+    """Pages carry checksums: a flipped byte inside a data page is an error on read (one-line
+    StoreCorrupt naming the file and what to run), never silently different values."""
+    arts = article_rows(
+        [(f"d{i}", f"{i} killed in town {i}. " * 20, "f.jsonl", i) for i in range(50)]
+    )
+    path = store.write_table(arts, tmp_path, ARTICLES, META)
+    meta = pq.ParquetFile(path).metadata.row_group(0).column(ARTICLES.columns.index("text"))
+    data = bytearray(path.read_bytes())
+    # inside the body of the text column's dictionary page (a page header is not checksummed)
+    at = (
+        meta.dictionary_page_offset + (meta.data_page_offset - meta.dictionary_page_offset) * 3 // 4
+    )
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(store.StoreCorrupt) as err:
+        store.read_table(tmp_path, ARTICLES)
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message and "--full-refresh" in message
 
 
 def test_events_list_column_round_trips(tmp_path):
@@ -140,41 +162,97 @@ def test_crash_leftovers_are_not_read_and_are_cleaned(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_kill_between_renames_is_rolled_forward(tmp_path):
-    old = article_rows([("a", "3 killed.", "a.txt", None)])
+def test_kill_between_renames_is_rolled_forward(tmp_path, monkeypatch):
+    old = article_rows([("a", "3 killed.", "a.jsonl", 1), ("b", "4 killed.", "b.jsonl", 1)])
     commit_run(
         tmp_path,
         {"articles": old, "figures": figure_rows(old)},
         {**store.empty_manifest(), **META},
     )
-    # run-2 staged both tables and reached its commit point, then died after one rename
-    new = article_rows([("b", "4 killed.", "b.txt", None)], run_id="run-2")
+    assert sorted(p.name for p in (tmp_path / "articles").iterdir()) == [
+        store.part_file("a.jsonl"),
+        store.part_file("b.jsonl"),
+    ]
+    # run-2 rewrote b.jsonl's partitions and reached its commit point, then died after one
+    # rename
+    new = article_rows([("c", "5 killed.", "b.jsonl", 1)], run_id="run-2")
     stage = store.staging_dir(tmp_path, "run-2")
     meta2 = {**META, "run_id": "run-2"}
-    store.write_table(new, stage, ARTICLES, meta2)
-    store.write_table(figure_rows(new, "run-2"), stage, FIGURES, meta2)
-    manifest = {**store.empty_manifest(), **meta2, "tables": {"articles": "run-2"}}
-    manifest["tables"]["figures"] = "run-2"
-    (stage / store.MANIFEST_NAME).write_text(json.dumps(manifest))
-    (stage / "articles.parquet").replace(tmp_path / "articles.parquet")
+    store.write_partitioned(new, stage, ARTICLES, meta2)
+    store.write_partitioned(figure_rows(new, "run-2"), stage, FIGURES, meta2, new)
+    manifest = {**store.load_manifest(tmp_path), "run_id": "run-2"}
+    b_part = store.part_file("b.jsonl")
+    replace = os.replace
+
+    def die_after_first_rename(src, dst):
+        replace(src, dst)
+        if str(dst).endswith(f"articles/{b_part}"):
+            raise KeyboardInterrupt  # the process dies here, after the commit point
+
+    monkeypatch.setattr(os, "replace", die_after_first_rename)
+    with pytest.raises(KeyboardInterrupt):
+        store.commit(tmp_path, manifest)
+    monkeypatch.undo()
+    assert (tmp_path / store.STAGING_NAME / "run-2" / store.MANIFEST_NAME).exists()
     # readers see one consistent run even before recovery
-    assert store.read_table(tmp_path, ARTICLES)["doc_id"].tolist() == ["b"]
+    assert store.read_table(tmp_path, ARTICLES)["doc_id"].tolist() == ["a", "c"]
     figs = store.read_table(tmp_path, FIGURES)
-    assert figs["article_id"].tolist() == new["article_id"].tolist()
-    assert store.load_manifest(tmp_path)["run_id"] == "run-2"
+    assert (
+        figs["article_id"].tolist() == store.read_table(tmp_path, ARTICLES)["article_id"].tolist()
+    )
+    manifest = store.load_manifest(tmp_path)  # rolls forward
+    assert manifest["run_id"] == "run-2" and "stale" not in manifest
     for name in ("articles", "figures"):
-        assert store.table_metadata(tmp_path / f"{name}.parquet")["run_id"] == "run-2"
+        assert store.table_metadata(tmp_path / name / b_part)["run_id"] == "run-2"
+        assert manifest["tables"][name][b_part]["run_id"] == "run-2"
+        assert manifest["tables"][name][store.part_file("a.jsonl")]["run_id"] == "run-1"
     assert not (tmp_path / store.STAGING_NAME).exists()
 
 
 def test_tables_not_matching_the_manifest_force_a_full_rebuild(tmp_path):
     arts = article_rows([("a", "3 killed.", "a.txt", None)])
     commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
+    part = store.part_file(store.partition_of("a.txt"))
     # a table written outside the protocol (another run_id) under the final name
-    store.write_table(arts, tmp_path, ARTICLES, {**META, "run_id": "rogue"})
+    store.write_table(arts, tmp_path, ARTICLES, {**META, "run_id": "rogue"}, "./")
     manifest = store.load_manifest(tmp_path)
-    assert manifest["files"] == {} and "articles.parquet" in manifest["stale"]
+    assert manifest["files"] == {} and f"articles/{part}" in manifest["stale"]
     assert store.plan_inputs([], manifest).full
+
+
+def test_damaged_partition_forces_a_full_rebuild(tmp_path):
+    """A stored partition whose bytes changed since its commit (a damaged page anywhere in
+    it) is seen before any run reads it: the manifest is stale, the next run rebuilds."""
+    arts = article_rows([("a", "3 killed.", "a.jsonl", 1)])
+    commit_run(tmp_path, {"articles": arts}, {**store.empty_manifest(), **META})
+    assert "stale" not in store.load_manifest(tmp_path)
+    path = tmp_path / "articles" / store.part_file("a.jsonl")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01  # same size, one bit
+    path.write_bytes(bytes(data))
+    manifest = store.load_manifest(tmp_path)
+    assert manifest["stale"].startswith(f"articles/{path.name} is damaged")
+    assert store.plan_inputs([], manifest).full
+
+
+def test_older_layout_is_replaced_by_the_folders(tmp_path):
+    """A store of the single-file layout (and its derived copies) is rebuilt as folders; the
+    old files go at the commit."""
+    arts = article_rows([("a", "3 killed.", "a.jsonl", 1)])
+    (tmp_path / "figures").mkdir()
+    pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "figures" / "killed.parquet")
+    pd.DataFrame({"x": [1]}).to_parquet(tmp_path / "articles.parquet")
+    (tmp_path / store.MANIFEST_NAME).write_text(json.dumps({"format": 1, "run_id": "old"}))
+    manifest = store.load_manifest(tmp_path)
+    assert manifest["stale"] == "tables stored in an older layout"
+    commit_run(
+        tmp_path,
+        {"articles": arts, "figures": figure_rows(arts)},
+        {**store.empty_manifest(), **META},
+    )
+    assert not (tmp_path / "articles.parquet").exists()
+    assert [p.name for p in (tmp_path / "figures").iterdir()] == [store.part_file("a.jsonl")]
+    assert len(pd.read_parquet(tmp_path / "figures")) == 1
 
 
 def test_unreadable_manifest_means_full_rebuild(tmp_path):
@@ -328,25 +406,27 @@ def test_merge_keeps_the_earliest_row_and_its_figures():
 def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monkeypatch):
     """The on-disk merge copies rows forward through each file; stored rows in another order
     (a table from older code) take the random-access path and give the same tables. Small
-    chunks make the forward path cross many record batches."""
+    chunks make the forward path cross many record batches. One-article files of one folder
+    share a partition: rewriting it copies the stored rows of the kept files."""
     from casualties.storage import merge
 
     monkeypatch.setattr(merge, "CHUNK_ROWS", 3)
-    specs = [(f"d{i}", f"{i} killed in town {i}.", f"f{i % 3}.jsonl", i) for i in range(12)]
+    specs = [
+        (f"d/{i:02d}.txt", f"{i} killed in town {i}.", f"d/{i:02d}.txt", None) for i in range(12)
+    ]
     old_arts = article_rows(specs, run_id="r1")
     old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
-    new_arts = article_rows([("n1", "40 killed anew.", "f1.jsonl", 1)], "r2")
+    new_arts = article_rows([("d/01.txt", "40 killed anew.", "d/01.txt", None)], "r2")
     new = {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}
-    keep = {"f0.jsonl", "f2.jsonl"}  # f1.jsonl was reprocessed: only its new row is in `new`
+    keep = {f"d/{i:02d}.txt" for i in range(12)} - {"d/01.txt"}  # d/01.txt was reprocessed
     canonical = merge_tables(old, new, keep, run_id="r2")
     shuffled = {name: df.iloc[::-1].reset_index(drop=True) for name, df in old.items()}
     again = merge_tables(shuffled, new, keep, run_id="r2")
     for name in ("articles", "figures", "quarantine"):
         pd.testing.assert_frame_equal(canonical[name], again[name], obj=name)
     arts = canonical["articles"]
-    assert list(zip(arts["source_file"], arts["line"], strict=True)) == sorted(
-        [(f"f{i % 3}.jsonl", i) for i in range(12) if i % 3 != 1] + [("f1.jsonl", 1)]
-    )
+    assert arts["source_file"].tolist() == [f"d/{i:02d}.txt" for i in range(12)]
+    assert arts.loc[1, "text"] == "40 killed anew." and arts.loc[1, "run_id"] == "r2"
     # figures follow their articles, one each
     assert canonical["figures"]["article_id"].tolist() == arts["article_id"].tolist()
 
@@ -357,11 +437,11 @@ def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
     from casualties.storage import merge
 
     monkeypatch.setattr(merge, "CHUNK_ROWS", 3)  # chunks of stored and new rows together
-    specs = [(f"d{i}", f"{i} killed in town {i}.", f"f{i % 3}.jsonl", i) for i in range(9)]
+    specs = [(f"d/{i}.txt", f"{i} killed in town {i}.", f"d/{i}.txt", None) for i in range(9)]
     old_arts = article_rows(specs, run_id="r1")
     old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
-    new_arts = article_rows([("n1", "40 killed anew.", "f1.jsonl", 1)], "r2")
-    keep = {"f0.jsonl", "f2.jsonl"}
+    new_arts = article_rows([("d/1.txt", "40 killed anew.", "d/1.txt", None)], "r2")
+    keep = {f"d/{i}.txt" for i in range(9)} - {"d/1.txt"}
     expected = merge_tables(
         old, {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}, keep, run_id="r2"
     )
@@ -370,15 +450,18 @@ def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
         "articles": conform(old["articles"], ARTICLES).astype({"n_figures": "float64"}),
         "figures": conform(old["figures"], FIGURES).astype({"category": str, "qualifier": str}),
     }
+    part = store.part_file(store.partition_of("d/1.txt"))
     old_paths = {}
     for name, df in legacy.items():
-        old_paths[name] = tmp_path / f"{name}.parquet"
-        df.to_parquet(old_paths[name], index=False)
+        (tmp_path / name).mkdir()
+        old_paths[name] = {part: tmp_path / name / part}
+        df.to_parquet(old_paths[name][part], index=False)
     with merge.run_parts(tmp_path / "parts", {}) as parts:
         arts = conform(new_arts, ARTICLES)
         figs = conform(figure_rows(new_arts, "r2"), FIGURES)
         parts.add_batch(arts, figs, INCIDENTS.empty(), QUARANTINE.empty())
-    merge.merge_into(tmp_path / "out", old_paths, parts, keep, "r2", {})
+    result = merge.merge_into(tmp_path / "out", old_paths, parts, keep, "r2", {})
+    assert result.written["articles"] == {part}
     for name in ("articles", "figures"):
         got = store.read_table(tmp_path / "out", TABLES[name])
         pd.testing.assert_frame_equal(got, expected[name], obj=name)
@@ -393,16 +476,21 @@ def test_merge_conforms_stored_categories_of_older_code(tmp_path):
     figs = conform(figure_rows(arts, "r1"), FIGURES)
     declared = list(FIGURES.field("category").categories)
     figs["category"] = figs["category"].cat.remove_categories(declared[-1])
+    part = store.part_file("f.jsonl")
     old_paths = {
-        "articles": store.write_table(arts, tmp_path / "stored", ARTICLES, {}),
-        "figures": tmp_path / "stored" / "figures.parquet",
+        "articles": {part: store.write_table(arts, tmp_path / "stored", ARTICLES, {}, "f.jsonl")},
+        "figures": {part: tmp_path / "stored" / "figures" / part},
     }
     arrow = pa.Table.from_pandas(figs, schema=store._arrow_schema(FIGURES, None, {}))
-    pq.write_table(arrow, old_paths["figures"])
+    (tmp_path / "stored" / "figures").mkdir()
+    pq.write_table(arrow, old_paths["figures"][part])
+    # a new row in f.jsonl's partition (a .txt of the same name would not share it): the
+    # partition is rewritten, its stored rows copied
+    new = conform(article_rows([("d2", "4 killed.", "f.jsonl", 2)], run_id="r2"), ARTICLES)
     with merge.run_parts(tmp_path / "parts", {}) as parts:
-        pass
+        parts.add_batch(new, FIGURES.empty(), INCIDENTS.empty(), QUARANTINE.empty())
     merge.merge_into(tmp_path / "out", old_paths, parts, {"f.jsonl"}, "r2", {})
-    back = pd.read_parquet(tmp_path / "out" / "figures.parquet")
+    back = pd.read_parquet(tmp_path / "out" / "figures")
     assert list(back["category"].cat.categories) == declared
     assert back["category"].tolist() == ["killed"]
 
@@ -432,17 +520,20 @@ def test_stored_incidents_without_is_background_merge_as_news(tmp_path):
     run's (which has a background incident) as news rows, and the merged file has the column."""
     from casualties.storage import merge
 
-    old_arts = conform(article_rows([("d1", "3 killed.", "f.jsonl", 1)], "r1"), ARTICLES)
+    # one-article files of one folder share a partition: the new file's run rewrites it
+    old_arts = conform(article_rows([("d1", "3 killed.", "d/1.txt", None)], "r1"), ARTICLES)
     legacy = _incident_rows(old_arts, "r1").drop(columns="is_background")
+    part = store.part_file(store.partition_of("d/1.txt"))
+    (tmp_path / "stored" / "incidents").mkdir(parents=True)
     old_paths = {
-        "articles": store.write_table(old_arts, tmp_path / "stored", ARTICLES, {}),
-        "incidents": tmp_path / "stored" / "incidents.parquet",
+        "articles": {part: store.write_table(old_arts, tmp_path / "stored", ARTICLES, {}, "d/")},
+        "incidents": {part: tmp_path / "stored" / "incidents" / part},
     }
-    legacy.to_parquet(old_paths["incidents"], index=False)
-    assert "is_background" not in pq.read_schema(old_paths["incidents"]).names
+    legacy.to_parquet(old_paths["incidents"][part], index=False)
+    assert "is_background" not in pq.read_schema(old_paths["incidents"][part]).names
     assert store.read_table(tmp_path / "stored", INCIDENTS)["is_background"].tolist() == [False]
 
-    new_arts = conform(article_rows([("d2", "3 killed there.", "g.jsonl", 1)], "r2"), ARTICLES)
+    new_arts = conform(article_rows([("d2", "3 killed there.", "d/2.txt", None)], "r2"), ARTICLES)
     with merge.run_parts(tmp_path / "parts", {}) as parts:
         parts.add_batch(
             new_arts,
@@ -450,8 +541,8 @@ def test_stored_incidents_without_is_background_merge_as_news(tmp_path):
             _incident_rows(new_arts, "r2", background=True),
             QUARANTINE.empty(),
         )
-    merge.merge_into(tmp_path / "out", old_paths, parts, {"f.jsonl"}, "r2", {})
-    back = pd.read_parquet(tmp_path / "out" / "incidents.parquet")
+    merge.merge_into(tmp_path / "out", old_paths, parts, {"d/1.txt"}, "r2", {})
+    back = pd.read_parquet(tmp_path / "out" / "incidents")
     assert str(back["is_background"].dtype) == "boolean"
     assert back.set_index("article_id")["is_background"].to_dict() == {
         old_arts.loc[0, "article_id"]: False,
