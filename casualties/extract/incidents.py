@@ -36,13 +36,45 @@ class _Report:
     vague_only: bool  # only "many", "numerous" ... (qualifier unspecified)
 
 
+class _Accounts:
+    """The accounts of one count, kept as running bounds so that adding one and reading the
+    merge are O(1) (`merge_accounts` on the whole list each time made grouping quadratic)."""
+
+    __slots__ = ("low", "best_neutral", "best_any", "high", "unbounded", "party", "n")
+
+    def __init__(self, t: Triple, party: bool):
+        self.low, self.best_any, self.high = t[0], t[1], t[2] or 0
+        self.best_neutral = None if party else t[1]
+        self.unbounded = t[2] is None
+        self.party = party
+        self.n = 1
+
+    def add(self, t: Triple, party: bool) -> None:
+        self.low = min(self.low, t[0])
+        self.best_any = min(self.best_any, t[1])
+        if not party:
+            self.best_neutral = t[1] if self.best_neutral is None else min(self.best_neutral, t[1])
+        self.party = self.party or party
+        if t[2] is None:
+            self.unbounded = True
+        else:
+            self.high = max(self.high, t[2])
+        self.n += 1
+
+    def merged(self) -> Triple:
+        """Same result as `merge_accounts` on every account added."""
+        best = self.best_any if self.best_neutral is None else self.best_neutral
+        best = max(best, self.low)
+        return (self.low, best, None if self.unbounded else max(self.high, best))
+
+
 @dataclass
 class _Building:
     indices: list[int] = field(default_factory=list)
     start: int = 0
     end: int = 0
-    # per category, the accounts of it: (triple, party claim)
-    accounts: dict[str, list[tuple[Triple, bool]]] = field(default_factory=dict)
+    # per category, its accounts (each a triple and whether a party claims it), merged as added
+    accounts: dict[str, _Accounts] = field(default_factory=dict)
     party: bool = False
 
 
@@ -147,15 +179,16 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         if said.earlier_report and all(c in cur.accounts for c in rep.counts):
             continue  # "Earlier reports had said 35 were killed": superseded
         for cat, t in rep.counts.items():
-            if cat in rep.cumulative:
-                cur.accounts[cat] = [(t, rep.party)]
+            acc = cur.accounts.get(cat)
+            if acc is None or cat in rep.cumulative:
+                cur.accounts[cat] = _Accounts(t, rep.party)
             else:
-                cur.accounts.setdefault(cat, []).append((t, rep.party))
+                acc.add(t, rep.party)
     out: list[Incident] = []
     for n, b in enumerate(built):
         for i in b.indices:
             figures[i].incident = n
-        counts = {cat: merge_accounts(acc) for cat, acc in b.accounts.items()}
+        counts = {cat: acc.merged() for cat, acc in b.accounts.items()}
         _wounded_among_shot(counts, [figures[i] for i in b.indices])
         out.append(
             Incident(
@@ -248,9 +281,9 @@ def _joins(cur: _Building, rep: _Report, said: _Sentence, figs: list[Figure]) ->
         return True
     if not shared:
         return not said.new_marker
-    if rep.party or any(p for acc in (cur.accounts[c] for c in shared) for _, p in acc):
+    if rep.party or any(cur.accounts[c].party for c in shared):
         return not said.new_marker
-    current = {c: merge_accounts(cur.accounts[c]) for c in shared}
+    current = {c: cur.accounts[c].merged() for c in shared}
     # another account of the same count: its values fit, and it is a count (not one person
     # named again) or it names its source ("VoJ reported 16 soldiers were killed")
     sourced = any(f.attributed_to for f in figs)
