@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from casualties.extract.background import is_background, news_year
 from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
@@ -76,6 +77,7 @@ class _Building:
     # per category, its accounts (each a triple and whether a party claims it), merged as added
     accounts: dict[str, _Accounts] = field(default_factory=dict)
     party: bool = False
+    background: bool = False  # its sentences recall the past, not the news
 
 
 def _counts_victims(f: Figure) -> bool:
@@ -159,6 +161,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
             by_sentence.setdefault(f.sentence_start, []).append(i)
     by_sentence = _split_competing_accounts(figures, by_sentence)
     built: list[_Building] = []
+    year = news_year(text) if by_sentence else None
     for s0 in sorted(by_sentence):
         idx = by_sentence[s0]
         figs = [figures[i] for i in idx]
@@ -168,8 +171,15 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         cur = built[-1] if built else None
         # after a turn to another source ("..., while the army said ..."): another account
         turned = s0 != figs[0].sentence_start and not said.new_marker
-        if cur is None or not (turned or _joins(cur, rep, said, figs)):
-            cur = _Building(start=s0)
+        # news and background never share an incident; a toll update is news ("the toll from
+        # last month's attack has risen to 71")
+        background = not rep.cumulative and said.background(year)
+        if (
+            cur is None
+            or cur.background != background
+            or not (turned or _joins(cur, rep, said, figs))
+        ):
+            cur = _Building(start=s0, background=background)
             built.append(cur)
         cur.indices += idx
         cur.end = max(cur.end, s1)
@@ -197,6 +207,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
                 figure_indices=sorted(b.indices),
                 counts=counts,
                 claim_by_party=b.party,
+                is_background=b.background,
             )
         )
     return out
@@ -246,12 +257,19 @@ _NEW_INCIDENT = Gated(NEW_INCIDENT)
 class _Sentence:
     """The words of a report's sentence that grouping asks about, each looked up once."""
 
-    __slots__ = ("low", "_earlier", "_new")
+    __slots__ = ("low", "_earlier", "_new", "_background")
 
     def __init__(self, sentence: str):
         self.low = sentence.lower()
         self._earlier: bool | None = None
         self._new: bool | None = None
+        self._background: bool | None = None
+
+    def background(self, year: int | None) -> bool:
+        """Whether the sentence recalls the past or a wide window (`background.is_background`)."""
+        if self._background is None:
+            self._background = is_background(self.low, year)
+        return self._background
 
     @property
     def earlier_report(self) -> bool:
@@ -340,10 +358,12 @@ def article_totals(figures: list[Figure], incidents: list[Incident]) -> dict:
     Categories no figure speaks of are absent (an explicit "no one was hurt" is (0, 0, 0))."""
     totals: dict[str, Triple] = {}
     for inc in incidents:
+        if inc.is_background:  # recalled for context, not the news
+            continue
         for cat, t in inc.counts.items():
             totals[cat] = _add(totals[cat], t) if cat in totals else t
     for f in figures:
-        if not f.is_aggregate or not _counts_victims(f):
+        if not f.is_aggregate or not _counts_victims(f) or f.why == "background incident":
             continue
         agg = (f.low, f.best, f.high)
         if f.category not in totals:

@@ -1,0 +1,243 @@
+"""Full articles: every victim counted once (CONVENTIONS, "Full articles").
+
+Sentence-level grouping (`incidents.group_incidents`) joins a report to the incident just before
+it. A whole article tells its toll again and again - headline, lede, body, quotes - often with
+other incidents in between. This pass reads the article's news incidents in order and decides,
+for each, whether it is another *account* of a story already told or a new story:
+
+- the same count again ("3 killed" ... "the three victims"), or a count the earlier one allows
+  ("at least 15" ... "more than 60, some reports said") is a repeat: merged as accounts (lowest
+  low, lowest non-party best, highest high), never added;
+- a smaller count of a category the story already has ("Four people died ... a 19-year-old was
+  pronounced dead") is a part of that total: the total stands;
+- categories the story lacks are added to it ("30 killed ... 224 were wounded");
+- a larger bounded count, or clear words of another event ("another bomb", "in a separate
+  attack"), starts a new story, and stories add up.
+
+Background incidents (`Incident.is_background`) are left as they are and stay out of the total.
+Each figure records the account it joined, whether it counted and why (`Figure.account`,
+`counted`, `why`). Cost is linear: each incident is compared with at most `recent_stories` stories.
+"""
+
+from __future__ import annotations
+
+import re
+
+from casualties.extract.background import RULES, is_background, news_year
+from casualties.extract.context import NEW_INCIDENT as _MORE
+from casualties.extract.context import alt
+from casualties.extract.incidents import Triple, _Accounts
+from casualties.extract.model import Figure, Incident
+
+_NEW_STORY = re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b")
+_SHOT = re.compile(alt(RULES["shot_rules"]))
+_RECENT = int(RULES["recent_stories"])
+_MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
+
+# Reason codes of `Figure.why`
+NEW = "new account"
+REPEAT = "repeat of account {}"
+PART = "subset of total"
+SUBSET = "subset"
+PERPETRATOR = "perpetrator"
+BACKGROUND = "background incident"
+AGGREGATE = "aggregate"
+COMPETING = "competing claim"
+OTHER_CATEGORY = "not a victim count"
+
+
+class _Story:
+    """One news incident as the article tells it, from one or more incidents of the grouping."""
+
+    __slots__ = ("members", "accounts", "account", "party")
+
+    def __init__(self, inc: Incident, account: int):
+        self.members = [inc]
+        self.accounts = {cat: _Accounts(t, inc.claim_by_party) for cat, t in inc.counts.items()}
+        self.account = account
+        self.party = inc.claim_by_party
+
+
+def _fits(current: Triple, t: Triple) -> str | None:
+    """How a count relates to a story's count of the same category: "repeat" (the same number,
+    or inside the other's range), "part" (smaller: a part of the total), None (larger: another
+    event's count)."""
+    lo, be, hi = current
+    if t[1] == be:
+        return "repeat"
+    if hi is None and t[1] >= lo and (t[1] <= be or t[2] is None):
+        return "repeat"  # "at least 15" then "more than 60": both open, one account each
+    if hi is not None and lo <= t[1] <= hi and lo != hi:
+        return "repeat"  # "dozens" then "40": inside the stated range
+    if t[2] is None and be >= t[0]:
+        return "repeat"  # "more than 10" after "12"
+    if t[2] is not None and t[0] <= be <= t[2] and t[0] != t[2]:
+        return "repeat"  # "15-16" after "16"
+    if t[1] < be:
+        return "part"
+    return None
+
+
+def _relation(story: _Story, inc: Incident, more: bool) -> dict[str, str] | None:
+    """Per shared category, "repeat" or "part"; None when a count does not fit the story.
+    `more`: the incident's words add to what was told ("another", "more", "then", "also"):
+    then a smaller count is not a part, nor one or two people the same ones again."""
+    out = {}
+    for cat, t in inc.counts.items():
+        acc = story.accounts.get(cat)
+        if acc is None:
+            continue
+        how = _fits(acc.merged(), t)
+        if more and (how == "part" or (how == "repeat" and t[1] <= 2)):
+            how = None
+        if how is None:
+            return None
+        out[cat] = how
+    return out
+
+
+def _adds_more(figures: list[Figure], inc: Incident) -> bool:
+    """Words next to a victim figure that add to what was told: "killing another student",
+    "wounding six more", "he then shot ...". Only near the figure (its clause): a full article
+    says "later" and "also" of the same victims everywhere."""
+    for i in inc.figure_indices:
+        f = figures[i]
+        if f.is_subset or f.victim_type == "perpetrators":
+            continue
+        s0 = f.sentence_start
+        a = max(f.start - s0 - _MORE_BEFORE, 0)
+        window = f.sentence[a : f.end - s0 + _MORE_AFTER].lower()
+        if _MORE.search(window):
+            return True
+    return False
+
+
+def _sentences_low(text: str, figures: list[Figure], inc: Incident) -> str:
+    seen: dict[int, str] = {}
+    for i in inc.figure_indices:
+        f = figures[i]
+        if f.sentence_start not in seen:
+            seen[f.sentence_start] = f.sentence
+    return " ".join(seen.values()).lower()
+
+
+def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> list[Incident]:
+    """Merge the news incidents that tell the same story; returns the article's incidents (news
+    stories and background incidents, in reading order) and sets `Figure.incident`, `account`,
+    `counted` and `why`."""
+    for inc in incidents:
+        _shot_is_injured(inc, figures)
+    stories: list[_Story] = []
+    background: list[Incident] = []
+    n_accounts = 0
+    how_of: dict[int, tuple[int, str]] = {}  # id(incident) -> (account, reason)
+    for inc in incidents:
+        if inc.is_background:
+            background.append(inc)
+            how_of[id(inc)] = (n_accounts, BACKGROUND)
+            n_accounts += 1
+            continue
+        story, rel = None, None
+        low = _sentences_low(text, figures, inc) if stories else ""
+        if stories and not _NEW_STORY.search(low):
+            story, rel = _find_story(stories, inc, _adds_more(figures, inc))
+        if story is None:
+            stories.append(_Story(inc, n_accounts))
+            how_of[id(inc)] = (n_accounts, NEW)
+            n_accounts += 1
+            continue
+        story.members.append(inc)
+        story.party = story.party or inc.claim_by_party
+        reason = REPEAT.format(story.account)
+        account = story.account
+        for cat, t in inc.counts.items():
+            how = rel.get(cat)
+            if how is None:  # a category the story lacked
+                story.accounts[cat] = _Accounts(t, inc.claim_by_party)
+                reason = NEW
+            elif how in ("repeat", "competing"):
+                story.accounts[cat].add(t, inc.claim_by_party)
+                if how == "competing":
+                    reason = COMPETING
+            elif reason != NEW and how == "part":
+                reason = PART
+        if reason == COMPETING:
+            account = n_accounts
+            n_accounts += 1
+        how_of[id(inc)] = (account, reason)
+    out = [_merged(s) for s in stories] + background
+    out.sort(key=lambda inc: inc.start)
+    for n, inc in enumerate(out):
+        for i in inc.figure_indices:
+            figures[i].incident = n
+    _explain(figures, incidents, how_of)
+    _explain_aggregates(text, figures)
+    return out
+
+
+def _find_story(stories: list[_Story], inc: Incident, more: bool) -> tuple[_Story | None, dict]:
+    """The story an incident retells: the most recent (of the last few, and the lede's) whose
+    shared counts it fits; with no count shared, the story just before it (it adds categories)."""
+    candidates = stories[-_RECENT:][::-1]
+    if len(stories) > _RECENT:
+        candidates.append(stories[0])
+    conflict = False
+    for story in candidates:
+        rel = _relation(story, inc, more)
+        if rel:
+            return story, rel
+        if rel is None:
+            conflict = True
+    return (None, {}) if conflict else (stories[-1], {})
+
+
+def _merged(story: _Story) -> Incident:
+    if len(story.members) == 1:
+        return story.members[0]
+    first = story.members[0]
+    indices = sorted(i for inc in story.members for i in inc.figure_indices)
+    return Incident(
+        start=first.start,
+        end=max(inc.end for inc in story.members),
+        figure_indices=indices,
+        counts={cat: acc.merged() for cat, acc in story.accounts.items()},
+        claim_by_party=story.party,
+    )
+
+
+def _shot_is_injured(inc: Incident, figures: list[Figure]) -> None:
+    """Shot, not dead: "casualties" that are people shot, stabbed or hit, in an incident with no
+    word of death, are injured ("a man was shot in the leg", "stabbed two people")."""
+    if "casualties" not in inc.counts or "killed" in inc.counts or "injured" in inc.counts:
+        return
+    shot = [figures[i] for i in inc.figure_indices if figures[i].category == "casualties"]
+    if shot and all(_SHOT.search(f.rule) and f.qualifier != "unspecified" for f in shot):
+        inc.counts["injured"] = inc.counts.pop("casualties")
+
+
+def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> None:
+    for inc in incidents:
+        account, reason = how_of[id(inc)]
+        for i in inc.figure_indices:
+            f = figures[i]
+            f.account = account
+            if f.victim_type == "perpetrators":
+                f.why, f.counted = PERPETRATOR, False
+            elif f.is_subset:
+                f.why, f.counted = SUBSET, False
+            else:
+                f.why = reason
+                f.counted = reason in (NEW,)
+
+
+def _explain_aggregates(text: str, figures: list[Figure]) -> None:
+    """Aggregates belong to no incident; one in a background sentence ("8,000 have been killed
+    since 2007") stays out of the total (`incidents.article_totals` reads `why`)."""
+    year = None
+    for f in figures:
+        if f.is_aggregate:
+            if year is None:
+                year = news_year(text) or 0
+            f.account, f.counted = None, False
+            past = not f.is_cumulative and is_background(f.sentence.lower(), year or None)
+            f.why = BACKGROUND if past else AGGREGATE
