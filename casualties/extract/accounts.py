@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from casualties.extract.background import RULES, is_background, news_year
+from casualties.extract.background import RULES, article_year, is_background
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
 from casualties.extract.incidents import Triple, _Accounts
@@ -67,9 +67,11 @@ def _fits(current: Triple, t: Triple) -> str | None:
         return "repeat"
     if hi is None and t[1] >= lo and (t[1] <= be or t[2] is None):
         return "repeat"  # "at least 15" then "more than 60": both open, one account each
+    if hi is None and t[1] > be:
+        return "open"  # "more than 70" then "71": the same if another count repeats exactly
     if hi is not None and lo <= t[1] <= hi and lo != hi:
         return "repeat"  # "dozens" then "40": inside the stated range
-    if t[2] is None and be >= t[0]:
+    if t[2] is None and hi is not None and be >= t[0]:
         return "repeat"  # "more than 10" after "12"
     if t[2] is not None and t[0] <= be <= t[2] and t[0] != t[2]:
         return "repeat"  # "15-16" after "16"
@@ -93,6 +95,13 @@ def _relation(story: _Story, inc: Incident, more: bool) -> dict[str, str] | None
         if how is None:
             return None
         out[cat] = how
+    if "open" in out.values():
+        # an exact count inside an open one ("more than 70" ... "71") is the same toll only when
+        # another count of the report repeats exactly ("ten killed and 71 wounded")
+        exact = any(inc.counts[c][1] == story.accounts[c].merged()[1] for c in out)
+        if not exact:
+            return None
+        out = {c: "repeat" if how == "open" else how for c, how in out.items()}
     return out
 
 
@@ -237,7 +246,7 @@ def _explain_aggregates(text: str, figures: list[Figure]) -> None:
     for f in figures:
         if f.is_aggregate:
             if year is None:
-                year = news_year(text) or 0
+                year = article_year(figures)
             f.account, f.counted = None, False
-            past = not f.is_cumulative and is_background(f.sentence.lower(), year or None)
+            past = not f.is_cumulative and is_background(f.sentence.lower(), year)
             f.why = BACKGROUND if past else AGGREGATE

@@ -18,11 +18,21 @@ _CUES = re.compile(
 _YEAR = re.compile(RULES["year"])
 
 
-def news_year(text: str) -> int | None:
-    """The latest year the article names: the year of its news (earlier years are background).
-    Years after the publication are not named in news, so the latest is the news year."""
-    years = [int(y) for y in _YEAR.findall(text)]
-    return max(years) if years else None
+def news_year(lede: str) -> int:
+    """The year of the article's news: the latest year its lede (first sentence with a figure)
+    names; with none named, later than any year (every year named elsewhere is an earlier one)."""
+    years = [int(y) for y in _YEAR.findall(lede)]
+    return max(years) if years else _NO_YEAR
+
+
+_NO_YEAR = 10_000
+
+
+def article_year(figures) -> int | None:
+    """`news_year` of the lede of an article's figures (None without figures)."""
+    if not figures:
+        return None
+    return news_year(min(figures, key=lambda f: f.sentence_start).sentence)
 
 
 def is_background(low_sentence: str, year: int | None) -> bool:

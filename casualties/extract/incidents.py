@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from casualties.extract.background import is_background, news_year
+from casualties.extract.background import article_year, is_background
 from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
@@ -161,7 +161,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
             by_sentence.setdefault(f.sentence_start, []).append(i)
     by_sentence = _split_competing_accounts(figures, by_sentence)
     built: list[_Building] = []
-    year = news_year(text) if by_sentence else None
+    year = article_year(figures)
     for s0 in sorted(by_sentence):
         idx = by_sentence[s0]
         figs = [figures[i] for i in idx]
@@ -299,6 +299,8 @@ def _joins(cur: _Building, rep: _Report, said: _Sentence, figs: list[Figure]) ->
         return True
     if not shared:
         return not said.new_marker
+    if any((rep.counts[c][1] == 0) != (cur.accounts[c].best_any == 0) for c in shared):
+        return False  # "no injuries were recorded" after "50 injured": about something else
     if rep.party or any(cur.accounts[c].party for c in shared):
         return not said.new_marker
     current = {c: cur.accounts[c].merged() for c in shared}
