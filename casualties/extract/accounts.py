@@ -34,6 +34,9 @@ _SHOT = re.compile(alt(RULES["shot_rules"]))
 _RECENT = int(RULES["recent_stories"])
 _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
 
+_REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
+_BY_POLICE = re.compile(RULES["killed_by_police_after"])
+
 # Reason codes of `Figure.why`
 NEW = "new account"
 REPEAT = "repeat of account {}"
@@ -44,6 +47,22 @@ BACKGROUND = "background incident"
 AGGREGATE = "aggregate"
 COMPETING = "competing claim"
 OTHER_CATEGORY = "not a victim count"
+
+
+def mark_attackers(figures: list[Figure]) -> None:
+    """Before grouping: "All three were shot and killed by police" names the attackers again
+    (victim type perpetrators: CONVENTIONS keeps them out of killed totals)."""
+    for f in figures:
+        if f.category != "killed" or f.victim_type is not None:
+            continue
+        at = f.start - f.sentence_start
+        said = f.sentence[max(at - 12, 0) : at] if not f.surface.lower().startswith("the ") else ""
+        if not (
+            f.surface.lower().startswith(("the ", "both", "all ")) or _REMENTION_BEFORE.search(said)
+        ):
+            continue
+        if _BY_POLICE.match(f.sentence[f.end - f.sentence_start :].lower()):
+            f.victim_type = "perpetrators"
 
 
 class _Story:

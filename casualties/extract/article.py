@@ -21,6 +21,7 @@ def extract_article(text: str, published: datetime | None = None) -> ArticleExtr
     Pure: the result depends only on `text`, `published` and the lexicons.
     """
     figs = figures.find_figures(text)
+    accounts.mark_attackers(figs)
     incs = accounts.consolidate(text, figs, incidents.group_incidents(text, figs))
     for inc in incs:
         inc.attributes = describe.describe_incident(text, inc, figs, published)

@@ -16,6 +16,7 @@ _CUES = re.compile(
     r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b"
 )
 _YEAR = re.compile(RULES["year"])
+_DATED_YEAR = re.compile(alt(RULES["dated_year"]))
 
 
 def news_year(lede: str) -> int:
@@ -42,4 +43,4 @@ def is_background(low_sentence: str, year: int | None) -> bool:
         return True
     if year is None or not any(c.isdigit() for c in low_sentence):
         return False
-    return any(int(y) < year for y in _YEAR.findall(low_sentence))
+    return any(int(y) < year for y in _DATED_YEAR.findall(low_sentence))

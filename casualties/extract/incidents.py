@@ -93,8 +93,13 @@ def _report(figs: list[Figure]) -> _Report:
     counts: dict[str, Triple] = {}
     cumulative: set[str] = set()
     vague_only = True
+    # "35 wounded were admitted, most of them ... the injured": an unnumbered mention of a
+    # category the sentence numbers is the same people, not more of them
+    numbered = {f.category for f in figs if f.qualifier != "unspecified" and _counts_victims(f)}
     for f in figs:
         if not f.is_subset and f.victim_type != "perpetrators":  # _counts_victims
+            if f.qualifier == "unspecified" and f.category in numbered:
+                continue
             t = (f.low, f.best, f.high)
             counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
             if f.is_cumulative:
