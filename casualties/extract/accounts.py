@@ -33,6 +33,9 @@ _NEW_STORY = re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b")
 _SHOT = re.compile(alt(RULES["shot_rules"]))
 _RECENT = int(RULES["recent_stories"])
 _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
+_ORDINAL = re.compile(RULES["ordinal_victim"])
+_ORDINALS = RULES["ordinals"]
+_NOT_MORE = re.compile(r"\b(?:" + alt(RULES["not_more"]) + r")\b")
 
 _REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
 _BY_POLICE = re.compile(RULES["killed_by_police_after"])
@@ -90,8 +93,6 @@ def _fits(current: Triple, t: Triple) -> str | None:
         return "open"  # "more than 70" then "71": the same if another count repeats exactly
     if hi is not None and lo <= t[1] <= hi and lo != hi:
         return "repeat"  # "dozens" then "40": inside the stated range
-    if t[2] is None and hi is not None and be >= t[0]:
-        return "repeat"  # "more than 10" after "12"
     if t[2] is not None and t[0] <= be <= t[2] and t[0] != t[2]:
         return "repeat"  # "15-16" after "16"
     if t[1] < be:
@@ -99,17 +100,20 @@ def _fits(current: Triple, t: Triple) -> str | None:
     return None
 
 
-def _relation(story: _Story, inc: Incident, more: bool) -> dict[str, str] | None:
+def _relation(story: _Story, inc: Incident, more: bool, ordinal: int = 0) -> dict[str, str] | None:
     """Per shared category, "repeat" or "part"; None when a count does not fit the story.
     `more`: the incident's words add to what was told ("another", "more", "then", "also"):
-    then a smaller count is not a part, nor one or two people the same ones again."""
+    then a smaller count is not a part, nor one or two people the same ones again, unless an
+    `ordinal` ("a fourth victim") places the one person inside the story's count."""
     out = {}
     for cat, t in inc.counts.items():
         acc = story.accounts.get(cat)
         if acc is None:
             continue
         how = _fits(acc.merged(), t)
-        if more and (how == "part" or (how == "repeat" and t[1] <= 2)):
+        if t[1] == 1 and ordinal and acc.merged()[1] >= ordinal:
+            how = "part"  # "a fourth victim died" when the story counts four
+        elif more and (how == "part" or (how == "repeat" and t[1] <= 2)):
             how = None
         if how is None:
             return None
@@ -124,20 +128,26 @@ def _relation(story: _Story, inc: Incident, more: bool) -> dict[str, str] | None
     return out
 
 
-def _adds_more(figures: list[Figure], inc: Incident) -> bool:
+def _adds_more(figures: list[Figure], inc: Incident) -> tuple[bool, int]:
     """Words next to a victim figure that add to what was told: "killing another student",
     "wounding six more", "he then shot ...". Only near the figure (its clause): a full article
-    says "later" and "also" of the same victims everywhere."""
+    says "later" and "also" of the same victims everywhere. Also the largest ordinal there ("a
+    fourth victim died"), 0 if none."""
+    seen: set[int] = set()
+    more, ordinal = False, 0
     for i in inc.figure_indices:
         f = figures[i]
         if f.is_subset or f.victim_type == "perpetrators":
             continue
         s0 = f.sentence_start
+        if s0 in seen:
+            continue  # "six were killed and seven more injured": more than the six, not the story
+        seen.add(s0)
         a = max(f.start - s0 - _MORE_BEFORE, 0)
-        window = f.sentence[a : f.end - s0 + _MORE_AFTER].lower()
-        if _MORE.search(window):
-            return True
-    return False
+        window = _NOT_MORE.sub(" ", f.sentence[a : f.end - s0 + _MORE_AFTER].lower())
+        more = more or bool(_MORE.search(window))
+        ordinal = max([ordinal] + [_ORDINALS[m] for m in _ORDINAL.findall(window)])
+    return more, ordinal
 
 
 def _sentences_low(text: str, figures: list[Figure], inc: Incident) -> str:
@@ -168,7 +178,7 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
         story, rel = None, None
         low = _sentences_low(text, figures, inc) if stories else ""
         if stories and not _NEW_STORY.search(low):
-            story, rel = _find_story(stories, inc, _adds_more(figures, inc))
+            story, rel = _find_story(stories, inc, *_adds_more(figures, inc))
         if story is None:
             stories.append(_Story(inc, n_accounts))
             how_of[id(inc)] = (n_accounts, NEW)
@@ -203,7 +213,9 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
     return out
 
 
-def _find_story(stories: list[_Story], inc: Incident, more: bool) -> tuple[_Story | None, dict]:
+def _find_story(
+    stories: list[_Story], inc: Incident, more: bool, ordinal: int
+) -> tuple[_Story | None, dict]:
     """The story an incident retells: the most recent (of the last few, and the lede's) whose
     shared counts it fits; with no count shared, the story just before it (it adds categories)."""
     candidates = stories[-_RECENT:][::-1]
@@ -211,7 +223,7 @@ def _find_story(stories: list[_Story], inc: Incident, more: bool) -> tuple[_Stor
         candidates.append(stories[0])
     conflict = False
     for story in candidates:
-        rel = _relation(story, inc, more)
+        rel = _relation(story, inc, more, ordinal)
         if rel:
             return story, rel
         if rel is None:
