@@ -26,7 +26,7 @@ import re
 from casualties.extract.background import RULES, article_year, is_background
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
-from casualties.extract.incidents import Triple, _Accounts
+from casualties.extract.incidents import Triple, _Accounts, _refinable
 from casualties.extract.model import Figure, Incident
 
 _NEW_STORY = re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b")
@@ -71,13 +71,24 @@ def mark_attackers(figures: list[Figure]) -> None:
 class _Story:
     """One news incident as the article tells it, from one or more incidents of the grouping."""
 
-    __slots__ = ("members", "accounts", "account", "party")
+    __slots__ = ("members", "accounts", "account", "party", "vague")
 
-    def __init__(self, inc: Incident, account: int):
+    def __init__(self, inc: Incident, account: int, vague: set[str]):
         self.members = [inc]
         self.accounts = {cat: _Accounts(t, inc.claim_by_party) for cat, t in inc.counts.items()}
         self.account = account
         self.party = inc.claim_by_party
+        self.vague = vague  # categories told only vaguely so far ("several", "many", "dozens")
+
+
+def _vague_categories(figures: list[Figure], inc: Incident) -> set[str]:
+    """Categories of an incident whose every counted figure is refinable ("several", "many")."""
+    numbered, vague = set(), set()
+    for i in inc.figure_indices:
+        f = figures[i]
+        if f.category in inc.counts and not f.is_subset and f.victim_type != "perpetrators":
+            (vague if _refinable(f) else numbered).add(f.category)
+    return vague - numbered
 
 
 def _fits(current: Triple, t: Triple) -> str | None:
@@ -100,7 +111,9 @@ def _fits(current: Triple, t: Triple) -> str | None:
     return None
 
 
-def _relation(story: _Story, inc: Incident, more: bool, ordinal: int = 0) -> dict[str, str] | None:
+def _relation(
+    story: _Story, inc: Incident, more: bool, ordinal: int, vague: frozenset
+) -> dict[str, str] | None:
     """Per shared category, "repeat" or "part"; None when a count does not fit the story.
     `more`: the incident's words add to what was told ("another", "more", "then", "also"):
     then a smaller count is not a part, nor one or two people the same ones again, unless an
@@ -109,6 +122,9 @@ def _relation(story: _Story, inc: Incident, more: bool, ordinal: int = 0) -> dic
     for cat, t in inc.counts.items():
         acc = story.accounts.get(cat)
         if acc is None:
+            continue
+        if cat in story.vague and cat not in vague and not more:
+            out[cat] = "refine"  # "several people died" then "a bomb killed four soldiers"
             continue
         how = _fits(acc.merged(), t)
         if t[1] == 1 and ordinal and acc.merged()[1] >= ordinal:
@@ -177,10 +193,11 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
             continue
         story, rel = None, None
         low = _sentences_low(text, figures, inc) if stories else ""
+        vague = _vague_categories(figures, inc)
         if stories and not _NEW_STORY.search(low):
-            story, rel = _find_story(stories, inc, *_adds_more(figures, inc))
+            story, rel = _find_story(stories, inc, *_adds_more(figures, inc), frozenset(vague))
         if story is None:
-            stories.append(_Story(inc, n_accounts))
+            stories.append(_Story(inc, n_accounts, vague))
             how_of[id(inc)] = (n_accounts, NEW)
             n_accounts += 1
             continue
@@ -190,8 +207,11 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
         account = story.account
         for cat, t in inc.counts.items():
             how = rel.get(cat)
-            if how is None:  # a category the story lacked
+            if how is None or how == "refine":  # a category the story lacked or only hinted at
                 story.accounts[cat] = _Accounts(t, inc.claim_by_party)
+                story.vague.discard(cat)
+                if cat in vague:
+                    story.vague.add(cat)
                 reason = NEW
             elif how in ("repeat", "competing"):
                 story.accounts[cat].add(t, inc.claim_by_party)
@@ -214,7 +234,7 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
 
 
 def _find_story(
-    stories: list[_Story], inc: Incident, more: bool, ordinal: int
+    stories: list[_Story], inc: Incident, more: bool, ordinal: int, vague: frozenset
 ) -> tuple[_Story | None, dict]:
     """The story an incident retells: the most recent (of the last few, and the lede's) whose
     shared counts it fits; with no count shared, the story just before it (it adds categories)."""
@@ -223,7 +243,7 @@ def _find_story(
         candidates.append(stories[0])
     conflict = False
     for story in candidates:
-        rel = _relation(story, inc, more, ordinal)
+        rel = _relation(story, inc, more, ordinal, vague)
         if rel:
             return story, rel
         if rel is None:

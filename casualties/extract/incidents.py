@@ -35,15 +35,17 @@ class _Report:
     party: bool
     cumulative: set[str]
     vague_only: bool  # only "many", "numerous" ... (qualifier unspecified)
+    vague: set[str]  # categories it gives only vaguely ("several", "dozens", "many")
 
 
 class _Accounts:
     """The accounts of one count, kept as running bounds so that adding one and reading the
     merge are O(1) (`merge_accounts` on the whole list each time made grouping quadratic)."""
 
-    __slots__ = ("low", "best_neutral", "best_any", "high", "unbounded", "party", "n")
+    __slots__ = ("low", "best_neutral", "best_any", "high", "unbounded", "party", "n", "vague")
 
-    def __init__(self, t: Triple, party: bool):
+    def __init__(self, t: Triple, party: bool, vague: bool = False):
+        self.vague = vague  # every account so far is vague ("several"): a number replaces them
         self.low, self.best_any, self.high = t[0], t[1], t[2] or 0
         self.best_neutral = None if party else t[1]
         self.unbounded = t[2] is None
@@ -80,6 +82,12 @@ class _Building:
     background: bool = False  # its sentences recall the past, not the news
 
 
+def _refinable(f: Figure) -> bool:
+    """A count a number said later replaces: "many" (unspecified), or a small vague word
+    ("several", "a few"); "dozens" or "scores" already stand for a count (ACLED)."""
+    return f.qualifier == "unspecified" or (f.qualifier == "vague" and f.best < 10)
+
+
 def _counts_victims(f: Figure) -> bool:
     return not f.is_subset and f.victim_type != "perpetrators"
 
@@ -96,6 +104,7 @@ def _report(figs: list[Figure]) -> _Report:
     # "35 wounded were admitted, most of them ... the injured": an unnumbered mention of a
     # category the sentence numbers is the same people, not more of them
     numbered = {f.category for f in figs if f.qualifier != "unspecified" and _counts_victims(f)}
+    precise = {f.category for f in figs if not _refinable(f) and _counts_victims(f)}
     for f in figs:
         if not f.is_subset and f.victim_type != "perpetrators":  # _counts_victims
             if f.qualifier == "unspecified" and f.category in numbered:
@@ -126,6 +135,7 @@ def _report(figs: list[Figure]) -> _Report:
         party=any(f.claim_by_party for f in figs),
         cumulative=cumulative,
         vague_only=vague_only,
+        vague={c for c in counts if c not in precise},
     )
 
 
@@ -195,8 +205,10 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
             continue  # "Earlier reports had said 35 were killed": superseded
         for cat, t in rep.counts.items():
             acc = cur.accounts.get(cat)
-            if acc is None or cat in rep.cumulative:
-                cur.accounts[cat] = _Accounts(t, rep.party)
+            vague = cat in rep.vague
+            # "several were killed ... the blast killed four": the number replaces the word
+            if acc is None or cat in rep.cumulative or (acc.vague and not vague):
+                cur.accounts[cat] = _Accounts(t, rep.party, vague)
             else:
                 acc.add(t, rep.party)
     out: list[Incident] = []
