@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 
-from casualties.extract.context import alt, load_lexicon
+from casualties.extract.context import alt
+from casualties.rules import load
 
-RULES = load_lexicon("articles")
+RULES = load("articles")
 
 _CUES = re.compile(
     r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b"

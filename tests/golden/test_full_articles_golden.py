@@ -5,17 +5,14 @@ expected triples; `background` counts the incidents kept out as background. A ca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
 from casualties.extract.article import extract_article
 from casualties.fields import CATEGORIES
+from tests.paths import GOLDEN
 
-CASES = yaml.safe_load(
-    (Path(__file__).parent / "golden" / "full_articles.yaml").read_text(encoding="utf-8")
-)
+CASES = yaml.safe_load((GOLDEN / "full_articles.yaml").read_text(encoding="utf-8"))
 
 
 def _params():
