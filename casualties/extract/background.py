@@ -17,6 +17,7 @@ _CUES = re.compile(
     r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b"
 )
 _YEAR = re.compile(RULES["year"])
+_ASIDE = re.compile(r"\([^()]*\)")
 _DATED_YEAR = re.compile(alt(RULES["dated_year"]))
 
 
@@ -40,6 +41,8 @@ def article_year(figures) -> int | None:
 def is_background(low_sentence: str, year: int | None) -> bool:
     """Whether a lower-cased sentence recalls the past or a wide window: a background cue, or a
     year before the article's news year."""
+    if "(" in low_sentence:  # an aside "(... the May 20 shooting ...)" does not date the sentence
+        low_sentence = _ASIDE.sub(" ", low_sentence)
     if _CUES.search(low_sentence):
         return True
     if year is None or not any(c.isdigit() for c in low_sentence):
