@@ -381,10 +381,22 @@ def article_totals(figures: list[Figure], incidents: list[Incident]) -> dict:
             continue
         for cat, t in inc.counts.items():
             totals[cat] = _add(totals[cat], t) if cat in totals else t
+    # "Eight people have been killed in two explosions, including the two suicide bombers": the
+    # attackers inside a window total are taken out of it, as inside an incident's count
+    attackers: dict[tuple[int, str], int] = {}
+    for f in figures:
+        if f.is_aggregate and f.is_subset and f.victim_type == "perpetrators":
+            key = (f.sentence_start, f.category)
+            attackers[key] = attackers.get(key, 0) + f.best
     for f in figures:
         if not f.is_aggregate or not _counts_victims(f) or f.why == "background incident":
             continue
-        agg = (f.low, f.best, f.high)
+        out = attackers.get((f.sentence_start, f.category), 0)
+        agg = (
+            max(f.low - out, 0),
+            max(f.best - out, 0),
+            None if f.high is None else max(f.high - out, 0),
+        )
         if f.category not in totals:
             totals[f.category] = agg
             continue
