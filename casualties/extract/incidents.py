@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from casualties.extract.background import article_year, is_background
+from casualties.extract.background import RULES, article_year, is_background
 from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
@@ -200,6 +200,9 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         cur.end = max(cur.end, s1)
         cur.party = cur.party or rep.party
         if rep.vague_only and all(c in cur.accounts for c in rep.counts):
+            if _ALSO.search(said.low):  # "A number of journalists were also injured": others
+                for cat, t in rep.counts.items():
+                    cur.accounts[cat] = _Accounts(_add(cur.accounts[cat].merged(), t), rep.party)
             continue  # "many bodies" after "73 killed": the same dead, said vaguely
         if said.earlier_report and all(c in cur.accounts for c in rep.counts):
             continue  # "Earlier reports had said 35 were killed": superseded
@@ -268,6 +271,7 @@ def _same_count(a: Figure, b: Figure) -> bool:
 
 
 _EARLIER_REPORT = Gated(EARLIER_REPORT)
+_ALSO = re.compile(r"\b(?:" + alt(RULES["vague_also"]) + r")\b")
 _NEW_INCIDENT = Gated(NEW_INCIDENT)
 
 

@@ -82,6 +82,7 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["background", "ordinals"], _DICT),
         **dict.fromkeys(["year", "dated_year", "new_story", "not_more", "ordinal_victim"], _STR),
         **dict.fromkeys(["remention_before", "killed_by_police_after", "shot_rules"], _STR),
+        "vague_also": _STR,
         "more_window": _LIST,
         "recent_stories": _INT,
     },
