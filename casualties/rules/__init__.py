@@ -29,13 +29,14 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["fraction_scales", "vague_lead_ins", "zero", "range_separators"], _LIST),
         "months": _LIST,
         **dict.fromkeys(["dozen_qualifier", "fraction_qualifier", "between_joiner"], _STR),
-        **dict.fromkeys(["no_range_before", "date_after"], _STR),
+        **dict.fromkeys(["no_range_before", "date_after", "age_between_commas"], _STR),
     },
     "categories": {
         **dict.fromkeys(["object", "object_then", "after", "toll"], _DICT),
         **dict.fromkeys(["toll_link", "toll_rise", "raise_toll", "after_aux", "after_stop"], _STR),
         **dict.fromkeys(["np_participles", "object_filler", "list_join", "intent"], _STR),
         **dict.fromkeys(["after_aux_np", "noun_object_context", "noun_cues"], _STR),
+        "age_apposition": _STR,
     },
     "context": {
         **dict.fromkeys(["victim_types", "victim_share", "zero"], _DICT),
