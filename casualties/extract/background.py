@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 
-from casualties.extract.context import alt
+from casualties.extract.context import Gated, alt
 from casualties.rules import load
 
 RULES = load("articles")
 
-_CUES = re.compile(
-    r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b"
+# searched from the first place one of the cues' first words occurs (most sentences have none)
+_CUES = Gated(
+    re.compile(r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b")
 )
 _YEAR = re.compile(RULES["year"])
 _ASIDE = re.compile(r"\([^()]*\)")
@@ -45,6 +46,6 @@ def is_background(low_sentence: str, year: int | None) -> bool:
         low_sentence = _ASIDE.sub(" ", low_sentence)
     if _CUES.search(low_sentence):
         return True
-    if year is None or not any(c.isdigit() for c in low_sentence):
+    if year is None or ("19" not in low_sentence and "20" not in low_sentence):
         return False
     return any(int(y) < year for y in _DATED_YEAR.findall(low_sentence))

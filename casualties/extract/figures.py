@@ -238,6 +238,8 @@ def _ages_between_commas(text: str) -> set[int]:
     """Starts of the numbers that are ages in a comma apposition ("A man, 45, was killed")."""
     out: set[int] = set()
     for m in _AGES_BETWEEN_COMMAS.finditer(text):
+        if not text[m.start() - 1 : m.start()].isalpha():
+            continue  # "killed 3, 4 and 5" is no apposition
         out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
     return out
 
