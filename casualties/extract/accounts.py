@@ -131,6 +131,8 @@ def _relation(
             how = "part"  # "a fourth victim died" when the story counts four
         elif more and (how == "part" or (how == "repeat" and t[1] <= 2)):
             how = None
+        if how is None and (inc.claim_by_party or acc.party):
+            how = "competing"  # a party's own claim of another number only widens the range
         if how is None:
             return None
         out[cat] = how
