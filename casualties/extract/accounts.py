@@ -83,7 +83,8 @@ class _Story:
 
 def _vague_categories(figures: list[Figure], inc: Incident) -> set[str]:
     """Categories of an incident whose every counted figure is refinable ("several", "many")."""
-    numbered, vague = set(), set()
+    numbered: set[str] = set()
+    vague: set[str] = set()
     for i in inc.figure_indices:
         f = figures[i]
         if f.category in inc.counts and not f.is_subset and f.victim_type != "perpetrators":
@@ -193,7 +194,8 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
             how_of[id(inc)] = (n_accounts, BACKGROUND)
             n_accounts += 1
             continue
-        story, rel = None, None
+        story: _Story | None = None
+        rel: dict[str, str] = {}
         low = _sentences_low(text, figures, inc) if stories else ""
         vague = _vague_categories(figures, inc)
         if stories and not _NEW_STORY.search(low):
