@@ -49,7 +49,7 @@ PERPETRATOR = "perpetrator"
 BACKGROUND = "background incident"
 AGGREGATE = "aggregate"
 COMPETING = "competing claim"
-OTHER_CATEGORY = "not a victim count"
+UNNUMBERED = "same people, unnumbered"
 
 
 def mark_attackers(figures: list[Figure]) -> None:
@@ -280,8 +280,17 @@ def _shot_is_injured(inc: Incident, figures: list[Figure]) -> None:
 
 
 def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> None:
+    """Set account, counted and why on the figures of each grouped incident: inside one, the
+    first sentence that numbers a category counts it; later sentences with that category retell
+    it ("I counted 15 bodies"), and unnumbered words beside a number are the same people."""
     for inc in incidents:
         account, reason = how_of[id(inc)]
+        first_sentence: dict[str, int] = {}  # category -> sentence that counted it
+        numbered = {
+            (f.sentence_start, f.category)
+            for f in (figures[i] for i in inc.figure_indices)
+            if f.qualifier != "unspecified"
+        }
         for i in inc.figure_indices:
             f = figures[i]
             f.account = account
@@ -289,9 +298,17 @@ def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> 
                 f.why, f.counted = PERPETRATOR, False
             elif f.is_subset:
                 f.why, f.counted = SUBSET, False
+            elif f.qualifier == "unspecified" and (f.sentence_start, f.category) in numbered:
+                f.why, f.counted = UNNUMBERED, False
+            elif reason == NEW and first_sentence.get(f.category, f.sentence_start) != (
+                f.sentence_start
+            ):
+                f.why, f.counted = REPEAT.format(account), False
             else:
                 f.why = reason
-                f.counted = reason in (NEW,)
+                f.counted = reason == NEW
+                if f.counted:
+                    first_sentence.setdefault(f.category, f.sentence_start)
 
 
 def _explain_aggregates(text: str, figures: list[Figure]) -> None:
