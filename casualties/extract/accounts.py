@@ -260,9 +260,11 @@ def _merged(story: _Story) -> Incident:
         return story.members[0]
     first = story.members[0]
     indices = sorted(i for inc in story.members for i in inc.figure_indices)
+    # the span where the story is first told: describe reads when/where/what there (the lede),
+    # and its cost stays that of the first telling, not of the whole article
     return Incident(
         start=first.start,
-        end=max(inc.end for inc in story.members),
+        end=first.end,
         figure_indices=indices,
         counts={cat: acc.merged() for cat, acc in story.accounts.items()},
         claim_by_party=story.party,

@@ -211,10 +211,10 @@ NP_WORD_LONG = (
 )
 AGE_APPOSITION = CAT["age_apposition"]
 AFTER_AUX = re.compile(
-    r"(?:"
-    + AGE_APPOSITION
-    + r"|\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
+    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
     + NP_WORD_LONG
+    + r"|"
+    + AGE_APPOSITION  # last: the common links are tried first
     + r"){0,12}?(?:\s*,)?(?:\s+(?-i:"
     + AUX
     + r"))+\s+"
@@ -231,10 +231,10 @@ OBJECT_FOLLOWS = re.compile(
 )
 # The same links, checked between a number and a known cue position (fullmatch, fast):
 LINK_AUX = re.compile(
-    r"(?:"
-    + AGE_APPOSITION
-    + r"|\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
+    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
     + NP_WORD_LONG
+    + r"|"
+    + AGE_APPOSITION  # last: the common links are tried first
     + r"){0,12}?"
     r"(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS,
     CI,
