@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from casualties.extract import describe, figures, incidents
+from casualties.extract import accounts, describe, figures, incidents
 from casualties.extract.model import ArticleExtraction
 from casualties.fields import CATEGORIES, FIGURES, INCIDENTS, conform
 
@@ -21,7 +21,8 @@ def extract_article(text: str, published: datetime | None = None) -> ArticleExtr
     Pure: the result depends only on `text`, `published` and the lexicons.
     """
     figs = figures.find_figures(text)
-    incs = incidents.group_incidents(text, figs)
+    accounts.mark_attackers(figs)
+    incs = accounts.consolidate(text, figs, incidents.group_incidents(text, figs))
     for inc in incs:
         inc.attributes = describe.describe_incident(text, inc, figs, published)
     totals = incidents.article_totals(figs, incs)

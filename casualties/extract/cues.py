@@ -209,9 +209,12 @@ NP_WORD_LONG = (
     r"(?:(?-i:" + alt(CAT["after_aux_np"]) + r")\b|" + _NOT_AUX_STOP + r"(?!\d)"
     r"[\w'’\-]+ing\b|" + NP_WORD + ")"
 )
+AGE_APPOSITION = CAT["age_apposition"]
 AFTER_AUX = re.compile(
     r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
     + NP_WORD_LONG
+    + r"|"
+    + AGE_APPOSITION  # last: the common links are tried first
     + r"){0,12}?(?:\s*,)?(?:\s+(?-i:"
     + AUX
     + r"))+\s+"
@@ -228,7 +231,11 @@ OBJECT_FOLLOWS = re.compile(
 )
 # The same links, checked between a number and a known cue position (fullmatch, fast):
 LINK_AUX = re.compile(
-    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))" + NP_WORD_LONG + r"){0,12}?"
+    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
+    + NP_WORD_LONG
+    + r"|"
+    + AGE_APPOSITION  # last: the common links are tried first
+    + r"){0,12}?"
     r"(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS,
     CI,
 )

@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 from casualties.extract import context, cues
 from casualties.extract import quantities as numbers
 from casualties.extract.model import Figure
+from casualties.rules import load as load_rules
 from casualties.text.sentences import sentence_index, split_sentences
 from casualties.text.tries import trie_regex
 
@@ -229,6 +230,20 @@ def _aux_tail(low: str, t: int) -> bool:
     return True  # only adverbs in the window
 
 
+_AGES_BETWEEN_COMMAS = re.compile(load_rules("numbers")["age_between_commas"])
+_DIGITS = re.compile(r"\d+")
+
+
+def _ages_between_commas(text: str) -> set[int]:
+    """Starts of the numbers that are ages in a comma apposition ("A man, 45, was killed")."""
+    out: set[int] = set()
+    for m in _AGES_BETWEEN_COMMAS.finditer(text):
+        if not text[m.start() - 1 : m.start()].isalpha():
+            continue  # "killed 3, 4 and 5" is no apposition
+        out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
+    return out
+
+
 def find_figures(text: str) -> list[Figure]:
     """Every figure about people in `text`, in order of appearance (see module docstring)."""
     if not text or not text.strip():
@@ -239,6 +254,8 @@ def find_figures(text: str) -> list[Figure]:
     found: list[_Found] = []
     used: set[int] = set()  # starts of quantities already read as figures
     cue_hits = _scan_triggers(art, used, found)
+    if ", " in text:
+        used |= _ages_between_commas(text)
     for q in art.quants:
         if q.start not in used:
             f = _number_first(art, q)

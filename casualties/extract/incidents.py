@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from casualties.extract.background import RULES, article_year, is_background
 from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
@@ -34,6 +35,40 @@ class _Report:
     party: bool
     cumulative: set[str]
     vague_only: bool  # only "many", "numerous" ... (qualifier unspecified)
+    vague: set[str]  # categories it gives only vaguely ("several", "dozens", "many")
+
+
+class _Accounts:
+    """The accounts of one count, kept as running bounds so that adding one and reading the
+    merge are O(1) (`merge_accounts` on the whole list each time made grouping quadratic)."""
+
+    __slots__ = ("low", "best_neutral", "best_any", "high", "unbounded", "party", "n", "vague")
+
+    def __init__(self, t: Triple, party: bool, vague: bool = False):
+        self.vague = vague  # every account so far is vague ("several"): a number replaces them
+        self.low, self.best_any, self.high = t[0], t[1], t[2] or 0
+        self.best_neutral = None if party else t[1]
+        self.unbounded = t[2] is None
+        self.party = party
+        self.n = 1
+
+    def add(self, t: Triple, party: bool) -> None:
+        self.low = min(self.low, t[0])
+        self.best_any = min(self.best_any, t[1])
+        if not party:
+            self.best_neutral = t[1] if self.best_neutral is None else min(self.best_neutral, t[1])
+        self.party = self.party or party
+        if t[2] is None:
+            self.unbounded = True
+        else:
+            self.high = max(self.high, t[2])
+        self.n += 1
+
+    def merged(self) -> Triple:
+        """Same result as `merge_accounts` on every account added."""
+        best = self.best_any if self.best_neutral is None else self.best_neutral
+        best = max(best, self.low)
+        return (self.low, best, None if self.unbounded else max(self.high, best))
 
 
 @dataclass
@@ -41,9 +76,16 @@ class _Building:
     indices: list[int] = field(default_factory=list)
     start: int = 0
     end: int = 0
-    # per category, the accounts of it: (triple, party claim)
-    accounts: dict[str, list[tuple[Triple, bool]]] = field(default_factory=dict)
+    # per category, its accounts (each a triple and whether a party claims it), merged as added
+    accounts: dict[str, _Accounts] = field(default_factory=dict)
     party: bool = False
+    background: bool = False  # its sentences recall the past, not the news
+
+
+def _refinable(f: Figure) -> bool:
+    """A count a number said later replaces: "many" (unspecified), or a small vague word
+    ("several", "a few"); "dozens" or "scores" already stand for a count (ACLED)."""
+    return f.qualifier == "unspecified" or (f.qualifier == "vague" and f.best < 10)
 
 
 def _counts_victims(f: Figure) -> bool:
@@ -59,8 +101,14 @@ def _report(figs: list[Figure]) -> _Report:
     counts: dict[str, Triple] = {}
     cumulative: set[str] = set()
     vague_only = True
+    # "35 wounded were admitted, most of them ... the injured": an unnumbered mention of a
+    # category the sentence numbers is the same people, not more of them
+    numbered = {f.category for f in figs if f.qualifier != "unspecified" and _counts_victims(f)}
+    precise = {f.category for f in figs if not _refinable(f) and _counts_victims(f)}
     for f in figs:
         if not f.is_subset and f.victim_type != "perpetrators":  # _counts_victims
+            if f.qualifier == "unspecified" and f.category in numbered:
+                continue
             t = (f.low, f.best, f.high)
             counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
             if f.is_cumulative:
@@ -87,6 +135,7 @@ def _report(figs: list[Figure]) -> _Report:
         party=any(f.claim_by_party for f in figs),
         cumulative=cumulative,
         vague_only=vague_only,
+        vague={c for c in counts if c not in precise},
     )
 
 
@@ -127,6 +176,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
             by_sentence.setdefault(f.sentence_start, []).append(i)
     by_sentence = _split_competing_accounts(figures, by_sentence)
     built: list[_Building] = []
+    year = article_year(figures)
     for s0 in sorted(by_sentence):
         idx = by_sentence[s0]
         figs = [figures[i] for i in idx]
@@ -136,26 +186,39 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         cur = built[-1] if built else None
         # after a turn to another source ("..., while the army said ..."): another account
         turned = s0 != figs[0].sentence_start and not said.new_marker
-        if cur is None or not (turned or _joins(cur, rep, said, figs)):
-            cur = _Building(start=s0)
+        # news and background never share an incident; a toll update is news ("the toll from
+        # last month's attack has risen to 71")
+        background = not rep.cumulative and said.background(year)
+        if (
+            cur is None
+            or cur.background != background
+            or not (turned or _joins(cur, rep, said, figs))
+        ):
+            cur = _Building(start=s0, background=background)
             built.append(cur)
         cur.indices += idx
         cur.end = max(cur.end, s1)
         cur.party = cur.party or rep.party
         if rep.vague_only and all(c in cur.accounts for c in rep.counts):
+            if _ALSO.search(said.low):  # "A number of journalists were also injured": others
+                for cat, t in rep.counts.items():
+                    cur.accounts[cat] = _Accounts(_add(cur.accounts[cat].merged(), t), rep.party)
             continue  # "many bodies" after "73 killed": the same dead, said vaguely
         if said.earlier_report and all(c in cur.accounts for c in rep.counts):
             continue  # "Earlier reports had said 35 were killed": superseded
         for cat, t in rep.counts.items():
-            if cat in rep.cumulative:
-                cur.accounts[cat] = [(t, rep.party)]
+            acc = cur.accounts.get(cat)
+            vague = cat in rep.vague
+            # "several were killed ... the blast killed four": the number replaces the word
+            if acc is None or cat in rep.cumulative or (acc.vague and not vague):
+                cur.accounts[cat] = _Accounts(t, rep.party, vague)
             else:
-                cur.accounts.setdefault(cat, []).append((t, rep.party))
+                acc.add(t, rep.party)
     out: list[Incident] = []
     for n, b in enumerate(built):
         for i in b.indices:
             figures[i].incident = n
-        counts = {cat: merge_accounts(acc) for cat, acc in b.accounts.items()}
+        counts = {cat: acc.merged() for cat, acc in b.accounts.items()}
         _wounded_among_shot(counts, [figures[i] for i in b.indices])
         out.append(
             Incident(
@@ -164,6 +227,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
                 figure_indices=sorted(b.indices),
                 counts=counts,
                 claim_by_party=b.party,
+                is_background=b.background,
             )
         )
     return out
@@ -207,18 +271,26 @@ def _same_count(a: Figure, b: Figure) -> bool:
 
 
 _EARLIER_REPORT = Gated(EARLIER_REPORT)
+_ALSO = re.compile(r"\b(?:" + alt(RULES["vague_also"]) + r")\b")
 _NEW_INCIDENT = Gated(NEW_INCIDENT)
 
 
 class _Sentence:
     """The words of a report's sentence that grouping asks about, each looked up once."""
 
-    __slots__ = ("low", "_earlier", "_new")
+    __slots__ = ("low", "_earlier", "_new", "_background")
 
     def __init__(self, sentence: str):
         self.low = sentence.lower()
         self._earlier: bool | None = None
         self._new: bool | None = None
+        self._background: bool | None = None
+
+    def background(self, year: int | None) -> bool:
+        """Whether the sentence recalls the past or a wide window (`background.is_background`)."""
+        if self._background is None:
+            self._background = is_background(self.low, year)
+        return self._background
 
     @property
     def earlier_report(self) -> bool:
@@ -248,9 +320,11 @@ def _joins(cur: _Building, rep: _Report, said: _Sentence, figs: list[Figure]) ->
         return True
     if not shared:
         return not said.new_marker
-    if rep.party or any(p for acc in (cur.accounts[c] for c in shared) for _, p in acc):
+    if any((rep.counts[c][1] == 0) != (cur.accounts[c].best_any == 0) for c in shared):
+        return False  # "no injuries were recorded" after "50 injured": about something else
+    if rep.party or any(cur.accounts[c].party for c in shared):
         return not said.new_marker
-    current = {c: merge_accounts(cur.accounts[c]) for c in shared}
+    current = {c: cur.accounts[c].merged() for c in shared}
     # another account of the same count: its values fit, and it is a count (not one person
     # named again) or it names its source ("VoJ reported 16 soldiers were killed")
     sourced = any(f.attributed_to for f in figs)
@@ -307,12 +381,26 @@ def article_totals(figures: list[Figure], incidents: list[Incident]) -> dict:
     Categories no figure speaks of are absent (an explicit "no one was hurt" is (0, 0, 0))."""
     totals: dict[str, Triple] = {}
     for inc in incidents:
+        if inc.is_background:  # recalled for context, not the news
+            continue
         for cat, t in inc.counts.items():
             totals[cat] = _add(totals[cat], t) if cat in totals else t
+    # "Eight people have been killed in two explosions, including the two suicide bombers": the
+    # attackers inside a window total are taken out of it, as inside an incident's count
+    attackers: dict[tuple[int, str], int] = {}
     for f in figures:
-        if not f.is_aggregate or not _counts_victims(f):
+        if f.is_aggregate and f.is_subset and f.victim_type == "perpetrators":
+            key = (f.sentence_start, f.category)
+            attackers[key] = attackers.get(key, 0) + f.best
+    for f in figures:
+        if not f.is_aggregate or not _counts_victims(f) or f.why == "background incident":
             continue
-        agg = (f.low, f.best, f.high)
+        out = attackers.get((f.sentence_start, f.category), 0)
+        agg = (
+            max(f.low - out, 0),
+            max(f.best - out, 0),
+            None if f.high is None else max(f.high - out, 0),
+        )
         if f.category not in totals:
             totals[f.category] = agg
             continue

@@ -1,9 +1,9 @@
 """The extraction rules as data: one loader for the YAML files of this folder.
 
-Every lexicon (`numbers`, `categories`, `context`, `events`, `places`) is read through `load`,
-which rejects what `yaml.safe_load` would let pass silently: a key written twice in one
-mapping (safe_load keeps the last), a missing or misspelt top-level key, or a value of the
-wrong kind. The error names the file, the line and what to change.
+Every lexicon (`numbers`, `categories`, `context`, `events`, `articles`, `places`) is read
+through `load`, which rejects what `yaml.safe_load` would let pass silently: a key written twice
+in one mapping (safe_load keeps the last), a missing or misspelt top-level key, or a value of
+the wrong kind. The error names the file, the line and what to change.
 """
 
 from __future__ import annotations
@@ -29,13 +29,14 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["fraction_scales", "vague_lead_ins", "zero", "range_separators"], _LIST),
         "months": _LIST,
         **dict.fromkeys(["dozen_qualifier", "fraction_qualifier", "between_joiner"], _STR),
-        **dict.fromkeys(["no_range_before", "date_after"], _STR),
+        **dict.fromkeys(["no_range_before", "date_after", "age_between_commas"], _STR),
     },
     "categories": {
         **dict.fromkeys(["object", "object_then", "after", "toll"], _DICT),
         **dict.fromkeys(["toll_link", "toll_rise", "raise_toll", "after_aux", "after_stop"], _STR),
         **dict.fromkeys(["np_participles", "object_filler", "list_join", "intent"], _STR),
         **dict.fromkeys(["after_aux_np", "noun_object_context", "noun_cues"], _STR),
+        "age_apposition": _STR,
     },
     "context": {
         **dict.fromkeys(["victim_types", "victim_share", "zero"], _DICT),
@@ -77,6 +78,14 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["event_types", "actors"], _LIST),
         **dict.fromkeys(["weapons", "targets", "perpetrator_cues", "merge"], _DICT),
         **dict.fromkeys(["attack_on_armed", "target_cues", "hedges"], _STR),
+    },
+    "articles": {
+        **dict.fromkeys(["background", "ordinals"], _DICT),
+        **dict.fromkeys(["year", "dated_year", "new_story", "not_more", "ordinal_victim"], _STR),
+        **dict.fromkeys(["remention_before", "killed_by_police_after", "shot_rules"], _STR),
+        "vague_also": _STR,
+        "more_window": _LIST,
+        "recent_stories": _INT,
     },
     "places": {
         **dict.fromkeys(["country_aliases", "demonyms", "spot_words"], _DICT),

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from casualties.extract.accounts import consolidate
 from casualties.extract.article import extract_article
 from casualties.extract.incidents import article_totals, group_incidents, merge_accounts
 from casualties.extract.model import Figure
@@ -69,3 +70,51 @@ def test_totals_sum_incidents_and_respect_unbounded_highs():
 def test_nothing_stated_is_absent_but_explicit_zero_is_zero():
     assert "killed" not in extract_article("A bomb damaged two shops.").totals
     assert extract_article("No one was killed in the blast.").totals["killed"] == (0, 0, 0)
+
+
+def _grouping(text, figs):
+    return article_totals(figs, consolidate(text, figs, group_incidents(text, figs)))
+
+
+def _traced_lines(fn, *args) -> int:
+    """Python lines executed by `fn(*args)` (every loop iteration counts): a measure of work that
+    does not depend on the machine's speed or load."""
+    import sys
+
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        if event == "line":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        fn(*args)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Over 10 people were killed. ",  # one toll told again and again: one growing incident
+        "Gunmen killed 4 people in one village and another 3 in a second village. ",
+        # a new story every other sentence: the article pass compares with a few recent ones
+        "A bomb killed 4 people on Monday. In a separate attack, gunmen killed 7 soldiers. ",
+    ],
+)
+def test_grouping_work_grows_linearly_with_figures(sentence):
+    """Doubling the figures of one article at most doubles (plus slack) the grouping work,
+    sentence-level and article-level; merging each report against all the accounts before it
+    made it grow fourfold."""
+    from casualties.extract.figures import find_figures
+
+    work = []
+    for n in (150, 300):
+        text = sentence * n
+        figs = find_figures(text)
+        work.append(_traced_lines(_grouping, text, figs))
+    assert work[1] / work[0] < 2.4, work

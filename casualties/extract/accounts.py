@@ -1,0 +1,326 @@
+"""Full articles: every victim counted once (CONVENTIONS, "Full articles").
+
+Sentence-level grouping (`incidents.group_incidents`) joins a report to the incident just before
+it. A whole article tells its toll again and again - headline, lede, body, quotes - often with
+other incidents in between. This pass reads the article's news incidents in order and decides,
+for each, whether it is another *account* of a story already told or a new story:
+
+- the same count again ("3 killed" ... "the three victims"), or a count the earlier one allows
+  ("at least 15" ... "more than 60, some reports said") is a repeat: merged as accounts (lowest
+  low, lowest non-party best, highest high), never added;
+- a smaller count of a category the story already has ("Four people died ... a 19-year-old was
+  pronounced dead") is a part of that total: the total stands;
+- categories the story lacks are added to it ("30 killed ... 224 were wounded");
+- a larger bounded count, or clear words of another event ("another bomb", "in a separate
+  attack"), starts a new story, and stories add up.
+
+Background incidents (`Incident.is_background`) are left as they are and stay out of the total.
+Each figure records the account it joined, whether it counted and why (`Figure.account`,
+`counted`, `why`). Cost is linear: each incident is compared with at most `recent_stories` stories.
+"""
+
+from __future__ import annotations
+
+import re
+
+from casualties.extract.background import RULES, article_year, is_background
+from casualties.extract.context import NEW_INCIDENT as _MORE
+from casualties.extract.context import alt
+from casualties.extract.incidents import Triple, _Accounts, _refinable
+from casualties.extract.model import Figure, Incident
+
+_NEW_STORY = re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b")
+_SHOT = re.compile(alt(RULES["shot_rules"]))
+_RECENT = int(RULES["recent_stories"])
+_MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
+_ORDINAL = re.compile(RULES["ordinal_victim"])
+_ORDINALS = RULES["ordinals"]
+_NOT_MORE = re.compile(r"\b(?:" + alt(RULES["not_more"]) + r")\b")
+
+_REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
+_BY_POLICE = re.compile(RULES["killed_by_police_after"])
+
+# Reason codes of `Figure.why`
+NEW = "new account"
+REPEAT = "repeat of account {}"
+PART = "subset of total"
+SUBSET = "subset"
+PERPETRATOR = "perpetrator"
+BACKGROUND = "background incident"
+AGGREGATE = "aggregate"
+COMPETING = "competing claim"
+UNNUMBERED = "same people, unnumbered"
+
+
+def mark_attackers(figures: list[Figure]) -> None:
+    """Before grouping: "All three were shot and killed by police" names the attackers again
+    (victim type perpetrators: CONVENTIONS keeps them out of killed totals)."""
+    for f in figures:
+        if f.category != "killed" or f.victim_type is not None:
+            continue
+        at = f.start - f.sentence_start
+        said = f.sentence[max(at - 12, 0) : at] if not f.surface.lower().startswith("the ") else ""
+        if not (
+            f.surface.lower().startswith(("the ", "both", "all ")) or _REMENTION_BEFORE.search(said)
+        ):
+            continue
+        if _BY_POLICE.match(f.sentence[f.end - f.sentence_start :].lower()):
+            f.victim_type = "perpetrators"
+
+
+class _Story:
+    """One news incident as the article tells it, from one or more incidents of the grouping."""
+
+    __slots__ = ("members", "accounts", "account", "party", "vague")
+
+    def __init__(self, inc: Incident, account: int, vague: set[str]):
+        self.members = [inc]
+        self.accounts = {cat: _Accounts(t, inc.claim_by_party) for cat, t in inc.counts.items()}
+        self.account = account
+        self.party = inc.claim_by_party
+        self.vague = vague  # categories told only vaguely so far ("several", "many", "dozens")
+
+
+def _vague_categories(figures: list[Figure], inc: Incident) -> set[str]:
+    """Categories of an incident whose every counted figure is refinable ("several", "many")."""
+    numbered: set[str] = set()
+    vague: set[str] = set()
+    for i in inc.figure_indices:
+        f = figures[i]
+        if f.category in inc.counts and not f.is_subset and f.victim_type != "perpetrators":
+            (vague if _refinable(f) else numbered).add(f.category)
+    return vague - numbered
+
+
+def _fits(current: Triple, t: Triple) -> str | None:
+    """How a count relates to a story's count of the same category: "repeat" (the same number,
+    or inside the other's range), "part" (smaller: a part of the total), None (larger: another
+    event's count)."""
+    lo, be, hi = current
+    if t[1] == be:
+        return "repeat"
+    if hi is None and t[1] >= lo and (t[1] <= be or t[2] is None):
+        return "repeat"  # "at least 15" then "more than 60": both open, one account each
+    if hi is None and t[1] > be:
+        return "open"  # "more than 70" then "71": the same if another count repeats exactly
+    if hi is not None and lo <= t[1] <= hi and lo != hi:
+        return "repeat"  # "dozens" then "40": inside the stated range
+    if t[2] is not None and t[0] <= be <= t[2] and t[0] != t[2]:
+        return "repeat"  # "15-16" after "16"
+    if t[1] < be:
+        return "part"
+    return None
+
+
+def _relation(
+    story: _Story, inc: Incident, more: bool, ordinal: int, vague: frozenset
+) -> dict[str, str] | None:
+    """Per shared category, "repeat" or "part"; None when a count does not fit the story.
+    `more`: the incident's words add to what was told ("another", "more", "then", "also"):
+    then a smaller count is not a part, nor one or two people the same ones again, unless an
+    `ordinal` ("a fourth victim") places the one person inside the story's count."""
+    out = {}
+    for cat, t in inc.counts.items():
+        acc = story.accounts.get(cat)
+        if acc is None:
+            continue
+        if cat in story.vague and cat not in vague and not more:
+            out[cat] = "refine"  # "several people died" then "a bomb killed four soldiers"
+            continue
+        how = _fits(acc.merged(), t)
+        if t[1] == 1 and ordinal and acc.merged()[1] >= ordinal:
+            how = "part"  # "a fourth victim died" when the story counts four
+        elif more and (how == "part" or (how == "repeat" and t[1] <= 2)):
+            how = None
+        if how is None and (inc.claim_by_party or acc.party):
+            how = "competing"  # a party's own claim of another number only widens the range
+        if how is None:
+            return None
+        out[cat] = how
+    if "open" in out.values():
+        # an exact count inside an open one ("more than 70" ... "71") is the same toll only when
+        # another count of the report repeats exactly ("ten killed and 71 wounded")
+        exact = any(inc.counts[c][1] == story.accounts[c].merged()[1] for c in out)
+        if not exact:
+            return None
+        out = {c: "repeat" if how == "open" else how for c, how in out.items()}
+    return out
+
+
+def _adds_more(figures: list[Figure], inc: Incident) -> tuple[bool, int]:
+    """Words next to a victim figure that add to what was told: "killing another student",
+    "wounding six more", "he then shot ...". Only near the figure (its clause): a full article
+    says "later" and "also" of the same victims everywhere. Also the largest ordinal there ("a
+    fourth victim died"), 0 if none."""
+    seen: set[int] = set()
+    more, ordinal = False, 0
+    for i in inc.figure_indices:
+        f = figures[i]
+        if f.is_subset or f.victim_type == "perpetrators":
+            continue
+        s0 = f.sentence_start
+        if s0 in seen:
+            continue  # "six were killed and seven more injured": more than the six, not the story
+        seen.add(s0)
+        a = max(f.start - s0 - _MORE_BEFORE, 0)
+        window = _NOT_MORE.sub(" ", f.sentence[a : f.end - s0 + _MORE_AFTER].lower())
+        more = more or bool(_MORE.search(window))
+        ordinal = max([ordinal] + [_ORDINALS[m] for m in _ORDINAL.findall(window)])
+    return more, ordinal
+
+
+def _sentences_low(text: str, figures: list[Figure], inc: Incident) -> str:
+    seen: dict[int, str] = {}
+    for i in inc.figure_indices:
+        f = figures[i]
+        if f.sentence_start not in seen:
+            seen[f.sentence_start] = f.sentence
+    return " ".join(seen.values()).lower()
+
+
+def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> list[Incident]:
+    """Merge the news incidents that tell the same story; returns the article's incidents (news
+    stories and background incidents, in reading order) and sets `Figure.incident`, `account`,
+    `counted` and `why`."""
+    for inc in incidents:
+        _shot_is_injured(inc, figures)
+    stories: list[_Story] = []
+    background: list[Incident] = []
+    n_accounts = 0
+    how_of: dict[int, tuple[int, str]] = {}  # id(incident) -> (account, reason)
+    for inc in incidents:
+        if inc.is_background:
+            background.append(inc)
+            how_of[id(inc)] = (n_accounts, BACKGROUND)
+            n_accounts += 1
+            continue
+        story: _Story | None = None
+        rel: dict[str, str] = {}
+        low = _sentences_low(text, figures, inc) if stories else ""
+        vague = _vague_categories(figures, inc)
+        if stories and not _NEW_STORY.search(low):
+            story, rel = _find_story(stories, inc, *_adds_more(figures, inc), frozenset(vague))
+        if story is None:
+            stories.append(_Story(inc, n_accounts, vague))
+            how_of[id(inc)] = (n_accounts, NEW)
+            n_accounts += 1
+            continue
+        story.members.append(inc)
+        story.party = story.party or inc.claim_by_party
+        reason = REPEAT.format(story.account)
+        account = story.account
+        for cat, t in inc.counts.items():
+            how = rel.get(cat)
+            if how is None or how == "refine":  # a category the story lacked or only hinted at
+                story.accounts[cat] = _Accounts(t, inc.claim_by_party)
+                story.vague.discard(cat)
+                if cat in vague:
+                    story.vague.add(cat)
+                reason = NEW
+            elif how in ("repeat", "competing"):
+                story.accounts[cat].add(t, inc.claim_by_party)
+                if how == "competing":
+                    reason = COMPETING
+            elif reason != NEW and how == "part":
+                reason = PART
+        if reason == COMPETING:
+            account = n_accounts
+            n_accounts += 1
+        how_of[id(inc)] = (account, reason)
+    out = [_merged(s) for s in stories] + background
+    out.sort(key=lambda inc: inc.start)
+    for n, inc in enumerate(out):
+        for i in inc.figure_indices:
+            figures[i].incident = n
+    _explain(figures, incidents, how_of)
+    _explain_aggregates(text, figures)
+    return out
+
+
+def _find_story(
+    stories: list[_Story], inc: Incident, more: bool, ordinal: int, vague: frozenset
+) -> tuple[_Story | None, dict]:
+    """The story an incident retells: the most recent (of the last few, and the lede's) whose
+    shared counts it fits; with no count shared, the story just before it (it adds categories)."""
+    candidates = stories[-_RECENT:][::-1]
+    if len(stories) > _RECENT:
+        candidates.append(stories[0])
+    conflict = False
+    for story in candidates:
+        rel = _relation(story, inc, more, ordinal, vague)
+        if rel:
+            return story, rel
+        if rel is None:
+            conflict = True
+    return (None, {}) if conflict else (stories[-1], {})
+
+
+def _merged(story: _Story) -> Incident:
+    if len(story.members) == 1:
+        return story.members[0]
+    first = story.members[0]
+    indices = sorted(i for inc in story.members for i in inc.figure_indices)
+    # the span where the story is first told: describe reads when/where/what there (the lede),
+    # and its cost stays that of the first telling, not of the whole article
+    return Incident(
+        start=first.start,
+        end=first.end,
+        figure_indices=indices,
+        counts={cat: acc.merged() for cat, acc in story.accounts.items()},
+        claim_by_party=story.party,
+    )
+
+
+def _shot_is_injured(inc: Incident, figures: list[Figure]) -> None:
+    """Shot, not dead: "casualties" that are people shot, stabbed or hit, in an incident with no
+    word of death, are injured ("a man was shot in the leg", "stabbed two people")."""
+    if "casualties" not in inc.counts or "killed" in inc.counts or "injured" in inc.counts:
+        return
+    shot = [figures[i] for i in inc.figure_indices if figures[i].category == "casualties"]
+    if shot and all(_SHOT.search(f.rule) and f.qualifier != "unspecified" for f in shot):
+        inc.counts["injured"] = inc.counts.pop("casualties")
+
+
+def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> None:
+    """Set account, counted and why on the figures of each grouped incident: inside one, the
+    first sentence that numbers a category counts it; later sentences with that category retell
+    it ("I counted 15 bodies"), and unnumbered words beside a number are the same people."""
+    for inc in incidents:
+        account, reason = how_of[id(inc)]
+        first_sentence: dict[str, int] = {}  # category -> sentence that counted it
+        numbered = {
+            (f.sentence_start, f.category)
+            for f in (figures[i] for i in inc.figure_indices)
+            if f.qualifier != "unspecified"
+        }
+        for i in inc.figure_indices:
+            f = figures[i]
+            f.account = account
+            if f.victim_type == "perpetrators":
+                f.why, f.counted = PERPETRATOR, False
+            elif f.is_subset:
+                f.why, f.counted = SUBSET, False
+            elif f.qualifier == "unspecified" and (f.sentence_start, f.category) in numbered:
+                f.why, f.counted = UNNUMBERED, False
+            elif reason == NEW and first_sentence.get(f.category, f.sentence_start) != (
+                f.sentence_start
+            ):
+                f.why, f.counted = REPEAT.format(account), False
+            else:
+                f.why = reason
+                f.counted = reason == NEW
+                if f.counted:
+                    first_sentence.setdefault(f.category, f.sentence_start)
+
+
+def _explain_aggregates(text: str, figures: list[Figure]) -> None:
+    """Aggregates belong to no incident; one in a background sentence ("8,000 have been killed
+    since 2007") stays out of the total (`incidents.article_totals` reads `why`)."""
+    year = None
+    for f in figures:
+        if f.is_aggregate:
+            if year is None:
+                year = article_year(figures)
+            f.account, f.counted = None, False
+            past = not f.is_cumulative and is_background(f.sentence.lower(), year)
+            f.why = BACKGROUND if past else AGGREGATE

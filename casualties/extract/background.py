@@ -1,0 +1,51 @@
+"""News versus background (CONVENTIONS, "Full articles"): whether a sentence recalls an earlier
+event or a wider window ("last year's bombing that killed 51", "2,000 have died in the
+conflict", "the deadliest attack since 2015") rather than reporting the news. Cues are data in
+`rules/articles.yaml`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from casualties.extract.context import Gated, alt
+from casualties.rules import load
+
+RULES = load("articles")
+
+# searched from the first place one of the cues' first words occurs (most sentences have none)
+_CUES = Gated(
+    re.compile(r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b")
+)
+_YEAR = re.compile(RULES["year"])
+_ASIDE = re.compile(r"\([^()]*\)")
+_DATED_YEAR = re.compile(alt(RULES["dated_year"]))
+
+
+def news_year(lede: str) -> int:
+    """The year of the article's news: the latest year its lede (first sentence with a figure)
+    names; with none named, later than any year (every year named elsewhere is an earlier one)."""
+    years = [int(y) for y in _YEAR.findall(lede)]
+    return max(years) if years else _NO_YEAR
+
+
+_NO_YEAR = 10_000
+
+
+def article_year(figures) -> int | None:
+    """`news_year` of the lede of an article's figures (None without figures)."""
+    if not figures:
+        return None
+    return news_year(min(figures, key=lambda f: f.sentence_start).sentence)
+
+
+def is_background(low_sentence: str, year: int | None) -> bool:
+    """Whether a lower-cased sentence recalls the past or a wide window: a background cue, or a
+    year before the article's news year."""
+    if "(" in low_sentence:  # an aside "(... the May 20 shooting ...)" does not date the sentence
+        low_sentence = _ASIDE.sub(" ", low_sentence)
+    if _CUES.search(low_sentence):
+        return True
+    if year is None or ("19" not in low_sentence and "20" not in low_sentence):
+        return False
+    return any(int(y) < year for y in _DATED_YEAR.findall(low_sentence))
