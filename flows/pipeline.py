@@ -42,6 +42,7 @@ from prefect.utilities.annotations import quote
 
 from casualties import __version__
 from casualties.extract.article import extract_frame
+from casualties.extract.checked import extract_checked
 from casualties.fields import ARTICLES, EVENTS, INCIDENTS, QUARANTINE, TABLES
 from casualties.quality import maintainers_index, report_index, run_record
 from casualties.runtime.batches import Batch, ExtractStats, ReadLog, iter_batches
@@ -112,23 +113,25 @@ def up_to_date(plan: store.Plan, skipped: pd.DataFrame, out_dir: Path, report_di
 
 @task(name="extract batch", cache_policy=NO_CACHE)
 def extract_batch(batch: Batch, pool=None) -> Batch:
-    """Figures and incidents of a batch of articles (in a worker process when a pool is given)."""
+    """Figures and incidents of a batch of articles (in a worker process when a pool is given);
+    an article extraction fails on is a problem row, not a failed batch."""
     t0 = time.perf_counter()
     arts = batch.articles[["article_id", "text", "published"]]
     if pool is None:
-        batch.figures, batch.incidents = extract_frame(arts)
+        batch.figures, batch.incidents, batch.problems = extract_checked(arts)
     else:
-        batch.figures, batch.incidents = pool.submit(arts).result()
+        batch.figures, batch.incidents, batch.problems = pool.submit(arts).result()
     batch.seconds["extract"] = time.perf_counter() - t0
     return batch
 
 
 @task(name="validate batch", cache_policy=NO_CACHE)
 def validate_extracted(batch: Batch, run_id: str) -> Batch:
-    """pandera checks on the batch's three tables; failing rows move to quarantine."""
+    """pandera checks on the batch's three tables; failing rows move to quarantine, and so do
+    the articles extraction failed on and implausible figures."""
     t0 = time.perf_counter()
     batch.articles, batch.figures, batch.incidents, batch.quarantine = validate_batch(
-        batch.articles, batch.figures, batch.incidents, batch.quarantine, run_id
+        batch.articles, batch.figures, batch.incidents, batch.quarantine, run_id, batch.problems
     )
     batch.seconds["validate"] = time.perf_counter() - t0
     return batch
@@ -136,13 +139,21 @@ def validate_extracted(batch: Batch, run_id: str) -> Batch:
 
 @task(name="merge with stored tables", cache_policy=NO_CACHE, **IO_RETRIES)
 def merge_stored(
-    out_dir: Path, plan: store.Plan, parts: RunParts, run_id: str, metadata: dict
+    out_dir: Path,
+    plan: store.Plan,
+    parts: RunParts,
+    run_id: str,
+    metadata: dict,
+    failed: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, int], pd.DataFrame]:
     """Stored rows of unchanged files + this run's rows → staged articles, figures, incidents
-    (duplicates decided over both); returns their row counts and the quarantine table."""
+    (duplicates decided over both); returns their row counts and the quarantine table. The new
+    rows of `failed` files (reading or a batch failed) are left out."""
     old = {} if plan.full else stored_paths(out_dir, store.MERGED_TABLES)
     stage = store.staging_dir(out_dir, run_id)
-    rows, quarantine = merge_into(stage, old, parts, plan.keep_files, run_id, metadata)
+    rows, quarantine = merge_into(
+        stage, old, parts, plan.keep_files, run_id, metadata, drop_files=failed
+    )
     get_run_logger().info(
         "Merged %s with the stored rows of %d unchanged files: %s",
         parts.folder,
@@ -329,17 +340,23 @@ def pipeline(
             stats = _extract_all(plan, batch_size, runner, workers, run_id, clock, log, parts)
 
         with clock.stage("write"):
+            # A file whose reading failed part-way keeps its stored rows and manifest entry:
+            # only a successful reading of its new version replaces them.
+            broken = frozenset(log.failed_files | stats.failed)
+            kept = store.keep_failed(plan, manifest, broken)
             # quote(): Prefect walks every task argument twice, item by item, looking for
             # futures; the parts' keys, the read log and the manifest grow with the articles.
             # (The task gets the value inside: Task's typing does not know it, hence the ignores.)
-            rows, quarantine = merge_stored(out_dir, plan, quote(parts), run_id, metadata)  # type: ignore[call-overload]
+            rows, quarantine = merge_stored(  # type: ignore[call-overload]
+                out_dir, kept, quote(parts), run_id, metadata, failed=broken
+            )
             del parts  # its keys (a few hundred bytes an article) are not needed any more
             release()
             rows["events"], bad_events = merge_events(out_dir, run_id, metadata)
             release()
             quarantine, new_manifest = stage_quarantine_and_manifest(  # type: ignore[call-overload]
                 out_dir,
-                plan,
+                kept,
                 quote(manifest),
                 [quarantine, bad_events],
                 quote(log),
@@ -399,7 +416,7 @@ def _extract_all(
     if runner == "local" and to_read > POOL_MIN_BYTES and (workers or 2) > 1:
         from casualties.runtime.pool import ExtractionPool
 
-        pool = ExtractionPool(workers)
+        pool = ExtractionPool(workers, fn=extract_checked)
         logger.info("Extracting on %d worker processes", pool.workers)
     elif runner == "local" and plan.to_process:
         # Load lexicons and gazetteer once here: batch threads starting cold would each load

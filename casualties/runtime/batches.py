@@ -29,11 +29,13 @@ class Batch:
     quarantine: pd.DataFrame
     figures: pd.DataFrame | None = None
     incidents: pd.DataFrame | None = None
+    problems: pd.DataFrame | None = None  # articles extraction failed on, implausible figures
     seconds: dict[str, float] = field(default_factory=dict)
 
     def release(self) -> None:
         """Let go of the rows (they are in the part files by now)."""
         self.articles = self.figures = self.incidents = self.quarantine = None
+        self.problems = None
 
 
 @dataclass

@@ -64,9 +64,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from casualties.extract.checked import REASONS as EXTRACT_REASONS
 from casualties.fields import ARTICLES, QUARANTINE, Table, conform
 
-#: Stable reason codes of the read stage and what they mean (docs and tests read this).
+#: Stable reason codes of the read stage and what they mean (docs and tests read this), and
+#: those of per-article failures in the extract and validate stages.
 REASONS: dict[str, str] = {
     "unsupported_extension": "file is not .txt or .jsonl; skipped",
     "symlink_outside_raw": "symbolic link pointing outside raw/; not followed",
@@ -85,6 +87,7 @@ REASONS: dict[str, str] = {
     "missing_id": "note: record has no usable `id`; article kept with doc_id <file>:<line>",
     "bad_field": "note: `title`, `source` or `url` of a wrong type; article kept, field null",
     "decoded_legacy_encoding": "note: not UTF-8; decoded as cp1252/latin-1 and kept",
+    **EXTRACT_REASONS,  # stages extract and validate: one article or figure, never a batch
 }
 #: Reasons that accompany a kept article rather than a rejected record.
 NOTE_REASONS = frozenset({"bad_published", "missing_id", "bad_field", "decoded_legacy_encoding"})

@@ -282,6 +282,7 @@ def merge_into(
     keep_files: Iterable[str],
     run_id: str | None,
     metadata: Mapping[str, str],
+    drop_files: Iterable[str] = (),
 ) -> tuple[dict[str, int], pd.DataFrame]:
     """Write the next articles, figures and incidents tables into `stage`; return the rows
     written per table and the next quarantine table (small; the caller adds to it and writes it).
@@ -291,15 +292,19 @@ def merge_into(
     follow their article). Duplicates are decided over stored + new articles
     (`io.resolve_duplicates`: first by (source_file, line) wins), and each article's figures and
     incidents come from the side its winning row came from. Quarantine rows without a run_id
-    get `run_id`.
+    get `run_id`. The new rows of `drop_files` (files whose reading failed part-way: their
+    stored rows stay, via `keep_files`) are left out, but for their `unreadable_file` rows.
     """
     stage = Path(stage)
     stage.mkdir(parents=True, exist_ok=True)
-    keep = set(keep_files)
+    keep, drop = set(keep_files), set(drop_files)
+    new = parts.keys("new")
+    new = new[~new["source_file"].isin(drop)]
     repeats = parts.keys("repeats")
+    repeats = repeats[~repeats["source_file"].isin(drop)]
     # A repeat counts only if its first copy was extracted and passed validation.
     repeats = repeats[repeats["article_id"].isin(parts.code_of.keys())]
-    sides = [_old_keys(old.get("articles"), keep), parts.keys("new"), repeats]
+    sides = [_old_keys(old.get("articles"), keep), new, repeats]
     keys = pd.concat([f for f in sides if len(f)] or sides[1:2], ignore_index=True)
     winners, dup_q = rawio.resolve_duplicates(keys.assign(text=None))
     paths = {"old": old.get("articles"), "new": parts.path("new"), "repeats": parts.path("repeats")}
@@ -362,12 +367,20 @@ def merge_into(
         out[name] = w.rows
 
     # Quarantine (small): stored rows of kept files, this run's rows, duplicate_id rows.
-    frames = [conform(dup_q, QUARANTINE), *parts.quarantine]
+    frames = [conform(dup_q, QUARANTINE), *(_without(q, drop) for q in parts.quarantine)]
     stored = old.get("quarantine")
     if stored is not None and stored.exists():
         q = conform(pd.read_parquet(stored), QUARANTINE)
         frames.insert(0, q[q["source_file"].isin(keep)])
     return out, sort_quarantine(pd.concat(frames, ignore_index=True), run_id)
+
+
+def _without(quarantine: pd.DataFrame, drop: set[str]) -> pd.DataFrame:
+    """`quarantine` without the rows of `drop` files, but for `unreadable_file` rows."""
+    if not drop:
+        return quarantine
+    gone = quarantine["source_file"].isin(drop) & (quarantine["reason"] != "unreadable_file")
+    return quarantine[~gone]
 
 
 def sort_quarantine(quarantine: pd.DataFrame, run_id: str | None = None) -> pd.DataFrame:

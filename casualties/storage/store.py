@@ -526,6 +526,28 @@ def plan_inputs(
     )
 
 
+def keep_failed(plan: Plan, manifest: Mapping, failed: Iterable[str]) -> Plan:
+    """`plan` with the files in `failed` (reading or extraction failed part-way) that a
+    completed run stored moved to `unchanged`: their stored rows and manifest entry stay (so
+    the next run retries them), and nothing of this run's failed reading replaces them. A
+    stored file is replaced only by a successful reading of its new version."""
+    stored = manifest.get("files") or {}
+    back = {rel for rel in failed if rel in stored} if not plan.full else set()
+    if not back:
+        return plan
+    return Plan(
+        to_process=[i for i in plan.to_process if i.rel not in back],
+        unchanged=sorted(
+            [*plan.unchanged, *(i for i in plan.to_process if i.rel in back)], key=lambda i: i.rel
+        ),
+        removed=plan.removed,
+        full=plan.full,
+        reason=plan.reason,
+        new=plan.new,
+        changed=plan.changed,
+    )
+
+
 def build_manifest(
     run_id: str,
     plan: Plan,
