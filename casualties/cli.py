@@ -169,6 +169,7 @@ def _records(path: str, published: str | None):
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from casualties.extract.article import extract_article, extraction_to_json
+    from casualties.storage.ingest import clean_str, published_of
 
     bad = 0
     for n, rec in _records(args.file, args.published):
@@ -176,10 +177,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
             print(f"casualties extract: line {n}: {rec}; skipped", file=sys.stderr)
             bad += 1
             continue
-        pub = pd.to_datetime(rec.get("published"), utc=True, errors="coerce")
-        pub = None if pd.isna(pub) else pub.to_pydatetime()
-        doc_id = str(rec.get("id", f"line-{n}"))
-        out = extraction_to_json(doc_id, extract_article(rec["text"], pub))
+        pub = published_of(rec.get("published"))  # as the pipeline reads it ("now": none)
+        pub = None if pub is None else pub.to_pydatetime()
+        doc_id = clean_str(str(rec.get("id", f"line-{n}")))
+        # Lone surrogates ("\ud800" escapes) become U+FFFD, as the pipeline stores them.
+        out = extraction_to_json(doc_id, extract_article(clean_str(rec["text"]), pub))
         print(json.dumps(out, ensure_ascii=False, default=_json_default), flush=False)
     sys.stdout.flush()
     return 1 if bad else 0

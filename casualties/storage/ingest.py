@@ -60,6 +60,7 @@ import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -83,14 +84,28 @@ REASONS: dict[str, str] = {
     "line_too_long": "JSONL line longer than MAX_LINE_BYTES (64 MiB); skipped unread",
     "article_too_large": "text longer than MAX_ARTICLE_CHARS (2,000,000 characters); not extracted",
     "duplicate_id": "same `id` as an earlier record with a different text; the later is rejected",
-    "bad_published": "note: `published` unparseable or not a string; article kept, published null",
+    "bad_published": "note: `published` unparseable, not a string, or a relative word (now, "
+    "today, yesterday: no fixed date); article kept, published null",
+    "published_out_of_range": "note: `published` is a date outside the years the tables can "
+    "hold (1677-2262); article kept, published null",
     "missing_id": "note: record has no usable `id`; article kept with doc_id <file>:<line>",
     "bad_field": "note: `title`, `source` or `url` of a wrong type; article kept, field null",
     "decoded_legacy_encoding": "note: not UTF-8; decoded as cp1252/latin-1 and kept",
     **EXTRACT_REASONS,  # stages extract and validate: one article or figure, never a batch
 }
 #: Reasons that accompany a kept article rather than a rejected record.
-NOTE_REASONS = frozenset({"bad_published", "missing_id", "bad_field", "decoded_legacy_encoding"})
+NOTE_REASONS = frozenset(
+    {
+        "bad_published",
+        "published_out_of_range",
+        "missing_id",
+        "bad_field",
+        "decoded_legacy_encoding",
+    }
+)
+#: `published` words that name no fixed date: pandas would read "now" and "today" as the
+#: clock of the run, so a rerun would change the row.
+RELATIVE_DATE_WORDS = frozenset({"now", "today", "yesterday", "tomorrow", "tonight"})
 
 EXTENSIONS = {".txt": "txt", ".jsonl": "jsonl"}
 EXCERPT_CHARS = 200
@@ -145,6 +160,12 @@ def _clean_str(s: str) -> str:
         return s
     except UnicodeEncodeError:
         return _SURROGATES.sub("\ufffd", s)
+
+
+def clean_str(s: str) -> str:
+    """`s` as the pipeline stores it: lone surrogates (legal in JSON escapes, not in UTF-8)
+    replaced by U+FFFD (`casualties extract` reads records the same way)."""
+    return _clean_str(s)
 
 
 def excerpt_of(value: str | bytes | None) -> str | None:
@@ -448,12 +469,12 @@ def _iter_jsonl(raw: RawInput, batch_size: int) -> Iterator[tuple[pd.DataFrame, 
         for row, value, pub, is_bad in zip(rows, published_raw, published, bad, strict=True):
             row["published"] = pub
             if is_bad:
+                reason, why = published_problem(value)
                 qrows.append(
                     _qrow(
                         rel,
-                        "bad_published",
-                        f"`published` {excerpt_of(repr(value))} is not a date; kept with "
-                        "published null",
+                        reason,
+                        f"`published` {excerpt_of(repr(value))} {why}; kept with published null",
                         line=row["line"],
                         doc_id=row["doc_id"],
                         excerpt=str(value),
@@ -590,6 +611,8 @@ def _parse_published(values: list[object]) -> tuple[list, list[bool]]:
     if not values:
         return [], []
     s = pd.Series(values, dtype=object)
+    # "now", "today": no fixed date (pandas would give the clock of the run)
+    s = s.map(lambda v: "\0relative" if _is_relative(v) else v)
     is_str = s.map(lambda v: isinstance(v, str))
     absent = s.isna() | (is_str & s.map(lambda v: isinstance(v, str) and not v.strip()))
     strs = s.where(is_str & ~absent)
@@ -601,6 +624,34 @@ def _parse_published(values: list[object]) -> tuple[list, list[bool]]:
             out[retry] = pd.to_datetime(strs[retry], utc=True, errors="coerce", format="mixed")
     bad = (out.isna() & ~absent).tolist()
     return [None if pd.isna(v) else v for v in out], bad
+
+
+def _is_relative(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() in RELATIVE_DATE_WORDS
+
+
+def published_problem(value: object) -> tuple[str, str]:
+    """(reason, why) for a `published` value `_parse_published` could not use."""
+    if _is_relative(value):
+        return "bad_published", "is a relative word, not a date"
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return (
+                "published_out_of_range",
+                f"is year {parsed.year:04d}, outside the years the tables can hold "
+                f"({pd.Timestamp.min.ceil('D').date()} to {pd.Timestamp.max.floor('D').date()})",
+            )
+        return "bad_published", "is not a date"
+    return "bad_published", f"is {type(value).__name__}, not a date string"
+
+
+def published_of(value: object) -> pd.Timestamp | None:
+    """One `published` value read as the pipeline reads it (UTC), or None."""
+    return _parse_published([value])[0][0]
 
 
 # ---------------------------------------------------------------------------------------------
