@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,6 +18,7 @@ import pandas as pd
 
 from casualties.extract.article import extract_frame
 from casualties.runtime.inflight import in_order
+from casualties.runtime.stop import watch_parent
 from casualties.settings import POOL_CHUNK_ARTICLES
 
 
@@ -58,6 +60,10 @@ def _concat_when_done(parts: list[Future]) -> Future:
 
 
 def _warm_up() -> None:
+    # A worker ends with its parent, even one killed by SIGKILL; Ctrl-C reaches the whole
+    # process group, and the parent stops its workers itself (casualties.runtime.stop).
+    watch_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Why: load lexicons and compile patterns once per worker, before the first timed batch.
     extract_frame(
         pd.DataFrame(
