@@ -98,9 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     )
     try:
-        # The lock first: a busy folder is one line, before anything starts. Then the Prefect
-        # server: its ~5 s start overlaps the imports below.
-        with store.run_lock(out), api_for_run() as server:
+        with store.run_lock(out):  # busy? one line, before anything starts (the flow locks)
+            pass
+        # The Prefect server starts first: its ~5 s start overlaps the imports below.
+        with api_for_run() as server:
             # Great Expectations takes ~3 s to import: here, while the server starts.
             from casualties.quality import checks as quality  # noqa: F401
             from casualties.runtime.summary import summary_lines

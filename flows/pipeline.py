@@ -469,7 +469,7 @@ def _extract_all(
                 except Exception as root:
                     error = root
                 logger.error("Batch %d of %s failed: %r", batch.index, batch.source_file, error)
-                stats.failed.add(batch.source_file)
+                stats.failed.update(batch.files or [batch.source_file])
                 batch.release()
                 continue
             parts.add_batch(batch.articles, batch.figures, batch.incidents, batch.quarantine)

@@ -360,39 +360,53 @@ def iter_articles(
         yield _articles_frame([]), quarantine_frame([row])
 
 
+def read_txt_files(raws: list[RawInput]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(articles, quarantine) of several .txt files as one frame each: what `iter_articles`
+    yields for each, together (building two frames per small file would cost more than
+    reading it)."""
+    rows: list[dict] = []
+    qrows: list[dict] = []
+    for raw in raws:
+        try:
+            row, problems = _txt_row(raw)
+        except OSError as e:
+            row, problems = (
+                None,
+                [_qrow(raw.rel, "unreadable_file", f"cannot read: {e.strerror or e}")],
+            )
+        rows.extend([row] if row else [])
+        qrows.extend(problems)
+    return _articles_frame(rows), quarantine_frame(qrows)
+
+
 def _read_txt(raw: RawInput) -> tuple[pd.DataFrame, pd.DataFrame]:
+    row, qrows = _txt_row(raw)
+    return _articles_frame([row] if row else []), quarantine_frame(qrows)
+
+
+def _txt_row(raw: RawInput) -> tuple[dict | None, list[dict]]:
+    """The article row of one .txt file (None if rejected) and its quarantine rows."""
     data = raw.path.read_bytes()
     rel = raw.rel
     if not data.strip():
-        return _articles_frame([]), quarantine_frame(
-            [_qrow(rel, "empty_file", "file has no text", doc_id=rel)]
-        )
+        return None, [_qrow(rel, "empty_file", "file has no text", doc_id=rel)]
     is_utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
     if b"\x00" in data and not is_utf16:
-        return _articles_frame([]), quarantine_frame(
-            [_qrow(rel, "binary_content", "NUL bytes in a .txt file", doc_id=rel, excerpt=data)]
-        )
+        return None, [
+            _qrow(rel, "binary_content", "NUL bytes in a .txt file", doc_id=rel, excerpt=data)
+        ]
     text, enc = decode_bytes(data)
     if _control_share(text) > _BINARY_CONTROL_SHARE:
-        return _articles_frame([]), quarantine_frame(
-            [
-                _qrow(
-                    rel,
-                    "binary_content",
-                    "mostly control characters in a .txt file",
-                    doc_id=rel,
-                    excerpt=data,
-                )
-            ]
-        )
+        why = "mostly control characters in a .txt file"
+        return None, [_qrow(rel, "binary_content", why, doc_id=rel, excerpt=data)]
     text = _clean_str(text.replace("\r\n", "\n").replace("\r", "\n"))
     qrows = []
     if not text.strip():
         qrows.append(_qrow(rel, "empty_file", "file has no text", doc_id=rel))
-        return _articles_frame([]), quarantine_frame(qrows)
+        return None, qrows
     if too_large := article_too_large(text):
         qrows.append(_qrow(rel, "article_too_large", too_large, doc_id=rel, excerpt=text))
-        return _articles_frame([]), quarantine_frame(qrows)
+        return None, qrows
     if enc in ("cp1252", "latin-1"):
         qrows.append(
             _qrow(
@@ -415,7 +429,7 @@ def _read_txt(raw: RawInput) -> tuple[pd.DataFrame, pd.DataFrame]:
         "source_file": rel,
         "line": None,
     }
-    return _articles_frame([row]), quarantine_frame(qrows)
+    return row, qrows
 
 
 def article_too_large(text: str) -> str | None:

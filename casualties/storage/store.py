@@ -431,9 +431,6 @@ def run_lock(out_dir: Path) -> Iterator[None]:
     While held, `out_dir` is in `held_locks()` (a stopped run discards its staged work there).
     """
     out_dir = Path(out_dir)
-    if out_dir.resolve() in _HELD:  # already ours (the command line takes it before the flow)
-        yield
-        return
     out_dir.mkdir(parents=True, exist_ok=True)
     with _open_lock(out_dir / LOCK_NAME) as fh:
         try:

@@ -1,0 +1,117 @@
+"""Errors that stop `casualties run` are one line on stderr (what, where, what to do), exit 1,
+and leave the previous tables as they were; `--debug` shows the traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pandas as pd
+import pytest
+
+from casualties.storage import store
+from tests.test_reliability import TABLE_NAMES, Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def _error_lines(proc: subprocess.CompletedProcess) -> list[str]:
+    """stderr without Prefect's progress and recovery lines."""
+    return [
+        line
+        for line in proc.stderr.splitlines()
+        if line.strip() and "| INFO" not in line and "| WARNING" not in line
+    ]
+
+
+def _add_article(ws: Workspace) -> None:
+    name = f"more-{uuid.uuid4().hex[:6]}.jsonl"
+    rec = {"id": name, "text": "Gunmen killed 5 villagers in Westmoor on Tuesday."}
+    (ws.raw / "feed" / name).write_text(json.dumps(rec) + "\n")
+
+
+def test_busy_output_folder_is_one_line(tmp_path):
+    ws = Workspace(tmp_path)
+    with store.run_lock(ws.out):  # another run is writing
+        proc = ws.run()
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"casualties run: another run is writing {ws.out}; wait for it to finish and run again"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may open any file")
+def test_lock_file_of_another_user_is_one_line(tmp_path):
+    ws = Workspace(tmp_path)
+    ws.out.mkdir()
+    lock = ws.out / store.LOCK_NAME
+    lock.touch()
+    lock.chmod(0)
+    proc = ws.run()
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(lock) in lines[0] and "another user" in lines[0]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB file system (tmpfs), or skip where it cannot be mounted."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small file system needs root")
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)])
+    if made.returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_full_disk_is_one_line_and_keeps_the_tables(tmp_path, small_disk):
+    ws = Workspace(tmp_path)
+    ws.out = small_disk / "out"
+    assert ws.run().returncode == 0
+    before = ws.tables()
+    filler = small_disk / "filler"
+    with open(filler, "wb") as f:  # fill the disk
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    _add_article(ws)
+    proc = ws.run()
+    assert proc.returncode == 1
+    lines = _error_lines(proc)
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert "no space left" in lines[0] and str(ws.out) in lines[0]
+    assert "Traceback" not in proc.stderr
+    after = ws.tables()
+    for name in TABLE_NAMES:
+        pd.testing.assert_frame_equal(after[name], before[name])
+    filler.unlink()  # space again: the next run completes
+    assert ws.run().returncode == 0
+
+
+def test_corrupt_stored_table_is_one_line_naming_it(tmp_path):
+    ws = Workspace(tmp_path)
+    assert ws.run().returncode == 0
+    articles = ws.out / "articles.parquet"
+    data = bytearray(articles.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little")  # the data pages lie before the footer
+    start, end = 4, len(data) - 8 - footer
+    data[start:end] = os.urandom(end - start)  # damaged data pages, the footer intact
+    articles.write_bytes(bytes(data))
+    _add_article(ws)
+    proc = ws.run()
+    assert proc.returncode == 1
+    lines = _error_lines(proc)
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert str(articles) in lines[0] and "--full-refresh" in lines[0]
+    debug = ws.run("--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert ws.run("--full-refresh").returncode == 0  # what the line says to do works
