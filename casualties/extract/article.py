@@ -38,7 +38,8 @@ def split_implausible(figs: list[Figure]) -> tuple[list[Figure], list[Figure]]:
     a total; the pipeline quarantines it with reason `implausible_count`."""
     if all(max(f.low, f.best, f.high or 0) <= MAX_PLAUSIBLE_COUNT for f in figs):
         return figs, []
-    kept, bad = [], []
+    kept: list[Figure] = []
+    bad: list[Figure] = []
     for f in figs:
         (bad if max(f.low, f.best, f.high or 0) > MAX_PLAUSIBLE_COUNT else kept).append(f)
     for f in bad:

@@ -65,7 +65,7 @@ def _release_semaphores() -> None:
     # "leaked semaphore objects" warning after the stop message. (Priority >= 0 only: the
     # lower ones join queue threads, which could wait.)
     with contextlib.suppress(Exception):
-        multiprocessing.util._run_finalizers(0)
+        multiprocessing.util._run_finalizers(0)  # type: ignore[attr-defined]
 
 
 def _silence() -> None:

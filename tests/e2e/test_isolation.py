@@ -178,7 +178,7 @@ def _run(root: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_twenty_digit_count_in_a_1000_record_file(tmp_path):
-    from tests.test_reliability import bulk_article
+    from tests.e2e.test_reliability import bulk_article
 
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from casualties.storage import store
-from tests.test_reliability import Workspace, write_bulk
+from tests.e2e.test_reliability import Workspace, write_bulk
 
 pytestmark = pytest.mark.slow
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from casualties.extract.article import extract_article
 from casualties.extract.quantities import parse_quantity
+from tests.paths import GOLDEN
 
 ROWS = [
     json.loads(line)
-    for line in (Path(__file__).parent / "golden" / "number_faults.jsonl").open(encoding="utf-8")
+    for line in (GOLDEN / "number_faults.jsonl").open(encoding="utf-8")
     if line.strip()
 ]
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from casualties.storage import store
-from tests.test_reliability import TABLE_NAMES, Workspace
+from tests.e2e.test_reliability import TABLE_NAMES, Workspace
 
 pytestmark = pytest.mark.slow
 
