@@ -87,20 +87,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.batch_size < 1 or (args.workers is not None and args.workers < 1):
         raise UsageError("--batch-size and --workers must be at least 1")
     _prefect_env()
+    from casualties.runtime.stop import call_interruptibly, stop_on_signals
+    from casualties.storage import store
     from flows.local_server import ServerDidNotStart, api_for_run
 
-    # The Prefect server starts first: its ~5 s start overlaps the imports below.
-    with api_for_run() as server:
-        # Great Expectations takes ~3 s to import: here, while the server starts.
-        from casualties.quality import checks as quality  # noqa: F401
-        from casualties.runtime.summary import summary_lines
-        from casualties.storage.store import StoreBusy, StoreCorrupt
-        from flows.pipeline import run_pipeline
+    stop_on_signals(
+        lambda name: (
+            f"casualties run: stopped by {name}; staged work discarded, {out} holds "
+            "the tables of the last completed run"
+        )
+    )
+    try:
+        with store.run_lock(out):  # busy? one line, before anything starts (the flow locks)
+            pass
+        # The Prefect server starts first: its ~5 s start overlaps the imports below.
+        with api_for_run() as server:
+            # Great Expectations takes ~3 s to import: here, while the server starts.
+            from casualties.quality import checks as quality  # noqa: F401
+            from casualties.runtime.summary import summary_lines
+            from flows.console import quiet_tracebacks
+            from flows.pipeline import run_pipeline
 
-        try:
+            quiet_tracebacks(args.debug)
             if server is not None:
                 server.wait_ready()
-            summary = run_pipeline(
+            summary = call_interruptibly(
+                run_pipeline,
                 runner=args.runner,
                 dask_address=args.dask_address,
                 raw_dir=raw,
@@ -110,8 +122,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 workers=args.workers,
             )
-        except (StoreBusy, StoreCorrupt, ServerDidNotStart) as exc:
-            raise CommandError(str(exc)) from None
+    except (store.StoreBusy, store.StoreCorrupt, ServerDidNotStart) as exc:
+        raise CommandError(str(exc)) from None
+    except Exception as exc:
+        if args.debug:
+            raise
+        raise CommandError(failure_line(exc, out)) from None
     print("\n".join(summary_lines(summary)))
     if summary.get("failed_batches"):
         print(
@@ -121,6 +137,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     return 0
+
+
+def failure_line(exc: BaseException, out: Path) -> str:
+    """What failed and what to do, in one line, for an error that stopped a run."""
+    from casualties.runtime.errors import describe
+
+    return describe(exc, out)
 
 
 def _json_default(value):
@@ -169,6 +192,7 @@ def _records(path: str, published: str | None):
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from casualties.extract.article import extract_article, extraction_to_json
+    from casualties.storage.ingest import clean_str, published_of
 
     bad = 0
     for n, rec in _records(args.file, args.published):
@@ -176,10 +200,11 @@ def cmd_extract(args: argparse.Namespace) -> int:
             print(f"casualties extract: line {n}: {rec}; skipped", file=sys.stderr)
             bad += 1
             continue
-        pub = pd.to_datetime(rec.get("published"), utc=True, errors="coerce")
-        pub = None if pd.isna(pub) else pub.to_pydatetime()
-        doc_id = str(rec.get("id", f"line-{n}"))
-        out = extraction_to_json(doc_id, extract_article(rec["text"], pub))
+        pub = published_of(rec.get("published"))  # as the pipeline reads it ("now": none)
+        pub = None if pub is None else pub.to_pydatetime()
+        doc_id = clean_str(str(rec.get("id", f"line-{n}")))
+        # Lone surrogates ("\ud800" escapes) become U+FFFD, as the pipeline stores them.
+        out = extraction_to_json(doc_id, extract_article(clean_str(rec["text"]), pub))
         print(json.dumps(out, ensure_ascii=False, default=_json_default), flush=False)
     sys.stdout.flush()
     return 1 if bad else 0
@@ -323,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(validated Parquet tables and a data-quality report).",
         epilog="Run `casualties COMMAND --help` for the options of a command.",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when a command fails"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser(
@@ -371,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="extraction processes (default: cores)",
+    )
+    p.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,  # `casualties --debug run` works too
+        help="show the full traceback (and Prefect's) when the run fails",
     )
     p.set_defaults(func=cmd_run)
 
@@ -518,6 +552,13 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `casualties extract ... | head`
         return 0
+    except Exception as exc:  # one line, not a traceback (unless --debug)
+        if getattr(args, "debug", False):
+            raise
+        from casualties.runtime.errors import describe
+
+        print(f"casualties {args.command}: {describe(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

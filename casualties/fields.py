@@ -56,7 +56,7 @@ EVENT_TYPES = (
     "mob_violence",
     "other",
 )
-QUARANTINE_STAGES = ("read", "validate")
+QUARANTINE_STAGES = ("read", "extract", "validate")
 
 UTC_TS = "datetime64[ns, UTC]"
 
@@ -421,16 +421,17 @@ QUARANTINE = Table(
         Field(
             "stage",
             "category",
-            "read = input rejected; validate = a row failed a check.",
+            "read = input rejected; extract = extraction failed on an article, or a figure's "
+            "count was implausible; validate = a row failed a check.",
             categories=QUARANTINE_STAGES,
             nullable=False,
         ),
         Field(
             "reason",
             "string",
-            "Stable code: invalid_json, not_an_object, missing_text, "
-            "duplicate_id, binary_content, bad_published, article_too_large, "
-            "schema:<table>.<check>, ...",
+            "Stable code: invalid_json, not_an_object, missing_text, duplicate_id, "
+            "binary_content, bad_published, article_too_large, extraction_error, "
+            "implausible_count, validation_error, schema:<table>.<check>, ...",
             nullable=False,
         ),
         Field("detail", "string", "Human-readable explanation naming the field."),

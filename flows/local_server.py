@@ -24,6 +24,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+from casualties.runtime.stop import die_with_parent
+
 # "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) unable to open database file"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit)\b.*:")
 
@@ -59,7 +61,14 @@ class LocalServer:
         if not self.services:
             # Flow runs need only the API; the scheduler and other loops would just cost CPU.
             cmd += ["--no-services", "--no-ui"]
-        self._process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=self._log)
+        # It ends with this process, even if this one is killed by SIGKILL (Linux).
+        self._process = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            preexec_fn=die_with_parent,  # noqa: PLW1509  called before threads start
+        )
         return self
 
     def wait_ready(self, timeout: float | None = None) -> str:

@@ -43,6 +43,7 @@ from prefect.utilities.annotations import quote
 
 from casualties import __version__
 from casualties.extract.article import extract_frame
+from casualties.extract.checked import extract_checked
 from casualties.fields import EVENTS, QUARANTINE, TABLES
 from casualties.quality import maintainers_index, report_index, run_record
 from casualties.runtime.batches import Batch, ExtractStats, ReadLog, iter_batches
@@ -133,23 +134,25 @@ def up_to_date(
 
 @task(name="extract batch", cache_policy=NO_CACHE)
 def extract_batch(batch: Batch, pool=None) -> Batch:
-    """Figures and incidents of a batch of articles (in a worker process when a pool is given)."""
+    """Figures and incidents of a batch of articles (in a worker process when a pool is given);
+    an article extraction fails on is a problem row, not a failed batch."""
     t0 = time.perf_counter()
     arts = batch.articles[["article_id", "text", "published"]]
     if pool is None:
-        batch.figures, batch.incidents = extract_frame(arts)
+        batch.figures, batch.incidents, batch.problems = extract_checked(arts)
     else:
-        batch.figures, batch.incidents = pool.submit(arts).result()
+        batch.figures, batch.incidents, batch.problems = pool.submit(arts).result()
     batch.seconds["extract"] = time.perf_counter() - t0
     return batch
 
 
 @task(name="validate batch", cache_policy=NO_CACHE)
 def validate_extracted(batch: Batch, run_id: str) -> Batch:
-    """pandera checks on the batch's three tables; failing rows move to quarantine."""
+    """pandera checks on the batch's three tables; failing rows move to quarantine, and so do
+    the articles extraction failed on and implausible figures."""
     t0 = time.perf_counter()
     batch.articles, batch.figures, batch.incidents, batch.quarantine = validate_batch(
-        batch.articles, batch.figures, batch.incidents, batch.quarantine, run_id
+        batch.articles, batch.figures, batch.incidents, batch.quarantine, run_id, batch.problems
     )
     batch.seconds["validate"] = time.perf_counter() - t0
     return batch
@@ -175,13 +178,19 @@ def save_run_stats(clock: StageClock, out_dir: Path, articles: int, text_bytes: 
 
 @task(name="merge with stored tables", cache_policy=NO_CACHE, **IO_RETRIES)
 def merge_stored(
-    out_dir: Path, plan: store.Plan, parts: RunParts, run_id: str, metadata: dict
+    out_dir: Path,
+    plan: store.Plan,
+    parts: RunParts,
+    run_id: str,
+    metadata: dict,
+    failed: frozenset[str] = frozenset(),
 ) -> MergeResult:
     """Stored rows of unchanged files + this run's rows → the staged partitions of articles,
-    figures and incidents that change (duplicates decided over both), and the quarantine."""
+    figures and incidents that change (duplicates decided over both), and the quarantine. The
+    new rows of `failed` files (reading or a batch failed) are left out."""
     old = {} if plan.full else stored_paths(out_dir, store.MERGED_TABLES)
     stage = store.staging_dir(out_dir, run_id)
-    result = merge_into(stage, old, parts, plan.keep_files, run_id, metadata)
+    result = merge_into(stage, old, parts, plan.keep_files, run_id, metadata, drop_files=failed)
     get_run_logger().info(
         "Merged %s with the stored rows of %d unchanged files: rewrote %s",
         parts.folder,
@@ -448,10 +457,16 @@ def pipeline(
             stats = _extract_all(plan, batch_size, runner, workers, run_id, clock, log, parts)
 
         with clock.stage("write"):
+            # A file whose reading failed part-way keeps its stored rows and manifest entry:
+            # only a successful reading of its new version replaces them.
+            broken = frozenset(log.failed_files | stats.failed)
+            kept = store.keep_failed(plan, manifest, broken)
             # quote(): Prefect walks every task argument twice, item by item, looking for
             # futures; the parts' keys, the read log and the manifest grow with the articles.
             # (The task gets the value inside: Task's typing does not know it, hence the ignores.)
-            merged = merge_stored(out_dir, plan, quote(parts), run_id, metadata)  # type: ignore[call-overload]
+            merged = merge_stored(  # type: ignore[call-overload]
+                out_dir, kept, quote(parts), run_id, metadata, failed=broken
+            )
             del parts  # its keys (a few hundred bytes an article) are not needed any more
             release()
             # The partitions this run starts from (none on a full rebuild: all are replaced).
@@ -463,7 +478,7 @@ def pipeline(
             release()
             quarantine, new_manifest = stage_quarantine_and_manifest(  # type: ignore[call-overload]
                 out_dir,
-                plan,
+                kept,
                 quote(manifest),
                 [merged.quarantine, bad_events],
                 quote(log),
@@ -522,7 +537,7 @@ def _extract_all(
     if runner == "local" and to_read > POOL_MIN_BYTES and (workers or 2) > 1:
         from casualties.runtime.pool import ExtractionPool
 
-        pool = ExtractionPool(workers)
+        pool = ExtractionPool(workers, fn=extract_checked)
         logger.info("Extracting on %d worker processes", pool.workers)
     elif runner == "local" and plan.to_process:
         # Load lexicons and gazetteer once here: batch threads starting cold would each load
@@ -575,7 +590,7 @@ def _extract_all(
                 except Exception as root:
                     error = root
                 logger.error("Batch %d of %s failed: %r", batch.index, batch.source_file, error)
-                stats.failed.add(batch.source_file)
+                stats.failed.update(batch.files or [batch.source_file])
                 batch.release()
                 continue
             stage_batch(quote(parts), quote(batch))  # type: ignore[call-overload]

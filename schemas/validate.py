@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
+from casualties.extract.checked import problem_quarantine
 from casualties.fields import QUARANTINE, TABLES, Table, conform
 from schemas.models import MODELS, raw_schema, row_checks
 from schemas.relations import relation_checks, relation_schema
@@ -224,26 +225,87 @@ def validate_batch(
     incidents: pd.DataFrame,
     quarantine: pd.DataFrame,
     run_id: str,
+    problems: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Validate one extracted batch: (articles, figures, incidents, quarantine) that passed.
 
     Figures and incidents are checked against the articles that passed; an article's
     `n_figures` is the number of its figures that passed (counted once, after the checks).
-    Failing rows join the batch's read-time `quarantine`.
+    Failing rows join the batch's read-time `quarantine`, and so do the extraction `problems`
+    (`casualties.extract.checked`): an article extraction failed on is left out.
+
+    One article never fails the batch: if validation *raises* (a value pandera cannot even
+    handle), the batch is halved until the articles that raise are found; each becomes a
+    `validation_error` row and the rest is validated as usual.
     """
-    articles = articles.assign(n_figures=0, run_id=run_id)
-    good_articles, q_articles = validate(articles, "articles", run_id=run_id)
-    good_figures, q_figures = validate(
-        figures.assign(run_id=run_id), "figures", articles=good_articles, run_id=run_id
-    )
-    good_incidents, q_incidents = validate(
-        incidents.assign(run_id=run_id), "incidents", articles=good_articles, run_id=run_id
+    extra = [quarantine.assign(run_id=run_id)]
+    if problems is not None and len(problems):
+        extra.append(problem_quarantine(problems, articles).assign(run_id=run_id))
+        failed = problems.loc[problems["reason"] == "extraction_error", "article_id"]
+        articles = articles[~articles["article_id"].isin(failed)].reset_index(drop=True)
+    good_articles, good_figures, good_incidents, q_valid = _validate_isolated(
+        articles.assign(n_figures=0, run_id=run_id),
+        figures.assign(run_id=run_id),
+        incidents.assign(run_id=run_id),
+        run_id,
     )
     kept = good_figures["article_id"].value_counts()
     good_articles["n_figures"] = (
         good_articles["article_id"].map(kept).fillna(0).astype("Int64").to_numpy()
     )
-    quarantine = QUARANTINE.concat(
-        [quarantine.assign(run_id=run_id), q_articles, q_figures, q_incidents]
+    return good_articles, good_figures, good_incidents, QUARANTINE.concat([*extra, *q_valid])
+
+
+def _validate_three(
+    articles: pd.DataFrame, figures: pd.DataFrame, incidents: pd.DataFrame, run_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
+    good_articles, q_articles = validate(articles, "articles", run_id=run_id)
+    good_figures, q_figures = validate(figures, "figures", articles=good_articles, run_id=run_id)
+    good_incidents, q_incidents = validate(
+        incidents, "incidents", articles=good_articles, run_id=run_id
     )
-    return good_articles, good_figures, good_incidents, quarantine
+    return good_articles, good_figures, good_incidents, [q_articles, q_figures, q_incidents]
+
+
+def _validate_isolated(
+    articles: pd.DataFrame, figures: pd.DataFrame, incidents: pd.DataFrame, run_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[pd.DataFrame]]:
+    """`_validate_three`, halving the batch around the articles on which it raises."""
+    try:
+        return _validate_three(articles, figures, incidents, run_id)
+    except Exception as exc:  # noqa: BLE001  find the article(s) at fault by halving
+        if len(articles) <= 1:
+            empty = (articles.iloc[:0], figures.iloc[:0], incidents.iloc[:0])
+            return (*empty, [_validation_error_rows(articles, exc, run_id)])
+    half = len(articles) // 2
+    out: list[list] = [[], [], [], []]
+    for part in (articles.iloc[:half], articles.iloc[half:]):
+        ids = set(part["article_id"])
+        result = _validate_isolated(
+            part.reset_index(drop=True),
+            figures[figures["article_id"].isin(ids)].reset_index(drop=True),
+            incidents[incidents["article_id"].isin(ids)].reset_index(drop=True),
+            run_id,
+        )
+        for k in range(3):
+            out[k].append(result[k])
+        out[3] += result[3]
+    good = [
+        pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+        for frames in out[:3]
+    ]
+    return good[0], good[1], good[2], out[3]
+
+
+def _validation_error_rows(articles: pd.DataFrame, exc: Exception, run_id: str) -> pd.DataFrame:
+    rows = articles[["source_file", "line", "doc_id"]].assign(
+        stage="validate",
+        reason="validation_error",
+        detail=f"{type(exc).__name__}: {exc}"[:300],
+        excerpt=articles["text"].str.slice(0, _EXCERPT),
+        run_id=run_id,
+    )
+    try:
+        return conform(rows, QUARANTINE)
+    except Exception:  # noqa: BLE001  the row's own line may be what failed
+        return conform(rows.assign(line=None), QUARANTINE)

@@ -11,8 +11,12 @@ from datetime import datetime
 import pandas as pd
 
 from casualties.extract import accounts, describe, figures, incidents
-from casualties.extract.model import ArticleExtraction
+from casualties.extract.model import ArticleExtraction, Figure
 from casualties.fields import CATEGORIES, FIGURES, INCIDENTS, conform
+
+#: Largest count read as a casualty figure: above the world's population (about 8.2 billion
+#: in 2025), so a larger number is never a count of people.
+MAX_PLAUSIBLE_COUNT = 10_000_000_000
 
 
 def extract_article(text: str, published: datetime | None = None) -> ArticleExtraction:
@@ -20,13 +24,28 @@ def extract_article(text: str, published: datetime | None = None) -> ArticleExtr
 
     Pure: the result depends only on `text`, `published` and the lexicons.
     """
-    figs = figures.find_figures(text)
+    figs, implausible = split_implausible(figures.find_figures(text))
     accounts.mark_attackers(figs)
     incs = accounts.consolidate(text, figs, incidents.group_incidents(text, figs))
     for inc in incs:
         inc.attributes = describe.describe_incident(text, inc, figs, published)
     totals = incidents.article_totals(figs, incs)
-    return ArticleExtraction(figures=figs, incidents=incs, totals=totals)
+    return ArticleExtraction(figures=figs, incidents=incs, totals=totals, implausible=implausible)
+
+
+def split_implausible(figs: list[Figure]) -> tuple[list[Figure], list[Figure]]:
+    """(figures, implausible figures): a figure with a count above MAX_PLAUSIBLE_COUNT is no
+    casualty count (a serial number, a misread date, a typo) and never enters an incident or
+    a total; the pipeline quarantines it with reason `implausible_count`."""
+    if all(max(f.low, f.best, f.high or 0) <= MAX_PLAUSIBLE_COUNT for f in figs):
+        return figs, []
+    kept: list[Figure] = []
+    bad: list[Figure] = []
+    for f in figs:
+        (bad if max(f.low, f.best, f.high or 0) > MAX_PLAUSIBLE_COUNT else kept).append(f)
+    for f in bad:
+        f.incident = None
+    return kept, bad
 
 
 # Figure fields kept out of the JSON output: offsets of the sentence, and the in-memory
@@ -45,6 +64,11 @@ def extraction_to_json(doc_id: str, ex: ArticleExtraction) -> dict:
         {k: v for k, v in f.to_dict().items() if k not in _NOT_IN_JSON} for f in ex.figures
     ]
     out["incidents"] = [incident_row(inc, i) for i, inc in enumerate(ex.incidents)]
+    if ex.implausible:  # what the pipeline quarantines as `implausible_count`
+        out["implausible_figures"] = [
+            {k: v for k, v in f.to_dict().items() if k not in ("sentence_start", "incident")}
+            for f in ex.implausible
+        ]
     for cat in CATEGORIES:
         out[cat] = _triple(*ex.totals.get(cat, (None, None, None)))
     return out
@@ -65,30 +89,41 @@ def incident_row(inc, index: int) -> dict:
     return row
 
 
+def article_rows(article_id: str, text: str, published) -> tuple[list[dict], list[dict], list]:
+    """Figure rows, incident rows and implausible figures of one article (`extract_frame`'s
+    rows for it)."""
+    pub = None if pd.isna(published) else pd.Timestamp(published).to_pydatetime()
+    ex = extract_article(text, pub)
+    inc_ids = [f"{article_id}:i{i}" for i in range(len(ex.incidents))]
+    fig_rows, inc_rows = [], []
+    for f in ex.figures:
+        row = f.to_dict()
+        row["figure_id"] = f"{article_id}:{f.start}-{f.end}"
+        row["article_id"] = article_id
+        row["incident_id"] = None if f.incident is None else inc_ids[f.incident]
+        fig_rows.append(row)
+    for i, inc in enumerate(ex.incidents):
+        row = incident_row(inc, i)
+        row["incident_id"] = inc_ids[i]
+        row["article_id"] = article_id
+        row["published"] = published
+        inc_rows.append(row)
+    return fig_rows, inc_rows, ex.implausible
+
+
 def extract_frame(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Extract a batch: `articles` has `article_id`, `text`, `published`.
 
     Returns (figures, incidents) conformed to the FIGURES and INCIDENTS tables (without
-    `run_id`, which the flow sets).
+    `run_id`, which the flow sets). Raises on the first article extraction fails on; the flow
+    uses `casualties.extract.checked.extract_checked`, which quarantines that article instead.
     """
     fig_rows: list[dict] = []
     inc_rows: list[dict] = []
     for article_id, text, published in zip(
         articles["article_id"], articles["text"], articles["published"], strict=True
     ):
-        pub = None if pd.isna(published) else pd.Timestamp(published).to_pydatetime()
-        ex = extract_article(text, pub)
-        inc_ids = [f"{article_id}:i{i}" for i in range(len(ex.incidents))]
-        for f in ex.figures:
-            row = f.to_dict()
-            row["figure_id"] = f"{article_id}:{f.start}-{f.end}"
-            row["article_id"] = article_id
-            row["incident_id"] = None if f.incident is None else inc_ids[f.incident]
-            fig_rows.append(row)
-        for i, inc in enumerate(ex.incidents):
-            row = incident_row(inc, i)
-            row["incident_id"] = inc_ids[i]
-            row["article_id"] = article_id
-            row["published"] = published
-            inc_rows.append(row)
+        figs, incs, _ = article_rows(article_id, text, published)
+        fig_rows += figs
+        inc_rows += incs
     return conform(pd.DataFrame(fig_rows), FIGURES), conform(pd.DataFrame(inc_rows), INCIDENTS)

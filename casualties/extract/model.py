@@ -73,3 +73,5 @@ class ArticleExtraction:
     figures: list[Figure]
     incidents: list[Incident]
     totals: dict[str, tuple[int, int, int | None]]  # category -> (low, best, high)
+    # Figures whose count is above article.MAX_PLAUSIBLE_COUNT: in no incident or total.
+    implausible: list[Figure] = field(default_factory=list)

@@ -118,8 +118,9 @@ _SPACED = _alt(LEX["spaced_scales"])
 # Digits: comma groups "3,000", well-formed space groups "12 000", or plain "3000"; optional
 # decimals; optional scale: "3.5 million", "1.2m", "2bn".
 _SP = "[ \u00a0\u202f\u2009]"
+_THOUSANDS = "[" + "".join(re.escape(c) for c in LEX["thousands_separators"]) + "]"
 _DIGITS = (
-    r"(?P<dnum>\d{1,3}(?:,\d{3})+(?!\d)"
+    rf"(?P<dnum>\d{{1,3}}(?:{_THOUSANDS}\d{{3}})+(?!\d)"
     rf"|\d{{1,3}}(?:{_SP}\d{{3}})+(?!\d|[.,]\d)"
     r"|\d+)(?P<ddec>\.\d+)?"
     rf"(?P<dscale>\s*(?:{_SCALE_WORDS})\b|\s+(?:{_SPACED})\b|(?:{_GLUED})\b)?"
@@ -342,6 +343,17 @@ _FAST_END = frozenset(",;)!?\"'”’]")
 
 
 BETWEEN_AND_RE = re.compile(rf"\s+{LEX['between_joiner']}\s+")
+_INVERTED_SEPS = frozenset(LEX["inverted_range_separators"])
+# A sign glued to the number ("-3", "−5"), after a space, bracket or the start: a signed value.
+_SIGNED_RE = re.compile(rf"(?:^|[^\w.,])[{''.join(re.escape(c) for c in _XB['signed'])}]$")
+# The exponent of "10^6", "10**6", "1e+6": letter marks count only after a digit ("1e+6").
+_EXPONENT_RE = re.compile(
+    "(?:"
+    + "|".join((r"(?<=\d)" if m[0].isalpha() else "") + re.escape(m) for m in _XB["exponent_marks"])
+    + r")\s*$"
+)
+# Zero digits of the scripts whose digits are read ("0", Arabic-Indic, Persian).
+_ZERO_DIGITS = frozenset("0\u0660\u06f0")
 NO_RANGE_BEFORE_RE = re.compile(LEX["no_range_before"], re.I)
 YEAR_MIN, YEAR_MAX = LEX["year"]["min"], LEX["year"]["max"]
 _YEAR_BEFORE = frozenset(LEX["year"]["before_words"])
@@ -413,9 +425,8 @@ def _read_core(m: re.Match) -> _Core:
         if not ddec and not dscale and dnum.isdigit():  # the common case: "14", "2014"
             v = int(dnum)
             # "0800", "007": a leading zero makes a time or a code, not a count
-            return _Core(
-                s, e, v, v, v, "exact", "number", plain=True, rejected=dnum[0] == "0" != dnum
-            )
+            zero_led = dnum[0] in _ZERO_DIGITS and len(dnum) > 1
+            return _Core(s, e, v, v, v, "exact", "number", plain=True, rejected=zero_led)
         v, scale = _digits_value(dnum, ddec, dscale)
         frac = bool(ddec) and not dscale
         return _Core(s, e, v, v, v, "exact", "number", scale=scale, rejected=frac)
@@ -551,6 +562,10 @@ def _scan(  # noqa: C901
     nxt = plow[end : end + 1]
     if c1.rejected or nxt.isalnum() or nxt == "_":  # "2.5", "3rd", "5km", "30s"
         return None, end
+    if m.lastgroup == "dig":
+        window = plow[max(0, c1.start - 4) : c1.start]
+        if _SIGNED_RE.search(window) or _EXPONENT_RE.search(window):  # "-3", "10^6"
+            return None, end
 
     # Before the core: qualifier words or an exclusion ("$", "aged", "Route", "March").
     qual = None
@@ -601,9 +616,10 @@ def _scan(  # noqa: C901
                 ):
                     c1.low = c1.best = c1.high = c1.best * c2.scale
                     c1.plain = False
+                inverted = qual == "between" or a.group().strip() in _INVERTED_SEPS
                 if (
                     c2.kind == "number"
-                    and c2.best > c1.best
+                    and (c2.best > c1.best or (inverted and c2.best < c1.best))
                     and c1.qualifier == c2.qualifier == "exact"
                     and not c2.rejected
                     and not plow[c2.end : c2.end + 1].isalnum()
@@ -636,8 +652,9 @@ def _scan(  # noqa: C901
 
     is_range = len(cores) == 2
     high: int | None
-    if is_range:
-        low, best, high, own = c1.best, c1.best, cores[1].best, "range"
+    if is_range:  # ends in order: "4,000 to 3,000" is 3000 to 4000
+        low, high = sorted((c1.best, cores[1].best))
+        best, own = low, "range"
     else:
         low, best, high, own = c1.low, c1.best, c1.high, c1.qualifier
     q = qual or suffix
@@ -689,7 +706,11 @@ def find_quantities(text: str) -> list[Quantity]:  # noqa: C901
         if g == "dig":
             core = plow[s:e]
             digits = core.replace(",", "")
-            if (core[0] != "0" or core == "0") and len(core) != 4 and digits.isdigit():
+            if (
+                (core[0] not in _ZERO_DIGITS or len(core) == 1)
+                and len(core) != 4
+                and digits.isdigit()
+            ):
                 v = int(digits)
             else:
                 v = -1

@@ -27,6 +27,7 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["exclude_after_words", "exclude_after", "exclude_after_phrases"], _DICT),
         **dict.fromkeys(["exclude_before", "exclude_before_capitalised", "year"], _DICT),
         **dict.fromkeys(["fraction_scales", "vague_lead_ins", "zero", "range_separators"], _LIST),
+        **dict.fromkeys(["inverted_range_separators", "thousands_separators"], _LIST),
         "months": _LIST,
         **dict.fromkeys(["dozen_qualifier", "fraction_qualifier", "between_joiner"], _STR),
         **dict.fromkeys(["no_range_before", "date_after", "age_between_commas"], _STR),

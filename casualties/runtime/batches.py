@@ -24,16 +24,19 @@ class Batch:
     """One batch of articles on its way through extract and validate."""
 
     index: int
-    source_file: str
+    source_file: str  # its file, or "first (+N files)" for small files read together
     articles: pd.DataFrame
     quarantine: pd.DataFrame
+    files: list[str] = field(default_factory=list)  # every file with rows in the batch
     figures: pd.DataFrame | None = None
     incidents: pd.DataFrame | None = None
+    problems: pd.DataFrame | None = None  # articles extraction failed on, implausible figures
     seconds: dict[str, float] = field(default_factory=dict)
 
     def release(self) -> None:
         """Let go of the rows (they are in the part files by now)."""
         self.articles = self.figures = self.incidents = self.quarantine = None
+        self.problems = None
 
 
 @dataclass
@@ -78,22 +81,99 @@ def iter_batches(
 
     Records every row's keys in `log`; texts seen earlier in the run go to `parts` as repeats
     instead of into a batch. `on_file(path, rows, new_texts)` is called after each file.
+
+    Small files are read together: a batch holds up to `batch_size` articles from as many
+    files as it takes (2,000 one-article files are a few batches, not 2,000), so a task's
+    fixed cost is paid per batch, not per file.
     """
     seen: set[str] = set()
+    pending = _Pending()
     index = 0
-    for raw in plan.to_process:
+    for name, files, chunks in _read(plan, batch_size):
         n_rows = n_fresh = 0
-        for articles, quarantine in ingest.iter_articles(raw, batch_size=batch_size):
+        for articles, quarantine in chunks:
             log.keys.append(articles[KEYS])
             fresh = ~articles["article_id"].isin(seen) & ~articles["article_id"].duplicated()
             seen.update(articles["article_id"])
             if (~fresh).any():
                 parts.add_repeats(articles[~fresh].assign(n_figures=0, run_id=run_id))
-            if (quarantine["reason"] == "unreadable_file").any():
-                log.failed_files.add(raw.rel)
+            unreadable = quarantine["reason"] == "unreadable_file"
+            log.failed_files.update(quarantine.loc[unreadable, "source_file"])
             n_rows += len(articles)
             n_fresh += int(fresh.sum())
-            yield Batch(index, raw.rel, articles[fresh].reset_index(drop=True), quarantine)
-            index += 1
+            if pending.size and pending.size + int(fresh.sum()) > batch_size:
+                yield pending.batch(index)
+                index += 1
+            pending.add(files, articles[fresh], quarantine)
+            if pending.size >= batch_size:
+                yield pending.batch(index)
+                index += 1
         if on_file is not None:
-            on_file(raw.rel, n_rows, n_fresh)
+            on_file(name, n_rows, n_fresh)
+    if pending.files:
+        yield pending.batch(index)
+
+
+def _read(plan: Plan, batch_size: int):
+    """(name, files, (articles, quarantine) chunks) per JSONL file, and per run of up to
+    `batch_size` consecutive .txt files, read together."""
+    txt: list = []
+
+    def txt_run():
+        files = [r.rel for r in txt]
+        return _name(files), files, [ingest.read_txt_files(txt)]
+
+    for raw in plan.to_process:
+        if raw.kind == "txt":
+            txt.append(raw)
+            if len(txt) >= batch_size:
+                yield txt_run()
+                txt = []
+            continue
+        if txt:
+            yield txt_run()
+            txt = []
+        yield raw.rel, [raw.rel], ingest.iter_articles(raw, batch_size=batch_size)
+    if txt:
+        yield txt_run()
+
+
+def _name(files: list[str]) -> str:
+    return files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
+
+
+@dataclass
+class _Pending:
+    """Rows read but not yet handed out as a batch (from one file or several)."""
+
+    files: list[str] = field(default_factory=list)
+    articles: list[pd.DataFrame] = field(default_factory=list)
+    quarantine: list[pd.DataFrame] = field(default_factory=list)
+    size: int = 0  # articles
+
+    def add(self, files: list[str], articles: pd.DataFrame, quarantine: pd.DataFrame) -> None:
+        for rel in files:
+            if not self.files or self.files[-1] != rel:
+                self.files.append(rel)
+        self.articles.append(articles)
+        self.quarantine.append(quarantine)
+        self.size += len(articles)
+
+    def batch(self, index: int) -> Batch:
+        """The pending rows as one batch; empties the buffer."""
+        out = Batch(
+            index,
+            _name(self.files),
+            _concat(self.articles),
+            _concat(self.quarantine),
+            files=list(self.files),
+        )
+        self.files, self.articles, self.quarantine, self.size = [], [], [], 0
+        return out
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    nonempty = [f for f in frames if len(f)] or frames[:1]
+    return pd.concat(nonempty, ignore_index=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,6 +18,7 @@ import pandas as pd
 
 from casualties.extract.article import extract_frame
 from casualties.runtime.inflight import in_order
+from casualties.runtime.stop import watch_parent
 from casualties.settings import POOL_CHUNK_ARTICLES
 
 
@@ -29,8 +31,9 @@ def default_workers() -> int:
 
 
 def _concat_when_done(parts: list[Future]) -> Future:
-    """A future of the (figures, incidents) of `parts` concatenated in order, set once every
-    part has finished; a failed part's error is its error."""
+    """A future of the frames of `parts` (tuples of frames: figures, incidents[, problems])
+    concatenated in order, set once every part has finished; a failed part's error is its
+    error."""
     out: Future = Future()
     lock = threading.Lock()
     pending = [len(parts)]
@@ -43,7 +46,10 @@ def _concat_when_done(parts: list[Future]) -> Future:
         try:
             results = [p.result() for p in parts]
             out.set_result(
-                tuple(pd.concat([r[k] for r in results], ignore_index=True) for k in (0, 1))
+                tuple(
+                    pd.concat([r[k] for r in results], ignore_index=True)
+                    for k in range(len(results[0]))
+                )
             )
         except BaseException as exc:  # noqa: BLE001  a worker's error is the batch's error
             out.set_exception(exc)
@@ -54,6 +60,10 @@ def _concat_when_done(parts: list[Future]) -> Future:
 
 
 def _warm_up() -> None:
+    # A worker ends with its parent, even one killed by SIGKILL; Ctrl-C reaches the whole
+    # process group, and the parent stops its workers itself (casualties.runtime.stop).
+    watch_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Why: load lexicons and compile patterns once per worker, before the first timed batch.
     extract_frame(
         pd.DataFrame(
@@ -68,15 +78,19 @@ def _warm_up() -> None:
 
 
 class ExtractionPool:
-    """A pool of worker processes running `extract_frame` on article batches.
+    """A pool of worker processes running `fn` (default `extract_frame`; the flow passes
+    `casualties.extract.checked.extract_checked`) on article batches.
 
     Uses the "spawn" start method: the flow process runs Prefect's threads, and forking a
     threaded process can deadlock. Workers import only `casualties`, not Prefect.
     """
 
-    def __init__(self, workers: int | None = None, chunk_size: int = POOL_CHUNK_ARTICLES):
+    def __init__(
+        self, workers: int | None = None, chunk_size: int = POOL_CHUNK_ARTICLES, fn=extract_frame
+    ):
         self.workers = workers or default_workers()
         self.chunk_size = chunk_size
+        self.fn = fn  # a module-level function: it is pickled to the workers
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
@@ -90,7 +104,7 @@ class ExtractionPool:
             f.result()
 
     def submit(self, articles: pd.DataFrame) -> Future:
-        """Extract one batch; the future's result is `extract_frame(articles)`.
+        """Extract one batch; the future's result is `fn(articles)`.
 
         The batch goes to the workers in chunks of `chunk_size` articles, so the last batch of
         a run is shared by every worker instead of keeping one busy while the others idle.
@@ -101,7 +115,7 @@ class ExtractionPool:
             articles.iloc[i : i + self.chunk_size]
             for i in range(0, max(len(articles), 1), self.chunk_size)
         ]
-        parts = [self._executor.submit(extract_frame, chunk) for chunk in chunks]
+        parts = [self._executor.submit(self.fn, chunk) for chunk in chunks]
         return _concat_when_done(parts)
 
     def map(

@@ -60,13 +60,16 @@ import unicodedata
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
 
+from casualties.extract.checked import REASONS as EXTRACT_REASONS
 from casualties.fields import ARTICLES, QUARANTINE, Table, conform
 
-#: Stable reason codes of the read stage and what they mean (docs and tests read this).
+#: Stable reason codes of the read stage and what they mean (docs and tests read this), and
+#: those of per-article failures in the extract and validate stages.
 REASONS: dict[str, str] = {
     "unsupported_extension": "file is not .txt or .jsonl; skipped",
     "symlink_outside_raw": "symbolic link pointing outside raw/; not followed",
@@ -81,13 +84,28 @@ REASONS: dict[str, str] = {
     "line_too_long": "JSONL line longer than MAX_LINE_BYTES (64 MiB); skipped unread",
     "article_too_large": "text longer than MAX_ARTICLE_CHARS (2,000,000 characters); not extracted",
     "duplicate_id": "same `id` as an earlier record with a different text; the later is rejected",
-    "bad_published": "note: `published` unparseable or not a string; article kept, published null",
+    "bad_published": "note: `published` unparseable, not a string, or a relative word (now, "
+    "today, yesterday: no fixed date); article kept, published null",
+    "published_out_of_range": "note: `published` is a date outside the years the tables can "
+    "hold (1677-2262); article kept, published null",
     "missing_id": "note: record has no usable `id`; article kept with doc_id <file>:<line>",
     "bad_field": "note: `title`, `source` or `url` of a wrong type; article kept, field null",
     "decoded_legacy_encoding": "note: not UTF-8; decoded as cp1252/latin-1 and kept",
+    **EXTRACT_REASONS,  # stages extract and validate: one article or figure, never a batch
 }
 #: Reasons that accompany a kept article rather than a rejected record.
-NOTE_REASONS = frozenset({"bad_published", "missing_id", "bad_field", "decoded_legacy_encoding"})
+NOTE_REASONS = frozenset(
+    {
+        "bad_published",
+        "published_out_of_range",
+        "missing_id",
+        "bad_field",
+        "decoded_legacy_encoding",
+    }
+)
+#: `published` words that name no fixed date: pandas would read "now" and "today" as the
+#: clock of the run, so a rerun would change the row.
+RELATIVE_DATE_WORDS = frozenset({"now", "today", "yesterday", "tomorrow", "tonight"})
 
 EXTENSIONS = {".txt": "txt", ".jsonl": "jsonl"}
 EXCERPT_CHARS = 200
@@ -142,6 +160,12 @@ def _clean_str(s: str) -> str:
         return s
     except UnicodeEncodeError:
         return _SURROGATES.sub("\ufffd", s)
+
+
+def clean_str(s: str) -> str:
+    """`s` as the pipeline stores it: lone surrogates (legal in JSON escapes, not in UTF-8)
+    replaced by U+FFFD (`casualties extract` reads records the same way)."""
+    return _clean_str(s)
 
 
 def excerpt_of(value: str | bytes | None) -> str | None:
@@ -336,39 +360,53 @@ def iter_articles(
         yield _articles_frame([]), quarantine_frame([row])
 
 
+def read_txt_files(raws: list[RawInput]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(articles, quarantine) of several .txt files as one frame each: what `iter_articles`
+    yields for each, together (building two frames per small file would cost more than
+    reading it)."""
+    rows: list[dict] = []
+    qrows: list[dict] = []
+    for raw in raws:
+        try:
+            row, problems = _txt_row(raw)
+        except OSError as e:
+            row, problems = (
+                None,
+                [_qrow(raw.rel, "unreadable_file", f"cannot read: {e.strerror or e}")],
+            )
+        rows.extend([row] if row else [])
+        qrows.extend(problems)
+    return _articles_frame(rows), quarantine_frame(qrows)
+
+
 def _read_txt(raw: RawInput) -> tuple[pd.DataFrame, pd.DataFrame]:
+    row, qrows = _txt_row(raw)
+    return _articles_frame([row] if row else []), quarantine_frame(qrows)
+
+
+def _txt_row(raw: RawInput) -> tuple[dict | None, list[dict]]:
+    """The article row of one .txt file (None if rejected) and its quarantine rows."""
     data = raw.path.read_bytes()
     rel = raw.rel
     if not data.strip():
-        return _articles_frame([]), quarantine_frame(
-            [_qrow(rel, "empty_file", "file has no text", doc_id=rel)]
-        )
+        return None, [_qrow(rel, "empty_file", "file has no text", doc_id=rel)]
     is_utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
     if b"\x00" in data and not is_utf16:
-        return _articles_frame([]), quarantine_frame(
-            [_qrow(rel, "binary_content", "NUL bytes in a .txt file", doc_id=rel, excerpt=data)]
-        )
+        return None, [
+            _qrow(rel, "binary_content", "NUL bytes in a .txt file", doc_id=rel, excerpt=data)
+        ]
     text, enc = decode_bytes(data)
     if _control_share(text) > _BINARY_CONTROL_SHARE:
-        return _articles_frame([]), quarantine_frame(
-            [
-                _qrow(
-                    rel,
-                    "binary_content",
-                    "mostly control characters in a .txt file",
-                    doc_id=rel,
-                    excerpt=data,
-                )
-            ]
-        )
+        why = "mostly control characters in a .txt file"
+        return None, [_qrow(rel, "binary_content", why, doc_id=rel, excerpt=data)]
     text = _clean_str(text.replace("\r\n", "\n").replace("\r", "\n"))
     qrows = []
     if not text.strip():
         qrows.append(_qrow(rel, "empty_file", "file has no text", doc_id=rel))
-        return _articles_frame([]), quarantine_frame(qrows)
+        return None, qrows
     if too_large := article_too_large(text):
         qrows.append(_qrow(rel, "article_too_large", too_large, doc_id=rel, excerpt=text))
-        return _articles_frame([]), quarantine_frame(qrows)
+        return None, qrows
     if enc in ("cp1252", "latin-1"):
         qrows.append(
             _qrow(
@@ -391,7 +429,7 @@ def _read_txt(raw: RawInput) -> tuple[pd.DataFrame, pd.DataFrame]:
         "source_file": rel,
         "line": None,
     }
-    return _articles_frame([row]), quarantine_frame(qrows)
+    return row, qrows
 
 
 def article_too_large(text: str) -> str | None:
@@ -445,12 +483,12 @@ def _iter_jsonl(raw: RawInput, batch_size: int) -> Iterator[tuple[pd.DataFrame, 
         for row, value, pub, is_bad in zip(rows, published_raw, published, bad, strict=True):
             row["published"] = pub
             if is_bad:
+                reason, why = published_problem(value)
                 qrows.append(
                     _qrow(
                         rel,
-                        "bad_published",
-                        f"`published` {excerpt_of(repr(value))} is not a date; kept with "
-                        "published null",
+                        reason,
+                        f"`published` {excerpt_of(repr(value))} {why}; kept with published null",
                         line=row["line"],
                         doc_id=row["doc_id"],
                         excerpt=str(value),
@@ -587,6 +625,8 @@ def _parse_published(values: list[object]) -> tuple[list, list[bool]]:
     if not values:
         return [], []
     s = pd.Series(values, dtype=object)
+    # "now", "today": no fixed date (pandas would give the clock of the run)
+    s = s.map(lambda v: "\0relative" if _is_relative(v) else v)
     is_str = s.map(lambda v: isinstance(v, str))
     absent = s.isna() | (is_str & s.map(lambda v: isinstance(v, str) and not v.strip()))
     strs = s.where(is_str & ~absent)
@@ -598,6 +638,34 @@ def _parse_published(values: list[object]) -> tuple[list, list[bool]]:
             out[retry] = pd.to_datetime(strs[retry], utc=True, errors="coerce", format="mixed")
     bad = (out.isna() & ~absent).tolist()
     return [None if pd.isna(v) else v for v in out], bad
+
+
+def _is_relative(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() in RELATIVE_DATE_WORDS
+
+
+def published_problem(value: object) -> tuple[str, str]:
+    """(reason, why) for a `published` value `_parse_published` could not use."""
+    if _is_relative(value):
+        return "bad_published", "is a relative word, not a date"
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            return (
+                "published_out_of_range",
+                f"is year {parsed.year:04d}, outside the years the tables can hold "
+                f"({pd.Timestamp.min.ceil('D').date()} to {pd.Timestamp.max.floor('D').date()})",
+            )
+        return "bad_published", "is not a date"
+    return "bad_published", f"is {type(value).__name__}, not a date string"
+
+
+def published_of(value: object) -> pd.Timestamp | None:
+    """One `published` value read as the pipeline reads it (UTC), or None."""
+    return _parse_published([value])[0][0]
 
 
 # ---------------------------------------------------------------------------------------------

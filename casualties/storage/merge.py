@@ -359,6 +359,7 @@ def merge_into(
     keep_files: Iterable[str],
     run_id: str | None,
     metadata: Mapping[str, str],
+    drop_files: Iterable[str] = (),
 ) -> MergeResult:
     """Write the partitions of articles, figures and incidents that change into
     `stage/<table>/`; return what was written and dropped (see `MergeResult`).
@@ -370,20 +371,24 @@ def merge_into(
     and incidents come from the side its winning row came from. A partition is rewritten
     (whole) when it has rows of a file not kept, new rows, or a stored article that lost to a
     new one; the others are not read beyond their key columns. A rewritten partition left
-    with no rows is dropped. Quarantine rows without a run_id get `run_id`.
+    with no rows is dropped. Quarantine rows without a run_id get `run_id`. The new rows of
+    `drop_files` (files whose reading failed part-way: their stored rows stay, via
+    `keep_files`) are left out, but for their `unreadable_file` rows.
     """
     stage = Path(stage)
-    keep = set(keep_files)
+    keep, drop = set(keep_files), set(drop_files)
     old_articles = dict(old.get("articles") or {})
     old_names = sorted(old_articles)
     old_paths = [old_articles[n] for n in old_names]
     n_old = len(old_paths)
     NEW, REPEATS = n_old, n_old + 1  # side codes after the stored partition files
     repeats = parts.keys("repeats")
+    repeats = repeats[~repeats["source_file"].isin(drop)]
     # A repeat counts only if its first copy was extracted and passed validation.
     repeats = repeats[repeats["article_id"].isin(parts.code_of.keys())]
     old_keys, not_kept = _old_keys(old_paths, keep)
-    new_keys = parts.keys("new").assign(_side=NEW)
+    new_keys = parts.keys("new")
+    new_keys = new_keys[~new_keys["source_file"].isin(drop)].assign(_side=NEW)
     repeats = repeats.assign(_side=REPEATS)
     sides = [old_keys, new_keys, repeats]
     keys = pd.concat([f for f in sides if len(f)] or sides[1:2], ignore_index=True)
@@ -480,12 +485,20 @@ def merge_into(
             dropped[name].add(part_file(ALL))
 
     # Quarantine (small): stored rows of kept files, this run's rows, duplicate_id rows.
-    frames = [conform(dup_q, QUARANTINE), *parts.quarantine]
+    frames = [conform(dup_q, QUARANTINE), *(_without(q, drop) for q in parts.quarantine)]
     for path in (old.get("quarantine") or {}).values():
         q = read_files([path], QUARANTINE)
         frames.insert(0, q[q["source_file"].isin(keep)])
     quarantine = sort_quarantine(pd.concat(frames, ignore_index=True), run_id)
     return MergeResult(rows, written, dropped, quarantine)
+
+
+def _without(quarantine: pd.DataFrame, drop: set[str]) -> pd.DataFrame:
+    """`quarantine` without the rows of `drop` files, but for `unreadable_file` rows."""
+    if not drop:
+        return quarantine
+    gone = quarantine["source_file"].isin(drop) & (quarantine["reason"] != "unreadable_file")
+    return quarantine[~gone]
 
 
 def sort_quarantine(quarantine: pd.DataFrame, run_id: str | None = None) -> pd.DataFrame:

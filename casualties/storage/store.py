@@ -625,20 +625,49 @@ def run_lock(out_dir: Path) -> Iterator[None]:
     """Hold an exclusive lock on `out_dir` for one run; raises StoreBusy if another run has it.
 
     The lock is released when the process dies (even by SIGKILL), so it never goes stale.
+    While held, `out_dir` is in `held_locks()` (a stopped run discards its staged work there).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / LOCK_NAME, "a+") as fh:
+    with _open_lock(out_dir / LOCK_NAME) as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
             if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise StoreBusy(f"another run is writing {out_dir}") from None
+                raise StoreBusy(
+                    f"another run is writing {out_dir}; wait for it to finish and run again"
+                ) from None
             raise
+        _HELD.append(out_dir.resolve())
         try:
             yield
         finally:
+            _HELD.remove(out_dir.resolve())
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+_HELD: list[Path] = []  # output folders whose lock this process holds
+
+
+def _open_lock(path: Path):
+    """The lock file, opened for flock: for writing, else (another user's file) for reading,
+    which flock accepts too; StoreBusy in one line if neither is allowed."""
+    try:
+        return open(path, "a+")  # noqa: SIM115  closed by the caller's `with`
+    except PermissionError:
+        pass
+    try:
+        return open(path)  # noqa: SIM115
+    except PermissionError as e:
+        raise StoreBusy(
+            f"cannot open the lock file {path} ({e.strerror}): it belongs to another user; "
+            "run as that user, or use another --out"
+        ) from None
+
+
+def held_locks() -> list[Path]:
+    """The output folders whose `run_lock` this process holds now."""
+    return list(_HELD)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -720,6 +749,28 @@ def plan_inputs(
         parts.append(f"{len(redo) - len(dirty) - len(removed)} sharing ids with them")
     return Plan(
         to_process, unchanged, removed, False, "incremental: " + ", ".join(parts), new, changed
+    )
+
+
+def keep_failed(plan: Plan, manifest: Mapping, failed: Iterable[str]) -> Plan:
+    """`plan` with the files in `failed` (reading or extraction failed part-way) that a
+    completed run stored moved to `unchanged`: their stored rows and manifest entry stay (so
+    the next run retries them), and nothing of this run's failed reading replaces them. A
+    stored file is replaced only by a successful reading of its new version."""
+    stored = manifest.get("files") or {}
+    back = {rel for rel in failed if rel in stored} if not plan.full else set()
+    if not back:
+        return plan
+    return Plan(
+        to_process=[i for i in plan.to_process if i.rel not in back],
+        unchanged=sorted(
+            [*plan.unchanged, *(i for i in plan.to_process if i.rel in back)], key=lambda i: i.rel
+        ),
+        removed=plan.removed,
+        full=plan.full,
+        reason=plan.reason,
+        new=plan.new,
+        changed=plan.changed,
     )
 
 

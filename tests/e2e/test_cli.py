@@ -173,3 +173,31 @@ def test_extract_skips_an_article_above_the_size_cap():
         f"casualties extract: line 1: article_too_large: text has {len(big):,} characters "
         f"(cap {MAX_ARTICLE_CHARS:,}); not extracted; skipped"
     ]
+
+
+def test_extract_handles_a_lone_surrogate_as_the_pipeline_does_and_goes_on():
+    # "\ud800" is a legal JSON escape but no UTF-8: the pipeline stores U+FFFD for it
+    lines = [
+        '{"id": "s1\\udc00", "text": "Two people were killed \\ud800 in Kabul."}',
+        json.dumps({"id": "s2", "text": "Three people were killed."}),
+    ]
+    res = casualties("extract", "-", stdin="\n".join(lines) + "\n")
+    assert res.returncode == 0, res.stderr
+    out = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["s1\ufffd", "s2"]
+    assert [o["killed"]["best"] for o in out] == [2, 3]
+    assert "\ufffd" in out[0]["figures"][0]["sentence"]
+
+
+def test_extract_reads_published_as_the_pipeline_does():
+    # "now" is no fixed date: no date is resolved from it ("on Saturday" stays unresolved)
+    text = "Two people were killed on Saturday in Kabul, police said."
+    lines = [
+        json.dumps({"id": "a", "text": text, "published": "now"}),
+        json.dumps({"id": "b", "text": text, "published": "2024-03-04"}),
+    ]
+    res = casualties("extract", "-", stdin="\n".join(lines) + "\n")
+    assert res.returncode == 0, res.stderr
+    a, b = (json.loads(line) for line in res.stdout.splitlines())
+    assert a["incidents"][0]["date"] is None
+    assert b["incidents"][0]["date"].startswith("2024-03-02")

@@ -22,6 +22,8 @@ ARTICLES = [
     "Clashes between rival groups left between 10 and 15 dead, according to local medics.",
     "More than 200 families were displaced by the fighting, an aid agency said on Friday.",
     "The attack on the convoy killed six soldiers and wounded 11 others, the army said.",
+    # an implausible count: quarantined as a figure on every runner, the article kept
+    "A leaflet claimed 12345678901234567890 people were killed; 3 were wounded, medics said.",
 ]
 
 
@@ -100,3 +102,9 @@ def test_flow_on_dask_cluster_equals_default_runner(tmp_path):
     assert len(local["figures"]) > 0
     for name in local:
         pd.testing.assert_frame_equal(local[name], dask[name])
+    quarantine = {
+        side: pd.read_parquet(tmp_path / side / "quarantine").drop(columns="run_id")
+        for side in ("local", "dask")
+    }
+    pd.testing.assert_frame_equal(quarantine["local"], quarantine["dask"])
+    assert quarantine["dask"]["reason"].tolist() == ["implausible_count"] * 2

@@ -206,6 +206,32 @@ def test_published_parsing_to_utc():
     assert bad == [False, False, False, False, False, True, True, True]
 
 
+def test_relative_and_out_of_range_published_are_notes_that_say_so(tmp_path):
+    values = ["now", "Today", "yesterday", "0001-01-01", "2999-12-31", "2024-03-02"]
+    (tmp_path / "f.jsonl").write_text(
+        "".join(
+            json.dumps({"id": f"r{i}", "text": "Two people died.", "published": v}) + "\n"
+            for i, v in enumerate(values)
+        )
+    )
+    inputs, _ = io.discover_inputs(tmp_path)
+    arts, q = next(io.iter_articles(inputs[0]))
+    assert arts["published"].isna().tolist() == [True] * 5 + [False]  # never the run's clock
+    reasons = dict(zip(q["doc_id"], q["reason"], strict=True))
+    assert reasons == {
+        "r0": "bad_published",
+        "r1": "bad_published",
+        "r2": "bad_published",
+        "r3": "published_out_of_range",
+        "r4": "published_out_of_range",
+    }
+    detail = dict(zip(q["doc_id"], q["detail"], strict=True))
+    assert "relative word" in detail["r0"]
+    assert "year 0001" in detail["r3"] and "year 2999" in detail["r4"]
+    assert "2262-04-11" in detail["r4"]
+    assert set(q["reason"]) <= io.NOTE_REASONS
+
+
 def test_resolve_duplicates_first_by_file_and_line():
     rows = pd.DataFrame(
         {
