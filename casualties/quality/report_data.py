@@ -472,12 +472,7 @@ class _TopK:
         ids = t.column("figure_id").take(take).to_pylist()
         arts = t.column("article_id").take(take).to_pylist()
         for score, fid, aid in zip(scores.tolist(), ids, arts, strict=True):
-            item = (score, -self.n, fid, aid)
-            self.n += 1
-            if len(self.heap) < self.k:
-                heapq.heappush(self.heap, item)
-            elif item > self.heap[0]:
-                heapq.heapreplace(self.heap, item)
+            self.offer_one(score, fid, aid)
 
     def offer_one(self, score: float, fid: str, aid: str) -> None:
         item = (score, -self.n, fid, aid)

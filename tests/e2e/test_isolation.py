@@ -151,9 +151,10 @@ def test_a_failed_file_keeps_its_stored_rows_and_manifest_entry(tmp_path):
     result = merge_into(
         tmp_path / "stage", old, parts, kept.keep_files, "new", {}, drop_files={"a.jsonl"}
     )
-    assert result.rows["articles"] == 1
-    merged = pd.read_parquet(tmp_path / "stage" / "articles")
-    assert merged["text"].tolist() == [TEXTS[0]] and merged["run_id"].tolist() == ["old"]
+    # the stored partition of a.jsonl is neither rewritten nor dropped: its rows stay
+    assert result.written["articles"] == set() and not result.dropped["articles"]
+    stored = pd.read_parquet(tmp_path / "out" / "articles")
+    assert stored["text"].tolist() == [TEXTS[0]] and stored["run_id"].tolist() == ["old"]
     again = store.build_manifest("new", kept, new_arts, manifest, processed=[])
     assert again["files"]["a.jsonl"] == manifest["files"]["a.jsonl"]  # the next run retries
 
