@@ -24,7 +24,9 @@ from tests.paths import REPO
 HOSTILE = {
     "id": "late-aden",
     "title": "Aden toll rises <script>alert('title')</script>",
-    "published": "2024-03-04T10:00:00Z",
+    # the latest report of the Aden shelling (after the sample's update of 4 March, 11:40):
+    # its toll supersedes the earlier ones
+    "published": "2024-03-05T10:00:00Z",
     "url": "https://example.com/late-aden",
     "text": "ADEN, Yemen (Wire) - The death toll from Saturday's shelling of a residential "
     'suburb of Aden rose to 41, medical sources said. <img src="http://example.com/x.png"> '
