@@ -138,6 +138,8 @@ class _Article:
             quants = [_dozen(text, q) for q in numbers.find_quantities(text) if keep(q)]
         else:
             quants = [q for q in numbers.find_quantities(text) if keep(q)]
+        if "all but" in low or " except " in low or " save " in low or " bar " in low:
+            quants = _all_but(text, low, quants)
         # "three of four members": the second number is the whole the first is part of
         part_of = cues.PART_OF.fullmatch
         self.quants = quants[:1] + [
@@ -278,6 +280,43 @@ def find_figures(text: str) -> list[Figure]:
     _share_qualifiers(art, found)
     sentence_cache: dict = {}  # sentence start -> (SentenceContext, sentence text)
     return [_to_figure(art, f, sentence_cache) for f in found]
+
+
+_ALL_BUT = re.compile(load_rules("numbers")["all_but"])
+
+
+def _all_but(text: str, low: str, quants: list) -> list:
+    """'all but one of the sixteen' read as one quantity of 15 (the whole less the part)."""
+    out = []
+    i = 0
+    while i < len(quants):
+        a = quants[i]
+        b = quants[i + 1] if i + 1 < len(quants) else None
+        m = _ALL_BUT.search(low, max(0, a.start - 24), a.start)
+        if (
+            m
+            and b is not None
+            and a.high == a.best == a.low
+            and b.best > a.best
+            and cues.PART_OF.fullmatch(text, a.end, b.start)
+        ):
+            minus = a.best
+            out.append(
+                replace(
+                    b,
+                    start=m.start(),
+                    surface=text[m.start() : b.end],
+                    low=max(0, b.low - minus),
+                    best=b.best - minus,
+                    high=None if b.high is None else b.high - minus,
+                    core_start=m.start(),
+                )
+            )
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def _dozen(text: str, q):
