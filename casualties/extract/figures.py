@@ -352,7 +352,12 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
         if m and cues.which(m, cues.OBJ_NAMES)[1].endswith("_of"):  # "resulted in the death of"
             if not cues.NOUN_OBJECT_CONTEXT.search(low, max(0, p - 40), p):
                 m = None
-        elif m and _not_an_object_verb(low, p):
+        elif (
+            m
+            and _not_an_object_verb(low, p)
+            # "was killed ... along with twenty others": a passive verb that still has an object
+            and not cues.which(m, cues.OBJ_NAMES)[1].endswith("_along_with")
+        ):
             m = None
         if m:
             category, name = cues.which(m, cues.OBJ_NAMES)
