@@ -493,6 +493,7 @@ UNSPECIFIED_ITEM = re.compile(
 )
 UNSPECIFIED_NOUN_BEFORE = re.compile(CTX["unspecified_noun_before"])  # lower-cased text
 STRONG = re.compile(r"-strong\b", CI)
+UNSPECIFIED_NOMINAL = re.compile(CTX["unspecified_nominal"])  # lower-cased text
 UNSPECIFIED_NOUN = re.compile(r"(?:deaths|fatalities|casualties|injuries)\b")  # lower-cased
 # between "At least 16 people were killed" and "25 injured": one clause, joined by "and"
 SHARED_QUALIFIER = re.compile(

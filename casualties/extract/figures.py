@@ -753,6 +753,21 @@ def _unspecified_nouns(art: _Article, cue_hits: list[tuple], found: list[_Found]
                     p, m.end(), category, 1, 3, None, "unspecified", f"unspecified:{category}:noun"
                 )
             )
+        elif category == "injured":
+            m = cues.UNSPECIFIED_NOMINAL.search(low, max(0, p - 7), p + 40)
+            if m and m.end() > p:
+                found.append(
+                    _Found(
+                        m.start(),
+                        m.end(),
+                        category,
+                        1,
+                        3,
+                        None,
+                        "unspecified",
+                        f"unspecified:{category}:nominal",
+                    )
+                )
 
 
 def _ordinal_victims(art: _Article, found: list[_Found]) -> None:

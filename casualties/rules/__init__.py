@@ -71,6 +71,7 @@ SHAPES: dict[str, dict[str, type]] = {
                 "ordinal_victim",
                 "unspecified_people",
                 "unspecified_noun_before",
+                "unspecified_nominal",
             ],
             _STR,
         ),
