@@ -373,10 +373,21 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
             if v:
                 items: list[_Found] = []
                 end = _read_list(art, v.end(), category, f"object:{category}:{name}", set(), items)
-                if items and then.match(text, end):
+                if items and (then.match(text, end) or _np_ends_with(text, items[-1], then)):
                     used.update(f.start for f in items)
                     found.extend(items)
     return cue_hits
+
+
+def _np_ends_with(text: str, f: _Found, then: re.Pattern) -> bool:
+    """'leaving seven American CIA officers dead': the list reader took the closing word into
+    the noun phrase; it still closes the object when it is the phrase's last word."""
+    np = f.np.rstrip()
+    at = np.rfind(" ")  # `then` starts with the space before its word
+    if at <= 0:
+        return False
+    m = then.match(text, f.end + at)
+    return m is not None and m.end() == f.end + len(np)
 
 
 _FORCES_SUBJECT = re.compile(context.CTX["forces_subject"])
