@@ -562,6 +562,8 @@ def _number_first(art: _Article, q) -> _Found | None:
             and cues.LINK_DIED.fullmatch(text, q.end, t)
         ):
             shape = "after"
+        elif _OF_WHOM_LINK.fullmatch(art.low, q.end, t):
+            shape = "of_whom"  # a part of the people before it (see _mark_subsets)
         else:
             continue
         return _Found.of(
@@ -572,6 +574,9 @@ def _number_first(art: _Article, q) -> _Found | None:
             cue_at=t,
         )
     return None
+
+
+_OF_WHOM_LINK = re.compile(load_rules("categories")["of_whom_link"])
 
 
 def _short_link(text: str, start: int, end: int) -> bool:
@@ -1033,14 +1038,22 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
         if f.is_subset:
             continue
         s0, _ = art.sentence(f.start)
-        f.after_subset_cue = context.subset_before(art.low, max(s0, f.start - 40), f.start)
+        f.after_subset_cue = f.rule.startswith("of_whom:") or context.subset_before(
+            art.low, max(s0, f.start - 40), f.start
+        )
         if not f.after_subset_cue:
             continue
         # `found` is sorted by start: the figures of the sentence before f are just before it
         j = i - 1
         while j >= 0 and found[j].start >= s0:
             g = found[j]
-            if g.category == f.category and g.end <= f.start:
+            # "Five were stabbed, two of them seriously injured": a part of the shot or stabbed
+            if g.end <= f.start and (
+                g.category == f.category
+                or g.category == "casualties"
+                and f.category == "injured"
+                and f.rule.startswith("of_whom:")
+            ):
                 f.is_subset = True
                 break
             j -= 1
