@@ -566,6 +566,8 @@ def _number_first(art: _Article, q) -> _Found | None:
             shape = "of_whom"  # a part of the people before it (see _mark_subsets)
         else:
             continue
+        if category == "casualties" and _BESIDES_DEAD.match(art.low, cue_end):
+            category, name = "injured", name + "+besides_dead"
         return _Found.of(
             q,
             category,
@@ -577,6 +579,7 @@ def _number_first(art: _Article, q) -> _Found | None:
 
 
 _OF_WHOM_LINK = re.compile(load_rules("categories")["of_whom_link"])
+_BESIDES_DEAD = re.compile(load_rules("categories")["casualties_besides_dead"])
 
 
 def _short_link(text: str, start: int, end: int) -> bool:
