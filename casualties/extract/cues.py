@@ -247,7 +247,8 @@ AUX_LAST_WORDS = (
 ADVERB = re.compile(r"\w+ly|also|all|both|reportedly", CI)
 LINK_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + ADVS, CI)
 # intransitive "died" takes a longer subject: "Three of the four injured students died"
-LINK_DIED = re.compile(r"(?:\s+" + NP_WORD_LONG + r"){0,8}?\s+" + ADVS, CI)
+# and an apposition between commas: "At least seven, including four children, died"
+LINK_DIED = re.compile(r"(?:(?:\s*,\s*|\s+)" + NP_WORD_LONG + r"){0,8}?(?:\s*,)?\s+" + ADVS, CI)
 PARTITIVE = re.compile(r"\bof\s+(?:the|these|those)\s+$", CI)  # right before the cue word
 NOUN_CUE = re.compile(r"(?:" + alt(CAT["noun_cues"]) + r")\b")  # lower-cased text
 AUX_WORDS = frozenset(w for w in alt(CAT["after_aux"]).split("|") if " " not in w)

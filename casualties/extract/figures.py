@@ -558,7 +558,7 @@ def _number_first(art: _Article, q) -> _Found | None:
         elif (
             art.aux_before(t)
             and cues.LINK_AUX.fullmatch(text, q.end, t)
-            or art.low[t : t + 10].split(" ", 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
+            or art.low[t : t + 10].split(None, 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
             and cues.LINK_DIED.fullmatch(text, q.end, t)
         ):
             shape = "after"
