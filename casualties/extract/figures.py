@@ -558,7 +558,7 @@ def _number_first(art: _Article, q) -> _Found | None:
         elif (
             art.aux_before(t)
             and cues.LINK_AUX.fullmatch(text, q.end, t)
-            or art.low[t : t + 10].split(None, 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
+            or _died_at(art, t)
             and cues.LINK_DIED.fullmatch(text, q.end, t)
         ):
             shape = "after"
@@ -628,7 +628,14 @@ def _verb_cue_after(art: _Article, q, i: int) -> bool:
             break
         if art.aux_before(t) and cues.LINK_AUX.fullmatch(art.text, q.end, t):
             return True
+        if _died_at(art, t) and cues.LINK_DIED.fullmatch(art.text, q.end, t):
+            return True  # "251 refugees died"
     return False
+
+
+def _died_at(art: _Article, t: int) -> bool:
+    """Whether the cue at `t` is an intransitive 'died' word (a line break may follow it)."""
+    return art.low[t : t + 10].split(None, 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
 
 
 def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) -> None:
