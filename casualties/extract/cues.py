@@ -187,7 +187,8 @@ STOP = alt(CAT["after_stop"])
 NP_PART = alt(CAT["np_participles"])
 # the same alternations as tries (for the case-insensitive patterns below; see ordered_words)
 _NP_PART_CI = ordered_words(NP_PART)
-_NOT_AUX_STOP = r"(?!(?-i:" + any_words(AUX + "|" + STOP, ignore_case=False) + r")\b)"
+# ("on-board", "by-election": a stop word joined by a hyphen is part of a noun-phrase word)
+_NOT_AUX_STOP = r"(?!(?-i:" + any_words(AUX + "|" + STOP, ignore_case=False) + r")\b(?!-))"
 # a word: an abbreviation ("U.S.") or letters/digits/hyphens/apostrophes (never a sentence's period)
 WORD = r"(?:(?:[A-Za-z]\.){2,}|[\w'’\-]+)"
 # one noun-phrase word between a number and its cue: not an auxiliary, a stop word or a verb form;

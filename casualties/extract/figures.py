@@ -1035,6 +1035,12 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
     for f in found:
         by_key.setdefault((art.sentence(f.start)[0], f.category), []).append(f)
     for figs in by_key.values():
+        if len(figs) >= 2 and any(f.high == 0 for f in figs) and any(f.best > 0 for f in figs):
+            # "All but one of the sixteen died; no deaths were reported on the ground": a zero
+            # next to a toll of its category is about other people and never lowers the toll
+            for f in figs:
+                if f.high == 0:
+                    f.is_subset = True
         figs = [f for f in figs if not f.is_subset and f.victim_type != "perpetrators"]
         if (
             len(figs) >= 3
