@@ -1042,6 +1042,9 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
                 if f.high == 0:
                     f.is_subset = True
         figs = [f for f in figs if not f.is_subset and f.victim_type != "perpetrators"]
+        if len(figs) >= 2:
+            _same_toll_retold(art.text, figs)
+            figs = [f for f in figs if not f.is_subset]
         if (
             len(figs) >= 3
             and figs[0].best == sum(g.best for g in figs[1:])
@@ -1073,6 +1076,25 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
                 f.is_subset = True
                 break
             j -= 1
+
+
+_SAME_TOLL_BETWEEN = re.compile(context.CTX["same_toll_between"])
+
+
+def _same_toll_retold(text: str, figs: list[_Found]) -> None:
+    """'At least four people have been killed ... after a bomb attack ... killed four people
+    today': the clause that tells how repeats the count of the same noun; the repeat is a part.
+    `figs` are one sentence's counted figures of one category, in order."""
+    for i, f in enumerate(figs[:-1]):
+        noun = f.np.split(None, 1)[:1]
+        for g in figs[i + 1 :]:
+            if (
+                g.best == f.best > 0
+                and not g.is_subset
+                and g.np.split(None, 1)[:1] == noun
+                and _SAME_TOLL_BETWEEN.search(text, f.end, g.start)
+            ):
+                g.is_subset = True
 
 
 def _dedupe(found: list[_Found]) -> list[_Found]:

@@ -73,6 +73,7 @@ SHAPES: dict[str, dict[str, type]] = {
                 "unspecified_people",
                 "unspecified_noun_before",
                 "unspecified_nominal",
+                "same_toll_between",
             ],
             _STR,
         ),
