@@ -680,6 +680,9 @@ def _search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: 
     return cues.search_subject(pattern, text, low, pos, endpos)
 
 
+_FIRST_PARTICIPLE = re.compile(context.CTX["first_participle"])
+
+
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None:
     """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
     shot dead', 'another policeman died': the subject is read back from the cue."""
@@ -690,11 +693,14 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
         last = before[-1] if before else ""
         if last in cues.AUX_WORDS or last.endswith("ly") or last in ("also", "all", "both"):
             aux = cues.AUX_TAIL.search(text, max(s0, p - 60), p)
+        elif last == "and" and len(before) > 2 and _FIRST_PARTICIPLE.fullmatch(before[-2]):
+            # "A man was crushed and killed": the auxiliary before the first participle
+            v = low.rfind(before[-2], max(s0, p - 40), p)
+            aux = cues.AUX_TAIL.search(text, max(s0, v - 60), v) if v > 0 else None
         else:
             aux = None  # a subject needs "was"/"were" ... right before the cue
         if aux is None:
-            word = low[p : p + 10].split(" ", 1)[0].rstrip(".,;:!?")
-            if category == "killed" and word in cues.DIED_CUES:
+            if category == "killed" and _died_at(art, p):
                 m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
                 if m:
                     perp = bool(PERPETRATOR_NP.search(m.group("noun")))

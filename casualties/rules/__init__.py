@@ -74,6 +74,7 @@ SHAPES: dict[str, dict[str, type]] = {
                 "unspecified_noun_before",
                 "unspecified_nominal",
                 "same_toll_between",
+                "first_participle",
             ],
             _STR,
         ),
