@@ -356,7 +356,8 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
             m
             and _not_an_object_verb(low, p)
             # "was killed ... along with twenty others": a passive verb that still has an object
-            and not cues.which(m, cues.OBJ_NAMES)[1].endswith("_along_with")
+            # and "the deaths are fourteen civilians ...": a noun, so "the" before it is no sign
+            and not cues.which(m, cues.OBJ_NAMES)[1].endswith(("_along_with", "_are"))
         ):
             m = None
         if m:
