@@ -337,6 +337,11 @@ def _dozen(text: str, q):
 # --- object lists and cue positions ------------------------------------------------------------
 
 
+# object cues read after "was"/"the" too (their names end so in categories.yaml): "was killed
+# along with twenty others", "the deaths are ...", "were wounded, as were seventeen soldiers"
+_PASSIVE_OK = ("_along_with", "_are", "_as_were")
+
+
 def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[tuple]:
     """One scan for cue stems. Object verbs read their lists here; the positions of `after` cues
     are returned as (start, category, name) for the subject rules."""
@@ -357,7 +362,7 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
             and _not_an_object_verb(low, p)
             # "was killed ... along with twenty others": a passive verb that still has an object
             # and "the deaths are fourteen civilians ...": a noun, so "the" before it is no sign
-            and not cues.which(m, cues.OBJ_NAMES)[1].endswith(("_along_with", "_are"))
+            and not cues.which(m, cues.OBJ_NAMES)[1].endswith(_PASSIVE_OK)
         ):
             m = None
         if m:
