@@ -187,7 +187,8 @@ STOP = alt(CAT["after_stop"])
 NP_PART = alt(CAT["np_participles"])
 # the same alternations as tries (for the case-insensitive patterns below; see ordered_words)
 _NP_PART_CI = ordered_words(NP_PART)
-_NOT_AUX_STOP = r"(?!(?-i:" + any_words(AUX + "|" + STOP, ignore_case=False) + r")\b)"
+# ("on-board", "by-election": a stop word joined by a hyphen is part of a noun-phrase word)
+_NOT_AUX_STOP = r"(?!(?-i:" + any_words(AUX + "|" + STOP, ignore_case=False) + r")\b(?!-))"
 # a word: an abbreviation ("U.S.") or letters/digits/hyphens/apostrophes (never a sentence's period)
 WORD = r"(?:(?:[A-Za-z]\.){2,}|[\w'’\-]+)"
 # one noun-phrase word between a number and its cue: not an auxiliary, a stop word or a verb form;
@@ -247,7 +248,8 @@ AUX_LAST_WORDS = (
 ADVERB = re.compile(r"\w+ly|also|all|both|reportedly", CI)
 LINK_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + ADVS, CI)
 # intransitive "died" takes a longer subject: "Three of the four injured students died"
-LINK_DIED = re.compile(r"(?:\s+" + NP_WORD_LONG + r"){0,8}?\s+" + ADVS, CI)
+# and an apposition between commas: "At least seven, including four children, died"
+LINK_DIED = re.compile(r"(?:(?:\s*,\s*|\s+)" + NP_WORD_LONG + r"){0,8}?(?:\s*,)?\s+" + ADVS, CI)
 PARTITIVE = re.compile(r"\bof\s+(?:the|these|those)\s+$", CI)  # right before the cue word
 NOUN_CUE = re.compile(r"(?:" + alt(CAT["noun_cues"]) + r")\b")  # lower-cased text
 AUX_WORDS = frozenset(w for w in alt(CAT["after_aux"]).split("|") if " " not in w)
@@ -493,6 +495,7 @@ UNSPECIFIED_ITEM = re.compile(
 )
 UNSPECIFIED_NOUN_BEFORE = re.compile(CTX["unspecified_noun_before"])  # lower-cased text
 STRONG = re.compile(r"-strong\b", CI)
+UNSPECIFIED_NOMINAL = re.compile(CTX["unspecified_nominal"])  # lower-cased text
 UNSPECIFIED_NOUN = re.compile(r"(?:deaths|fatalities|casualties|injuries)\b")  # lower-cased
 # between "At least 16 people were killed" and "25 injured": one clause, joined by "and"
 SHARED_QUALIFIER = re.compile(

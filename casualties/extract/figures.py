@@ -138,6 +138,8 @@ class _Article:
             quants = [_dozen(text, q) for q in numbers.find_quantities(text) if keep(q)]
         else:
             quants = [q for q in numbers.find_quantities(text) if keep(q)]
+        if "all but" in low or " except " in low or " save " in low or " bar " in low:
+            quants = _all_but(text, low, quants)
         # "three of four members": the second number is the whole the first is part of
         part_of = cues.PART_OF.fullmatch
         self.quants = quants[:1] + [
@@ -280,6 +282,43 @@ def find_figures(text: str) -> list[Figure]:
     return [_to_figure(art, f, sentence_cache) for f in found]
 
 
+_ALL_BUT = re.compile(load_rules("numbers")["all_but"])
+
+
+def _all_but(text: str, low: str, quants: list) -> list:
+    """'all but one of the sixteen' read as one quantity of 15 (the whole less the part)."""
+    out = []
+    i = 0
+    while i < len(quants):
+        a = quants[i]
+        b = quants[i + 1] if i + 1 < len(quants) else None
+        m = _ALL_BUT.search(low, max(0, a.start - 24), a.start)
+        if (
+            m
+            and b is not None
+            and a.high == a.best == a.low
+            and b.best > a.best
+            and cues.PART_OF.fullmatch(text, a.end, b.start)
+        ):
+            minus = a.best
+            out.append(
+                replace(
+                    b,
+                    start=m.start(),
+                    surface=text[m.start() : b.end],
+                    low=max(0, b.low - minus),
+                    best=b.best - minus,
+                    high=None if b.high is None else b.high - minus,
+                    core_start=m.start(),
+                )
+            )
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
 def _dozen(text: str, q):
     """'2 dozen' read as 24 (numbers.find_quantities may stop at the '2')."""
     m = cues.DOZEN.match(text, q.end)
@@ -298,6 +337,11 @@ def _dozen(text: str, q):
 # --- object lists and cue positions ------------------------------------------------------------
 
 
+# object cues read after "was"/"the" too (their names end so in categories.yaml): "was killed
+# along with twenty others", "the deaths are ...", "were wounded, as were seventeen soldiers"
+_PASSIVE_OK = ("_along_with", "_are", "_as_were")
+
+
 def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[tuple]:
     """One scan for cue stems. Object verbs read their lists here; the positions of `after` cues
     are returned as (start, category, name) for the subject rules."""
@@ -313,7 +357,13 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
         if m and cues.which(m, cues.OBJ_NAMES)[1].endswith("_of"):  # "resulted in the death of"
             if not cues.NOUN_OBJECT_CONTEXT.search(low, max(0, p - 40), p):
                 m = None
-        elif m and _not_an_object_verb(low, p):
+        elif (
+            m
+            and _not_an_object_verb(low, p)
+            # "was killed ... along with twenty others": a passive verb that still has an object
+            # and "the deaths are fourteen civilians ...": a noun, so "the" before it is no sign
+            and not cues.which(m, cues.OBJ_NAMES)[1].endswith(_PASSIVE_OK)
+        ):
             m = None
         if m:
             category, name = cues.which(m, cues.OBJ_NAMES)
@@ -329,10 +379,21 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
             if v:
                 items: list[_Found] = []
                 end = _read_list(art, v.end(), category, f"object:{category}:{name}", set(), items)
-                if items and then.match(text, end):
+                if items and (then.match(text, end) or _np_ends_with(text, items[-1], then)):
                     used.update(f.start for f in items)
                     found.extend(items)
     return cue_hits
+
+
+def _np_ends_with(text: str, f: _Found, then: re.Pattern) -> bool:
+    """'leaving seven American CIA officers dead': the list reader took the closing word into
+    the noun phrase; it still closes the object when it is the phrase's last word."""
+    np = f.np.rstrip()
+    at = np.rfind(" ")  # `then` starts with the space before its word
+    if at <= 0:
+        return False
+    m = then.match(text, f.end + at)
+    return m is not None and m.end() == f.end + len(np)
 
 
 _FORCES_SUBJECT = re.compile(context.CTX["forces_subject"])
@@ -503,12 +564,16 @@ def _number_first(art: _Article, q) -> _Found | None:
         elif (
             art.aux_before(t)
             and cues.LINK_AUX.fullmatch(text, q.end, t)
-            or art.low[t : t + 10].split(" ", 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
+            or _died_at(art, t)
             and cues.LINK_DIED.fullmatch(text, q.end, t)
         ):
             shape = "after"
+        elif _OF_WHOM_LINK.fullmatch(art.low, q.end, t):
+            shape = "of_whom"  # a part of the people before it (see _mark_subsets)
         else:
             continue
+        if category == "casualties" and _BESIDES_DEAD.match(art.low, cue_end):
+            category, name = "injured", name + "+besides_dead"
         return _Found.of(
             q,
             category,
@@ -517,6 +582,10 @@ def _number_first(art: _Article, q) -> _Found | None:
             cue_at=t,
         )
     return None
+
+
+_OF_WHOM_LINK = re.compile(load_rules("categories")["of_whom_link"])
+_BESIDES_DEAD = re.compile(load_rules("categories")["casualties_besides_dead"])
 
 
 def _short_link(text: str, start: int, end: int) -> bool:
@@ -565,7 +634,14 @@ def _verb_cue_after(art: _Article, q, i: int) -> bool:
             break
         if art.aux_before(t) and cues.LINK_AUX.fullmatch(art.text, q.end, t):
             return True
+        if _died_at(art, t) and cues.LINK_DIED.fullmatch(art.text, q.end, t):
+            return True  # "251 refugees died"
     return False
+
+
+def _died_at(art: _Article, t: int) -> bool:
+    """Whether the cue at `t` is an intransitive 'died' word (a line break may follow it)."""
+    return art.low[t : t + 10].split(None, 1)[0].rstrip(".,;:!?") in cues.DIED_CUES
 
 
 def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) -> None:
@@ -610,6 +686,9 @@ def _search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: 
     return cues.search_subject(pattern, text, low, pos, endpos)
 
 
+_FIRST_PARTICIPLE = re.compile(context.CTX["first_participle"])
+
+
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None:
     """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
     shot dead', 'another policeman died': the subject is read back from the cue."""
@@ -620,11 +699,14 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
         last = before[-1] if before else ""
         if last in cues.AUX_WORDS or last.endswith("ly") or last in ("also", "all", "both"):
             aux = cues.AUX_TAIL.search(text, max(s0, p - 60), p)
+        elif last == "and" and len(before) > 2 and _FIRST_PARTICIPLE.fullmatch(before[-2]):
+            # "A man was crushed and killed": the auxiliary before the first participle
+            v = low.rfind(before[-2], max(s0, p - 40), p)
+            aux = cues.AUX_TAIL.search(text, max(s0, v - 60), v) if v > 0 else None
         else:
             aux = None  # a subject needs "was"/"were" ... right before the cue
         if aux is None:
-            word = low[p : p + 10].split(" ", 1)[0].rstrip(".,;:!?")
-            if category == "killed" and word in cues.DIED_CUES:
+            if category == "killed" and _died_at(art, p):
                 m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
                 if m:
                     perp = bool(PERPETRATOR_NP.search(m.group("noun")))
@@ -709,6 +791,21 @@ def _unspecified_nouns(art: _Article, cue_hits: list[tuple], found: list[_Found]
                     p, m.end(), category, 1, 3, None, "unspecified", f"unspecified:{category}:noun"
                 )
             )
+        elif category == "injured":
+            m = cues.UNSPECIFIED_NOMINAL.search(low, max(0, p - 7), p + 40)
+            if m and m.end() > p:
+                found.append(
+                    _Found(
+                        m.start(),
+                        m.end(),
+                        category,
+                        1,
+                        3,
+                        None,
+                        "unspecified",
+                        f"unspecified:{category}:nominal",
+                    )
+                )
 
 
 def _ordinal_victims(art: _Article, found: list[_Found]) -> None:
@@ -950,7 +1047,16 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
     for f in found:
         by_key.setdefault((art.sentence(f.start)[0], f.category), []).append(f)
     for figs in by_key.values():
+        if len(figs) >= 2 and any(f.high == 0 for f in figs) and any(f.best > 0 for f in figs):
+            # "All but one of the sixteen died; no deaths were reported on the ground": a zero
+            # next to a toll of its category is about other people and never lowers the toll
+            for f in figs:
+                if f.high == 0:
+                    f.is_subset = True
         figs = [f for f in figs if not f.is_subset and f.victim_type != "perpetrators"]
+        if len(figs) >= 2:
+            _same_toll_retold(art.text, figs)
+            figs = [f for f in figs if not f.is_subset]
         if (
             len(figs) >= 3
             and figs[0].best == sum(g.best for g in figs[1:])
@@ -963,17 +1069,44 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
         if f.is_subset:
             continue
         s0, _ = art.sentence(f.start)
-        f.after_subset_cue = context.subset_before(art.low, max(s0, f.start - 40), f.start)
+        f.after_subset_cue = f.rule.startswith("of_whom:") or context.subset_before(
+            art.low, max(s0, f.start - 40), f.start
+        )
         if not f.after_subset_cue:
             continue
         # `found` is sorted by start: the figures of the sentence before f are just before it
         j = i - 1
         while j >= 0 and found[j].start >= s0:
             g = found[j]
-            if g.category == f.category and g.end <= f.start:
+            # "Five were stabbed, two of them seriously injured": a part of the shot or stabbed
+            if g.end <= f.start and (
+                g.category == f.category
+                or g.category == "casualties"
+                and f.category == "injured"
+                and f.rule.startswith("of_whom:")
+            ):
                 f.is_subset = True
                 break
             j -= 1
+
+
+_SAME_TOLL_BETWEEN = re.compile(context.CTX["same_toll_between"])
+
+
+def _same_toll_retold(text: str, figs: list[_Found]) -> None:
+    """'At least four people have been killed ... after a bomb attack ... killed four people
+    today': the clause that tells how repeats the count of the same noun; the repeat is a part.
+    `figs` are one sentence's counted figures of one category, in order."""
+    for i, f in enumerate(figs[:-1]):
+        noun = f.np.split(None, 1)[:1]
+        for g in figs[i + 1 :]:
+            if (
+                g.best == f.best > 0
+                and not g.is_subset
+                and g.np.split(None, 1)[:1] == noun
+                and _SAME_TOLL_BETWEEN.search(text, f.end, g.start)
+            ):
+                g.is_subset = True
 
 
 def _dedupe(found: list[_Found]) -> list[_Found]:
