@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-from casualties.extract.background import RULES, article_year, is_background
+from casualties.extract.background import RULES, article_year, earlier_incidents, is_background
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
 from casualties.extract.incidents import Triple, _Accounts, _refinable
@@ -253,6 +253,15 @@ def _find_story(
         if rel is None:
             conflict = True
     return (None, {}) if conflict else (stories[-1], {})
+
+
+def mark_earlier(text: str, figures: list[Figure], incidents: list[Incident], published) -> None:
+    """After `describe` has dated the incidents: a news incident dated clearly before the lede's
+    (`background.earlier_incidents`) is background; its figures say so and stop counting."""
+    for inc in earlier_incidents(text, incidents, published):
+        inc.is_background = True
+        for i in inc.figure_indices:
+            figures[i].why, figures[i].counted = BACKGROUND, False
 
 
 def _merged(story: _Story) -> Incident:

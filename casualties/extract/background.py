@@ -20,6 +20,8 @@ _CUES = Gated(
 _YEAR = re.compile(RULES["year"])
 _ASIDE = re.compile(r"\([^()]*\)")
 _DATED_YEAR = re.compile(alt(RULES["dated_year"]))
+_EARLIER_DAYS = int(RULES["earlier_days"])
+_WEEKDAY = re.compile(RULES["weekday_only"])
 
 
 def news_year(lede: str) -> int:
@@ -49,3 +51,32 @@ def is_background(low_sentence: str, year: int | None) -> bool:
     if year is None or ("19" not in low_sentence and "20" not in low_sentence):
         return False
     return any(int(y) < year for y in _DATED_YEAR.findall(low_sentence))
+
+
+def earlier_incidents(text: str, incidents, published=None) -> list:
+    """Background with no cue word: the news incidents whose own sentences date them (to the
+    day, resolved by `describe`) clearly before the lede's incident, earlier events recalled
+    for context ("On Thursday gunmen attacked a checkpoint" in a story about Saturday's bomb).
+    The lede (the first news incident) defines the news; needs `Incident.attributes`. Not when
+    the lede is dated only by a weekday falling on the publication day ("on Saturday" may be a
+    week before), nor for a toll update ("the toll climbed by Tuesday"): that is the news."""
+    news = [inc for inc in incidents if not inc.is_background]
+    if len(news) < 2:
+        return []
+    lede = news[0].attributes.get("date")
+    if lede is None or news[0].attributes.get("date_precision") != "day":
+        return []
+    said = (news[0].attributes.get("date_text") or "").lower()
+    if published is not None and lede.date() == published.date() and _WEEKDAY.fullmatch(said):
+        return []
+    out = []
+    for inc in news[1:]:
+        a = inc.attributes
+        said = a.get("date_text")
+        if a.get("date_precision") != "day" or a.get("date") is None or not said:
+            continue
+        if a.get("is_cumulative"):
+            continue
+        if (lede - a["date"]).days >= _EARLIER_DAYS and said in text[inc.start : inc.end]:
+            out.append(inc)
+    return out
