@@ -22,6 +22,11 @@ _ASIDE = re.compile(r"\([^()]*\)")
 _DATED_YEAR = re.compile(alt(RULES["dated_year"]))
 _EARLIER_DAYS = int(RULES["earlier_days"])
 _WEEKDAY = re.compile(RULES["weekday_only"])
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_ON_WEEKDAY = re.compile(
+    r"\b(?:on|last|early|late) (" + "|".join(_DAYS) + r")\b|\b(" + "|".join(_DAYS) + r")'s\b",
+    re.IGNORECASE,
+)
 
 
 def news_year(lede: str) -> int:
@@ -59,13 +64,15 @@ def earlier_incidents(text: str, incidents, published=None) -> list:
     for context ("On Thursday gunmen attacked a checkpoint" in a story about Saturday's bomb).
     The lede (the first news incident) defines the news; needs `Incident.attributes`. Not when
     the lede is dated only by a weekday falling on the publication day ("on Saturday" may be a
-    week before), nor for a toll update ("the toll climbed by Tuesday"): that is the news."""
+    week before), nor for a toll update ("the toll climbed by Tuesday"): that is the news.
+    Without a publication date, a weekday is read as the nearer of before or after the lede's
+    day: "on Monday" ... "On Friday, a car bomb" is 3 days before."""
     news = [inc for inc in incidents if not inc.is_background]
     if len(news) < 2:
         return []
     lede = news[0].attributes.get("date")
     if lede is None or news[0].attributes.get("date_precision") != "day":
-        return []
+        return _before_lede_weekday(text, news) if published is None else []
     said = (news[0].attributes.get("date_text") or "").lower()
     if published is not None and lede.date() == published.date() and _WEEKDAY.fullmatch(said):
         return []
@@ -78,5 +85,31 @@ def earlier_incidents(text: str, incidents, published=None) -> list:
         if a.get("is_cumulative"):
             continue
         if (lede - a["date"]).days >= _EARLIER_DAYS and said in text[inc.start : inc.end]:
+            out.append(inc)
+    return out
+
+
+def _weekday(text: str, start: int, end: int) -> int | None:
+    """The first weekday named in text[start:end] (0 = Monday), None if none."""
+    m = _ON_WEEKDAY.search(text, start, end)
+    return None if m is None else _DAYS.index((m.group(1) or m.group(2)).lower())
+
+
+def _before_lede_weekday(text: str, news) -> list:
+    """Undated article: the news incidents whose first weekday falls at least `earlier_days`
+    before the lede's weekday, when that is nearer than reading it as days after."""
+    first = news[0]
+    day0 = _weekday(text, first.start, first.end)
+    if day0 is None:
+        return []
+    out = []
+    for inc in news[1:]:
+        if inc.attributes.get("is_cumulative"):
+            continue
+        day = _weekday(text, inc.start, inc.end)
+        back = None if day is None else (day0 - day) % 7
+        # the nearer reading: Friday after a Monday lede is 3 days before, Sunday after a
+        # Saturday lede is the next day (a weekend roundup), not 6 days before
+        if back is not None and _EARLIER_DAYS <= back < 7 - back:
             out.append(inc)
     return out
