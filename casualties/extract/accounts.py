@@ -23,7 +23,13 @@ from __future__ import annotations
 
 import re
 
-from casualties.extract.background import RULES, article_year, earlier_incidents, is_background
+from casualties.extract.background import (
+    RULES,
+    article_year,
+    earlier_incidents,
+    is_background,
+    is_running_toll,
+)
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
 from casualties.extract.incidents import Triple, _Accounts, _refinable
@@ -359,5 +365,6 @@ def _explain_aggregates(text: str, figures: list[Figure]) -> None:
             if year is None:
                 year = article_year(figures)
             f.account, f.counted = None, False
-            past = not f.is_cumulative and is_background(f.sentence.lower(), year)
+            low = f.sentence.lower()
+            past = is_background(low, year) and (not f.is_cumulative or is_running_toll(low))
             f.why = BACKGROUND if past else AGGREGATE

@@ -18,6 +18,7 @@ _CUES = Gated(
     re.compile(r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b")
 )
 _YEAR = re.compile(RULES["year"])
+_RUNNING_TOLL = re.compile(r"\b(?:" + alt(RULES["running_toll"]) + r")\b")
 _ASIDE = re.compile(r"\([^()]*\)")
 _DATED_YEAR = re.compile(alt(RULES["dated_year"]))
 _EARLIER_DAYS = int(RULES["earlier_days"])
@@ -46,12 +47,18 @@ def article_year(figures) -> int | None:
     return news_year(min(figures, key=lambda f: f.sentence_start).sentence)
 
 
+def is_running_toll(low_sentence: str) -> bool:
+    """Whether a lower-cased sentence updates the toll of a whole province or country (background
+    though cumulative: "take the death toll in the province to 73")."""
+    return "toll" in low_sentence and bool(_RUNNING_TOLL.search(low_sentence))
+
+
 def is_background(low_sentence: str, year: int | None) -> bool:
     """Whether a lower-cased sentence recalls the past or a wide window: a background cue, or a
     year before the article's news year."""
     if "(" in low_sentence:  # an aside "(... the May 20 shooting ...)" does not date the sentence
         low_sentence = _ASIDE.sub(" ", low_sentence)
-    if _CUES.search(low_sentence):
+    if _CUES.search(low_sentence) or is_running_toll(low_sentence):
         return True
     if year is None or ("19" not in low_sentence and "20" not in low_sentence):
         return False
