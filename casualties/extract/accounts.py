@@ -28,6 +28,7 @@ from casualties.extract.background import (
     article_year,
     earlier_incidents,
     is_background,
+    is_question,
     is_running_toll,
 )
 from casualties.extract.context import NEW_INCIDENT as _MORE
@@ -54,6 +55,7 @@ PART = "subset of total"
 SUBSET = "subset"
 PERPETRATOR = "perpetrator"
 BACKGROUND = "background incident"
+QUESTION = "asked, not reported"
 AGGREGATE = "aggregate"
 COMPETING = "competing claim"
 UNNUMBERED = "same people, unnumbered"
@@ -339,7 +341,9 @@ def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> 
         for i in inc.figure_indices:
             f = figures[i]
             f.account = account
-            if f.victim_type == "perpetrators":
+            if reason == BACKGROUND and is_question(f.sentence, f.end - f.sentence_start):
+                f.why, f.counted = QUESTION, False
+            elif f.victim_type == "perpetrators":
                 f.why, f.counted = PERPETRATOR, False
             elif f.is_subset:
                 f.why, f.counted = SUBSET, False
@@ -366,5 +370,7 @@ def _explain_aggregates(text: str, figures: list[Figure]) -> None:
                 year = article_year(figures)
             f.account, f.counted = None, False
             low = f.sentence.lower()
-            past = is_background(low, year) and (not f.is_cumulative or is_running_toll(low))
+            past = is_question(low, f.end - f.sentence_start) or (
+                is_background(low, year) and (not f.is_cumulative or is_running_toll(low))
+            )
             f.why = BACKGROUND if past else AGGREGATE

@@ -47,6 +47,17 @@ def article_year(figures) -> int | None:
     return news_year(min(figures, key=lambda f: f.sentence_start).sentence)
 
 
+def is_question(sentence: str, at: int = 0) -> bool:
+    """Whether the clause at offset `at` of a sentence asks rather than reports ("Will they say
+    they killed 40 children?" she asked): the first end mark after it is a question mark. Its
+    figures are kept out of the news like background."""
+    m = _END_MARK.search(sentence, at)
+    return m is not None and m.group() == "?"
+
+
+_END_MARK = re.compile(r"[.?!]")
+
+
 def is_running_toll(low_sentence: str) -> bool:
     """Whether a lower-cased sentence updates the toll of a whole province or country (background
     though cumulative: "take the death toll in the province to 73")."""

@@ -19,7 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from casualties.extract.background import RULES, article_year, is_background, is_running_toll
+from casualties.extract.background import (
+    RULES,
+    article_year,
+    is_background,
+    is_question,
+    is_running_toll,
+)
 from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
@@ -188,7 +194,10 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         turned = s0 != figs[0].sentence_start and not said.new_marker
         # news and background never share an incident; a toll update is news ("the toll from
         # last month's attack has risen to 71")
-        background = said.background(year) and (not rep.cumulative or is_running_toll(said.low))
+        asked = all(is_question(f.sentence, f.end - f.sentence_start) for f in figs)
+        background = asked or (
+            said.background(year) and (not rep.cumulative or is_running_toll(said.low))
+        )
         if (
             cur is None
             or cur.background != background
