@@ -7,7 +7,11 @@ conflict", "the deadliest attack since 2015") rather than reporting the news. Cu
 from __future__ import annotations
 
 import re
+from datetime import date
 
+from dateutil.relativedelta import relativedelta
+
+from casualties.extract import dates
 from casualties.extract.context import Gated, alt
 from casualties.rules import load
 
@@ -23,6 +27,22 @@ _ASIDE = re.compile(r"\([^()]*\)")
 _DATED_YEAR = re.compile(alt(RULES["dated_year"]))
 _EARLIER_DAYS = int(RULES["earlier_days"])
 _WEEKDAY = re.compile(RULES["weekday_only"])
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+# "In September," / "in September the group ..." (a month with no day or year: `dates` leaves it)
+_IN_MONTH = re.compile(r"\b[Ii]n (" + "|".join(m.title() for m in _MONTHS) + r")\b(?! \d)")
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ON_WEEKDAY = re.compile(
     r"\b(?:on|last|early|late) (" + "|".join(_DAYS) + r")\b|\b(" + "|".join(_DAYS) + r")'s\b",
@@ -78,8 +98,9 @@ def is_background(low_sentence: str, year: int | None) -> bool:
 
 def earlier_incidents(text: str, incidents, published=None) -> list:
     """Background with no cue word: the news incidents whose own sentences date them (to the
-    day, resolved by `describe`) clearly before the lede's incident, earlier events recalled
-    for context ("On Thursday gunmen attacked a checkpoint" in a story about Saturday's bomb).
+    day or month) clearly before the lede's incident (resolved by `describe`), earlier events
+    recalled for context ("On Thursday gunmen attacked a checkpoint" in a story about
+    Saturday's bomb, "In September, an attack killed 17" in December's news).
     The lede (the first news incident) defines the news; needs `Incident.attributes`. Not when
     the lede is dated only by a weekday falling on the publication day ("on Saturday" may be a
     week before), nor for a toll update ("the toll climbed by Tuesday"): that is the news.
@@ -97,14 +118,30 @@ def earlier_incidents(text: str, incidents, published=None) -> list:
     out = []
     for inc in news[1:]:
         a = inc.attributes
-        said = a.get("date_text")
-        if a.get("date_precision") != "day" or a.get("date") is None or not said:
-            continue
         if a.get("is_cumulative"):
             continue
-        if (lede - a["date"]).days >= _EARLIER_DAYS and said in text[inc.start : inc.end]:
+        said = a.get("date_text")
+        if a.get("date_precision") == "day" and said and said in text[inc.start : inc.end]:
+            if (lede - a["date"]).days >= _EARLIER_DAYS:  # describe dated it to the day
+                out.append(inc)
+            continue
+        if _earlier_month(text[inc.start : inc.end], lede.date(), published):
             out.append(inc)
     return out
+
+
+def _earlier_month(span: str, lede: date, published) -> bool:
+    """An incident dated only by a month ("In September, an attack ... killed 17") that ended
+    before the lede's day, with no date of its own at or after the lede's."""
+    m = _IN_MONTH.search(span)
+    if m is None:
+        return False
+    month = _MONTHS.index(m.group(1).lower()) + 1
+    year = lede.year if month <= lede.month else lede.year - 1  # the latest such month
+    last = date(year, month, 1) + relativedelta(months=1, days=-1)
+    if (lede - last).days < _EARLIER_DAYS:
+        return False
+    return all(d.date < lede for d in dates.find_dates(span, published))
 
 
 def _weekday(text: str, start: int, end: int) -> int | None:
