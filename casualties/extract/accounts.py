@@ -23,7 +23,14 @@ from __future__ import annotations
 
 import re
 
-from casualties.extract.background import RULES, article_year, is_background
+from casualties.extract.background import (
+    RULES,
+    article_year,
+    earlier_incidents,
+    is_background,
+    is_question,
+    is_running_toll,
+)
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
 from casualties.extract.incidents import Triple, _Accounts, _refinable
@@ -35,6 +42,7 @@ _RECENT = int(RULES["recent_stories"])
 _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
 _ORDINAL = re.compile(RULES["ordinal_victim"])
 _ORDINALS = RULES["ordinals"]
+_ROUGH = re.compile(r"\b(?:" + alt(RULES["round_words"]) + r")\b")
 _NOT_MORE = re.compile(r"\b(?:" + alt(RULES["not_more"]) + r")\b")
 
 _REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
@@ -47,6 +55,7 @@ PART = "subset of total"
 SUBSET = "subset"
 PERPETRATOR = "perpetrator"
 BACKGROUND = "background incident"
+QUESTION = "asked, not reported"
 AGGREGATE = "aggregate"
 COMPETING = "competing claim"
 UNNUMBERED = "same people, unnumbered"
@@ -71,25 +80,40 @@ def mark_attackers(figures: list[Figure]) -> None:
 class _Story:
     """One news incident as the article tells it, from one or more incidents of the grouping."""
 
-    __slots__ = ("members", "accounts", "account", "party", "vague")
+    __slots__ = ("members", "accounts", "account", "party", "vague", "rough")
 
-    def __init__(self, inc: Incident, account: int, vague: set[str]):
+    def __init__(self, inc: Incident, account: int, vague: set[str], rough: set[str]):
         self.members = [inc]
         self.accounts = {cat: _Accounts(t, inc.claim_by_party) for cat, t in inc.counts.items()}
         self.account = account
         self.party = inc.claim_by_party
-        self.vague = vague  # categories told only vaguely so far ("several", "many", "dozens")
+        self.vague = vague  # categories told only vaguely so far ("several", "many")
+        self.rough = rough  # ... or only in round words ("a dozen", "scores", "dozens")
+
+    def retell(self, cat: str, accounts: _Accounts, vague: set[str], rough: set[str]) -> None:
+        """A count the story lacked or told only vaguely, now from a report: it replaces."""
+        self.accounts[cat] = accounts
+        for told, now in ((self.vague, vague), (self.rough, rough)):
+            told.discard(cat)
+            if cat in now:
+                told.add(cat)
 
 
-def _vague_categories(figures: list[Figure], inc: Incident) -> set[str]:
-    """Categories of an incident whose every counted figure is refinable ("several", "many")."""
-    numbered: set[str] = set()
+def _vague_categories(figures: list[Figure], inc: Incident) -> tuple[set[str], set[str]]:
+    """Categories of an incident whose every counted figure is refinable ("several", "many"),
+    and those whose every counted figure is in words without a digit or an exact number ("at
+    least a dozen", "scores", "dozens"): a number told later refines them."""
+    numbered: set[str] = set()  # some figure is not refinable
+    stated: set[str] = set()  # some figure is neither refinable nor in round words
     vague: set[str] = set()
+    worded: set[str] = set()
     for i in inc.figure_indices:
         f = figures[i]
         if f.category in inc.counts and not f.is_subset and f.victim_type != "perpetrators":
             (vague if _refinable(f) else numbered).add(f.category)
-    return vague - numbered
+            rough = _refinable(f) or _ROUGH.search(f.surface.lower())
+            (worded if rough else stated).add(f.category)
+    return vague - numbered, worded - stated
 
 
 def _fits(current: Triple, t: Triple) -> str | None:
@@ -113,7 +137,7 @@ def _fits(current: Triple, t: Triple) -> str | None:
 
 
 def _relation(
-    story: _Story, inc: Incident, more: bool, ordinal: int, vague: frozenset
+    story: _Story, inc: Incident, more: bool, ordinal: int, vague: frozenset, rough: frozenset
 ) -> dict[str, str] | None:
     """Per shared category, "repeat" or "part"; None when a count does not fit the story.
     `more`: the incident's words add to what was told ("another", "more", "then", "also"):
@@ -126,6 +150,9 @@ def _relation(
             continue
         if cat in story.vague and cat not in vague and not more:
             out[cat] = "refine"  # "several people died" then "a bomb killed four soldiers"
+            continue
+        if cat in story.rough and cat not in rough and not more and _refines(acc.merged(), t):
+            out[cat] = "refine"  # "at least a dozen dead" then "18 were killed, the minister said"
             continue
         how = _fits(acc.merged(), t)
         if t[1] == 1 and ordinal and acc.merged()[1] >= ordinal:
@@ -145,6 +172,12 @@ def _relation(
             return None
         out = {c: "repeat" if how == "open" else how for c, how in out.items()}
     return out
+
+
+def _refines(current: Triple, t: Triple) -> bool:
+    """Whether a stated count refines a round-worded one: not below its low ("a dozen" then 18,
+    "scores" then 149; "dozens" then 3 is another event)."""
+    return t[1] >= current[0]
 
 
 def _adds_more(figures: list[Figure], inc: Incident) -> tuple[bool, int]:
@@ -197,11 +230,12 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
         story: _Story | None = None
         rel: dict[str, str] = {}
         low = _sentences_low(text, figures, inc) if stories else ""
-        vague = _vague_categories(figures, inc)
+        vague, rough = _vague_categories(figures, inc)
         if stories and not _NEW_STORY.search(low):
-            story, rel = _find_story(stories, inc, *_adds_more(figures, inc), frozenset(vague))
+            more = _adds_more(figures, inc)
+            story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough))
         if story is None:
-            stories.append(_Story(inc, n_accounts, vague))
+            stories.append(_Story(inc, n_accounts, vague, rough))
             how_of[id(inc)] = (n_accounts, NEW)
             n_accounts += 1
             continue
@@ -212,10 +246,7 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
         for cat, t in inc.counts.items():
             how = rel.get(cat)
             if how is None or how == "refine":  # a category the story lacked or only hinted at
-                story.accounts[cat] = _Accounts(t, inc.claim_by_party)
-                story.vague.discard(cat)
-                if cat in vague:
-                    story.vague.add(cat)
+                story.retell(cat, _Accounts(t, inc.claim_by_party), vague, rough)
                 reason = NEW
             elif how in ("repeat", "competing"):
                 story.accounts[cat].add(t, inc.claim_by_party)
@@ -238,7 +269,12 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
 
 
 def _find_story(
-    stories: list[_Story], inc: Incident, more: bool, ordinal: int, vague: frozenset
+    stories: list[_Story],
+    inc: Incident,
+    more: bool,
+    ordinal: int,
+    vague: frozenset,
+    rough: frozenset,
 ) -> tuple[_Story | None, dict]:
     """The story an incident retells: the most recent (of the last few, and the lede's) whose
     shared counts it fits; with no count shared, the story just before it (it adds categories)."""
@@ -247,12 +283,21 @@ def _find_story(
         candidates.append(stories[0])
     conflict = False
     for story in candidates:
-        rel = _relation(story, inc, more, ordinal, vague)
+        rel = _relation(story, inc, more, ordinal, vague, rough)
         if rel:
             return story, rel
         if rel is None:
             conflict = True
     return (None, {}) if conflict else (stories[-1], {})
+
+
+def mark_earlier(text: str, figures: list[Figure], incidents: list[Incident], published) -> None:
+    """After `describe` has dated the incidents: a news incident dated clearly before the lede's
+    (`background.earlier_incidents`) is background; its figures say so and stop counting."""
+    for inc in earlier_incidents(text, incidents, published):
+        inc.is_background = True
+        for i in inc.figure_indices:
+            figures[i].why, figures[i].counted = BACKGROUND, False
 
 
 def _merged(story: _Story) -> Incident:
@@ -296,7 +341,9 @@ def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> 
         for i in inc.figure_indices:
             f = figures[i]
             f.account = account
-            if f.victim_type == "perpetrators":
+            if reason == BACKGROUND and is_question(f.sentence, f.end - f.sentence_start):
+                f.why, f.counted = QUESTION, False
+            elif f.victim_type == "perpetrators":
                 f.why, f.counted = PERPETRATOR, False
             elif f.is_subset:
                 f.why, f.counted = SUBSET, False
@@ -322,5 +369,8 @@ def _explain_aggregates(text: str, figures: list[Figure]) -> None:
             if year is None:
                 year = article_year(figures)
             f.account, f.counted = None, False
-            past = not f.is_cumulative and is_background(f.sentence.lower(), year)
+            low = f.sentence.lower()
+            past = is_question(low, f.end - f.sentence_start) or (
+                is_background(low, year) and (not f.is_cumulative or is_running_toll(low))
+            )
             f.why = BACKGROUND if past else AGGREGATE

@@ -29,6 +29,7 @@ def extract_article(text: str, published: datetime | None = None) -> ArticleExtr
     incs = accounts.consolidate(text, figs, incidents.group_incidents(text, figs))
     for inc in incs:
         inc.attributes = describe.describe_incident(text, inc, figs, published)
+    accounts.mark_earlier(text, figs, incs, published)
     totals = incidents.article_totals(figs, incs)
     return ArticleExtraction(figures=figs, incidents=incs, totals=totals, implausible=implausible)
 

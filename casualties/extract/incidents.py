@@ -19,7 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from casualties.extract.background import RULES, article_year, is_background
+from casualties.extract.background import (
+    RULES,
+    article_year,
+    is_background,
+    is_question,
+    is_running_toll,
+)
 from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
@@ -105,10 +111,18 @@ def _report(figs: list[Figure]) -> _Report:
     # category the sentence numbers is the same people, not more of them
     numbered = {f.category for f in figs if f.qualifier != "unspecified" and _counts_victims(f)}
     precise = {f.category for f in figs if not _refinable(f) and _counts_victims(f)}
+    told: set[tuple] = set()
     for f in figs:
         if not f.is_subset and f.victim_type != "perpetrators":  # _counts_victims
             if f.qualifier == "unspecified" and f.category in numbered:
                 continue
+            # "At least four people were killed after a bomb killed four people": the same
+            # count (two or more) twice in a sentence, of the same victims, is told once; a
+            # list of single people ("his mother, father and brother") still adds
+            key = (f.category, f.best, f.victim_type)
+            if key in told and f.best >= 2 and f.qualifier != "unspecified":
+                continue
+            told.add(key)
             t = (f.low, f.best, f.high)
             counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
             if f.is_cumulative:
@@ -188,7 +202,10 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         turned = s0 != figs[0].sentence_start and not said.new_marker
         # news and background never share an incident; a toll update is news ("the toll from
         # last month's attack has risen to 71")
-        background = not rep.cumulative and said.background(year)
+        asked = all(is_question(f.sentence, f.end - f.sentence_start) for f in figs)
+        background = asked or (
+            said.background(year) and (not rep.cumulative or is_running_toll(said.low))
+        )
         if (
             cur is None
             or cur.background != background

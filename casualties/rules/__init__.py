@@ -89,8 +89,12 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["year", "dated_year", "new_story", "not_more", "ordinal_victim"], _STR),
         **dict.fromkeys(["remention_before", "killed_by_police_after", "shot_rules"], _STR),
         "vague_also": _STR,
+        "running_toll": _STR,
+        "round_words": _STR,
+        "weekday_only": _STR,
         "more_window": _LIST,
         "recent_stories": _INT,
+        "earlier_days": _INT,
     },
     "places": {
         **dict.fromkeys(["country_aliases", "demonyms", "spot_words"], _DICT),
