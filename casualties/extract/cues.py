@@ -211,17 +211,18 @@ NP_WORD_LONG = (
     r"[\w'’\-]+ing\b|" + NP_WORD + ")"
 )
 AGE_APPOSITION = CAT["age_apposition"]
-AFTER_AUX = re.compile(
+# Up to 12 links of a noun phrase and the auxiliaries before a cue word: ", 3 of them", "people",
+# ", aged 19 and 33," (the age apposition last: the common links are tried first).
+NP_LINKS_AUX = (
     r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
     + NP_WORD_LONG
     + r"|"
-    + AGE_APPOSITION  # last: the common links are tried first
+    + AGE_APPOSITION
     + r"){0,12}?(?:\s*,)?(?:\s+(?-i:"
     + AUX
     + r"))+\s+"
-    + CUE,
-    CI,
 )
+AFTER_AUX = re.compile(NP_LINKS_AUX + CUE, CI)
 # number + at most two words + cue, no auxiliary: "12 dead", "2 dozen others wounded"
 AFTER_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + CUE, CI)
 # ...but not an active verb with its object: "Two men shot and killed a bank official"
@@ -231,15 +232,7 @@ OBJECT_FOLLOWS = re.compile(
     r"May|June|July|August|September|October|November|December)\b)[A-Z][a-z])"
 )
 # The same links, checked between a number and a known cue position (fullmatch, fast):
-LINK_AUX = re.compile(
-    r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
-    + NP_WORD_LONG
-    + r"|"
-    + AGE_APPOSITION  # last: the common links are tried first
-    + r"){0,12}?"
-    r"(?:\s*,)?(?:\s+(?-i:" + AUX + r"))+\s+" + ADVS,
-    CI,
-)
+LINK_AUX = re.compile(NP_LINKS_AUX + ADVS, CI)
 # LINK_AUX ends in "<auxiliary> <adverbs> " before the cue: the last word of an auxiliary (or
 # None if the lexicon's auxiliaries are not plain words), and what an adverb of ADVS is.
 AUX_LAST_WORDS = (
