@@ -111,18 +111,10 @@ def _report(figs: list[Figure]) -> _Report:
     # category the sentence numbers is the same people, not more of them
     numbered = {f.category for f in figs if f.qualifier != "unspecified" and _counts_victims(f)}
     precise = {f.category for f in figs if not _refinable(f) and _counts_victims(f)}
-    told: set[tuple] = set()
     for f in figs:
         if not f.is_subset and f.victim_type != "perpetrators":  # _counts_victims
             if f.qualifier == "unspecified" and f.category in numbered:
                 continue
-            # "At least four people were killed after a bomb killed four people": the same
-            # count (two or more) twice in a sentence, of the same victims, is told once; a
-            # list of single people ("his mother, father and brother") still adds
-            key = (f.category, f.best, f.victim_type)
-            if key in told and f.best >= 2 and f.qualifier != "unspecified":
-                continue
-            told.add(key)
             t = (f.low, f.best, f.high)
             counts[f.category] = _add(counts[f.category], t) if f.category in counts else t
             if f.is_cumulative:
