@@ -408,37 +408,7 @@ def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
     import casualties.events.reconcile as events_mod
     from casualties.events.groups import merge_events_file
 
-    rows = []
-    for e in range(300):  # events in 3 countries and across ~100 days, some reports loose
-        town, day = divmod(e, 100)
-        for r in range(1 + e % 3):
-            rows.append(
-                {
-                    "article_id": f"e{e}r{r}",
-                    "incident_id": f"e{e}r{r}:i0",
-                    "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=day),
-                    "date_text": "overnight" if r == 2 else "on Friday",
-                    "date_precision": "week" if e % 7 == 0 else "day",
-                    "country": ["Syria", "Iraq", "Yemen"][town],
-                    "place": f"town{town}",
-                    "latitude": 10.0 + town,
-                    "longitude": 40.0,
-                    "killed": (10 + e % 20 + r, 10 + e % 20 + r, None),
-                }
-            )
-    for k in range(50):  # loose reports: no country, or only a year; single events
-        rows.append(
-            {
-                "article_id": f"loose{k}",
-                "incident_id": f"loose{k}:i0",
-                "date": pd.Timestamp("2020-01-01"),
-                "date_text": "in 2020",
-                "date_precision": "year" if k % 2 else "day",
-                "country": "Syria" if k % 2 else None,
-                "killed": (5, 5, None),
-            }
-        )
-    inc = _incidents(*rows)
+    inc = _stories(n_loose=50, weekly=True)
     whole = merge_events(inc)
     path = tmp_path / "incidents.parquet"
     inc.to_parquet(path)
@@ -457,26 +427,29 @@ def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
     )
 
 
-def _stories() -> pd.DataFrame:
-    """300 events in 3 countries over ~100 days, each told by 1-3 articles, and loose reports."""
+def _stories(n_loose: int = 20, weekly: bool = False) -> pd.DataFrame:
+    """300 events in 3 countries over ~100 days, each told by 1-3 articles, and `n_loose` loose
+    reports (no country, or only a year; single events). `weekly`: every 7th event is dated
+    to the week only."""
     rows = []
     for e in range(300):
         town, day = divmod(e, 100)
         for r in range(1 + e % 3):
-            rows.append(
-                {
-                    "article_id": f"e{e}r{r}",
-                    "incident_id": f"e{e}r{r}:i0",
-                    "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=day),
-                    "date_text": "overnight" if r == 2 else "on Friday",
-                    "country": ["Syria", "Iraq", "Yemen"][town],
-                    "place": f"town{town}",
-                    "latitude": 10.0 + town,
-                    "longitude": 40.0,
-                    "killed": (10 + e % 20 + r, 10 + e % 20 + r, None),
-                }
-            )
-    for k in range(20):
+            row = {
+                "article_id": f"e{e}r{r}",
+                "incident_id": f"e{e}r{r}:i0",
+                "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=day),
+                "date_text": "overnight" if r == 2 else "on Friday",
+                "country": ["Syria", "Iraq", "Yemen"][town],
+                "place": f"town{town}",
+                "latitude": 10.0 + town,
+                "longitude": 40.0,
+                "killed": (10 + e % 20 + r, 10 + e % 20 + r, None),
+            }
+            if weekly:
+                row["date_precision"] = "week" if e % 7 == 0 else "day"
+            rows.append(row)
+    for k in range(n_loose):
         rows.append(
             {
                 "article_id": f"loose{k}",
