@@ -467,6 +467,12 @@ DOZEN = re.compile(r"\s+dozen\b(?!s)", CI)
 AGE_APPOSITION = re.compile(r"[A-Z][a-z]+,\s*$")
 # between two numbers of one list: the first one's noun phrase and a comma or "and"
 LIST_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,6}?(?:\s*,\s*|\s+)(?:and\s+)?", CI)
+# between two counts coordinated before one cue: the first one's noun phrase and a conjunction
+# ("25 Iraqis and |one U.S. soldier dead"), or a comma inside such a list
+# (figures._coordinated_counts)
+_COORD_JOIN = alt(CAT["coordinated_join"])
+COORD_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,4}?\s*,?\s+(?:" + _COORD_JOIN + r")\s+", CI)
+COORD_COMMA = re.compile(r"(?:\s+" + NP_WORD + r"){0,4}?\s*,\s*", CI)
 ANY_CUE = re.compile(r"\b(?:" + plain(AFTER_ALT) + "|" + plain(OBJ_ALT) + r")\b", CI)
 # "5 people were injured, 2 of them critically", "wounding 32, four seriously": a part of before
 OF_THEM = re.compile(
@@ -474,6 +480,14 @@ OF_THEM = re.compile(
     r"(?:seriously|critically|severely|badly|slightly|gravely|lightly)\b)",
     CI,
 )
+# "33 passengers were hospitalised, five of them seriously injured": a count with its own cue
+# that says it is a part of the people counted before it (figures._mark_subsets)
+OF_THEM_PART = re.compile(
+    r"\s+of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b", CI
+)
+# the cues that are the noun of their own number ("six survivors and three bodies"): a count
+# coordinated before one does not share it (figures._coordinated)
+OWN_NOUN_CUE = re.compile(CAT["own_noun_cues"])  # lower-cased text
 
 # --- unspecified counts, older reports, qualifier sharing ----------------------------------------
 

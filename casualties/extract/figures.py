@@ -265,6 +265,7 @@ def find_figures(text: str) -> list[Figure]:
                 found.append(f)
                 used.add(q.start)
                 _singular_in_np(text, q.end, f, found)
+    _coordinated_counts(art, used, found)
     linked = {f.cue_at for f in found}
     _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
     _unspecified_nouns(art, [c for c in cue_hits if c[0] not in linked], found)
@@ -599,6 +600,76 @@ def _short_link(text: str, start: int, end: int) -> bool:
     if len(words) <= 4 or "(" in link or "[" in link:  # a bracket holds several words as one
         return True
     return all(cues.ADVERB.fullmatch(w) for w in words[4:])
+
+
+def _coordinated_counts(art: _Article, used: set[int], found: list[_Found]) -> None:
+    """Counts coordinated before one cue share it (CONVENTIONS, "a list adds its members"):
+    "25 Iraqis and one U.S. soldier dead", "12 soldiers, 5 police and 3 civilians were killed".
+    Read right to left, so each count joins the number-first figure (or joined count) that is the
+    next quantity of its sentence; linear in the quantities."""
+    after = sorted(
+        (f for f in found if f.cue_at >= 0 and f.rule.startswith(("after:", "bare:"))),
+        key=lambda f: f.start,
+    )
+    if not after:
+        return
+    quants = art.quants
+    j = len(after) - 1
+    nxt: _Found | None = None  # the figure at the quantity just after q, if any
+    for k in range(len(quants) - 1, -1, -1):
+        q = quants[k]
+        while j >= 0 and after[j].start > q.start:
+            j -= 1
+        if j >= 0 and after[j].start == q.start:
+            nxt = after[j]
+            continue
+        if q.start in used:
+            nxt = None
+            continue
+        f = (
+            _coordinated(art, q, nxt)
+            if nxt is not None and nxt.start == _start_after(quants, k)
+            else None
+        )
+        if f is None:
+            nxt = None
+            continue
+        found.append(f)
+        used.add(q.start)
+        nxt = f
+
+
+def _start_after(quants: list, k: int) -> int:
+    return quants[k + 1].start if k + 1 < len(quants) else -1
+
+
+def _coordinated(art: _Article, q, nxt: _Found) -> _Found | None:
+    """Quantity `q` as one more count of `nxt`'s cue, when only its noun phrase and a
+    conjunction (or a comma inside a coordinated list) stand between them."""
+    text = art.text
+    if art.not_people(q) or nxt.is_subset or art.sentence(q.start) != art.sentence(nxt.start):
+        return None
+    if not (
+        cues.COORD_LINK.fullmatch(text, q.end, nxt.start)
+        or nxt.rule.startswith("coordinated:")
+        and cues.COORD_COMMA.fullmatch(text, q.end, nxt.start)
+    ):
+        return None
+    if cues.ANY_CUE.search(text, q.end, nxt.start):
+        return None
+    cue = art.cue_at.get(nxt.cue_at) if nxt.cue_at >= 0 else None
+    if cue is not None and cues.OWN_NOUN_CUE.fullmatch(art.low, nxt.cue_at, cue[2]):
+        return None  # "six survivors and three bodies": the noun counts only its own number
+    s0, _ = art.sentence(q.start)
+    if context.subset_before(art.low, max(s0, q.start - 40), q.start):
+        return None  # "including 3 women and 2 children": the parts of a total told before
+    name = nxt.rule.split(":", 2)[2]
+    return _Found.of(
+        q,
+        nxt.category,
+        f"coordinated:{nxt.category}:{name}",
+        np=_np_after(text, q),
+    )
 
 
 def _toll_before(art: _Article, q) -> _Found | None:
@@ -1069,8 +1140,10 @@ def _mark_subsets(art: _Article, found: list[_Found]) -> None:
         if f.is_subset:
             continue
         s0, _ = art.sentence(f.start)
-        f.after_subset_cue = f.rule.startswith("of_whom:") or context.subset_before(
-            art.low, max(s0, f.start - 40), f.start
+        f.after_subset_cue = (
+            f.rule.startswith("of_whom:")
+            or context.subset_before(art.low, max(s0, f.start - 40), f.start)
+            or cues.OF_THEM_PART.match(art.text, f.end) is not None
         )
         if not f.after_subset_cue:
             continue

@@ -213,7 +213,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
                 for cat, t in rep.counts.items():
                     cur.accounts[cat] = _Accounts(_add(cur.accounts[cat].merged(), t), rep.party)
             continue  # "many bodies" after "73 killed": the same dead, said vaguely
-        if said.earlier_report and all(c in cur.accounts for c in rep.counts):
+        if said.earlier_report and _told(cur, rep):
             continue  # "Earlier reports had said 35 were killed": superseded
         for cat, t in rep.counts.items():
             acc = cur.accounts.get(cat)
@@ -316,13 +316,20 @@ class _Sentence:
         return self._new
 
 
+def _told(cur: _Building, rep: _Report) -> bool:
+    """Whether the incident already numbers every category of the report: only then is an
+    earlier report superseded ("many dead ... Initial reports showed 25 dead": the number
+    refines the word)."""
+    return all(c in cur.accounts and not cur.accounts[c].vague for c in rep.counts)
+
+
 def _joins(cur: _Building, rep: _Report, said: _Sentence, figs: list[Figure]) -> bool:
     """Whether a sentence's report belongs to the incident before it."""
     if not rep.counts:  # only attackers' deaths or subsets: they describe the same event
         return True
     if rep.vague_only and all(c in cur.accounts for c in rep.counts):
         return True
-    if said.earlier_report and all(c in cur.accounts for c in rep.counts):
+    if said.earlier_report and _told(cur, rep):
         return True
     shared = [c for c in rep.counts if c in cur.accounts]
     if rep.cumulative and all(c in rep.cumulative or c not in cur.accounts for c in rep.counts):

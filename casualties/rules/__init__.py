@@ -35,7 +35,17 @@ SHAPES: dict[str, dict[str, type]] = {
     "categories": {
         **dict.fromkeys(["object", "object_then", "after", "toll"], _DICT),
         **dict.fromkeys(["toll_link", "toll_rise", "raise_toll", "after_aux", "after_stop"], _STR),
-        **dict.fromkeys(["np_participles", "object_filler", "list_join", "intent"], _STR),
+        **dict.fromkeys(
+            [
+                "np_participles",
+                "object_filler",
+                "list_join",
+                "coordinated_join",
+                "own_noun_cues",
+                "intent",
+            ],
+            _STR,
+        ),
         **dict.fromkeys(["after_aux_np", "noun_object_context", "noun_cues", "of_whom_link"], _STR),
         "casualties_besides_dead": _STR,
         "age_apposition": _STR,
