@@ -480,6 +480,28 @@ OF_THEM = re.compile(
     r"(?:seriously|critically|severely|badly|slightly|gravely|lightly)\b)",
     CI,
 )
+# between two counts of one list, an item that says where its people come from: "seventeen| from
+# the Armed Forces, and |two ..." (capitalised names only: "from the blast" is no affiliation)
+LIST_LINK_FROM = re.compile(
+    r"\s+(?:" + alt(CAT["item_from"]) + r")\s+(?:the\s+)?(?-i:[A-Z][\w'’\-]*\.?)"
+    r"(?:\s+(?:of\s+)?(?:the\s+)?(?-i:[A-Z][\w'’\-]*\.?)){0,4}\s*,\s*(?:and\s+)?",
+    CI,
+)
+# "two each from the Coast Guard and the National Police": the list the count applies to each of
+_EACH_ITEM = r"(?:(?!and\b)[\w'’\-.]+)(?:\s+(?!and\b)[\w'’\-.]+){0,5}?"
+EACH_OF = re.compile(
+    r"\s+each\s+(?:"
+    + alt(CAT["each_of"])
+    + r")\s+(?P<list>"
+    + _EACH_ITEM
+    + r"(?:\s*,\s*"
+    + _EACH_ITEM
+    + r")*\s*,?\s+and\s+"
+    + _EACH_ITEM
+    + r")(?=\s*[,.;:)]|\s*$)",
+    CI,
+)
+EACH_SEP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+", CI)
 # "33 passengers were hospitalised, five of them seriously injured": a count with its own cue
 # that says it is a part of the people counted before it (figures._mark_subsets)
 OF_THEM_PART = re.compile(

@@ -277,6 +277,8 @@ def find_figures(text: str) -> list[Figure]:
     _subset_people(art, found)
     _join_uncued(art, used, found)
     found = _dedupe(found)
+    if " each " in art.low:
+        _each_member(art, found)
     _mark_subsets(art, found)
     _share_qualifiers(art, found)
     sentence_cache: dict = {}  # sentence start -> (SentenceContext, sentence text)
@@ -1084,7 +1086,11 @@ def _join_one(
             )
             return
         between = text[p.end : q.start]
-        if cues.LIST_LINK.fullmatch(between) and not cues.ANY_CUE.search(between):
+        if (
+            cues.LIST_LINK.fullmatch(between)
+            or cues.LIST_LINK_FROM.fullmatch(between)
+            and _ends_item(text, q)
+        ) and not cues.ANY_CUE.search(between):
             found.append(
                 _Found.of(
                     q,
@@ -1108,6 +1114,33 @@ def _join_one(
                 np=_np_after(text, q),
             )
         )
+
+
+def _ends_item(text: str, q) -> bool:
+    """Whether quantity `q` and its noun phrase end a list item ("two each from ...", "three
+    from the Navy,"), not begin a new clause ("2 suspects fled")."""
+    if cues.EACH_OF.match(text, q.end):
+        return True
+    return cues.ITEM_END.match(text, _np_end(text, q)) is not None
+
+
+def _np_end(text: str, q) -> int:
+    tail = cues.NP_TAIL.match(text, q.end)
+    assert tail is not None  # NP_TAIL matches the empty string too
+    return tail.end()
+
+
+def _each_member(art: _Article, found: list[_Found]) -> None:
+    """'two each from the Coast Guard and the National Police': the count holds for each member
+    of the list after it (2 x 2 = 4)."""
+    for f in found:
+        m = cues.EACH_OF.match(art.text, f.end) if f.qualifier != "unspecified" else None
+        if m is None:
+            continue
+        n = len(cues.EACH_SEP.split(m.group("list")))
+        f.low, f.best = f.low * n, f.best * n
+        f.high = None if f.high is None else f.high * n
+        f.rule += "+each"
 
 
 def _mark_subsets(art: _Article, found: list[_Found]) -> None:

@@ -42,6 +42,8 @@ SHAPES: dict[str, dict[str, type]] = {
                 "list_join",
                 "coordinated_join",
                 "own_noun_cues",
+                "item_from",
+                "each_of",
                 "intent",
             ],
             _STR,
