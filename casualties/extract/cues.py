@@ -487,6 +487,12 @@ LIST_LINK_FROM = re.compile(
     r"(?:\s+(?:of\s+)?(?:the\s+)?(?-i:[A-Z][\w'’\-]*\.?)){0,4}\s*,\s*(?:and\s+)?",
     CI,
 )
+# a pronoun subject before its verb: "he was (reportedly) |killed", "she |died"
+# (figures._subject_of_others)
+PRONOUN_SUBJECT = re.compile(
+    r"\b(?:he|she)\s+(?:(?:was|had been|has been)\s+)?(?:\w+ly\s+)?$"
+)  # lower-cased text
+VERB_WORD = re.compile(r"[\w'’\-]+")
 # "two each from the Coast Guard and the National Police": the list the count applies to each of
 _EACH_ITEM = r"(?:(?!and\b)[\w'’\-.]+)(?:\s+(?!and\b)[\w'’\-.]+){0,5}?"
 EACH_OF = re.compile(

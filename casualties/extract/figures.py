@@ -164,6 +164,8 @@ class _Article:
         self._not_people: dict[int, bool] = {}
         self.suicide = "suicide" in low  # every _SUICIDE_AFTER match holds the word
         self._aux_before: dict[int, bool] = {}
+        # "X was killed along with twenty others": (verb start, category, the others' figure)
+        self.with_others: list[tuple[int, str, _Found]] = []
 
     def not_people(self, q) -> bool:
         """Whether things, not people, follow quantity `q` ("12 rockets"); asked by several
@@ -269,6 +271,8 @@ def find_figures(text: str) -> list[Figure]:
     linked = {f.cue_at for f in found}
     _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
     _unspecified_nouns(art, [c for c in cue_hits if c[0] not in linked], found)
+    if art.with_others:
+        _subject_of_others(art, found)
     _zeros(art, found)
     _ordinal_victims(art, found)
     _self_killing(art, found)
@@ -374,6 +378,8 @@ def _scan_triggers(art: _Article, used: set[int], found: list[_Found]) -> list[t
             n0 = len(found)
             _read_list(art, m.end(), category, f"object:{category}:{name}", used, found)
             _pronoun_of_forces(art, p, found[n0:])
+            if name.endswith("_along_with") and len(found) > n0:
+                art.with_others.append((p, category, found[n0]))
             continue
         if stem not in then_stems or not cues.THEN_ANY.match(low, p):
             continue
@@ -1128,6 +1134,30 @@ def _np_end(text: str, q) -> int:
     tail = cues.NP_TAIL.match(text, q.end)
     assert tail is not None  # NP_TAIL matches the empty string too
     return tail.end()
+
+
+_OTHERS = re.compile(r"\bothers?\b", re.IGNORECASE)
+
+
+def _subject_of_others(art: _Article, found: list[_Found]) -> None:
+    """'[The governor] was killed by the blast along with twenty others': the others are others
+    than the one the verb is said of, so the verb counts one more victim (CONVENTIONS, "the
+    governor and N others" = N + 1) when no figure of its category stands before it in the
+    sentence: the subject was no figure ("that the governor was killed") or is missing. Not after
+    a pronoun ("He was killed along with ..."): that person was counted where first told."""
+    for verb_at, category, others in art.with_others:
+        if not _OTHERS.search(others.np):
+            continue
+        s0, _ = art.sentence(verb_at)
+        if any(f.category == category and s0 <= f.start < verb_at for f in found):
+            continue
+        if cues.PRONOUN_SUBJECT.search(art.low, max(s0, verb_at - 40), verb_at):
+            continue
+        verb = cues.VERB_WORD.match(art.text, verb_at)
+        assert verb is not None  # the cue starts with the verb
+        found.append(
+            _Found(verb_at, verb.end(), category, 1, 1, 1, "exact", f"implied:{category}:others")
+        )
 
 
 def _each_member(art: _Article, found: list[_Found]) -> None:
