@@ -513,6 +513,9 @@ EACH_SEP = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+", CI)
 OF_THEM_PART = re.compile(
     r"\s+of\s+(?:them|those|whom|these|the (?:dead|victims|injured|wounded))\b", CI
 )
+# after a list item, a verb of saying: the item is the source, not one more victim ("killed two
+# guards, a spokesman said"; figures._read_list)
+SOURCE_AFTER = re.compile(r"\s+(?:" + alt(CTX["attribution_verbs"]) + r")\b", CI)
 # the cues that are the noun of their own number ("six survivors and three bodies"): a count
 # coordinated before one does not share it (figures._coordinated)
 OWN_NOUN_CUE = re.compile(CAT["own_noun_cues"])  # lower-cased text

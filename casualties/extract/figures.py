@@ -445,6 +445,8 @@ def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> 
         if item is None or item[0] is None:  # no item, or not people ("her three dogs")
             return pos
         f, end, possessive = item
+        if n_items and cues.SOURCE_AFTER.match(text, end):
+            return pos  # "killed two guards, a spokesman said": the source, not a victim
         possessive_mode = possessive_mode or possessive
         out.append(f)
         if f.rule.endswith("number"):
