@@ -80,10 +80,18 @@ def mark_attackers(figures: list[Figure]) -> None:
 class _Story:
     """One news incident as the article tells it, from one or more incidents of the grouping."""
 
-    __slots__ = ("members", "accounts", "account", "party", "vague", "rough")
+    __slots__ = ("members", "accounts", "account", "party", "vague", "rough", "more_than")
 
-    def __init__(self, inc: Incident, account: int, vague: set[str], rough: set[str]):
+    def __init__(
+        self,
+        inc: Incident,
+        account: int,
+        vague: set[str],
+        rough: set[str],
+        more_than: frozenset[str] = frozenset(),
+    ):
         self.members = [inc]
+        self.more_than = more_than  # categories told as "more than N" (N + 1 is the same count)
         self.accounts = {cat: _Accounts(t, inc.claim_by_party) for cat, t in inc.counts.items()}
         self.account = account
         self.party = inc.claim_by_party
@@ -114,6 +122,16 @@ def _vague_categories(figures: list[Figure], inc: Incident) -> tuple[set[str], s
             rough = _refinable(f) or _ROUGH.search(f.surface.lower())
             (worded if rough else stated).add(f.category)
     return vague - numbered, worded - stated
+
+
+def _more_than(figures: list[Figure], inc: Incident) -> frozenset[str]:
+    """Categories an incident counts only with "more than N" figures."""
+    quals: dict[str, set[str]] = {}
+    for i in inc.figure_indices:
+        f = figures[i]
+        if f.category in inc.counts and not f.is_subset and f.victim_type != "perpetrators":
+            quals.setdefault(f.category, set()).add(f.qualifier)
+    return frozenset(c for c, q in quals.items() if q == {"more_than"})
 
 
 def _fits(current: Triple, t: Triple) -> str | None:
@@ -170,8 +188,18 @@ def _relation(
         exact = any(inc.counts[c][1] == story.accounts[c].merged()[1] for c in out)
         if not exact:
             return None
-        out = {c: "repeat" if how == "open" else how for c, how in out.items()}
+        out = {c: _open_repeat(story, inc, c) if how == "open" else how for c, how in out.items()}
     return out
+
+
+def _open_repeat(story: _Story, inc: Incident, cat: str) -> str:
+    """ "more than 70" then "71": the exact count is the least the open one allows, so both say
+    71 ("exact"); any other exact count inside it is another account ("repeat": lowest wins)."""
+    lo, be, _ = story.accounts[cat].merged()
+    t = inc.counts[cat]
+    if t[0] == t[1] == t[2] == be + 1 and cat in story.more_than:
+        return "exact"
+    return "repeat"
 
 
 def _refines(current: Triple, t: Triple) -> bool:
@@ -235,7 +263,7 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
             more = _adds_more(figures, inc)
             story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough))
         if story is None:
-            stories.append(_Story(inc, n_accounts, vague, rough))
+            stories.append(_Story(inc, n_accounts, vague, rough, _more_than(figures, inc)))
             how_of[id(inc)] = (n_accounts, NEW)
             n_accounts += 1
             continue
@@ -248,6 +276,8 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
             if how is None or how == "refine":  # a category the story lacked or only hinted at
                 story.retell(cat, _Accounts(t, inc.claim_by_party), vague, rough)
                 reason = NEW
+            elif how == "exact":  # "more than 70" ... "71": the number it stood for
+                story.retell(cat, _Accounts(t, inc.claim_by_party), vague, rough)
             elif how in ("repeat", "competing"):
                 story.accounts[cat].add(t, inc.claim_by_party)
                 if how == "competing":
