@@ -472,6 +472,31 @@ LIST_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,6}?(?:\s*,\s*|\s+)(?:and\s+)?
 # (figures._coordinated_counts)
 _COORD_JOIN = alt(CAT["coordinated_join"])
 COORD_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,4}?\s*,?\s+(?:" + _COORD_JOIN + r")\s+", CI)
+# a person coordinated before a count that has its cue: "The driver and |three passengers were
+# killed", "An American executive of Ford Motor Argentina, John A. Swint, and |three bodyguards
+# ...", "John Smith and |two friends ..." (figures._coordinated_person); searched in a short
+# window ending at the count
+_CAPS = r"(?-i:[A-Z][\w'’\-]*)"
+COORD_PERSON_BEFORE = re.compile(
+    r"(?P<item>\b(?:a|an|the|one|his|her|their)\s+(?:(?!(?:a|an|the|his|her|their|its)\b)"
+    + ADJ
+    + r"\s+){0,4}?(?:"
+    + _PERSON_SG_CI
+    + r")(?:-in-law)?(?![\w\-])(?:\s+of\s+(?:the\s+)?"
+    + _CAPS
+    + r"(?:\s+"
+    + _CAPS
+    + r"){0,3})?|(?-i:"
+    + TITLE
+    + r"?"
+    + NAME
+    + r"))(?:,\s+"
+    + TITLE
+    + r"?(?-i:"
+    + NAME
+    + r"),)?\s*,?\s+and\s+$",
+    CI,
+)
 COORD_COMMA = re.compile(r"(?:\s+" + NP_WORD + r"){0,4}?\s*,\s*", CI)
 ANY_CUE = re.compile(r"\b(?:" + plain(AFTER_ALT) + "|" + plain(OBJ_ALT) + r")\b", CI)
 # "5 people were injured, 2 of them critically", "wounding 32, four seriously": a part of before

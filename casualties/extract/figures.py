@@ -647,6 +647,41 @@ def _coordinated_counts(art: _Article, used: set[int], found: list[_Found]) -> N
         found.append(f)
         used.add(q.start)
         nxt = f
+    counts = [f for f in found if f.rule.startswith(("after:", "bare:", "coordinated:"))]
+    if counts and " and " in art.low:
+        starts = sorted(f.start for f in found)
+        for f in counts:
+            _coordinated_person(art, f, found, starts)
+
+
+def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: list[int]) -> None:
+    """'The driver and three passengers were killed': a person coordinated before a count that
+    has its cue is one more of its victims (CONVENTIONS: a list adds its members). Not where a
+    figure is read already ("killed a soldier and three civilians were wounded")."""
+    if f.is_subset:
+        return
+    s0, _ = art.sentence(f.start)
+    w0 = max(s0, f.start - 160)
+    m = cues.COORD_PERSON_BEFORE.search(art.text, w0, f.start)
+    if m is None or context.subset_before(art.low, max(s0, m.start() - 40), m.start()):
+        return
+    k = bisect.bisect_left(starts, m.start())
+    if k < len(starts) and starts[k] < f.start:
+        return  # a figure inside the person's words or link: it was read as something else
+    name = f.rule.split(":", 2)[2]
+    found.append(
+        _Found(
+            m.start("item"),
+            m.end("item"),
+            f.category,
+            1,
+            1,
+            1,
+            "exact",
+            f"coordinated:{f.category}:{name}+person",
+            np=m.group("item"),
+        )
+    )
 
 
 def _start_after(quants: list, k: int) -> int:
