@@ -477,7 +477,7 @@ COORD_LINK = re.compile(r"(?:\s+" + NP_WORD + r"){0,4}?\s*,?\s+(?:" + _COORD_JOI
 # ...", "John Smith and |two friends ..." (figures._coordinated_person); searched in a short
 # window ending at the count
 _CAPS = r"(?-i:[A-Z][\w'’\-]*)"
-COORD_PERSON_BEFORE = re.compile(
+_PERSON_BEFORE = (
     r"(?P<item>\b(?:a|an|the|one|his|her|their)\s+(?:(?!(?:a|an|the|his|her|their|its)\b)"
     + ADJ
     + r"\s+){0,4}?(?:"
@@ -486,7 +486,9 @@ COORD_PERSON_BEFORE = re.compile(
     + _CAPS
     + r"(?:\s+"
     + _CAPS
-    + r"){0,3})?|(?-i:"
+    + r"){0,3})?|(?-i:(?!(?:"
+    + CAT["not_name_start"]
+    + r")\b)"
     + TITLE
     + r"?"
     + NAME
@@ -494,9 +496,12 @@ COORD_PERSON_BEFORE = re.compile(
     + TITLE
     + r"?(?-i:"
     + NAME
-    + r"),)?\s*,?\s+and\s+$",
-    CI,
+    + r"),)?"
 )
+COORD_PERSON_BEFORE = re.compile(_PERSON_BEFORE + r"\s*,?\s+and\s+$", CI)
+# ... and one more person before such a person, in a comma list ("a 17-year-old boy, |a 20-year-old
+# man and two women were injured")
+COORD_PERSON_COMMA = re.compile(_PERSON_BEFORE + r"\s*,\s+$", CI)
 COORD_COMMA = re.compile(r"(?:\s+" + NP_WORD + r"){0,4}?\s*,\s*", CI)
 ANY_CUE = re.compile(r"\b(?:" + plain(AFTER_ALT) + "|" + plain(OBJ_ALT) + r")\b", CI)
 # "5 people were injured, 2 of them critically", "wounding 32, four seriously": a part of before

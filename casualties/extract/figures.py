@@ -665,23 +665,27 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
     m = cues.COORD_PERSON_BEFORE.search(art.text, w0, f.start)
     if m is None or context.subset_before(art.low, max(s0, m.start() - 40), m.start()):
         return
-    k = bisect.bisect_left(starts, m.start())
-    if k < len(starts) and starts[k] < f.start:
-        return  # a figure inside the person's words or link: it was read as something else
     name = f.rule.split(":", 2)[2]
-    found.append(
-        _Found(
-            m.start("item"),
-            m.end("item"),
-            f.category,
-            1,
-            1,
-            1,
-            "exact",
-            f"coordinated:{f.category}:{name}+person",
-            np=m.group("item"),
+    end = f.start
+    while m is not None:
+        k = bisect.bisect_left(starts, m.start())
+        if k < len(starts) and starts[k] < end:
+            return  # a figure inside the person's words or link: it was read as something else
+        found.append(
+            _Found(
+                m.start("item"),
+                m.end("item"),
+                f.category,
+                1,
+                1,
+                1,
+                "exact",
+                f"coordinated:{f.category}:{name}",
+                np=m.group("item"),
+            )
         )
-    )
+        end = m.start()
+        m = cues.COORD_PERSON_COMMA.search(art.text, max(s0, end - 160), end)
 
 
 def _start_after(quants: list, k: int) -> int:

@@ -42,6 +42,7 @@ SHAPES: dict[str, dict[str, type]] = {
                 "list_join",
                 "coordinated_join",
                 "own_noun_cues",
+                "not_name_start",
                 "item_from",
                 "each_of",
                 "intent",
