@@ -24,12 +24,15 @@ from __future__ import annotations
 import re
 
 from casualties.extract.background import (
+    DAY_SPAN,
     RULES,
     article_year,
     earlier_incidents,
     is_background,
     is_question,
     is_running_toll,
+    named_day,
+    opening_day,
 )
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
@@ -43,6 +46,7 @@ _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
 _ORDINAL = re.compile(RULES["ordinal_victim"])
 _ORDINALS = RULES["ordinals"]
 _ROUGH = re.compile(r"\b(?:" + alt(RULES["round_words"]) + r")\b")
+_FORCE_SIZES = frozenset(RULES["force_sizes"])
 _NOT_MORE = re.compile(r"\b(?:" + alt(RULES["not_more"]) + r")\b")
 
 _REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
@@ -166,6 +170,11 @@ def _relation(
         acc = story.accounts.get(cat)
         if acc is None:
             continue
+        if cat in _FORCE_SIZES:
+            # a force size is no casualty: another size ("Jordan has seven troops" after "the
+            # top five jihadists") does not make another event; the first one told stands
+            out[cat] = "repeat" if _fits(acc.merged(), t) == "repeat" else "part"
+            continue
         if cat in story.vague and cat not in vague and not more:
             out[cat] = "refine"  # "several people died" then "a bomb killed four soldiers"
             continue
@@ -239,7 +248,9 @@ def _sentences_low(text: str, figures: list[Figure], inc: Incident) -> str:
     return " ".join(seen.values()).lower()
 
 
-def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> list[Incident]:
+def consolidate(
+    text: str, figures: list[Figure], incidents: list[Incident], published=None
+) -> list[Incident]:
     """Merge the news incidents that tell the same story; returns the article's incidents (news
     stories and background incidents, in reading order) and sets `Figure.incident`, `account`,
     `counted` and `why`."""
@@ -259,7 +270,7 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
         rel: dict[str, str] = {}
         low = _sentences_low(text, figures, inc) if stories else ""
         vague, rough = _vague_categories(figures, inc)
-        if stories and not _NEW_STORY.search(low):
+        if stories and not _NEW_STORY.search(low) and not _another_day(text, stories[-1], inc):
             more = _adds_more(figures, inc)
             story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough))
         if story is None:
@@ -294,8 +305,19 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
         for i in inc.figure_indices:
             figures[i].incident = n
     _explain(figures, incidents, how_of)
-    _explain_aggregates(text, figures)
+    _explain_aggregates(text, figures, published)
     return out
+
+
+def _another_day(text: str, story: _Story, inc: Incident) -> bool:
+    """Whether an incident opens on its own day ("On Thursday, a bomb blast ...") other than the
+    day the story before it names (read from where it is first told, up to this incident)."""
+    opens = opening_day(text[inc.start : inc.start + 24].lower())
+    if opens is None:
+        return False
+    s0 = story.members[0].start
+    told = named_day(text[s0 : min(inc.start, s0 + DAY_SPAN)].lower())
+    return told is not None and told != opens
 
 
 def _find_story(
@@ -390,14 +412,14 @@ def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> 
                     first_sentence.setdefault(f.category, f.sentence_start)
 
 
-def _explain_aggregates(text: str, figures: list[Figure]) -> None:
+def _explain_aggregates(text: str, figures: list[Figure], published=None) -> None:
     """Aggregates belong to no incident; one in a background sentence ("8,000 have been killed
     since 2007") stays out of the total (`incidents.article_totals` reads `why`)."""
     year = None
     for f in figures:
         if f.is_aggregate:
             if year is None:
-                year = article_year(figures)
+                year = article_year(figures, text, published)
             f.account, f.counted = None, False
             low = f.sentence.lower()
             past = is_question(low, f.end - f.sentence_start) or (

@@ -26,7 +26,8 @@ def extract_article(text: str, published: datetime | None = None) -> ArticleExtr
     """
     figs, implausible = split_implausible(figures.find_figures(text))
     accounts.mark_attackers(figs)
-    incs = accounts.consolidate(text, figs, incidents.group_incidents(text, figs))
+    incs = incidents.group_incidents(text, figs, published)
+    incs = accounts.consolidate(text, figs, incs, published)
     for inc in incs:
         inc.attributes = describe.describe_incident(text, inc, figs, published)
     accounts.mark_earlier(text, figs, incs, published)

@@ -50,6 +50,25 @@ _ON_WEEKDAY = re.compile(
 )
 
 
+# A sentence that opens on its own day ("On Thursday, a bomb blast ...") tells what happened
+# that day: another incident than one told of another day.
+_OPENING_DAY = re.compile(RULES["opening_day"])
+DAY_SPAN = 1500  # characters from an incident's start read for the day it names
+_SERIES = re.compile(r"\b(?:" + alt(RULES["series"]) + r")\b")
+
+
+def opening_day(low_sentence: str) -> str | None:
+    """The weekday a lower-cased sentence opens on ("on thursday, a bomb ..."), None if none."""
+    m = _OPENING_DAY.match(low_sentence)
+    return None if m is None else m.group(1)
+
+
+def named_day(low_sentence: str) -> str | None:
+    """The first weekday a lower-cased sentence names as a day ("on friday", "friday's")."""
+    m = _ON_WEEKDAY.search(low_sentence)
+    return None if m is None else (m.group(1) or m.group(2)).lower()
+
+
 def news_year(lede: str) -> int:
     """The year of the article's news: the latest year its lede (first sentence with a figure)
     names; with none named, later than any year (every year named elsewhere is an earlier one)."""
@@ -60,11 +79,24 @@ def news_year(lede: str) -> int:
 _NO_YEAR = 10_000
 
 
-def article_year(figures) -> int | None:
-    """`news_year` of the lede of an article's figures (None without figures)."""
+def article_year(figures, text: str = "", published=None) -> int | None:
+    """The year of an article's news (None without figures): `news_year` of its first sentence
+    with a figure when that sentence is in the first paragraph (the lede). A first figure
+    further down ("In 2019 he survived a drone attack that left six soldiers dead" in a story
+    about a shooting) is no lede: the news year is then the latest year the first paragraph
+    names, else the publication year. A first line with no end mark is a headline or a
+    dateline, not a lede; with no publication date the first figure's sentence stays the guide
+    (a year it names may be the news: "Attack in Kano" then "On 3 March 2015, gunmen killed")."""
     if not figures:
         return None
-    return news_year(min(figures, key=lambda f: f.sentence_start).sentence)
+    first = min(figures, key=lambda f: f.sentence_start)
+    para = text.find("\n", 0, first.sentence_start) if text else -1
+    if para < 0 or not _END_MARK.search(text, 0, para):
+        return news_year(first.sentence)
+    years = [int(y) for y in _YEAR.findall(text, 0, para)]
+    if years:
+        return max(years)
+    return news_year(first.sentence) if published is None else published.year
 
 
 def is_question(sentence: str, at: int = 0) -> bool:
@@ -116,18 +148,28 @@ def earlier_incidents(text: str, incidents, published=None) -> list:
     if published is not None and lede.date() == published.date() and _WEEKDAY.fullmatch(said):
         return []
     out = []
-    for inc in news[1:]:
+    for before, inc in zip(news, news[1:], strict=False):
         a = inc.attributes
         if a.get("is_cumulative"):
             continue
         said = a.get("date_text")
         if a.get("date_precision") == "day" and said and said in text[inc.start : inc.end]:
-            if (lede - a["date"]).days >= _EARLIER_DAYS:  # describe dated it to the day
+            if (lede - a["date"]).days >= _earlier_days(text, inc, before.end):  # dated
                 out.append(inc)
             continue
         if _earlier_month(text[inc.start : inc.end], lede.date(), published):
             out.append(inc)
     return out
+
+
+def _earlier_days(text: str, inc, after: int) -> int:
+    """Days before the lede that make an incident an earlier one: one when the words between
+    the incident before it (ending at `after`) and it name a series the news is the latest of
+    ("It is the latest in a series of attacks ... On Thursday, a bomb blast wounded two"),
+    else `earlier_days`."""
+    if inc.start - after > DAY_SPAN:
+        return _EARLIER_DAYS
+    return 1 if _SERIES.search(text[after : inc.start].lower()) else _EARLIER_DAYS
 
 
 def _earlier_month(span: str, lede: date, published) -> bool:
@@ -154,17 +196,18 @@ def _before_lede_weekday(text: str, news) -> list:
     """Undated article: the news incidents whose first weekday falls at least `earlier_days`
     before the lede's weekday, when that is nearer than reading it as days after."""
     first = news[0]
-    day0 = _weekday(text, first.start, first.end)
+    # the lede's day may be told in a sentence with no figure, before the next incident
+    day0 = _weekday(text, first.start, max(first.end, min(news[1].start, first.start + DAY_SPAN)))
     if day0 is None:
         return []
     out = []
-    for inc in news[1:]:
+    for before, inc in zip(news, news[1:], strict=False):
         if inc.attributes.get("is_cumulative"):
             continue
         day = _weekday(text, inc.start, inc.end)
         back = None if day is None else (day0 - day) % 7
         # the nearer reading: Friday after a Monday lede is 3 days before, Sunday after a
         # Saturday lede is the next day (a weekend roundup), not 6 days before
-        if back is not None and _EARLIER_DAYS <= back < 7 - back:
+        if back is not None and _earlier_days(text, inc, before.end) <= back < 7 - back:
             out.append(inc)
     return out

@@ -264,6 +264,7 @@ FILLER = re.compile(
 JOIN = alt(CAT["list_join"])
 SEP = re.compile(r"\s*(?:,\s*(?:(?:" + JOIN + r")\s+)?|\s+(?:" + JOIN + r")\s+)", CI)
 INTENT_WORDS = frozenset(alt(CAT["intent"]).replace("?", "").split("|")) | {"call", "calls"}
+NEGATION_WORDS = frozenset(alt(CAT["negation"]).split("|"))
 NOUN_OBJECT_CONTEXT = re.compile(CAT["noun_object_context"])  # lower-cased text
 PASSIVE_WORDS = frozenset(["was", "were", "been", "being", "is", "are", "be", "the"])
 

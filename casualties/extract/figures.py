@@ -419,11 +419,14 @@ def _pronoun_of_forces(art: _Article, verb_at: int, items: list[_Found]) -> None
 
 
 def _not_an_object_verb(low: str, p: int) -> bool:
-    """'were killed 3 ...' (passive) and 'a plot to kill ...' (intent) have no object figure."""
+    """'were killed 3 ...' (passive), 'a plot to kill ...' (intent) and 'will never kill ...',
+    'did not kill ...' (negated) have no object figure."""
     words = low[max(0, p - 40) : p].split()
     if not words:
         return False
     last = words[-1]
+    if last in cues.NEGATION_WORDS:
+        return True
     if last in cues.PASSIVE_WORDS:
         return True
     if last.endswith("ly") and len(words) > 1 and words[-2] in cues.PASSIVE_WORDS:

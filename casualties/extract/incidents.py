@@ -20,11 +20,14 @@ import re
 from dataclasses import dataclass, field
 
 from casualties.extract.background import (
+    DAY_SPAN,
     RULES,
     article_year,
     is_background,
     is_question,
     is_running_toll,
+    named_day,
+    opening_day,
 )
 from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
 from casualties.extract.cues import EARLIER_REPORT
@@ -86,6 +89,7 @@ class _Building:
     accounts: dict[str, _Accounts] = field(default_factory=dict)
     party: bool = False
     background: bool = False  # its sentences recall the past, not the news
+    day: str | None = None  # the first weekday its sentences name ("on friday")
 
 
 def _refinable(f: Figure) -> bool:
@@ -172,7 +176,7 @@ def _compatible(a: Triple, b: Triple) -> bool:
     return b[2] is not None and b[0] <= a[1] <= b[2] and b[0] != b[2]
 
 
-def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
+def group_incidents(text: str, figures: list[Figure], published=None) -> list[Incident]:
     """Group figures into incidents; sets `Figure.incident` on each grouped figure (aggregates
     stay None). `Incident.counts[cat] = (low, best, high)`; start/end span its sentences."""
     by_sentence: dict[int, list[int]] = {}
@@ -182,7 +186,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
             by_sentence.setdefault(f.sentence_start, []).append(i)
     by_sentence = _split_competing_accounts(figures, by_sentence)
     built: list[_Building] = []
-    year = article_year(figures)
+    year = article_year(figures, text, published)
     for s0 in sorted(by_sentence):
         idx = by_sentence[s0]
         figs = [figures[i] for i in idx]
@@ -198,13 +202,23 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         background = asked or (
             said.background(year) and (not rep.cumulative or is_running_toll(said.low))
         )
+        # a sentence that opens on another day than the incident's ("On Thursday, a bomb ..."
+        # after Friday's attack) tells another incident
+        opens = opening_day(said.low)
+        if opens is not None and cur is not None and cur.day is None:
+            # the day may be told in a sentence with no figure ("... soon after prayers on
+            # Friday morning"): read the incident's opening stretch once, here only (rare)
+            cur.day = named_day(text[cur.start : min(s0, cur.start + DAY_SPAN)].lower()) or ""
         if (
             cur is None
             or cur.background != background
+            or (opens is not None and cur.day and opens != cur.day)
             or not (turned or _joins(cur, rep, said, figs))
         ):
             cur = _Building(start=s0, background=background)
             built.append(cur)
+        if not cur.day:
+            cur.day = opens or named_day(said.low)
         cur.indices += idx
         cur.end = max(cur.end, s1)
         cur.party = cur.party or rep.party
