@@ -33,6 +33,7 @@ from casualties.extract.background import (
     is_running_toll,
     named_day,
     opening_day,
+    recalled_in_lede,
 )
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
@@ -345,8 +346,10 @@ def _find_story(
 
 def mark_earlier(text: str, figures: list[Figure], incidents: list[Incident], published) -> None:
     """After `describe` has dated the incidents: a news incident dated clearly before the lede's
-    (`background.earlier_incidents`) is background; its figures say so and stop counting."""
-    for inc in earlier_incidents(text, incidents, published):
+    (`background.earlier_incidents`), or on the day of an earlier event the lede names
+    (`background.recalled_in_lede`), is background; its figures say so and stop counting."""
+    earlier = earlier_incidents(text, incidents, published)
+    for inc in earlier + recalled_in_lede(text, incidents, published):
         inc.is_background = True
         for i in inc.figure_indices:
             figures[i].why, figures[i].counted = BACKGROUND, False

@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 from casualties.extract import dates
 from casualties.extract.context import Gated, alt
 from casualties.rules import load
+from casualties.text.sentences import split_sentences
 
 RULES = load("articles")
 
@@ -158,6 +159,41 @@ def earlier_incidents(text: str, incidents, published=None) -> list:
                 out.append(inc)
             continue
         if _earlier_month(text[inc.start : inc.end], lede.date(), published):
+            out.append(inc)
+    return out
+
+
+_LEDE_RECALL = re.compile(r"\b(?:" + alt(RULES["lede_recall"]) + r")\b")
+_LEDE_CHARS = 600  # the article's first sentence is looked for in this many characters
+
+
+def recalled_in_lede(text: str, incidents, published=None) -> list:
+    """Background the lede names: its first sentence ties its news to an earlier, dated event
+    ("The main suspect in the 7th March bombings was shot dead ..."); the news incidents after
+    the first whose own sentences date them to that day ("the twin blasts ... on March 7 had
+    left 20 dead") retell that event, not the news. Needs `Incident.attributes`."""
+    news = [inc for inc in incidents if not inc.is_background]
+    if len(news) < 2:
+        return []
+    spans = split_sentences(text[:_LEDE_CHARS])
+    if not spans:
+        return []
+    lede = text[spans[0][0] : spans[0][1]]
+    days = {
+        (d.date.month, d.date.day)
+        for m in _LEDE_RECALL.finditer(lede.lower())
+        for d in dates.find_dates(lede[m.start() : m.end()], published)  # dates read the case
+        if d.precision == "day"
+    }
+    if not days:
+        return []
+    out = []
+    for inc in news[1:]:
+        a = inc.attributes
+        said = a.get("date_text")
+        if a.get("is_cumulative") or a.get("date_precision") != "day" or not said:
+            continue
+        if said in text[inc.start : inc.end] and (a["date"].month, a["date"].day) in days:
             out.append(inc)
     return out
 

@@ -108,6 +108,7 @@ SHAPES: dict[str, dict[str, type]] = {
         "weekday_only": _STR,
         "opening_day": _STR,
         "series": _STR,
+        "lede_recall": _STR,
         "more_window": _LIST,
         "force_sizes": _LIST,
         "recent_stories": _INT,
