@@ -34,6 +34,7 @@ from casualties.extract.background import (
     named_day,
     opening_day,
     recalled_in_lede,
+    statement_lede_incidents,
 )
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
@@ -347,9 +348,12 @@ def _find_story(
 def mark_earlier(text: str, figures: list[Figure], incidents: list[Incident], published) -> None:
     """After `describe` has dated the incidents: a news incident dated clearly before the lede's
     (`background.earlier_incidents`), or on the day of an earlier event the lede names
-    (`background.recalled_in_lede`), is background; its figures say so and stop counting."""
+    (`background.recalled_in_lede`), or dated by the calendar under a lede that only reports a
+    statement (`background.statement_lede_incidents`), is background; its figures say so and
+    stop counting."""
     earlier = earlier_incidents(text, incidents, published)
-    for inc in earlier + recalled_in_lede(text, incidents, published):
+    earlier += recalled_in_lede(text, incidents, published)
+    for inc in earlier + statement_lede_incidents(text, figures, incidents):
         inc.is_background = True
         for i in inc.figure_indices:
             figures[i].why, figures[i].counted = BACKGROUND, False

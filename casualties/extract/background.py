@@ -198,6 +198,43 @@ def recalled_in_lede(text: str, incidents, published=None) -> list:
     return out
 
 
+_STATEMENT_LEDE = re.compile(r"\b(?:" + alt(RULES["statement_lede"]) + r")\b")
+# a calendar date: a month by name ("November 23", "Nov. 23", "23 Nov") or a year
+_CALENDAR = re.compile(
+    r"\b(?:"
+    + "|".join(m for m in _MONTHS if m != "may")  # "may" only beside a day: "May 4", "4 May"
+    + r")\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)\b\.?(?= ?\d)|(?<=\d )"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sept?|oct|nov|dec)\b|\b(?:19|20)\d\d\b",
+    re.IGNORECASE,
+)
+
+
+def statement_lede_incidents(text: str, figures, incidents) -> list:
+    """News with no casualties of its own: when the lede (the first sentence) has no figure and
+    reports a statement - a warning, a threat, an accusation ("North Korea has warned of
+    'self-defensive blows' ...") - without a calendar date, the incidents the article dates by
+    the calendar ("the island which was shelled on November 23 ... Four people were killed")
+    are earlier events it recalls. Needs `Incident.attributes`."""
+    news = [inc for inc in incidents if not inc.is_background]
+    if not news:
+        return []
+    spans = split_sentences(text[:_LEDE_CHARS])
+    if not spans:
+        return []
+    end = spans[0][1]
+    lede = text[:end]
+    if any(f.sentence_start < end for f in figures) or _CALENDAR.search(lede):
+        return []
+    if not _STATEMENT_LEDE.search(lede.lower()):
+        return []
+    return [
+        inc
+        for inc in news
+        if not inc.attributes.get("is_cumulative")
+        and _CALENDAR.search(inc.attributes.get("date_text") or "")
+    ]
+
+
 def _earlier_days(text: str, inc, after: int) -> int:
     """Days before the lede that make an incident an earlier one: one when the words between
     the incident before it (ending at `after`) and it name a series the news is the latest of

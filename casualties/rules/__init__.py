@@ -109,6 +109,7 @@ SHAPES: dict[str, dict[str, type]] = {
         "opening_day": _STR,
         "series": _STR,
         "lede_recall": _STR,
+        "statement_lede": _STR,
         "more_window": _LIST,
         "force_sizes": _LIST,
         "recent_stories": _INT,
