@@ -272,9 +272,15 @@ def consolidate(
         rel: dict[str, str] = {}
         low = _sentences_low(text, figures, inc) if stories else ""
         vague, rough = _vague_categories(figures, inc)
-        if stories and not _NEW_STORY.search(low) and not _another_day(text, stories[-1], inc):
+        if stories and not _NEW_STORY.search(low):
             more = _adds_more(figures, inc)
             story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough))
+            if (
+                story is not None
+                and "repeat" not in rel.values()
+                and _another_day(text, story, inc)
+            ):
+                story = None  # it tells another day and repeats none of the story's counts
         if story is None:
             stories.append(_Story(inc, n_accounts, vague, rough, _more_than(figures, inc)))
             how_of[id(inc)] = (n_accounts, NEW)

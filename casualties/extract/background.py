@@ -85,9 +85,10 @@ def article_year(figures, text: str = "", published=None) -> int | None:
     with a figure when that sentence is in the first paragraph (the lede). A first figure
     further down ("In 2019 he survived a drone attack that left six soldiers dead" in a story
     about a shooting) is no lede: the news year is then the latest year the first paragraph
-    names, else the publication year. A first line with no end mark is a headline or a
-    dateline, not a lede; with no publication date the first figure's sentence stays the guide
-    (a year it names may be the news: "Attack in Kano" then "On 3 March 2015, gunmen killed")."""
+    names, else the publication year (the year before, in January). A first line with no end
+    mark is a headline or a dateline, not a lede; with no publication date the first figure's
+    sentence stays the guide (a year it names may be the news: "Attack in Kano" then "On 3
+    March 2015, gunmen killed")."""
     if not figures:
         return None
     first = min(figures, key=lambda f: f.sentence_start)
@@ -97,7 +98,10 @@ def article_year(figures, text: str = "", published=None) -> int | None:
     years = [int(y) for y in _YEAR.findall(text, 0, para)]
     if years:
         return max(years)
-    return news_year(first.sentence) if published is None else published.year
+    if published is None:
+        return news_year(first.sentence)
+    # a story published in January may well report the last days of the year before
+    return published.year if published.month > 1 else published.year - 1
 
 
 def is_question(sentence: str, at: int = 0) -> bool:

@@ -203,7 +203,8 @@ def group_incidents(text: str, figures: list[Figure], published=None) -> list[In
             said.background(year) and (not rep.cumulative or is_running_toll(said.low))
         )
         # a sentence that opens on another day than the incident's ("On Thursday, a bomb ..."
-        # after Friday's attack) tells another incident
+        # after Friday's attack) and shares no count with it tells another incident (one that
+        # repeats a count is the toll retold: "On Sunday, police named the five victims")
         opens = opening_day(said.low)
         if opens is not None and cur is not None and cur.day is None:
             # the day may be told in a sentence with no figure ("... soon after prayers on
@@ -212,7 +213,7 @@ def group_incidents(text: str, figures: list[Figure], published=None) -> list[In
         if (
             cur is None
             or cur.background != background
-            or (opens is not None and cur.day and opens != cur.day)
+            or (opens is not None and cur.day and opens != cur.day and _shares_none(cur, rep))
             or not (turned or _joins(cur, rep, said, figs))
         ):
             cur = _Building(start=s0, background=background)
@@ -335,6 +336,11 @@ def _told(cur: _Building, rep: _Report) -> bool:
     earlier report superseded ("many dead ... Initial reports showed 25 dead": the number
     refines the word)."""
     return all(c in cur.accounts and not cur.accounts[c].vague for c in rep.counts)
+
+
+def _shares_none(cur: _Building, rep: _Report) -> bool:
+    """Whether a report counts no category the incident counts."""
+    return not any(c in cur.accounts for c in rep.counts)
 
 
 def _joins(cur: _Building, rep: _Report, said: _Sentence, figs: list[Figure]) -> bool:
