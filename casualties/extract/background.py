@@ -169,13 +169,17 @@ def earlier_incidents(text: str, incidents, published=None) -> list:
 
 _LEDE_RECALL = re.compile(r"\b(?:" + alt(RULES["lede_recall"]) + r")\b")
 _LEDE_CHARS = 600  # the article's first sentence is looked for in this many characters
+_FOLLOW_UP_DAYS = int(RULES["follow_up_days"])
 
 
 def recalled_in_lede(text: str, incidents, published=None) -> list:
     """Background the lede names: its first sentence ties its news to an earlier, dated event
     ("The main suspect in the 7th March bombings was shot dead ..."); the news incidents after
     the first whose own sentences date them to that day ("the twin blasts ... on March 7 had
-    left 20 dead") retell that event, not the news. Needs `Incident.attributes`."""
+    left 20 dead") retell that event, not the news. Not when the publication date is known and
+    that day is less than `follow_up_days` before it: a follow-up ("a suspect in Saturday's
+    shooting was arrested") keeps the toll of the event it follows. Needs
+    `Incident.attributes`."""
     news = [inc for inc in incidents if not inc.is_background]
     if len(news) < 2:
         return []
@@ -183,11 +187,12 @@ def recalled_in_lede(text: str, incidents, published=None) -> list:
     if not spans:
         return []
     lede = text[spans[0][0] : spans[0][1]]
+    today = None if published is None else published.date()
     days = {
         (d.date.month, d.date.day)
         for m in _LEDE_RECALL.finditer(lede.lower())
         for d in dates.find_dates(lede[m.start() : m.end()], published)  # dates read the case
-        if d.precision == "day"
+        if d.precision == "day" and (today is None or (today - d.date).days >= _FOLLOW_UP_DAYS)
     }
     if not days:
         return []

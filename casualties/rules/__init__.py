@@ -114,6 +114,7 @@ SHAPES: dict[str, dict[str, type]] = {
         "force_sizes": _LIST,
         "recent_stories": _INT,
         "earlier_days": _INT,
+        "follow_up_days": _INT,
     },
     "places": {
         **dict.fromkeys(["country_aliases", "demonyms", "spot_words"], _DICT),
