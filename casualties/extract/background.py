@@ -220,7 +220,7 @@ _CALENDAR = re.compile(
 
 def statement_lede_incidents(text: str, figures, incidents) -> list:
     """News with no casualties of its own: when the lede (the first sentence) has no figure and
-    reports a statement - a warning, a threat, an accusation ("North Korea has warned of
+    reports a statement looking ahead - a warning, a threat, a vow ("North Korea has warned of
     'self-defensive blows' ...") - without a calendar date, the incidents the article dates by
     the calendar ("the island which was shelled on November 23 ... Four people were killed")
     are earlier events it recalls. Needs `Incident.attributes`."""
