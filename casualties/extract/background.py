@@ -22,6 +22,8 @@ RULES = load("articles")
 _CUES = Gated(
     re.compile(r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b")
 )
+_GENERIC_CASE = re.compile(RULES["generic_case"])
+_FORETOLD = re.compile(RULES["foretold"])
 _YEAR = re.compile(RULES["year"])
 _RUNNING_TOLL = re.compile(r"\b(?:" + alt(RULES["running_toll"]) + r")\b")
 _ASIDE = re.compile(r"\([^()]*\)")
@@ -128,6 +130,10 @@ def is_background(low_sentence: str, year: int | None) -> bool:
         low_sentence = _ASIDE.sub(" ", low_sentence)
     if _CUES.search(low_sentence) or is_running_toll(low_sentence):
         return True
+    if "when" in low_sentence and _GENERIC_CASE.search(low_sentence):
+        return True
+    if " be " in low_sentence and _FORETOLD.search(low_sentence):
+        return True
     if year is None or ("19" not in low_sentence and "20" not in low_sentence):
         return False
     return any(int(y) < year for y in _DATED_YEAR.findall(low_sentence))
@@ -181,7 +187,7 @@ def recalled_in_lede(text: str, incidents, published=None) -> list:
     shooting was arrested") keeps the toll of the event it follows. Needs
     `Incident.attributes`."""
     news = [inc for inc in incidents if not inc.is_background]
-    if len(news) < 2:
+    if len(news) < 2 or not _LEDE_RECALL.search(text[:_LEDE_CHARS].lower()):
         return []
     spans = split_sentences(text[:_LEDE_CHARS])
     if not spans:
@@ -225,7 +231,7 @@ def statement_lede_incidents(text: str, figures, incidents) -> list:
     the calendar ("the island which was shelled on November 23 ... Four people were killed")
     are earlier events it recalls. Needs `Incident.attributes`."""
     news = [inc for inc in incidents if not inc.is_background]
-    if not news:
+    if not news or not _STATEMENT_LEDE.search(text[:_LEDE_CHARS].lower()):
         return []
     spans = split_sentences(text[:_LEDE_CHARS])
     if not spans:

@@ -89,7 +89,8 @@ class _Building:
     accounts: dict[str, _Accounts] = field(default_factory=dict)
     party: bool = False
     background: bool = False  # its sentences recall the past, not the news
-    day: str | None = None  # the first weekday its sentences name ("on friday")
+    # the weekday it is told of ("on friday"): read only when a sentence opens on a day
+    day: str | None = None
 
 
 def _refinable(f: Figure) -> bool:
@@ -218,8 +219,8 @@ def group_incidents(text: str, figures: list[Figure], published=None) -> list[In
         ):
             cur = _Building(start=s0, background=background)
             built.append(cur)
-        if not cur.day:
-            cur.day = opens or named_day(said.low)
+        if opens and not cur.day:
+            cur.day = opens
         cur.indices += idx
         cur.end = max(cur.end, s1)
         cur.party = cur.party or rep.party

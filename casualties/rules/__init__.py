@@ -115,6 +115,8 @@ SHAPES: dict[str, dict[str, type]] = {
         "recent_stories": _INT,
         "earlier_days": _INT,
         "follow_up_days": _INT,
+        "generic_case": _STR,
+        "foretold": _STR,
     },
     "places": {
         **dict.fromkeys(["country_aliases", "demonyms", "spot_words"], _DICT),
