@@ -275,12 +275,7 @@ def consolidate(
         if stories and not _NEW_STORY.search(low):
             more = _adds_more(figures, inc)
             story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough))
-            if (
-                story is not None
-                and "repeat" not in rel.values()
-                and _another_day(text, story, inc)
-            ):
-                story = None  # it tells another day and repeats none of the story's counts
+            story = _same_day(text, story, rel, inc)
         if story is None:
             stories.append(_Story(inc, n_accounts, vague, rough, _more_than(figures, inc)))
             how_of[id(inc)] = (n_accounts, NEW)
@@ -315,6 +310,14 @@ def consolidate(
     _explain(figures, incidents, how_of)
     _explain_aggregates(text, figures, published)
     return out
+
+
+def _same_day(text: str, story: _Story | None, rel: dict, inc: Incident) -> _Story | None:
+    """The story found for an incident, or None when the incident tells another day and repeats
+    none of the story's counts (`_another_day`)."""
+    if story is not None and "repeat" not in rel.values() and _another_day(text, story, inc):
+        return None
+    return story
 
 
 def _another_day(text: str, story: _Story, inc: Incident) -> bool:
