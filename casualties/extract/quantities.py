@@ -210,9 +210,8 @@ def _dotted_alt(words) -> str:
     return _alt([w for w in words if not w[-1].isalnum() and len(w) > 1]) or "(?!)"
 
 
-_SIGNS = "".join(
-    re.escape(c) for c in _XB["money_signs"] + [w for w in _XB["number_signs"] if len(w) == 1]
-)
+_SIGN_CHARS = "".join(_XB["money_signs"] + [w for w in _XB["number_signs"] if len(w) == 1])
+_SIGNS = re.escape(_SIGN_CHARS)
 # Everything that matters just BEFORE a core, in one search over a short window of the lowercased
 # text: qualifier words (group q, a trie so most windows fail fast) and exclusions (x_<name>;
 # cx_<name> counts only when capitalised in the original text). Every alternative starts after a
@@ -247,7 +246,9 @@ _BEFORE_PAIRS = frozenset(
     + [(g, b) for g in _XB["age_groups"] for b in _XB["age_bounds"]]
 )
 _DAY_RE = re.compile(r"\d{1,2}(?:st|nd|rd|th)?")
-_OPENERS = "([{\"'“‘—/"
+# What may stand right before a qualifier word for BEFORE_RE (its first character class): the
+# gates strip these to find the word itself ("$at least 5" is "at least" after a money sign).
+_OPENERS = "([{\"'“‘—/" + _SIGN_CHARS
 _CLOSERS = ".,;:!?)]}\"'”’"
 
 
