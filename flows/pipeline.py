@@ -454,7 +454,8 @@ def pipeline(
         stage = store.staging_dir(out_dir, run_id)
         with run_parts(stage / "parts", metadata) as parts:
             stage_quarantine(quote(parts), skipped.assign(run_id=run_id))  # type: ignore[call-overload]
-            stats = _extract_all(plan, batch_size, runner, workers, run_id, clock, log, parts)
+            with clock.stage("batches", wall=False):  # read, extract, validate, stage
+                stats = _extract_all(plan, batch_size, runner, workers, run_id, clock, log, parts)
 
         with clock.stage("write"):
             # A file whose reading failed part-way keeps its stored rows and manifest entry:

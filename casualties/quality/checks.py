@@ -10,6 +10,7 @@ dates not after publication. No Prefect here: the flow and `casualties report` b
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -255,7 +256,10 @@ def run_quality(
         ]
     chunked = {name: _chunks(files, TABLES[name]) for name, files in chosen.items() if files}
     summary = check_frames(chunked, report_dir)
-    for name, failed in store_checks(chosen, every).items():
+    index = IdIndex(Path(report_dir) / ID_INDEX, manifest)
+    checked = store_checks(chosen, every, index)
+    index.prune()
+    for name, failed in checked.items():
         entry = summary["tables"].get(name)
         if entry is None or not failed:
             continue
@@ -273,31 +277,93 @@ def run_quality(
     return summary
 
 
-def _hashes(files: list[Path], column: str) -> np.ndarray:
+ID_INDEX = "_ids"  # under the report folder: the id hashes of each partition, by its sha256
+
+
+class IdIndex:
+    """64-bit hashes of a partition's id column, kept per partition content (the sha256 the
+    manifest lists) in `<report_dir>/_ids/`, so the whole-store checks read 8 bytes an id of
+    the partitions this run wrote and a small file for each other one, not their Parquet.
+
+    A partition the manifest does not list (no sha256), or whose file is missing, is read.
+    `prune()` removes the files of partitions the manifest no longer lists."""
+
+    def __init__(self, folder: Path | None, manifest: Mapping | None):
+        self.folder = folder
+        self._sha: dict[str, str] = {}
+        for name in DEFAULT_TABLES:
+            for file, entry in (store.table_listing(manifest, name) or {}).items():
+                if isinstance(entry, dict) and entry.get("sha256"):
+                    self._sha[f"{name}/{file}"] = str(entry["sha256"])
+
+    def _file(self, path: Path, column: str) -> Path | None:
+        sha = self._sha.get(f"{path.parent.name}/{path.name}")
+        return None if sha is None or self.folder is None else self.folder / f"{sha}-{column}.npy"
+
+    def hashes(self, files: list[Path], column: str) -> np.ndarray:
+        """The hashes of `column` over `files` (in file order)."""
+        parts = [self._of(p, column) for p in files]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+    def _of(self, path: Path, column: str) -> np.ndarray:
+        kept = self._file(path, column)
+        if kept is not None:
+            try:
+                return np.load(kept, allow_pickle=False)
+            except (OSError, ValueError):
+                pass  # not indexed yet (or a damaged index file): read the partition
+        h = _read_hashes(path, column)
+        if kept is not None:
+            buf = io.BytesIO()
+            np.save(buf, h, allow_pickle=False)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            # Rebuilt from the table whenever it is missing: no fsync needed.
+            write_bytes_atomic(kept, buf.getvalue(), durable=False)
+        return h
+
+    def prune(self) -> None:
+        """Remove the index files of partitions the manifest no longer lists (replaced)."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        stored = set(self._sha.values())
+        for path in self.folder.glob("*.npy"):
+            if path.name.split("-", 1)[0] not in stored:
+                path.unlink(missing_ok=True)
+
+
+def _read_hashes(path: Path, column: str) -> np.ndarray:
     parts = [
         pd.util.hash_pandas_object(b.column(0).to_pandas(), index=False).to_numpy()
-        for b in iter_batches(files, [column], rows=500_000)
+        for b in iter_batches([path], [column], rows=500_000)
     ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
 
 
-def store_checks(chosen: Mapping[str, list[Path]], every: Mapping[str, list[Path]]) -> dict:
-    """Checks over the whole store that a validation of some partitions cannot see, reading
-    only id columns: unique ids across all partitions (64-bit hashes), and the article of
-    every figure and incident of the checked partitions stored. {table: [failed labels]}."""
+def store_checks(
+    chosen: Mapping[str, list[Path]],
+    every: Mapping[str, list[Path]],
+    index: IdIndex | None = None,
+) -> dict:
+    """Checks over the whole store that a validation of some partitions cannot see, on the
+    id columns only: unique ids across all partitions (64-bit hashes), and the article of
+    every figure and incident of the checked partitions stored. {table: [failed labels]}.
+    `index` keeps the hashes of each partition for the next run (none: read every time)."""
+    index = index or IdIndex(None, None)
     failed: dict[str, list[str]] = {}
+    articles: np.ndarray | None = None
     for name, files in chosen.items():
         if not files:
             continue
         out = failed.setdefault(name, [])
         for f in TABLES[name].fields:
             if f.unique and len(every[name]) > 1:
-                h = _hashes(every[name], f.name)
+                h = index.hashes(every[name], f.name)
                 if len(np.unique(h)) < len(h):
                     out.append(f"expect_column_values_to_be_unique({f.name}) across the store")
         if name in ("figures", "incidents") and "articles" in every:
-            articles = _hashes(every["articles"], "article_id")
-            mine = _hashes(files, "article_id")
+            if articles is None:
+                articles = index.hashes(every["articles"], "article_id")
+            mine = index.hashes(files, "article_id")
             if not np.isin(mine, articles).all():
                 out.append(f"expect_column_values_to_be_in_set(article_id) of {name}: articles")
     return failed

@@ -78,7 +78,9 @@ def _measure(raw: Path, work: Path, runner_args, step: str, added: int) -> dict:
     children it waited for), which other load on the machine does not inflate."""
     cpu = _children_cpu()
     run = measure_run(raw, work, runner_args)
-    return _row(step, run, added, _children_cpu() - cpu)
+    row = _row(step, run, added, _children_cpu() - cpu)
+    row["cpu_split"] = cpu_split(row, run.stats)
+    return row
 
 
 def _row(step: str, run, added: int, cpu: float) -> dict:
@@ -93,6 +95,23 @@ def _row(step: str, run, added: int, cpu: float) -> dict:
         "peak_RSS_MB": round(run.peak_rss_mb),
         "rc": run.returncode,
         "articles": run.articles_out,
+    }
+
+
+def cpu_split(row: dict, run_stats: dict) -> dict:
+    """Where the CPU seconds of a run went: the main process before the flow (imports, Prefect
+    set-up), its stages (`batches`: reading, extracting, validating, staging), the rest of
+    the flow (Prefect's task and API calls), and `other`: the processes around it (the
+    Prefect server, extraction workers) and the exit."""
+    stage_cpu = run_stats.get("stage_cpu", {})
+    startup, flow = run_stats.get("startup_cpu", 0.0), run_stats.get("flow_cpu", 0.0)
+    return {
+        "step": row["step"],
+        "cpu_s": row["cpu_s"],
+        "startup": round(startup, 1),
+        **{s: round(v, 1) for s, v in stage_cpu.items()},
+        "flow other": round(flow - sum(stage_cpu.values()), 1),
+        "other": round(row["cpu_s"] - startup - flow, 1),
     }
 
 
@@ -121,7 +140,10 @@ def run_incremental(
     rows.append(_measure(raw, root / "rebuild", runner_args, "full rebuild", 0))
     equal = tables_equal(root / "run" / "processed", root / "rebuild" / "processed")
     echo("")
-    echo(format_table(rows))
+    echo(format_table([{k: v for k, v in r.items() if k != "cpu_split"} for r in rows]))
+    echo("")
+    echo("CPU seconds by part of the run:")
+    echo(format_table([r["cpu_split"] for r in rows]))
     echo(
         "tables equal a full rebuild's: "
         + ", ".join(f"{name} {'yes' if ok else 'NO'}" for name, ok in equal.items())

@@ -115,6 +115,34 @@ def test_stage_clock_round_trip(tmp_path):
     assert clock.read_run_stats(tmp_path / "nothing") == {}
 
 
+def test_stage_clock_records_cpu_of_stages_and_before_the_flow(tmp_path):
+    from casualties.tools.incremental_bench import cpu_split
+
+    timer = clock.StageClock()
+    with timer.stage("quality"):
+        sum(i * i for i in range(2_000_000))  # CPU work the clock must see
+    with timer.stage("batches", wall=False):
+        pass
+    timer.write(tmp_path)
+    stats = clock.read_run_stats(tmp_path)
+    assert set(stats["stages"]) == {"quality"}  # `batches` adds no wall time
+    assert set(stats["stage_cpu"]) == {"quality", "batches"}
+    assert stats["stage_cpu"]["quality"] > 0.01
+    assert stats["flow_cpu"] >= stats["stage_cpu"]["quality"]
+    assert stats["startup_cpu"] > 0  # this process imported pandas before the clock
+    row = {"step": "+1 article", "cpu_s": 10.0}
+    run = {"startup_cpu": 3.0, "flow_cpu": 4.0, "stage_cpu": {"quality": 2.5, "report": 1.0}}
+    assert cpu_split(row, run) == {
+        "step": "+1 article",
+        "cpu_s": 10.0,
+        "startup": 3.0,
+        "quality": 2.5,
+        "report": 1.0,
+        "flow other": 0.5,
+        "other": 3.0,
+    }
+
+
 def test_table_lists_every_column():
     rows = [{"MB": 10, "e2e_s": 4.0}, {"MB": 30, "e2e_s": None, "x1_MB/s": 5.5}]
     lines = bench.format_table(rows).splitlines()

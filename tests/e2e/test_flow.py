@@ -307,6 +307,43 @@ def test_whole_store_checks_see_the_partitions_not_validated(tmp_path):
     assert quality.report_run(tmp_path / "report") == "r2"
 
 
+def test_whole_store_checks_use_the_id_index_of_unchanged_partitions(tmp_path):
+    """The id hashes of each partition are kept by content: a later run reads them instead of
+    the partition and still finds an id repeated from it; replaced partitions lose theirs."""
+    from casualties.fields import conform
+    from casualties.quality import checks as quality
+    from tests.factories import figure_row
+
+    text = "At least 14 people were killed."
+    out, report = tmp_path / "out", tmp_path / "report"
+
+    def commit(run_id: str, part: str, article: str, drop=()) -> None:
+        row = figure_row(text, article, "At least 14", run_id=run_id)
+        figures = conform(pd.DataFrame([row]), TABLES["figures"])
+        stage = store.staging_dir(out, run_id)
+        store.write_table(figures, stage, TABLES["figures"], {"run_id": run_id}, part)
+        manifest = {**store.committed_manifest(out), "run_id": run_id, "files": {}}
+        store.commit(out, manifest, {"figures": set(drop)} if drop else None)
+
+    commit("r1", "a.jsonl", "art-1")
+    commit("r2", "b.jsonl", "art-2")
+    summary = quality.run_quality(out, report, tables=["figures"], run_id="r2")
+    assert summary["tables"]["figures"]["failed_expectations"] == []
+    index = sorted(p.name for p in (report / quality.ID_INDEX).iterdir())
+    assert len(index) == 2  # figure_id of both partitions
+    commit("r3", "c.jsonl", "art-1")  # the figure id of a.jsonl's row again
+    summary = quality.run_quality(out, report, tables=["figures"], run_id="r3")
+    assert summary["tables"]["figures"]["failed_expectations"] == [
+        "expect_column_values_to_be_unique(figure_id) across the store",
+    ]
+    assert set(index) < {p.name for p in (report / quality.ID_INDEX).iterdir()}
+    a_file = next(p.name for p in store.table_files(out, TABLES["figures"]) if "a.jsonl" in p.name)
+    commit("r4", "d.jsonl", "art-4", drop=[a_file])
+    summary = quality.run_quality(out, report, tables=["figures"], run_id="r4")
+    assert summary["tables"]["figures"]["failed_expectations"] == []
+    assert len(list((report / quality.ID_INDEX).iterdir())) == 3  # a.jsonl's index is gone
+
+
 BACKGROUND_ARTICLES = [
     {
         "id": "kabul-market-tuesday",
