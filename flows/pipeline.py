@@ -214,14 +214,14 @@ def merge_events(
     `listing`: the manifest whose partitions the run started from, with this run's id;
     `drop`: the partitions the run drops ({table: files})."""
     from casualties.events.blocks import partition_keys, update_events
-    from casualties.events.groups import merge_events_file
+    from casualties.events.groups import merge_events_file, undated_articles
 
     run_id = listing["run_id"]
     stage = store.staging_dir(out_dir, run_id)
     incidents = store.next_files(out_dir, listing, "incidents", drop.get("incidents", ()))
-    articles = store.read_columns(
-        store.next_files(out_dir, listing, "articles", drop.get("articles", ())),
-        ["article_id", "published"],
+    # Only the dates incidents lack (not every article's id and date: that grows with the store).
+    articles = undated_articles(
+        incidents, store.next_files(out_dir, listing, "articles", drop.get("articles", ()))
     )
     quarantine, dropped = [], set()
     writers: dict[str, store.TableWriter] = {}

@@ -547,3 +547,35 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     assert ev["n_sources"] > 1 and _triple(ev, "killed") == [90, 90, 90]
     # only the touched blocks were merged again, not every incident
     assert 0 < sum(merged_rows) < len(full["incident_ids"].explode()) / 2
+
+
+def test_only_the_dates_incidents_lack_are_read_from_the_articles(golden_events, tmp_path):
+    """The flow reads from the articles table only the dates of articles whose incidents have
+    none of their own (an older table, a copy of a text stored without its date); the events
+    equal those of a merge given every article."""
+    from casualties.events.groups import undated_articles
+
+    incidents, _ = golden_events
+    articles = pd.DataFrame(
+        [
+            {"article_id": a["id"], "published": pd.Timestamp(a["published"])}
+            for story in STORIES
+            for a in story["articles"]
+        ]
+    )
+    undated = incidents["article_id"].iloc[0]
+    incidents = incidents.assign(
+        published=incidents["published"].where(incidents["article_id"] != undated)
+    )
+    inc_path, art_path = tmp_path / "incidents.parquet", tmp_path / "articles.parquet"
+    incidents.to_parquet(inc_path)
+    articles.to_parquet(art_path)
+    lookup = undated_articles([inc_path], [art_path])
+    assert lookup["article_id"].tolist() == [undated]
+    assert lookup["published"].iloc[0] == articles.set_index("article_id").loc[undated].iloc[0]
+    pd.testing.assert_frame_equal(
+        merge_events(incidents, lookup), merge_events(incidents, articles)
+    )
+    dated = golden_events[0]
+    dated.to_parquet(inc_path)
+    assert undated_articles([inc_path], [art_path]).empty
