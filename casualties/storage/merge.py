@@ -40,7 +40,10 @@ from casualties.storage.store import (
     table_files,
 )
 
-CHUNK_ROWS = 20_000  # output rows assembled at a time (articles: ~40 MB of text)
+CHUNK_ROWS = 20_000  # output rows of figures and incidents assembled at a time
+# Articles carry their text (3.3 KB on average in the bench corpus): 5,000 rows are ~16 MB,
+# held a few times over (read batch, output chunk, writer); 20,000 cost ~60 MB more at peak.
+ARTICLE_CHUNK_ROWS = 5_000
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
 
 
@@ -144,9 +147,9 @@ class RunParts:
 class _Cursor:
     """Rows of one Parquet file by position, read forward a record batch at a time."""
 
-    def __init__(self, path: Path, columns: list[str] | None = None):
+    def __init__(self, path: Path, columns: list[str] | None = None, rows: int = CHUNK_ROWS):
         self._path = path
-        self._batches = open_parquet(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
+        self._batches = open_parquet(path).iter_batches(batch_size=rows, columns=columns)
         self._buf: pa.Table | None = None
         self._start = 0
         self._end = 0
@@ -189,9 +192,9 @@ class _Loaded:
         return self._table.take(pa.array(positions))
 
 
-def _reader(path: Path, positions: np.ndarray):
+def _reader(path: Path, positions: np.ndarray, rows: int):
     increasing = len(positions) < 2 or bool(np.all(np.diff(positions) > 0))
-    return _Cursor(path) if increasing else _Loaded(path)
+    return _Cursor(path, rows=rows) if increasing else _Loaded(path)
 
 
 class _PartWriters:
@@ -240,25 +243,26 @@ def _write_in_order(
     row_parts: np.ndarray,
     paths: list[Path],
     fix=None,
+    chunk: int = CHUNK_ROWS,
 ) -> None:
     """Copy rows into `writer` in the order given: row k is row positions[k] of
     paths[sides[k]], written to partition file row_parts[k]. `fix(rows, side)` may patch an
-    Arrow piece before it is written.
+    Arrow piece before it is written. `chunk` rows are read and written at a time.
 
     Rows stay Arrow from reader to writer (`TableWriter.write_arrow`), but for stored rows of
     an older schema (see `_write_chunk`)."""
     readers = {}
     for code in np.unique(sides):
         mine = positions[sides == code]
-        readers[int(code)] = _reader(paths[int(code)], mine)
-    for start in range(0, len(sides), CHUNK_ROWS):
-        s, p = sides[start : start + CHUNK_ROWS], positions[start : start + CHUNK_ROWS]
+        readers[int(code)] = _reader(paths[int(code)], mine, chunk)
+    for start in range(0, len(sides), chunk):
+        s, p = sides[start : start + chunk], positions[start : start + chunk]
         cut = np.flatnonzero(np.diff(s)) + 1  # runs of rows from one side
         pieces = []
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(s)], strict=True):
             piece = readers[int(s[a])].take(p[a:b])
             pieces.append(fix(piece, int(s[a])) if fix else piece)
-        _write_chunk(writer, pieces, table, row_parts[start : start + CHUNK_ROWS])
+        _write_chunk(writer, pieces, table, row_parts[start : start + chunk])
 
 
 def _write_chunk(writer, pieces: list[pa.Table], table: Table, parts: np.ndarray) -> None:
@@ -470,6 +474,7 @@ def merge_into(
             win_part[redo],
             paths,
             fix_articles,
+            ARTICLE_CHUNK_ROWS,
         )
     rows["articles"], written["articles"] = w.rows, set(w.writers)
 
