@@ -240,7 +240,7 @@ def _write_in_order(
     table: Table,
     sides: np.ndarray,
     positions: np.ndarray,
-    row_parts: np.ndarray,
+    row_parts: np.ndarray | _RowParts,
     paths: list[Path],
     fix=None,
     chunk: int = CHUNK_ROWS,
