@@ -213,15 +213,20 @@ def merge_events(
 
     `listing`: the manifest whose partitions the run started from, with this run's id;
     `drop`: the partitions the run drops ({table: files})."""
-    from casualties.events.blocks import partition_keys, update_events
-    from casualties.events.groups import merge_events_file
+    from casualties.events.blocks import (
+        partition_keys,
+        touched_partitions,
+        untouched_quarantine,
+        update_events,
+    )
+    from casualties.events.groups import merge_events_file, undated_articles
 
     run_id = listing["run_id"]
     stage = store.staging_dir(out_dir, run_id)
     incidents = store.next_files(out_dir, listing, "incidents", drop.get("incidents", ()))
-    articles = store.read_columns(
-        store.next_files(out_dir, listing, "articles", drop.get("articles", ())),
-        ["article_id", "published"],
+    # Only the dates incidents lack (not every article's id and date: that grows with the store).
+    articles = undated_articles(
+        incidents, store.next_files(out_dir, listing, "articles", drop.get("articles", ()))
     )
     quarantine, dropped = [], set()
     writers: dict[str, store.TableWriter] = {}
@@ -247,13 +252,16 @@ def merge_events(
             changed = set(staged) | set(drop.get("incidents", ()))
             events_dir = store.table_dir(out_dir, EVENTS)
             stored_events = store.table_listing(listing, "events") or {}
+            added = [stage / "incidents" / f for f in staged]
+            removed = [out_dir / "incidents" / f for f in sorted(changed) if f in stored_inc]
             changes, gone = update_events(
-                incidents,
-                [stage / "incidents" / f for f in staged],
-                [out_dir / "incidents" / f for f in sorted(changed) if f in stored_inc],
-                _KeyedFiles(events_dir, stored_events),
-                articles,
+                incidents, added, removed, _KeyedFiles(events_dir, stored_events), articles
             )
+            # Invalid events of the partitions not merged again keep their quarantine rows.
+            stored_q = store.read_files(
+                store.next_files(out_dir, listing, "quarantine"), QUARANTINE
+            )
+            quarantine.append(untouched_quarantine(stored_q, touched_partitions(added, removed)))
             if changes:  # validated at once (pandera's cost per call dwarfs a country's rows)
                 write(pd.concat([changes[k] for k in sorted(changes)], ignore_index=True))
             dropped = {store.part_file(k) for k in gone}

@@ -29,6 +29,9 @@ from schemas.models import MODELS, raw_schema, row_checks
 from schemas.relations import relation_checks, relation_schema
 
 _EXCERPT = 200
+# Fields every quarantine row of a table shows after its id: an event's country names its
+# partition, so a run that merges only some countries again keeps the rows of the others.
+EXCERPT_CONTEXT = {"events": ("country",)}
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,8 @@ def _quarantine_rows(
             details.append(
                 f"{table.name}.{f.check} failed on field(s) {', '.join(f.fields)}: {values}"
             )
-        excerpt_fields = dict.fromkeys([id_col, *(c for f in fails for c in f.fields)])
+        context = EXCERPT_CONTEXT.get(table.name, ())
+        excerpt_fields = dict.fromkeys([id_col, *context, *(c for f in fails for c in f.fields)])
         excerpt = "; ".join(f"{c}={_render(rec[c], 80)}" for c in excerpt_fields if c in rec.index)
         rows.append(
             {

@@ -19,6 +19,7 @@ country, a bounded group of rows at a time (`groups.merge_events_file`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from casualties.fields import EVENTS, INCIDENTS, conform
 from casualties.files import iter_batches
 
 NO_COUNTRY = "(no country)"  # the partition key of events without a country
+EVENTS_SOURCE = "<events>"  # `source_file` of the quarantine rows of invalid events
 
 
 def partition_key(country: object) -> str:
@@ -76,6 +78,35 @@ def _segments(df: pd.DataFrame, articles: pd.DataFrame | None) -> np.ndarray:
     return seg
 
 
+def touched_partitions(added: list[Path], removed: list[Path]) -> set[str]:
+    """The events partitions a run merges again: those of the incidents it writes (`added`)
+    and of those it replaces or drops (`removed`)."""
+    cols = ["incident_id", "country"]
+    return set(partition_keys(_read(added, cols))) | set(partition_keys(_read(removed, cols)))
+
+
+_COUNTRY_IN_EXCERPT = re.compile(r"(?:^|; )country=([^;]*)")
+
+
+def untouched_quarantine(quarantine: pd.DataFrame, touched: set[str]) -> pd.DataFrame:
+    """The stored quarantine rows of invalid events in partitions a run does not merge again
+    (their events are not made again, so neither are their rows). The partition is read from
+    the row's excerpt (`country=...`, see `schemas.validate.EXCERPT_CONTEXT`); a row without
+    it (written by an older version) is left out and made again by the next full rebuild."""
+    rows = quarantine[quarantine["source_file"] == EVENTS_SOURCE]
+    country = (
+        rows["excerpt"]
+        .astype(object)
+        .map(
+            lambda e: (
+                m.group(1) if isinstance(e, str) and (m := _COUNTRY_IN_EXCERPT.search(e)) else ""
+            )
+        )
+    )
+    keys = country.map(lambda c: NO_COUNTRY if c == "null" else f"country:{c}" if c else "")
+    return rows[(keys != "") & ~keys.isin(touched)].reset_index(drop=True)
+
+
 def update_events(
     next_incidents: list[Path],
     added: list[Path],
@@ -104,6 +135,11 @@ def update_events(
     touched = set(new["incident_id"]) | {i for ids in members[hit] for i in ids}
     touched -= gone
     incidents = conform(_read(next_incidents, keys=keys), INCIDENTS)
+    # A news incident in no stored event was in an invalid event (quarantined, not stored):
+    # its segment is merged again too, so that event's quarantine row is made again.
+    stored_members = {i for ids in members for i in ids}
+    orphan = ~incidents["incident_id"].isin(stored_members).to_numpy(bool)
+    orphan &= ~incidents["is_background"].fillna(False).to_numpy(dtype=bool)
     redo = np.zeros(len(incidents), dtype=bool)
     country_key = partition_keys(incidents)
     for key in keys:
@@ -111,7 +147,8 @@ def update_events(
         if not len(mine):
             continue
         seg = _segments(incidents.iloc[mine], articles)
-        hot = np.unique(seg[incidents["incident_id"].iloc[mine].isin(touched).to_numpy()])
+        hit = incidents["incident_id"].iloc[mine].isin(touched).to_numpy() | orphan[mine]
+        hot = np.unique(seg[hit])
         redo[mine[np.isin(seg, hot)]] = True
     redone = set(incidents.loc[redo, "incident_id"])
     keep = ~members.map(lambda ids: any(i in redone or i in gone for i in ids)).to_numpy(bool)

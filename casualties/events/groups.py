@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from casualties.events.reconcile import date_intervals, max_day_gap, merge_events, published
@@ -48,6 +49,39 @@ def _batches(paths: list[Path], columns: list[str] | None = None):
 def _read_all(paths: list[Path]) -> pd.DataFrame:
     tables = [read_parquet(p) for p in paths]
     return pa.concat_tables(tables, promote_options="default").to_pandas()
+
+
+def undated_articles(incidents: Iterable[Path], articles: Iterable[Path]) -> pd.DataFrame:
+    """(article_id, published) of the articles whose incidents have no `published` of their
+    own: all that `reconcile.published` takes from the articles table. An incident carries
+    its article's date, so these are few or none, where every article's id and date would
+    grow with the store. Both tables are read a batch at a time, two columns of each."""
+    incidents, articles = _paths(incidents), _paths(articles)
+    has_date = bool(incidents) and "published" in pq.read_schema(incidents[0]).names
+    want: set[str] = set()
+    for batch in _batches(incidents, ["article_id", "published"] if has_date else ["article_id"]):
+        ids = batch.column(0)
+        if has_date:
+            ids = pc.filter(ids, pc.is_null(batch.column(1)))
+        want.update(i for i in ids.to_pylist() if i is not None)
+    frames = []
+    if want:
+        wanted = pa.array(sorted(want), pa.string())
+        for batch in _batches(articles, ["article_id", "published"]):
+            ids = batch.column(0)
+            if pa.types.is_dictionary(ids.type):
+                ids = ids.cast(pa.string())
+            keep = pc.and_(pc.is_in(ids, value_set=wanted), pc.is_valid(batch.column(1)))
+            if pc.any(keep).as_py():
+                frames.append(batch.filter(keep).to_pandas())
+    if not frames:
+        return pd.DataFrame(
+            {
+                "article_id": pd.Series([], dtype=object),
+                "published": pd.Series([], dtype="datetime64[ns, UTC]"),
+            }
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def merge_events_file(

@@ -25,6 +25,7 @@ import great_expectations.expectations as gxe  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from casualties.fields import CATEGORIES, TABLES, Table, conform  # noqa: E402
@@ -339,14 +340,24 @@ def _read_hashes(path: Path, column: str) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
 
 
+def _member_hashes(files: list[Path]) -> np.ndarray:
+    """64-bit hashes of every incident id listed by the events of `files` (`incident_ids`)."""
+    parts = []
+    for b in iter_batches(files, ["incident_ids"], rows=200_000):
+        ids = pc.list_flatten(b.column(0)).to_pandas()
+        parts.append(pd.util.hash_pandas_object(ids, index=False).to_numpy())
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
 def store_checks(
     chosen: Mapping[str, list[Path]],
     every: Mapping[str, list[Path]],
     index: IdIndex | None = None,
 ) -> dict:
     """Checks over the whole store that a validation of some partitions cannot see, on the
-    id columns only: unique ids across all partitions (64-bit hashes), and the article of
-    every figure and incident of the checked partitions stored. {table: [failed labels]}.
+    id columns only: unique ids across all partitions (64-bit hashes), the article of every
+    figure and incident of the checked partitions stored, and every incident an event of the
+    checked partitions lists stored. {table: [failed labels]}.
     `index` keeps the hashes of each partition for the next run (none: read every time)."""
     index = index or IdIndex(None, None)
     failed: dict[str, list[str]] = {}
@@ -366,6 +377,10 @@ def store_checks(
             mine = index.hashes(files, "article_id")
             if not np.isin(mine, articles).all():
                 out.append(f"expect_column_values_to_be_in_set(article_id) of {name}: articles")
+        if name == "events" and "incidents" in every:
+            incidents = index.hashes(every["incidents"], "incident_id")
+            if not np.isin(_member_hashes(files), incidents).all():
+                out.append("expect_column_values_to_be_in_set(incident_ids) of events: incidents")
     return failed
 
 

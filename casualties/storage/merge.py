@@ -40,7 +40,10 @@ from casualties.storage.store import (
     table_files,
 )
 
-CHUNK_ROWS = 20_000  # output rows assembled at a time (articles: ~40 MB of text)
+CHUNK_ROWS = 20_000  # output rows of figures and incidents assembled at a time
+# Articles carry their text (3.3 KB on average in the bench corpus): 5,000 rows are ~16 MB,
+# held a few times over (read batch, output chunk, writer); 20,000 cost ~60 MB more at peak.
+ARTICLE_CHUNK_ROWS = 5_000
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
 
 
@@ -93,7 +96,7 @@ class RunParts:
         for article_id in articles["article_id"]:
             self._code_of.setdefault(article_id, len(self._code_of))
         for name, df in (("figures", figures), ("incidents", incidents)):
-            codes = df["article_id"].map(self._code_of).fillna(-1).to_numpy(dtype=np.int64)
+            codes = df["article_id"].map(self._code_of).fillna(-1).to_numpy(dtype=np.int32)
             self._codes[name].append(codes)
             self._writers[name].write(df)
         self._writers["new"].write(articles)
@@ -123,7 +126,7 @@ class RunParts:
     def codes(self, name: str) -> np.ndarray:
         """Per row of the figures or incidents part: the code of its article (-1: unknown)."""
         parts = self._codes[name]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
     @property
     def code_of(self) -> Mapping[str, int]:
@@ -144,9 +147,9 @@ class RunParts:
 class _Cursor:
     """Rows of one Parquet file by position, read forward a record batch at a time."""
 
-    def __init__(self, path: Path, columns: list[str] | None = None):
+    def __init__(self, path: Path, columns: list[str] | None = None, rows: int = CHUNK_ROWS):
         self._path = path
-        self._batches = open_parquet(path).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
+        self._batches = open_parquet(path).iter_batches(batch_size=rows, columns=columns)
         self._buf: pa.Table | None = None
         self._start = 0
         self._end = 0
@@ -189,9 +192,9 @@ class _Loaded:
         return self._table.take(pa.array(positions))
 
 
-def _reader(path: Path, positions: np.ndarray):
+def _reader(path: Path, positions: np.ndarray, rows: int):
     increasing = len(positions) < 2 or bool(np.all(np.diff(positions) > 0))
-    return _Cursor(path) if increasing else _Loaded(path)
+    return _Cursor(path, rows=rows) if increasing else _Loaded(path)
 
 
 class _PartWriters:
@@ -237,28 +240,29 @@ def _write_in_order(
     table: Table,
     sides: np.ndarray,
     positions: np.ndarray,
-    row_parts: np.ndarray,
+    row_parts: np.ndarray | _RowParts,
     paths: list[Path],
     fix=None,
+    chunk: int = CHUNK_ROWS,
 ) -> None:
     """Copy rows into `writer` in the order given: row k is row positions[k] of
     paths[sides[k]], written to partition file row_parts[k]. `fix(rows, side)` may patch an
-    Arrow piece before it is written.
+    Arrow piece before it is written. `chunk` rows are read and written at a time.
 
     Rows stay Arrow from reader to writer (`TableWriter.write_arrow`), but for stored rows of
     an older schema (see `_write_chunk`)."""
     readers = {}
     for code in np.unique(sides):
         mine = positions[sides == code]
-        readers[int(code)] = _reader(paths[int(code)], mine)
-    for start in range(0, len(sides), CHUNK_ROWS):
-        s, p = sides[start : start + CHUNK_ROWS], positions[start : start + CHUNK_ROWS]
+        readers[int(code)] = _reader(paths[int(code)], mine, chunk)
+    for start in range(0, len(sides), chunk):
+        s, p = sides[start : start + chunk], positions[start : start + chunk]
         cut = np.flatnonzero(np.diff(s)) + 1  # runs of rows from one side
         pieces = []
         for a, b in zip(np.r_[0, cut], np.r_[cut, len(s)], strict=True):
             piece = readers[int(s[a])].take(p[a:b])
             pieces.append(fix(piece, int(s[a])) if fix else piece)
-        _write_chunk(writer, pieces, table, row_parts[start : start + CHUNK_ROWS])
+        _write_chunk(writer, pieces, table, row_parts[start : start + chunk])
 
 
 def _write_chunk(writer, pieces: list[pa.Table], table: Table, parts: np.ndarray) -> None:
@@ -335,10 +339,43 @@ def _old_ranks(path: Path | None, rank_of: Mapping[str, int]) -> np.ndarray:
     if path is None or not path.exists():
         return np.zeros(0, dtype=np.int64)
     parts = [
-        batch.column(0).to_pandas().map(rank_of).fillna(-1).to_numpy(dtype=np.int64)
+        batch.column(0).to_pandas().map(rank_of).fillna(-1).to_numpy(dtype=np.int32)
         for batch in _iter_column_batches(path, ["article_id"])
     ]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+
+
+@dataclass
+class _RowParts:
+    """The partition file of each row, made a slice at a time (an array of names for every
+    row would cost 8 bytes a row): row k goes to names[code[rank[k]]]."""
+
+    names: np.ndarray
+    code: np.ndarray
+    rank: np.ndarray
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        return self.names[self.code[self.rank[rows]]]
+
+
+def _in_rank_order(side_rank: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(side, position, rank) of the kept rows (rank >= 0) of every side, ordered by rank and
+    then position. Ranks of different sides never tie (an article's rows come from the side
+    its winning row is on); rows already in that order (a full rebuild) are not sorted."""
+    kept = [np.flatnonzero(r >= 0).astype(np.int32) for r in side_rank]
+    tsides = np.concatenate(
+        [np.full(len(k), s, dtype=np.int32) for s, k in enumerate(kept)] or [np.zeros(0, np.int32)]
+    )
+    positions = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
+    row_rank = (
+        np.concatenate([r[k] for r, k in zip(side_rank, kept, strict=True)])
+        if kept
+        else np.zeros(0, dtype=np.int32)
+    )
+    if len(row_rank) > 1 and not bool(np.all(row_rank[1:] >= row_rank[:-1])):
+        order = np.lexsort((positions, row_rank))
+        tsides, positions, row_rank = tsides[order], positions[order], row_rank[order]
+    return tsides, positions, row_rank
 
 
 @dataclass
@@ -437,20 +474,26 @@ def merge_into(
             win_part[redo],
             paths,
             fix_articles,
+            ARTICLE_CHUNK_ROWS,
         )
     rows["articles"], written["articles"] = w.rows, set(w.writers)
 
     # Figures and incidents of the rewritten partitions: rank of the winning article, then
     # their order on their side; stored rows from the same partition's file, new rows from
     # the part file.
-    ranks = np.arange(len(winners), dtype=np.int64)
+    # Per row of figures or incidents: 4-byte ranks and positions (a row costs ~20 bytes here,
+    # the figures of a 1 GB corpus number millions), and no sort when the rows are in order.
+    ranks = np.arange(len(winners), dtype=np.int32)
     from_old = side_code < NEW
     ids = winners["article_id"].astype(object).to_numpy()
     old_rank_of = dict(zip(ids[from_old & redo], ranks[from_old & redo], strict=True))
     new_rank_of = dict(zip(ids[~from_old], ranks[~from_old], strict=True))
-    new_rank = np.array(
-        [new_rank_of.get(a, -1) for a in parts.code_of], dtype=np.int64
+    new_rank = np.fromiter(
+        (new_rank_of.get(a, -1) for a in parts.code_of), dtype=np.int32, count=len(parts.code_of)
     )  # by article code of the new rows
+    del new_rank_of
+    part_names, part_code = np.unique(win_part, return_inverse=True)
+    part_code = part_code.astype(np.int32)
     for name, table in (("figures", FIGURES), ("incidents", INCIDENTS)):
         stored = dict(old.get(name) or {})
         names = sorted(f for f in stored if f in dirty)
@@ -459,23 +502,19 @@ def merge_into(
         side_rank.append(
             np.where(codes >= 0, new_rank[np.maximum(codes, 0)] if len(new_rank) else -1, -1)
         )
-        tsides = np.concatenate(
-            [np.full(len(r), s, dtype=np.int64) for s, r in enumerate(side_rank)]
-        )
-        positions = np.concatenate([np.arange(len(r), dtype=np.int64) for r in side_rank])
-        row_rank = np.concatenate(side_rank)
-        kept = row_rank >= 0
-        order = np.lexsort((positions[kept], row_rank[kept]))
-        ranked = row_rank[kept][order]
+        del codes
+        tsides, positions, row_rank = _in_rank_order(side_rank)
+        del side_rank
         with _PartWriters(stage / table.name, table, metadata) as w:
             _write_in_order(
                 w,
                 table,
-                tsides[kept][order],
-                positions[kept][order],
-                win_part[ranked],
+                tsides,
+                positions,
+                _RowParts(part_names, part_code, row_rank),
                 [*(stored[f] for f in names), parts.path(name)],
             )
+        del tsides, positions, row_rank
         rows[name], written[name] = w.rows, set(w.writers)
         dropped[name] = (dirty & set(stored)) - written[name]
     dropped["articles"] = (dirty & set(old_articles)) - written["articles"]

@@ -344,6 +344,47 @@ def test_whole_store_checks_use_the_id_index_of_unchanged_partitions(tmp_path):
     assert len(list((report / quality.ID_INDEX).iterdir())) == 3  # a.jsonl's index is gone
 
 
+def test_store_checks_find_an_event_whose_incident_is_not_stored(tmp_path):
+    """Events list their incidents by id: an event whose incident is gone from the incidents
+    table (a partition lost, a merge that went wrong) fails the whole-store check, read from
+    the id columns; with every incident stored it passes."""
+    from casualties.events.reconcile import merge_events
+    from casualties.extract.article import extract_frame
+    from casualties.quality import checks as quality
+
+    articles = pd.DataFrame(
+        {
+            "article_id": ["a1", "a2"],
+            "text": [
+                "KABUL - A car bomb killed 5 people at a market in Kabul on Tuesday.",
+                "LAGOS - Gunmen killed 12 villagers in Lagos on Monday, police said.",
+            ],
+            "published": pd.to_datetime(["2024-03-07", "2024-05-07"], utc=True),
+        }
+    )
+    _, incidents = extract_frame(articles)
+    events = merge_events(incidents, articles[["article_id", "published"]])
+    assert len(incidents) == 2 and len(events) == 2
+    out = tmp_path / "out"
+    stage = store.staging_dir(out, "r1")
+    tables = {"incidents": incidents, "events": events}
+    for name, df in tables.items():
+        table = TABLES[name]
+        store.write_table(df.assign(run_id="r1"), stage, table, {"run_id": "r1"}, "a.jsonl")
+    store.commit(out, {**store.committed_manifest(out), "run_id": "r1", "files": {}})
+    label = "expect_column_values_to_be_in_set(incident_ids) of events: incidents"
+    every = {n: store.table_files(out, TABLES[n]) for n in tables}
+    assert quality.store_checks({"events": every["events"]}, every) == {"events": []}
+
+    stage = store.staging_dir(out, "r2")  # the second incident's partition replaced: one left
+    store.write_table(
+        incidents.iloc[:1].assign(run_id="r2"), stage, TABLES["incidents"], {}, "a.jsonl"
+    )
+    store.commit(out, {**store.committed_manifest(out), "run_id": "r2", "files": {}})
+    every = {n: store.table_files(out, TABLES[n]) for n in tables}
+    assert quality.store_checks({"events": every["events"]}, every) == {"events": [label]}
+
+
 BACKGROUND_ARTICLES = [
     {
         "id": "kabul-market-tuesday",

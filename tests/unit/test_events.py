@@ -547,3 +547,93 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     assert ev["n_sources"] > 1 and _triple(ev, "killed") == [90, 90, 90]
     # only the touched blocks were merged again, not every incident
     assert 0 < sum(merged_rows) < len(full["incident_ids"].explode()) / 2
+
+
+def test_only_the_dates_incidents_lack_are_read_from_the_articles(golden_events, tmp_path):
+    """The flow reads from the articles table only the dates of articles whose incidents have
+    none of their own (an older table, a copy of a text stored without its date); the events
+    equal those of a merge given every article."""
+    from casualties.events.groups import undated_articles
+
+    incidents, _ = golden_events
+    articles = pd.DataFrame(
+        [
+            {"article_id": a["id"], "published": pd.Timestamp(a["published"])}
+            for story in STORIES
+            for a in story["articles"]
+        ]
+    )
+    undated = incidents["article_id"].iloc[0]
+    incidents = incidents.assign(
+        published=incidents["published"].where(incidents["article_id"] != undated)
+    )
+    inc_path, art_path = tmp_path / "incidents.parquet", tmp_path / "articles.parquet"
+    incidents.to_parquet(inc_path)
+    articles.to_parquet(art_path)
+    lookup = undated_articles([inc_path], [art_path])
+    assert lookup["article_id"].tolist() == [undated]
+    assert lookup["published"].iloc[0] == articles.set_index("article_id").loc[undated].iloc[0]
+    pd.testing.assert_frame_equal(
+        merge_events(incidents, lookup), merge_events(incidents, articles)
+    )
+    dated = golden_events[0]
+    dated.to_parquet(inc_path)
+    assert undated_articles([inc_path], [art_path]).empty
+
+
+def test_an_invalid_event_is_made_again_when_its_country_is_merged_again(tmp_path):
+    """An event that failed validation is quarantined, not stored. A later run that touches
+    another time segment of its country merges its segment again too (its incidents are in no
+    stored event), so its quarantine row is made again; the rows of invalid events of
+    countries the run does not touch are kept from the stored quarantine."""
+    import casualties.events.blocks as blocks
+    from schemas.validate import validate
+
+    inc = _stories(n_loose=0)
+    path = tmp_path / "incidents" / "a.parquet"
+    path.parent.mkdir()
+    inc.to_parquet(path)
+    full = merge_events(inc)
+    iraq = full[full["country"] == "Iraq"]
+    invalid = iraq.iloc[5]  # stands for an event that failed validation: not stored
+    stored = {}
+    for key, events in (
+        ("country:Iraq", iraq.drop(index=invalid.name)),
+        ("country:Syria", full[full["country"] == "Syria"]),
+        ("country:Yemen", full[full["country"] == "Yemen"]),
+    ):
+        stored[key] = tmp_path / "events" / f"{len(stored)}.parquet"
+        stored[key].parent.mkdir(exist_ok=True)
+        events.to_parquet(stored[key])
+    later = _incidents(  # an Iraqi report a year on: a time segment of its own
+        {
+            "article_id": "later",
+            "incident_id": "later:i0",
+            "date": pd.Timestamp("2021-06-01"),
+            "country": "Iraq",
+            "place": "town1",
+            "latitude": 11.0,
+            "longitude": 40.0,
+            "killed": (4, 4, 4),
+        }
+    )
+    new = tmp_path / "incidents" / "b.parquet"
+    later.to_parquet(new)
+    changes, dropped = blocks.update_events([path, new], [new], [], stored, None)
+    assert set(changes) == {"country:Iraq"} and not dropped
+    assert invalid["event_id"] in set(changes["country:Iraq"]["event_id"])
+    everything = pd.concat([inc, later], ignore_index=True)
+    pd.testing.assert_frame_equal(
+        _by_id(changes["country:Iraq"]),
+        _by_id(merge_events(everything).query("country == 'Iraq'")),
+    )
+
+    # The quarantine row of an invalid event names its country; it stays while the run
+    # merges other countries only.
+    broken = conform(full.iloc[[0]], EVENTS).assign(killed_low=10**6, run_id="r1")
+    _, quarantine = validate(broken, "events", run_id="r1")
+    country = full.iloc[0]["country"]
+    assert len(quarantine) == 1 and f"country={country}" in quarantine["excerpt"].iloc[0]
+    assert blocks.touched_partitions([new], []) == {"country:Iraq"}
+    assert len(blocks.untouched_quarantine(quarantine, {"country:Iraq"})) == int(country != "Iraq")
+    assert blocks.untouched_quarantine(quarantine, {f"country:{country}"}).empty
