@@ -209,7 +209,7 @@ def group_incidents(text: str, figures: list[Figure]) -> list[Incident]:
         cur.end = max(cur.end, s1)
         cur.party = cur.party or rep.party
         if rep.vague_only and all(c in cur.accounts for c in rep.counts):
-            if _ALSO.search(said.low):  # "A number of journalists were also injured": others
+            if _says_others(figs):  # "A number of journalists were also injured": others
                 for cat, t in rep.counts.items():
                     cur.accounts[cat] = _Accounts(_add(cur.accounts[cat].merged(), t), rep.party)
             continue  # "many bodies" after "73 killed": the same dead, said vaguely
@@ -281,6 +281,21 @@ def _same_count(a: Figure, b: Figure) -> bool:
 
 _EARLIER_REPORT = Gated(EARLIER_REPORT)
 _ALSO = re.compile(r"\b(?:" + alt(RULES["vague_also"]) + r")\b")
+_ALSO_BEFORE, _ALSO_AFTER = RULES["vague_also_window"]
+
+
+def _says_others(figs: list[Figure]) -> bool:
+    """Whether the words next to a vague figure say it counts other people ("a number of
+    journalists were also injured"); only in its clause: "the injured were rushed to the
+    college and other hospitals" are the same injured."""
+    for f in figs:
+        at = f.start - f.sentence_start
+        near = f.sentence[max(at - _ALSO_BEFORE, 0) : f.end - f.sentence_start + _ALSO_AFTER]
+        if _ALSO.search(near.lower()):
+            return True
+    return False
+
+
 _NEW_INCIDENT = Gated(NEW_INCIDENT)
 
 
