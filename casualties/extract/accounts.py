@@ -45,6 +45,7 @@ _RECENT = int(RULES["recent_stories"])
 _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
 _ORDINAL = re.compile(RULES["ordinal_victim"])
 _ORDINALS = RULES["ordinals"]
+_REFINE_SHARE = float(RULES["refine_share"])
 _ROUGH = re.compile(r"\b(?:" + alt(RULES["round_words"]) + r")\b")
 _NOT_MORE = re.compile(r"\b(?:" + alt(RULES["not_more"]) + r")\b")
 _PLACE_NAMED = re.compile(RULES["place_named"])
@@ -293,8 +294,10 @@ def _another_source(story: _Story, inc: Incident, told: _Told) -> bool:
 
 def _refines(current: Triple, t: Triple) -> bool:
     """Whether a stated count refines a round-worded one: not below its low ("a dozen" then 18,
-    "scores" then 149; "dozens" then 3 is another event)."""
-    return t[1] >= current[0]
+    "scores" then 149; "dozens" then 3 is another event), or only a little below it: the low
+    of round words is a convention, not a count ("several hundred", 300 by ACLED's rule, then
+    "injuries totaled 270")."""
+    return t[1] >= current[0] * _REFINE_SHARE
 
 
 def _adds_more(figures: list[Figure], inc: Incident) -> tuple[bool, int]:

@@ -52,6 +52,7 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["after_aux_np", "noun_object_context", "noun_cues", "of_whom_link"], _STR),
         "casualties_besides_dead": _STR,
         "age_apposition": _STR,
+        "toll_hints": _LIST,
     },
     "context": {
         **dict.fromkeys(["victim_types", "victim_share", "zero"], _DICT),
@@ -104,6 +105,7 @@ SHAPES: dict[str, dict[str, type]] = {
         "vague_also": _STR,
         "running_toll": _STR,
         "round_words": _STR,
+        "refine_share": float,
         "place_named": _STR,
         "all_but_attackers": _STR,
         "event_rules": _STR,
