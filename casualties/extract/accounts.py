@@ -249,6 +249,8 @@ def _relation(
             how = "part"  # "11 killed, all but one the attackers" ... "police killed two"
         if how is None and (inc.claim_by_party or acc.party):
             how = "competing"  # a party's own claim of another number only widens the range
+        elif how == "part" and acc.best_neutral is None and not inc.claim_by_party and t[1]:
+            how = "competing"  # a smaller count after only a party's claim: the other account
         if how is None:
             return None
         out[cat] = how

@@ -26,7 +26,7 @@ from casualties.extract.background import (
     is_question,
     is_running_toll,
 )
-from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
+from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt, attribution, is_party
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
 
@@ -263,9 +263,27 @@ def _split_competing_accounts(
         turn = s0 + m.start()
         before = [i for i in idx if figures[i].start < turn]
         after = [i for i in idx if figures[i].start >= turn]
-        if any(_same_count(figures[a], figures[b]) for a in before for b in after):
+        rest = sentence[m.start() :]
+        source = attribution(rest)
+        neutral = source is not None and not is_party(source, rest.lower())
+        if any(_competes(figures[a], figures[b], neutral) for a in before for b in after):
             out[s0], out[turn] = before, after
+            # the figures after the turn are the other source's, not the first speaker's
+            for i in after:
+                figures[i].attributed_to = source or figures[i].attributed_to
+                figures[i].claim_by_party = figures[i].claim_by_party and not neutral
     return out
+
+
+def _competes(a: Figure, b: Figure, neutral: bool) -> bool:
+    """Whether two figures on either side of a turn to another source are two accounts of one
+    count: the same victims (`_same_count`), or a party's count of its enemies against a
+    `neutral` source's count of other victims of the same category ("the military said 70
+    insurgents were killed, while witnesses said 39 civilians died": whom the dead were is
+    what they dispute; "the rebels said 12 soldiers died" is the other side's own claim)."""
+    if _same_count(a, b):
+        return True
+    return neutral and a.claim_by_party and a.category == b.category and _counts_victims(b)
 
 
 def _same_count(a: Figure, b: Figure) -> bool:
