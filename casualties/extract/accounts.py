@@ -40,6 +40,7 @@ from casualties.extract.model import Figure, Incident
 from casualties.extract.quantities import parse_quantity
 
 _NEW_STORY = re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b")
+_FIRST_PART = re.compile(r"\b(?:" + alt(RULES["first_part"]) + r")\b")
 _SHOT = re.compile(alt(RULES["shot_rules"]))
 _RECENT = int(RULES["recent_stories"])
 _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
@@ -373,8 +374,11 @@ def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> 
         rel: dict[str, str] = {}
         told = _Told(figures, inc)
         vague, rough = _vague_categories(figures, inc)
-        if stories and not _NEW_STORY.search(told.low):
-            more = _adds_more(figures, inc)
+        first = bool(stories) and bool(_FIRST_PART.search(told.low))
+        if stories and (first or not _NEW_STORY.search(told.low)):
+            # "three were killed in the first attack; the rest in the second blast": a part of
+            # the story told, whatever words of the second follow
+            more = (False, 0) if first else _adds_more(figures, inc)
             story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough), told)
         if story is None:
             stories.append(_Story(inc, n_accounts, vague, rough, told, _more_than(figures, inc)))

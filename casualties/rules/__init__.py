@@ -107,6 +107,7 @@ SHAPES: dict[str, dict[str, type]] = {
         "round_words": _STR,
         "refine_share": float,
         "place_named": _STR,
+        "first_part": _STR,
         "all_but_attackers": _STR,
         "event_rules": _STR,
         "weekday_only": _STR,
