@@ -54,7 +54,7 @@ _EVENT_RULE = re.compile(RULES["event_rules"])
 
 _REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
 _BY_POLICE = re.compile(RULES["killed_by_police_after"])
-_ALL_BUT_ATTACKERS = re.compile(RULES["all_but_attackers"])
+_ALL_BUT_ATTACKERS = re.compile(RULES["all_but_attackers"], re.IGNORECASE)
 
 # Reason codes of `Figure.why`
 NEW = "new account"
@@ -102,7 +102,9 @@ def _all_but_attackers(f: Figure) -> tuple[Figure, int] | None:
     if f.category != "killed" or f.is_subset or f.victim_type is not None:
         return None
     after = f.end - f.sentence_start
-    m = _ALL_BUT_ATTACKERS.match(f.sentence.lower(), after)
+    if "," not in f.sentence[after : after + 48]:  # the pattern's comma, cheaply first
+        return None
+    m = _ALL_BUT_ATTACKERS.match(f.sentence, after)
     n = m and parse_quantity(m.group("n"))
     if not m or n is None or n.best >= f.best:
         return None
@@ -329,7 +331,7 @@ class _Told:
     """The words of an incident's telling that the article pass asks about: its sentences, and
     the sources its victim counts are attributed to."""
 
-    __slots__ = ("text", "low", "sources", "event", "whole")
+    __slots__ = ("text", "_low", "sources", "event", "whole")
 
     def __init__(self, figures: list[Figure], inc: Incident):
         seen: dict[int, str] = {}
@@ -351,7 +353,14 @@ class _Told:
         for cat, out in self.whole.items():
             self.whole[cat] = inc.counts[cat][1] + out
         self.text = " ".join(seen.values())
-        self.low = self.text.lower()
+        self._low: str | None = None
+
+    @property
+    def low(self) -> str:
+        """The sentences lower-cased (looked up once, only when asked)."""
+        if self._low is None:
+            self._low = self.text.lower()
+        return self._low
 
 
 def consolidate(text: str, figures: list[Figure], incidents: list[Incident]) -> list[Incident]:
