@@ -21,7 +21,9 @@ Each figure records the account it joined, whether it counted and why (`Figure.a
 
 from __future__ import annotations
 
+import bisect
 import re
+from dataclasses import replace
 
 from casualties.extract.background import (
     DAY_SPAN,
@@ -40,19 +42,25 @@ from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
 from casualties.extract.incidents import Triple, _Accounts, _refinable
 from casualties.extract.model import Figure, Incident
+from casualties.extract.quantities import parse_quantity
 
 _NEW_STORY = re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b")
+_FIRST_PART = re.compile(r"\b(?:" + alt(RULES["first_part"]) + r")\b")
 _SHOT = re.compile(alt(RULES["shot_rules"]))
 _RECENT = int(RULES["recent_stories"])
 _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
 _ORDINAL = re.compile(RULES["ordinal_victim"])
 _ORDINALS = RULES["ordinals"]
+_REFINE_SHARE = float(RULES["refine_share"])
 _ROUGH = re.compile(r"\b(?:" + alt(RULES["round_words"]) + r")\b")
 _FORCE_SIZES = frozenset(RULES["force_sizes"])
 _NOT_MORE = re.compile(r"\b(?:" + alt(RULES["not_more"]) + r")\b")
+_PLACE_NAMED = re.compile(RULES["place_named"])
+_EVENT_RULE = re.compile(RULES["event_rules"])
 
 _REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
 _BY_POLICE = re.compile(RULES["killed_by_police_after"])
+_ALL_BUT_ATTACKERS = re.compile(RULES["all_but_attackers"], re.IGNORECASE)
 
 # Reason codes of `Figure.why`
 NEW = "new account"
@@ -69,7 +77,16 @@ UNNUMBERED = "same people, unnumbered"
 
 def mark_attackers(figures: list[Figure]) -> None:
     """Before grouping: "All three were shot and killed by police" names the attackers again
-    (victim type perpetrators: CONVENTIONS keeps them out of killed totals)."""
+    (victim type perpetrators: CONVENTIONS keeps them out of killed totals); "11 were killed,
+    all but one the attackers" adds the attackers as a part of the 11 (`_all_but_attackers`)."""
+    found = [x for f in figures if (x := _all_but_attackers(f)) is not None]
+    for attackers, n_start in found:
+        at = bisect.bisect_left(figures, n_start, key=lambda f: f.start)
+        if at < len(figures) and figures[at].start == n_start:
+            # "all but two of them gunmen": the two excepted are the victims, not attackers
+            figures[at].victim_type = None
+        at = bisect.bisect(figures, attackers.start, key=lambda f: f.start)
+        figures.insert(at, attackers)
     for f in figures:
         if f.category != "killed" or f.victim_type is not None:
             continue
@@ -83,10 +100,52 @@ def mark_attackers(figures: list[Figure]) -> None:
             f.victim_type = "perpetrators"
 
 
+def _all_but_attackers(f: Figure) -> tuple[Figure, int] | None:
+    """The attackers inside a killed count that says all but a few of the dead were attackers:
+    a figure of the count less the exception, victim type perpetrators, a part of the count
+    (`incidents._report` takes it out: "at least 11 killed, all except one the attackers" is
+    one victim). Also the offset of the exception's number ("one")."""
+    if f.category != "killed" or f.is_subset or f.victim_type is not None:
+        return None
+    after = f.end - f.sentence_start
+    if "," not in f.sentence[after : after + 48]:  # the pattern's comma, cheaply first
+        return None
+    m = _ALL_BUT_ATTACKERS.match(f.sentence, after)
+    n = m and parse_quantity(m.group("n"))
+    if not m or n is None or n.best >= f.best:
+        return None
+    a, b = m.span("all")
+    attackers = replace(
+        f,
+        start=f.sentence_start + a,
+        end=f.sentence_start + b,
+        surface=f.sentence[a:b],
+        low=max(f.low - n.best, 0),
+        best=f.best - n.best,
+        high=None if f.high is None else max(f.high - n.best, 0),
+        rule="subset:killed:all_but_attackers",
+        victim_type="perpetrators",
+        is_subset=True,
+        is_aggregate=False,
+    )
+    return attackers, f.sentence_start + m.start("n")
+
+
 class _Story:
     """One news incident as the article tells it, from one or more incidents of the grouping."""
 
-    __slots__ = ("members", "accounts", "account", "party", "vague", "rough", "more_than")
+    __slots__ = (
+        "members",
+        "accounts",
+        "account",
+        "party",
+        "vague",
+        "rough",
+        "more_than",
+        "sources",
+        "lede",
+        "whole",
+    )
 
     def __init__(
         self,
@@ -94,15 +153,21 @@ class _Story:
         account: int,
         vague: set[str],
         rough: set[str],
+        told: _Told,
         more_than: frozenset[str] = frozenset(),
     ):
         self.members = [inc]
         self.more_than = more_than  # categories told as "more than N" (N + 1 is the same count)
+        self.sources = set(told.sources)  # who the story's counts were attributed to
+        self.lede = told.text  # the sentences of its first telling (places named there)
         self.accounts = {cat: _Accounts(t, inc.claim_by_party) for cat, t in inc.counts.items()}
         self.account = account
         self.party = inc.claim_by_party
         self.vague = vague  # categories told only vaguely so far ("several", "many")
         self.rough = rough  # ... or only in round words ("a dozen", "scores", "dozens")
+        # per category, the count with the attackers inside it ("11 killed, all but one the
+        # attackers": 11 for a victim count of 1): later counts up to it are parts of it
+        self.whole = told.whole
 
     def retell(self, cat: str, accounts: _Accounts, vague: set[str], rough: set[str]) -> None:
         """A count the story lacked or told only vaguely, now from a report: it replaces."""
@@ -161,7 +226,13 @@ def _fits(current: Triple, t: Triple) -> str | None:
 
 
 def _relation(
-    story: _Story, inc: Incident, more: bool, ordinal: int, vague: frozenset, rough: frozenset
+    story: _Story,
+    inc: Incident,
+    more: bool,
+    ordinal: int,
+    vague: frozenset,
+    rough: frozenset,
+    told: _Told,
 ) -> dict[str, str] | None:
     """Per shared category, "repeat" or "part"; None when a count does not fit the story.
     `more`: the incident's words add to what was told ("another", "more", "then", "also"):
@@ -188,16 +259,25 @@ def _relation(
             how = "part"  # "a fourth victim died" when the story counts four
         elif more and (how == "part" or (how == "repeat" and t[1] <= 2)):
             how = None
+        elif how in (None, "open") and t[1] <= story.whole.get(cat, 0):
+            how = "part"  # "11 killed, all but one the attackers" ... "police killed two"
         if how is None and (inc.claim_by_party or acc.party):
             how = "competing"  # a party's own claim of another number only widens the range
+        elif how == "part" and acc.best_neutral is None and not inc.claim_by_party and t[1]:
+            how = "competing"  # a smaller count after only a party's claim: the other account
         if how is None:
             return None
         out[cat] = how
     if "open" in out.values():
         # an exact count inside an open one ("more than 70" ... "71") is the same toll only when
         # another count of the report repeats exactly ("ten killed and 71 wounded")
+        # ... or when another source gives it and every count of the report is the story's or
+        # above its open one (not a part, nor a number for round words): "20 dead and 55
+        # injured" after "at least 15 killed and over 50 injured"
         exact = any(inc.counts[c][1] == story.accounts[c].merged()[1] for c in out)
-        if not exact:
+        fits = all(how in ("open", "repeat") for how in out.values())
+        sourced = fits and _another_source(story, inc, told)
+        if not exact and not sourced:
             return None
         out = {c: _open_repeat(story, inc, c) if how == "open" else how for c, how in out.items()}
     return out
@@ -213,10 +293,27 @@ def _open_repeat(story: _Story, inc: Incident, cat: str) -> str:
     return "repeat"
 
 
+def _another_source(story: _Story, inc: Incident, told: _Told) -> bool:
+    """Whether a report is another source's account of the story ("At least 15 were killed"
+    ... "The news agency Fars reports the death toll at 20"): it names a source the story's
+    counts did not, states its counts rather than telling what an event did ("the same group
+    claimed an ambush that killed 23 soldiers" is another event), and names no place the
+    story's first telling did not ("In Mosul, police said 20 died" is another event). It
+    retells the story's counts: a count of a category the story lacks ("33 killed and 25
+    injured" after "at least 14 killed") is told of another event."""
+    if told.event or not told.sources - story.sources:
+        return False
+    if any(cat not in story.accounts for cat in inc.counts):
+        return False
+    return all(m.group(1) in story.lede for m in _PLACE_NAMED.finditer(told.text))
+
+
 def _refines(current: Triple, t: Triple) -> bool:
     """Whether a stated count refines a round-worded one: not below its low ("a dozen" then 18,
-    "scores" then 149; "dozens" then 3 is another event)."""
-    return t[1] >= current[0]
+    "scores" then 149; "dozens" then 3 is another event), or only a little below it: the low
+    of round words is a convention, not a count ("several hundred", 300 by ACLED's rule, then
+    "injuries totaled 270")."""
+    return t[1] >= current[0] * _REFINE_SHARE
 
 
 def _adds_more(figures: list[Figure], inc: Incident) -> tuple[bool, int]:
@@ -241,13 +338,40 @@ def _adds_more(figures: list[Figure], inc: Incident) -> tuple[bool, int]:
     return more, ordinal
 
 
-def _sentences_low(text: str, figures: list[Figure], inc: Incident) -> str:
-    seen: dict[int, str] = {}
-    for i in inc.figure_indices:
-        f = figures[i]
-        if f.sentence_start not in seen:
-            seen[f.sentence_start] = f.sentence
-    return " ".join(seen.values()).lower()
+class _Told:
+    """The words of an incident's telling that the article pass asks about: its sentences, and
+    the sources its victim counts are attributed to."""
+
+    __slots__ = ("text", "_low", "sources", "event", "whole")
+
+    def __init__(self, figures: list[Figure], inc: Incident):
+        seen: dict[int, str] = {}
+        self.sources: set[str] = set()
+        self.event = False  # some count is told as what an event did ("an ambush killed 23")
+        self.whole: dict[str, int] = {}  # attackers taken out of a count, then the whole
+        for i in inc.figure_indices:
+            f = figures[i]
+            if f.sentence_start not in seen:
+                seen[f.sentence_start] = f.sentence
+            if f.is_subset and f.victim_type == "perpetrators" and f.category in inc.counts:
+                self.whole[f.category] = self.whole.get(f.category, 0) + f.best
+            if f.is_subset or f.victim_type == "perpetrators":
+                continue
+            if f.attributed_to:
+                self.sources.add(f.attributed_to)
+            if f.qualifier != "unspecified":  # "killed a number of worshippers" counts none
+                self.event = self.event or bool(_EVENT_RULE.match(f.rule))
+        for cat, out in self.whole.items():
+            self.whole[cat] = inc.counts[cat][1] + out
+        self.text = " ".join(seen.values())
+        self._low: str | None = None
+
+    @property
+    def low(self) -> str:
+        """The sentences lower-cased (looked up once, only when asked)."""
+        if self._low is None:
+            self._low = self.text.lower()
+        return self._low
 
 
 def consolidate(
@@ -270,19 +394,23 @@ def consolidate(
             continue
         story: _Story | None = None
         rel: dict[str, str] = {}
-        low = _sentences_low(text, figures, inc) if stories else ""
+        told = _Told(figures, inc)
         vague, rough = _vague_categories(figures, inc)
-        if stories and not _NEW_STORY.search(low):
-            more = _adds_more(figures, inc)
-            story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough))
+        first = bool(stories) and bool(_FIRST_PART.search(told.low))
+        if stories and (first or not _NEW_STORY.search(told.low)):
+            # "three were killed in the first attack; the rest in the second blast": a part of
+            # the story told, whatever words of the second follow
+            more = (False, 0) if first else _adds_more(figures, inc)
+            story, rel = _find_story(stories, inc, *more, frozenset(vague), frozenset(rough), told)
             story = _same_day(text, story, rel, inc)
         if story is None:
-            stories.append(_Story(inc, n_accounts, vague, rough, _more_than(figures, inc)))
+            stories.append(_Story(inc, n_accounts, vague, rough, told, _more_than(figures, inc)))
             how_of[id(inc)] = (n_accounts, NEW)
             n_accounts += 1
             continue
         story.members.append(inc)
         story.party = story.party or inc.claim_by_party
+        story.sources |= told.sources
         reason = REPEAT.format(story.account)
         account = story.account
         for cat, t in inc.counts.items():
@@ -338,6 +466,7 @@ def _find_story(
     ordinal: int,
     vague: frozenset,
     rough: frozenset,
+    told: _Told,
 ) -> tuple[_Story | None, dict]:
     """The story an incident retells: the most recent (of the last few, and the lede's) whose
     shared counts it fits; with no count shared, the story just before it (it adds categories)."""
@@ -346,7 +475,7 @@ def _find_story(
         candidates.append(stories[0])
     conflict = False
     for story in candidates:
-        rel = _relation(story, inc, more, ordinal, vague, rough)
+        rel = _relation(story, inc, more, ordinal, vague, rough, told)
         if rel:
             return story, rel
         if rel is None:

@@ -256,6 +256,7 @@ for _cat, _entries in CAT["toll"].items():
         _TOLL_PARTS.append(f"(?P<g{len(TOLL_NAMES) - 1}>{alt(_e['pattern'])})")
 TOLL_BEFORE = re.compile(r"\b(?:" + "|".join(_TOLL_PARTS) + r")" + CAT["toll_link"] + r"$", CI)
 TOLL_RISE = re.compile(CAT["toll_rise"], CI)
+TOLL_HINTS = tuple(CAT["toll_hints"])  # lower-cased words every toll pattern holds
 RAISE_TOLL = re.compile(CAT["raise_toll"] + r"(?:\w+\s+){0,5}$", CI)
 
 FILLER = re.compile(

@@ -29,7 +29,7 @@ from casualties.extract.background import (
     named_day,
     opening_day,
 )
-from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt
+from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt, attribution, is_party
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
 
@@ -225,7 +225,7 @@ def group_incidents(text: str, figures: list[Figure], published=None) -> list[In
         cur.end = max(cur.end, s1)
         cur.party = cur.party or rep.party
         if rep.vague_only and all(c in cur.accounts for c in rep.counts):
-            if _ALSO.search(said.low):  # "A number of journalists were also injured": others
+            if _says_others(figs):  # "A number of journalists were also injured": others
                 for cat, t in rep.counts.items():
                     cur.accounts[cat] = _Accounts(_add(cur.accounts[cat].merged(), t), rep.party)
             continue  # "many bodies" after "73 killed": the same dead, said vaguely
@@ -279,9 +279,27 @@ def _split_competing_accounts(
         turn = s0 + m.start()
         before = [i for i in idx if figures[i].start < turn]
         after = [i for i in idx if figures[i].start >= turn]
-        if any(_same_count(figures[a], figures[b]) for a in before for b in after):
+        rest = sentence[m.start() :]
+        source = attribution(rest)
+        neutral = source is not None and not is_party(source, rest.lower())
+        if any(_competes(figures[a], figures[b], neutral) for a in before for b in after):
             out[s0], out[turn] = before, after
+            # the figures after the turn are the other source's, not the first speaker's
+            for i in after:
+                figures[i].attributed_to = source or figures[i].attributed_to
+                figures[i].claim_by_party = figures[i].claim_by_party and not neutral
     return out
+
+
+def _competes(a: Figure, b: Figure, neutral: bool) -> bool:
+    """Whether two figures on either side of a turn to another source are two accounts of one
+    count: the same victims (`_same_count`), or a party's count of its enemies against a
+    `neutral` source's count of other victims of the same category ("the military said 70
+    insurgents were killed, while witnesses said 39 civilians died": whom the dead were is
+    what they dispute; "the rebels said 12 soldiers died" is the other side's own claim)."""
+    if _same_count(a, b):
+        return True
+    return neutral and a.claim_by_party and a.category == b.category and _counts_victims(b)
 
 
 def _same_count(a: Figure, b: Figure) -> bool:
@@ -297,6 +315,21 @@ def _same_count(a: Figure, b: Figure) -> bool:
 
 _EARLIER_REPORT = Gated(EARLIER_REPORT)
 _ALSO = re.compile(r"\b(?:" + alt(RULES["vague_also"]) + r")\b")
+_ALSO_BEFORE, _ALSO_AFTER = RULES["vague_also_window"]
+
+
+def _says_others(figs: list[Figure]) -> bool:
+    """Whether the words next to a vague figure say it counts other people ("a number of
+    journalists were also injured"); only in its clause: "the injured were rushed to the
+    college and other hospitals" are the same injured."""
+    for f in figs:
+        at = f.start - f.sentence_start
+        near = f.sentence[max(at - _ALSO_BEFORE, 0) : f.end - f.sentence_start + _ALSO_AFTER]
+        if _ALSO.search(near.lower()):
+            return True
+    return False
+
+
 _NEW_INCIDENT = Gated(NEW_INCIDENT)
 
 
