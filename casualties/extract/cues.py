@@ -226,8 +226,9 @@ AFTER_AUX = re.compile(NP_LINKS_AUX + CUE, CI)
 # number + at most two words + cue, no auxiliary: "12 dead", "2 dozen others wounded"
 AFTER_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + CUE, CI)
 # ...but not an active verb with its object: "Two men shot and killed a bank official"
+# (on the same line: a line break ends the sentence, "leaves 1 dead, 4 hurt\nOne man was ...")
 OBJECT_FOLLOWS = re.compile(
-    r"\s+(?:(?:a|an|the|his|her|their|its|him|them|at least|some|several|dozens)\b|\d|"
+    r"[^\S\n]+(?:(?:a|an|the|his|her|their|its|him|them|at least|some|several|dozens)\b|\d|"
     r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|"
     r"May|June|July|August|September|October|November|December)\b)[A-Z][a-z])"
 )
@@ -363,9 +364,13 @@ ONE_PERSON = (
 # a short phrase after a singular noun: "A night watchman at the bank was ...",
 # "ambassador to Italy"
 PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ_OBJ + r"\s+){0,4}?" + ADJ_OBJ + ")?"
+# "a man who was shot last week (has died)": a relative clause that says what befell the person
+WHO_CLAUSE = r"(?P<who>\s+who\s+(?:was|had been)\s+(?:[\w'’\-]+\s+){0,6}?[\w'’\-]+)?"
 SINGULAR_SUBJECT = re.compile(
     r"(?P<first>\b" + ONE_PERSON + r"\s+and\s+)?"
-    r"\b(?P<det>a|an|another|the)\s+(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
+    # a possessive only after a first person: "a father and his son were shot"
+    r"\b(?P<det>a|an|another|the|(?(first)(?:his|her|their)|(?!)))\s+"
+    r"(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
     r"(?P<noun>(?:"
     + _PERSON_SG_CI
     + r"|"
@@ -374,9 +379,13 @@ SINGULAR_SUBJECT = re.compile(
     + DEMONYM
     + r"\b)"
     + PP
+    + WHO_CLAUSE
     + r"$",
     CI,
 )
+# An age between commas after the subject: "a second man, 19, was taken to a hospital" (the
+# subject is read before it; the age is never a figure)
+AGE_TAIL = re.compile(r",\s*\d{1,3}\s*,\s*$")
 DIED_SUBJECT = re.compile(
     r"\b(?:a|an|another|one)\s+(?:"
     + ADJ
@@ -437,6 +446,8 @@ ZERO = re.compile(r"(?:" + "|".join(_ZERO_PARTS) + r")\b")  # lower-cased text, 
 ZERO_GATE = re.compile(word_start(["no", "none", "nobody", "without", "zero"]) + r"\b")
 SELF_KILLING = re.compile(r"\b(?:" + alt(CTX["self_killing"]) + r")\b")  # lower-cased text
 SELF_GATE = re.compile(r"himself|herself|suicide|own life")
+SELF_INJURY = re.compile(CTX["self_injury"])  # lower-cased text, matched at a self-killing
+SELF_ACCIDENT = re.compile(CTX["self_accident"])  # lower-cased text, before a self-killing
 
 # what may follow a list item after the first: punctuation, a conjunction or a preposition (not a
 # verb: "killed a hostage, 60 marines stormed ..." ends the list at the comma)

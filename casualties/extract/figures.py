@@ -567,6 +567,8 @@ def _number_first(art: _Article, q) -> _Found | None:
         t = art.cue_pos[i]
         i += 1
         category, name, cue_end = art.cue_at[t]
+        if text.find("\n", q.end, t) >= 0:
+            break  # a line break ends the sentence: "leaves 1 dead, 4 hurt\nOne man was killed"
         if _short_link(text, q.end, t) and cues.LINK_BARE.fullmatch(text, q.end, t):
             if category != "displaced" and cues.OBJECT_FOLLOWS.match(text, cue_end):
                 continue  # "Two men shot and killed a bank official": active, with its object
@@ -816,6 +818,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
     """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
     shot dead', 'another policeman died': the subject is read back from the cue."""
     text, low = art.text, art.low
+    retold: dict[int, int] = {}  # subject start -> index in `found` of its main verb's figure
     for p, category, name in cue_hits:
         s0, _ = art.sentence(p)
         before = low[max(s0, p - 40) : p].split()
@@ -854,7 +857,9 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 _Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another")
             )
             continue
-        m = _search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, a - 160), a)
+        age = cues.AGE_TAIL.search(text, max(s0, a - 12), a)
+        end = age.start() if age else a  # "a second man, 19, was ..."
+        m = _search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, end - 160), end)
         if m:
             noun = m.group("noun")
             perp = bool(PERPETRATOR_NP.search(noun))
@@ -867,6 +872,10 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 else 1
             )
             n += 1 if m.group("first") else 0  # "a Belgian priest and a Guatemalan priest were"
+            if m.group("who"):
+                # "a boy who was shot last week has died": the main verb says what befell him,
+                # not the clause's cue read before it (the same subject: dropped below)
+                retold[m.start()] = len(found)
             found.append(
                 _Found(
                     m.start(),
@@ -897,6 +906,12 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                     np=m.group("name"),
                 )
             )
+    if retold:
+        found[:] = [
+            f
+            for i, f in enumerate(found)
+            if retold.get(f.start, i) == i or not f.rule.startswith("subject:")
+        ]
 
 
 # --- zeros, attackers' deaths, bodies ----------------------------------------------------------
@@ -994,6 +1009,15 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
         m = cues.SELF_KILLING.search(art.low, max(0, g.start() - 40), g.end() + 10)
         if m and m.start() not in seen:
             seen.add(m.start())
+            hurt = cues.SELF_INJURY.search(art.low, max(0, m.start() - 20), m.end() + 60)
+            if hurt is not None and hurt.start() <= m.start() < hurt.end():
+                # "accidentally shot himself", "shot himself in the leg": a victim, injured
+                found.append(
+                    _Found(
+                        m.start(), m.end(), "injured", 1, 1, 1, "exact", "self:injured:self_injury"
+                    )
+                )
+                continue
             found.append(
                 _Found(
                     m.start(),
@@ -1004,7 +1028,9 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
                     1,
                     "exact",
                     "self:killed:self_killing",
-                    victim_type="perpetrators",
+                    victim_type=None
+                    if cues.SELF_ACCIDENT.search(art.low, max(0, m.start() - 40), m.start())
+                    else "perpetrators",
                 )
             )
 

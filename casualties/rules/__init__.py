@@ -69,6 +69,8 @@ SHAPES: dict[str, dict[str, type]] = {
                 "attack_by_militants",
                 "killed_by_forces",
                 "self_killing",
+                "self_injury",
+                "self_accident",
                 "hedges",
                 "attribution_according",
                 "attribution_verbs",
