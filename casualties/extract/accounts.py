@@ -76,7 +76,9 @@ def mark_attackers(figures: list[Figure]) -> None:
         at = f.start - f.sentence_start
         said = f.sentence[max(at - 12, 0) : at] if not f.surface.lower().startswith("the ") else ""
         if not (
-            f.surface.lower().startswith(("the ", "both", "all ")) or _REMENTION_BEFORE.search(said)
+            f.surface.lower().startswith(("the ", "both", "all "))
+            or f.surface.lower() in ("he", "she")
+            or _REMENTION_BEFORE.search(said)
         ):
             continue
         if _BY_POLICE.match(f.sentence[f.end - f.sentence_start :].lower()):

@@ -383,9 +383,18 @@ SINGULAR_SUBJECT = re.compile(
     + r"$",
     CI,
 )
+# A pronoun subject right before the auxiliaries: "he was being treated for an injury" (a person
+# told before; counted only when nothing else counts that category, see figures._definite_only)
+PRONOUN_SUBJECT = re.compile(r"\b(?:he|she)\s*$", CI)
+# "the dead man was the train's driver", "the wounded woman": a definite person with the outcome
+# as an adjective (matched at the cue word, lower-cased text)
+DEFINITE_OUTCOME = re.compile(
+    r"(?:dead|slain|deceased|wounded|injured)\s+(?:" + _PERSON_SG_CI + r")\b(?!['’]s)"
+)
 # An age between commas after the subject: "a second man, 19, was taken to a hospital" (the
-# subject is read before it; the age is never a figure)
-AGE_TAIL = re.compile(r",\s*\d{1,3}\s*,\s*$")
+# subject is read before it; the age is never a figure) ...
+# ... or a description: "the victim, a man in his 30s, was pronounced dead"
+AGE_TAIL = re.compile(r",\s*(?:\d{1,3}|(?:a|an)\s+[^,;.]{1,50}?)\s*,\s*$", CI)
 DIED_SUBJECT = re.compile(
     r"\b(?:a|an|another|one)\s+(?:"
     + ADJ

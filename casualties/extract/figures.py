@@ -283,6 +283,7 @@ def find_figures(text: str) -> list[Figure]:
     found = _dedupe(found)
     if " each " in art.low:
         _each_member(art, found)
+    found = _definite_only(found)
     _mark_subsets(art, found)
     _share_qualifiers(art, found)
     sentence_cache: dict = {}  # sentence start -> (SentenceContext, sentence text)
@@ -832,6 +833,18 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
         else:
             aux = None  # a subject needs "was"/"were" ... right before the cue
         if aux is None:
+            if (
+                category in _DEFINITE_CATEGORIES
+                and low.endswith("the ", max(s0, p - 4), p)
+                and (d := cues.DEFINITE_OUTCOME.match(low, p))
+            ):
+                # "the dead man was the train's driver": one person, told before or not at all
+                found.append(
+                    _Found(
+                        p - 4, d.end(), category, 1, 1, 1, "exact", f"definite:{category}:{name}"
+                    )
+                )
+                continue
             if category == "killed" and _died_at(art, p):
                 m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
                 if m:
@@ -857,14 +870,15 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 _Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another")
             )
             continue
-        age = cues.AGE_TAIL.search(text, max(s0, a - 12), a)
-        end = age.start() if age else a  # "a second man, 19, was ..."
+        age = cues.AGE_TAIL.search(text, max(s0, a - 60), a) if text[a - 1 : a] == "," else None
+        end = age.start() if age else a  # "a second man, 19, was ...", "the victim, a man, was"
         m = _search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, end - 160), end)
         if m:
             noun = m.group("noun")
             perp = bool(PERPETRATOR_NP.search(noun))
-            if m.group("det").lower() == "the" and not perp:
-                continue  # "the victim was killed" repeats someone already counted
+            definite = m.group("det").lower() == "the" and not perp
+            if definite and category not in _DEFINITE_CATEGORIES:
+                continue  # "the victim was killed" repeats someone already counted ...
             n = (
                 2
                 if cues.PAIR_ITEM.fullmatch(m.group("det") + " " + noun)
@@ -885,7 +899,8 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                     n,
                     n,
                     "exact",
-                    f"subject:{category}:{name}",
+                    # ... or is the only telling (kept only then: _definite_only)
+                    f"{'definite' if definite else 'subject'}:{category}:{name}",
                     np=m.group("words") + noun,
                     victim_type="perpetrators" if perp else None,
                 )
@@ -906,12 +921,56 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                     np=m.group("name"),
                 )
             )
+            continue
+        he = cues.PRONOUN_SUBJECT.search(text, max(s0, a - 5), a)
+        if he and category in _DEFINITE_CATEGORIES:
+            # "he was being treated for an injury": someone told before, or the only telling
+            end = he.start() + len(he.group(0).rstrip())
+            found.append(
+                _Found(
+                    he.start(), end, category, 1, 1, 1, "exact", f"definite:{category}:{name}+he"
+                )
+            )
     if retold:
         found[:] = [
             f
             for i, f in enumerate(found)
             if retold.get(f.start, i) == i or not f.rule.startswith("subject:")
         ]
+
+
+# Categories a definite person ("the victim was shot", "he was treated for an injury", "the dead
+# man") counts in when the article counts them nowhere else.
+_DEFINITE_CATEGORIES = frozenset({"killed", "injured", "casualties"})
+# what else already tells each category (casualties are dead and hurt together)
+_TOLD_BY = {
+    "killed": ("killed", "casualties"),
+    "injured": ("injured", "casualties"),
+    "casualties": ("killed", "injured", "casualties"),
+}
+
+
+_WOUND_RULE = re.compile(r":(?:shot|shot_in_body|struck_in_body|hit_by)(?:\+|$)")
+
+
+def _definite_only(found: list[_Found]) -> list[_Found]:
+    """Definite people ("the victim", "he", "the dead man", rule `definite:`) are the people of
+    a figure told before, so they count only in a category the article counts nowhere else; then
+    the first of them is the one person (CONVENTIONS: a person mentioned again adds nothing).
+    A wound named by where it hit ("the victim was shot in the chest") may be the dead person's:
+    it counts only when nothing, not even another definite person, is killed or hurt."""
+    if not any(f.rule[:9] == "definite:" for f in found):
+        return found
+    told = {f.category for f in found if f.rule[:9] != "definite:"}
+    keep = [f.rule[:9] != "definite:" for f in found]
+    for wounds in (False, True):  # the wounds last: they yield to any other telling
+        for i, f in enumerate(found):
+            if keep[i] or bool(_WOUND_RULE.search(f.rule)) != wounds:
+                continue
+            if not any(c in told for c in _TOLD_BY["casualties" if wounds else f.category]):
+                keep[i] = True
+                told.add(f.category)
+    return [f for i, f in enumerate(found) if keep[i]]
 
 
 # --- zeros, attackers' deaths, bodies ----------------------------------------------------------
