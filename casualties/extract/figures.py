@@ -269,7 +269,7 @@ def find_figures(text: str) -> list[Figure]:
                 _singular_in_np(text, q.end, f, found)
     _coordinated_counts(art, used, found)
     linked = {f.cue_at for f in found}
-    _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
+    definite = _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
     _unspecified_nouns(art, [c for c in cue_hits if c[0] not in linked], found)
     if art.with_others:
         _subject_of_others(art, found)
@@ -283,7 +283,8 @@ def find_figures(text: str) -> list[Figure]:
     found = _dedupe(found)
     if " each " in art.low:
         _each_member(art, found)
-    found = _definite_only(found)
+    if definite:
+        found = _definite_only(found)
     _mark_subsets(art, found)
     _share_qualifiers(art, found)
     sentence_cache: dict = {}  # sentence start -> (SentenceContext, sentence text)
@@ -815,10 +816,12 @@ def _search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: 
 _FIRST_PARTICIPLE = re.compile(context.CTX["first_participle"])
 
 
-def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None:
+def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool:
     """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
-    shot dead', 'another policeman died': the subject is read back from the cue."""
+    shot dead', 'another policeman died': the subject is read back from the cue. Returns whether
+    it found a definite person ('the victim was ...', 'he was ...': see _definite_only)."""
     text, low = art.text, art.low
+    definites = False
     retold: dict[int, int] = {}  # subject start -> index in `found` of its main verb's figure
     for p, category, name in cue_hits:
         s0, _ = art.sentence(p)
@@ -839,6 +842,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 and (d := cues.DEFINITE_OUTCOME.match(low, p))
             ):
                 # "the dead man was the train's driver": one person, told before or not at all
+                definites = True
                 found.append(
                     _Found(
                         p - 4, d.end(), category, 1, 1, 1, "exact", f"definite:{category}:{name}"
@@ -890,6 +894,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 # "a boy who was shot last week has died": the main verb says what befell him,
                 # not the clause's cue read before it (the same subject: dropped below)
                 retold[m.start()] = len(found)
+            definites = definites or definite
             found.append(
                 _Found(
                     m.start(),
@@ -926,6 +931,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
         if he and category in _DEFINITE_CATEGORIES:
             # "he was being treated for an injury": someone told before, or the only telling
             end = he.start() + len(he.group(0).rstrip())
+            definites = True
             found.append(
                 _Found(
                     he.start(), end, category, 1, 1, 1, "exact", f"definite:{category}:{name}+he"
@@ -937,6 +943,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
             for i, f in enumerate(found)
             if retold.get(f.start, i) == i or not f.rule.startswith("subject:")
         ]
+    return definites
 
 
 # Categories a definite person ("the victim was shot", "he was treated for an injury", "the dead
@@ -959,8 +966,6 @@ def _definite_only(found: list[_Found]) -> list[_Found]:
     the first of them is the one person (CONVENTIONS: a person mentioned again adds nothing).
     A wound named by where it hit ("the victim was shot in the chest") may be the dead person's:
     it counts only when nothing, not even another definite person, is killed or hurt."""
-    if not any(f.rule[:9] == "definite:" for f in found):
-        return found
     told = {f.category for f in found if f.rule[:9] != "definite:"}
     keep = [f.rule[:9] != "definite:" for f in found]
     for wounds in (False, True):  # the wounds last: they yield to any other telling
@@ -1068,7 +1073,13 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
         m = cues.SELF_KILLING.search(art.low, max(0, g.start() - 40), g.end() + 10)
         if m and m.start() not in seen:
             seen.add(m.start())
-            hurt = cues.SELF_INJURY.search(art.low, max(0, m.start() - 20), m.end() + 60)
+            # (both forms hold "ly " or " in ": most suicides need no search)
+            near = art.low[max(0, m.start() - 20) : m.end() + 60]
+            hurt = (
+                cues.SELF_INJURY.search(art.low, max(0, m.start() - 20), m.end() + 60)
+                if "ly " in near or " in " in near
+                else None
+            )
             if hurt is not None and hurt.start() <= m.start() < hurt.end():
                 # "accidentally shot himself", "shot himself in the leg": a victim, injured
                 found.append(
@@ -1088,7 +1099,8 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
                     "exact",
                     "self:killed:self_killing",
                     victim_type=None
-                    if cues.SELF_ACCIDENT.search(art.low, max(0, m.start() - 40), m.start())
+                    if "ly " in near
+                    and cues.SELF_ACCIDENT.search(art.low, max(0, m.start() - 40), m.start())
                     else "perpetrators",
                 )
             )
