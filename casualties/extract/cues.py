@@ -308,6 +308,9 @@ NAME = r"[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van |[A-Z]\. )?[A-Z][a-zA-Z'’\-]+)
 NAME_ITEM = re.compile(r"(?:(?:a|the)\s+)?" + TITLE + r"?" + NAME + r"\b")
 # an appositive after a name: ", an exiled critic of Qaddafi,"
 APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", CI)
+# an age after a person of a list, its closing comma kept or left out: "killed John Lee, 23, and
+# his sister", "shot Ann Ray, 23 and her sister" (never "killed a guard, 3 soldiers and ...")
+AGE_AFTER_ITEM = re.compile(r",\s*\d{1,3}(?=\s*,|\s+(?:and|&)\s)")
 APPOSITIVE_NAME = re.compile(r",\s+" + TITLE + r"?" + NAME + r"(?:,\s*\d{1,3})?(?=,|;|\.|\s+and\b)")
 # the noun phrase after a number ("Afghan soldiers", "of his cousins", "passers by")
 NP_TAIL = re.compile(

@@ -235,16 +235,22 @@ def _aux_tail(low: str, t: int) -> bool:
 
 
 _AGES_BETWEEN_COMMAS = re.compile(load_rules("numbers")["age_between_commas"])
+_AGE_AFTER_NAME = re.compile(load_rules("numbers")["age_after_name"])
+_NAME_BEFORE_AGE = re.compile(load_rules("numbers")["name_before_age"])
 _DIGITS = re.compile(r"\d+")
 
 
 def _ages_between_commas(text: str) -> set[int]:
-    """Starts of the numbers that are ages in a comma apposition ("A man, 45, was killed")."""
+    """Starts of the numbers that are ages in a comma apposition ("A man, 45, was killed", "Ann
+    Lee, 23 and her sister")."""
     out: set[int] = set()
     for m in _AGES_BETWEEN_COMMAS.finditer(text):
         if not text[m.start() - 1 : m.start()].isalpha():
             continue  # "killed 3, 4 and 5" is no apposition
         out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
+    for m in _AGE_AFTER_NAME.finditer(text):
+        if _NAME_BEFORE_AGE.search(text, max(0, m.start() - 40), m.start()):
+            out.add(m.start(1))  # "shot Hazar Turki, 23 and her sister"
     return out
 
 
@@ -444,20 +450,26 @@ def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> 
     while pos < len(text) and text[pos] == " ":
         pos += 1
     possessive_mode = False
+    after_name = False  # the item before was a name: a name may follow ("X, 24, and Y, 31")
     n_items = 0
     while True:
-        item = _one_item(art, pos, category, rule, possessive_mode, n_items)
+        item = _one_item(art, pos, category, rule, possessive_mode, n_items, after_name)
         if item is None or item[0] is None:  # no item, or not people ("her three dogs")
             return pos
         f, end, possessive = item
         if n_items and cues.SOURCE_AFTER.match(text, end):
             return pos  # "killed two guards, a spokesman said": the source, not a victim
         possessive_mode = possessive_mode or possessive
+        after_name = f.rule.endswith("name")
         out.append(f)
         if f.rule.endswith("number"):
             used.add(f.start)
         n_items += 1
         pos = end
+        if f.rule.endswith(("name", "singular")):
+            m = cues.AGE_AFTER_ITEM.match(text, pos)
+            if m:  # "shot Hazar Turki, 23 and her sister": the age is no item
+                pos = m.end()
         if f.rule.endswith("name"):
             m = cues.APPOSITIVE.match(text, pos)
             if m:
@@ -472,7 +484,7 @@ def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> 
         pos = sep.end()
 
 
-def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
+def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items, after_name=False):
     """One list item at `pos`: (figure or None if not people, end, had possessive det) or None."""
     text = art.text
     q = art.by_start.get(pos)
@@ -522,7 +534,7 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
             return f, m.end(), False
     c = text[pos : pos + 1]
     m = cues.NAME_ITEM.match(text, pos) if c in _NAME_FIRST else None
-    if m and n_items == 0:
+    if m and (n_items == 0 or after_name):
         return _implicit(m, category, rule + "+name", 1), m.end(), False
     m = cues.UNSPECIFIED_ITEM.match(text, pos)
     if m and n_items == 0:  # "the airstrike killed civilians": deaths with no number

@@ -30,7 +30,17 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["inverted_range_separators", "thousands_separators"], _LIST),
         "months": _LIST,
         **dict.fromkeys(["dozen_qualifier", "fraction_qualifier", "between_joiner"], _STR),
-        **dict.fromkeys(["no_range_before", "date_after", "age_between_commas", "all_but"], _STR),
+        **dict.fromkeys(
+            [
+                "no_range_before",
+                "date_after",
+                "age_between_commas",
+                "age_after_name",
+                "name_before_age",
+                "all_but",
+            ],
+            _STR,
+        ),
     },
     "categories": {
         **dict.fromkeys(["object", "object_then", "after", "toll"], _DICT),
