@@ -371,8 +371,9 @@ PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ_OBJ + r"\s+){0,4}?" +
 WHO_CLAUSE = r"(?P<who>\s+who\s+(?:was|had been)\s+(?:[\w'’\-]+\s+){0,6}?[\w'’\-]+)?"
 SINGULAR_SUBJECT = re.compile(
     r"(?P<first>\b" + ONE_PERSON + r"\s+and\s+)?"
-    # a possessive only after a first person: "a father and his son were shot"
-    r"\b(?P<det>a|an|another|the|(?(first)(?:his|her|their)|(?!)))\s+"
+    # a possessive only after "and": "a father and his son were shot", "a girl was killed and
+    # her mother was wounded"
+    r"\b(?P<det>a|an|another|the|(?(first)(?:his|her|their)|(?<=\band\s)(?:his|her|their)))\s+"
     r"(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
     r"(?P<noun>(?:"
     + _PERSON_SG_CI
@@ -409,7 +410,9 @@ DIED_SUBJECT = re.compile(
 )
 # Where a match of SINGULAR_SUBJECT or DIED_SUBJECT can start, in the lower-cased text: one of
 # their first words at a word start ("a", "an", "another", "one", "the"), then a space.
-SUBJECT_START = re.compile(word_start(["a", "an", "another", "one", "the"]) + r"\s")
+SUBJECT_START = re.compile(
+    word_start(["a", "an", "another", "one", "the", "his", "her", "their"]) + r"\s"
+)
 
 
 def search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: int):
@@ -426,7 +429,8 @@ def search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: i
 
 DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned", "lost"})
 NAME_SUBJECT = re.compile(
-    r"(?P<name>\b" + NAME + r")(?:,[^,;.]{1,80},|,)?\s+(?:was|has been|had been)\s+(?:\w+ly\s+)?$"
+    r"(?P<name>\b" + NAME + r")(?:(?:,[^,;.]{1,80}){1,2},|,)?\s+(?:was|has been|had been)\s+"
+    r"(?:\w+ly\s+)?$"
 )
 BODY_OF = re.compile(r"\b[Tt]he\s+body\s+of\s+" + NAME)
 SUBSET_PEOPLE = re.compile(

@@ -828,6 +828,67 @@ def _search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: 
 _FIRST_PARTICIPLE = re.compile(context.CTX["first_participle"])
 
 
+def _aux_before(art: _Article, s0: int, p: int, name: str):
+    """The auxiliaries a subject stands before, for the cue at `p` ("was killed", "were crushed
+    and killed", "is in critical condition"); None when the cue has none right before it."""
+    text, low = art.text, art.low
+    before = low[max(s0, p - 40) : p].split()
+    last = before[-1] if before else ""
+    if last in cues.AUX_WORDS or last.endswith("ly") or last in ("also", "all", "both"):
+        return cues.AUX_TAIL.search(text, max(s0, p - 60), p)
+    if last == "in" and name == "condition" and len(before) > 2:
+        # "a man is in critical condition", "was listed in stable condition"
+        v = low.rfind(" in ", max(s0, p - 40), p)
+        if v > 0 and before[-2] == "listed":
+            v = low.rfind(" listed", max(s0, v - 10), v)
+        return cues.AUX_TAIL.search(text, max(s0, v - 60), v + 1) if v > 0 else None
+    if last == "and" and len(before) > 2 and _FIRST_PARTICIPLE.fullmatch(before[-2]):
+        # "A man was crushed and killed": the auxiliary before the first participle
+        v = low.rfind(before[-2], max(s0, p - 40), p)
+        return cues.AUX_TAIL.search(text, max(s0, v - 60), v) if v > 0 else None
+    return None  # a subject needs "was"/"were" ... right before the cue
+
+
+def _subject_without_aux(
+    art: _Article, s0: int, p: int, category: str, name: str, found: list[_Found]
+) -> bool:
+    """A subject with no auxiliary before its cue: "the dead man (was the driver)" (definite:
+    returns True), "a man died", "a woman suffered a gunshot wound"."""
+    text, low = art.text, art.low
+    if (
+        category in _DEFINITE_CATEGORIES
+        and low.endswith("the ", max(s0, p - 4), p)
+        and (d := cues.DEFINITE_OUTCOME.match(low, p))
+    ):
+        # "the dead man was the train's driver": one person, told before or not at all
+        found.append(
+            _Found(p - 4, d.end(), category, 1, 1, 1, "exact", f"definite:{category}:{name}")
+        )
+        return True
+    if (category == "killed" and _died_at(art, p)) or (
+        # "a 22-year-old woman suffered a gunshot wound": the same subject as "died"
+        category == "injured" and low.startswith(_SUFFERED, p)
+    ):
+        m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
+        if m:
+            perp = bool(PERPETRATOR_NP.search(m.group("noun")))
+            found.append(
+                _Found(
+                    m.start(),
+                    m.end("noun"),
+                    category,
+                    1,
+                    1,
+                    1,
+                    "exact",
+                    f"subject:{category}:{'died' if category == 'killed' else name}",
+                    np=m.group("noun"),
+                    victim_type="perpetrators" if perp else None,
+                )
+            )
+    return False
+
+
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool:
     """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
     shot dead', 'another policeman died': the subject is read back from the cue. Returns whether
@@ -837,48 +898,9 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
     retold: dict[int, int] = {}  # subject start -> index in `found` of its main verb's figure
     for p, category, name in cue_hits:
         s0, _ = art.sentence(p)
-        before = low[max(s0, p - 40) : p].split()
-        last = before[-1] if before else ""
-        if last in cues.AUX_WORDS or last.endswith("ly") or last in ("also", "all", "both"):
-            aux = cues.AUX_TAIL.search(text, max(s0, p - 60), p)
-        elif last == "and" and len(before) > 2 and _FIRST_PARTICIPLE.fullmatch(before[-2]):
-            # "A man was crushed and killed": the auxiliary before the first participle
-            v = low.rfind(before[-2], max(s0, p - 40), p)
-            aux = cues.AUX_TAIL.search(text, max(s0, v - 60), v) if v > 0 else None
-        else:
-            aux = None  # a subject needs "was"/"were" ... right before the cue
+        aux = _aux_before(art, s0, p, name)
         if aux is None:
-            if (
-                category in _DEFINITE_CATEGORIES
-                and low.endswith("the ", max(s0, p - 4), p)
-                and (d := cues.DEFINITE_OUTCOME.match(low, p))
-            ):
-                # "the dead man was the train's driver": one person, told before or not at all
-                definites = True
-                found.append(
-                    _Found(
-                        p - 4, d.end(), category, 1, 1, 1, "exact", f"definite:{category}:{name}"
-                    )
-                )
-                continue
-            if category == "killed" and _died_at(art, p):
-                m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
-                if m:
-                    perp = bool(PERPETRATOR_NP.search(m.group("noun")))
-                    found.append(
-                        _Found(
-                            m.start(),
-                            m.end("noun"),
-                            "killed",
-                            1,
-                            1,
-                            1,
-                            "exact",
-                            "subject:killed:died",
-                            np=m.group("noun"),
-                            victim_type="perpetrators" if perp else None,
-                        )
-                    )
+            definites = _subject_without_aux(art, s0, p, category, name, found) or definites
             continue
         a = aux.start()
         if low[max(s0, a - 8) : a].endswith("another"):
@@ -957,6 +979,8 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
         ]
     return definites
 
+
+_SUFFERED = ("suffered", "sustained", "received", "suffering")
 
 # Categories a definite person ("the victim was shot", "he was treated for an injury", "the dead
 # man") counts in when the article counts them nowhere else.
