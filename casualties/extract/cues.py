@@ -368,6 +368,9 @@ ONE_PERSON = (
 # "ambassador to Italy"
 PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ_OBJ + r"\s+){0,4}?" + ADJ_OBJ + ")?"
 # "a man who was shot last week (has died)": a relative clause that says what befell the person
+# An age as the noun, common in local news: "a 19-year-old was shot and killed", "a 17-year-old
+# died" (subjects only: an age before a noun is an adjective, "a 19-year-old man")
+AGE_NOUN = r"\d{1,3}-year-old"
 WHO_CLAUSE = r"(?P<who>\s+who\s+(?:was|had been)\s+(?:[\w'’\-]+\s+){0,6}?[\w'’\-]+)?"
 SINGULAR_SUBJECT = re.compile(
     r"(?P<first>\b" + ONE_PERSON + r"\s+and\s+)?"
@@ -379,6 +382,8 @@ SINGULAR_SUBJECT = re.compile(
     + _PERSON_SG_CI
     + r"|"
     + _PAIR_CI
+    + r"|"
+    + AGE_NOUN
     + r")\b(?!['’]s)|"
     + DEMONYM
     + r"\b)"
@@ -404,6 +409,8 @@ DIED_SUBJECT = re.compile(
     + ADJ
     + r"\s+){0,3}?(?P<noun>(?:"
     + _PERSON_SG_CI
+    + r"|"
+    + AGE_NOUN
     + r"))\b(?!['’]s)"
     r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+$",
     CI,
