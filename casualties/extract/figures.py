@@ -236,6 +236,7 @@ def _aux_tail(low: str, t: int) -> bool:
 
 _AGES_BETWEEN_COMMAS = re.compile(load_rules("numbers")["age_between_commas"])
 _AGE_AFTER_NAME = re.compile(load_rules("numbers")["age_after_name"])
+_AGE_LIST = re.compile(load_rules("numbers")["age_list"])
 _NAME_BEFORE_AGE = re.compile(load_rules("numbers")["name_before_age"])
 _DIGITS = re.compile(r"\d+")
 
@@ -247,6 +248,8 @@ def _ages_between_commas(text: str) -> set[int]:
     for m in _AGES_BETWEEN_COMMAS.finditer(text):
         if not text[m.start() - 1 : m.start()].isalpha():
             continue  # "killed 3, 4 and 5" is no apposition
+        out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
+    for m in _AGE_LIST.finditer(text):  # "three children, ages 4, 7 and 10, were hurt"
         out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
     for m in _AGE_AFTER_NAME.finditer(text):
         if _NAME_BEFORE_AGE.search(text, max(0, m.start() - 40), m.start()):
@@ -457,6 +460,8 @@ def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> 
         if item is None or item[0] is None:  # no item, or not people ("her three dogs")
             return pos
         f, end, possessive = item
+        if text.find("\n", pos, end) >= 0:
+            return pos  # a line break ends the sentence: "... shooting dies\nA woman who ..."
         if n_items and cues.SOURCE_AFTER.match(text, end):
             return pos  # "killed two guards, a spokesman said": the source, not a victim
         possessive_mode = possessive_mode or possessive

@@ -36,6 +36,7 @@ SHAPES: dict[str, dict[str, type]] = {
                 "date_after",
                 "age_between_commas",
                 "age_after_name",
+                "age_list",
                 "name_before_age",
                 "all_but",
             ],
