@@ -293,7 +293,7 @@ def find_figures(text: str) -> list[Figure]:
     if " each " in art.low:
         _each_member(art, found)
     if definite:
-        found = _definite_only(found)
+        found = _definite_only(art, found)
     _mark_subsets(art, found)
     _share_qualifiers(art, found)
     sentence_cache: dict = {}  # sentence start -> (SentenceContext, sentence text)
@@ -870,6 +870,13 @@ def _subject_without_aux(
             _Found(p - 4, d.end(), category, 1, 1, 1, "exact", f"definite:{category}:{name}")
         )
         return True
+    if category == "killed" and _died_at(art, p):
+        he = cues.PRONOUN_DIED.search(text, max(s0, p - 30), p)
+        if he:  # "She died Monday": someone told before (see _definite_only)
+            found.append(
+                _Found(he.start(), he.end(1), "killed", 1, 1, 1, "exact", "definite:killed:died+he")
+            )
+            return True
     if (category == "killed" and _died_at(art, p)) or (
         # "a 22-year-old woman suffered a gunshot wound": the same subject as "died"
         category == "injured" and low.startswith(_SUFFERED, p)
@@ -1001,17 +1008,47 @@ _TOLD_BY = {
 _WOUND_RULE = re.compile(r":(?:shot|shot_in_body|struck_in_body|hit_by)(?:\+|$)")
 
 
-def _definite_only(found: list[_Found]) -> list[_Found]:
+def _died_later(art: _Article, found: list[_Found]) -> None:
+    """'Keisha Moore, 29, was shot in the chest and taken to a hospital in critical condition.
+    She died Monday.': the pronoun's death is that of the one person hurt just before it in the
+    paragraph, whose figure becomes a death (the pronoun's is dropped: rule `died+he` left
+    unkept by marking it told). `found` is in order of position."""
+    last = None  # the one-person injured figure before, in this paragraph
+    for f in found:
+        if f.rule == "definite:killed:died+he":
+            if last is not None and art.text.find("\n\n", last.end, f.start) < 0:
+                last.category = "killed"
+                last.rule += "+died_later"
+                f.rule = "definite:killed:died+he+same"  # the same person: never counted
+            last = None
+        elif (
+            f.category in ("injured", "casualties")
+            and f.best == 1
+            and f.rule.startswith(("subject:", "definite:"))
+        ):
+            last = f
+        elif f.category in ("injured", "casualties", "killed"):
+            last = None
+
+
+def _definite_only(art: _Article, found: list[_Found]) -> list[_Found]:
     """Definite people ("the victim", "he", "the dead man", rule `definite:`) are the people of
     a figure told before, so they count only in a category the article counts nowhere else; then
     the first of them is the one person (CONVENTIONS: a person mentioned again adds nothing).
     A wound named by where it hit ("the victim was shot in the chest") may be the dead person's:
-    it counts only when nothing, not even another definite person, is killed or hurt."""
+    it counts only when nothing, not even another definite person, is killed or hurt. A bare
+    "He died" counts only beside other figures of people hurt: alone, "he" may be anyone."""
+    _died_later(art, found)
     told = {f.category for f in found if f.rule[:9] != "definite:"}
     keep = [f.rule[:9] != "definite:" for f in found]
+    hurt = any(c in told for c in _TOLD_BY["casualties"]) or any(
+        f.rule[:9] == "definite:" and not f.rule.endswith("died+he") for f in found
+    )
     for wounds in (False, True):  # the wounds last: they yield to any other telling
         for i, f in enumerate(found):
-            if keep[i] or bool(_WOUND_RULE.search(f.rule)) != wounds:
+            if keep[i] or bool(_WOUND_RULE.search(f.rule)) != wounds or f.rule.endswith("+same"):
+                continue
+            if f.rule.endswith("died+he") and not hurt:
                 continue
             if not any(c in told for c in _TOLD_BY["casualties" if wounds else f.category]):
                 keep[i] = True
