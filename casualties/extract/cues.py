@@ -394,7 +394,7 @@ SINGULAR_SUBJECT = re.compile(
 )
 # A pronoun subject right before the auxiliaries: "he was being treated for an injury" (a person
 # told before; counted only when nothing else counts that category, see figures._definite_only)
-PRONOUN_SUBJECT = re.compile(r"\b(?:he|she)\s*$", CI)
+PRONOUN_BEFORE_AUX = re.compile(r"\b(?:he|she)\s*$", CI)
 # ... and before an intransitive "died": "She died Monday", "He later died" (the pronoun, group 1)
 PRONOUN_DIED = re.compile(r"\b(he|she)\s+(?:(?:later|also|subsequently|eventually)\s+)?$", CI)
 # "the dead man was the train's driver", "the wounded woman": a definite person with the outcome

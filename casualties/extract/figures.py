@@ -691,10 +691,22 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
         return
     name = f.rule.split(":", 2)[2]
     end = f.start
+    described = False  # the item after this one, when it is a description ("a 35-year-old man")
     while m is not None:
         k = bisect.bisect_left(starts, m.start())
         if k < len(starts) and starts[k] < end:
             return  # a figure inside the person's words or link: it was read as something else
+        if described and art.text[m.end("item") : end].strip() == ",":
+            # "The SUV's driver, a 35-year-old man, and three children": the description after
+            # a person between commas is that person again (the one figure already appended)
+            found[-1] = _Found(
+                m.start("item"), found[-1].end, f.category, 1, 1, 1, "exact", found[-1].rule
+            )
+            described = False
+            end = m.start()
+            m = cues.COORD_PERSON_COMMA.search(art.text, max(s0, end - 160), end)
+            continue
+        described = m.group("item").lower().startswith(("a ", "an "))
         found.append(
             _Found(
                 m.start("item"),
@@ -973,7 +985,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
                 )
             )
             continue
-        he = cues.PRONOUN_SUBJECT.search(text, max(s0, a - 5), a)
+        he = cues.PRONOUN_BEFORE_AUX.search(text, max(s0, a - 5), a)
         if he and category in _DEFINITE_CATEGORIES:
             # "he was being treated for an injury": someone told before, or the only telling
             end = he.start() + len(he.group(0).rstrip())
