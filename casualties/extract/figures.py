@@ -696,7 +696,11 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
         k = bisect.bisect_left(starts, m.start())
         if k < len(starts) and starts[k] < end:
             return  # a figure inside the person's words or link: it was read as something else
-        if described and art.text[m.end("item") : end].strip() == ",":
+        if (
+            described
+            and art.text[m.end("item") : end].strip() == ","
+            and not m.group("item").lower().startswith(("a ", "an "))
+        ):
             # "The SUV's driver, a 35-year-old man, and three children": the description after
             # a person between commas is that person again (the one figure already appended)
             found[-1] = _Found(
@@ -1380,7 +1384,10 @@ def _subject_of_others(art: _Article, found: list[_Found]) -> None:
         if not _OTHERS.search(others.np):
             continue
         s0, _ = art.sentence(verb_at)
-        if any(f.category == category and s0 <= f.start < verb_at for f in found):
+        if any(
+            f.category == category and s0 <= f.start < verb_at and f.rule[:9] != "definite:"
+            for f in found
+        ):
             continue
         if cues.PRONOUN_SUBJECT.search(art.low, max(s0, verb_at - 40), verb_at):
             continue
