@@ -93,7 +93,9 @@ def mark_attackers(figures: list[Figure]) -> None:
         at = f.start - f.sentence_start
         said = f.sentence[max(at - 12, 0) : at] if not f.surface.lower().startswith("the ") else ""
         if not (
-            f.surface.lower().startswith(("the ", "both", "all ")) or _REMENTION_BEFORE.search(said)
+            f.surface.lower().startswith(("the ", "both", "all "))
+            or f.surface.lower() in ("he", "she")
+            or _REMENTION_BEFORE.search(said)
         ):
             continue
         if _BY_POLICE.match(f.sentence[f.end - f.sentence_start :].lower()):
@@ -145,6 +147,7 @@ class _Story:
         "sources",
         "lede",
         "whole",
+        "attackers",
     )
 
     def __init__(
@@ -168,6 +171,7 @@ class _Story:
         # per category, the count with the attackers inside it ("11 killed, all but one the
         # attackers": 11 for a victim count of 1): later counts up to it are parts of it
         self.whole = told.whole
+        self.attackers = 0  # attackers' deaths told ("before turning the gun on himself")
 
     def retell(self, cat: str, accounts: _Accounts, vague: set[str], rough: set[str]) -> None:
         """A count the story lacked or told only vaguely, now from a report: it replaces."""
@@ -203,6 +207,15 @@ def _more_than(figures: list[Figure], inc: Incident) -> frozenset[str]:
         if f.category in inc.counts and not f.is_subset and f.victim_type != "perpetrators":
             quals.setdefault(f.category, set()).add(f.qualifier)
     return frozenset(c for c, q in quals.items() if q == {"more_than"})
+
+
+def _attackers_dead(figures: list[Figure], inc: Incident) -> int:
+    """How many attackers' deaths an incident tells (figures of killed perpetrators)."""
+    return sum(
+        figures[i].best
+        for i in inc.figure_indices
+        if figures[i].victim_type == "perpetrators" and figures[i].category == "killed"
+    )
 
 
 def _fits(current: Triple, t: Triple) -> str | None:
@@ -255,6 +268,8 @@ def _relation(
             out[cat] = "refine"  # "at least a dozen dead" then "18 were killed, the minister said"
             continue
         how = _fits(acc.merged(), t)
+        if how is None and cat == "killed" and t[1] == acc.merged()[1] + story.attackers:
+            how = "part"  # "killed his wife, then himself" ... "the bodies of the two": the total
         if t[1] == 1 and ordinal and acc.merged()[1] >= ordinal:
             how = "part"  # "a fourth victim died" when the story counts four
         elif more and (how == "part" or (how == "repeat" and t[1] <= 2)):
@@ -380,8 +395,6 @@ def consolidate(
     """Merge the news incidents that tell the same story; returns the article's incidents (news
     stories and background incidents, in reading order) and sets `Figure.incident`, `account`,
     `counted` and `why`."""
-    for inc in incidents:
-        _shot_is_injured(inc, figures)
     stories: list[_Story] = []
     background: list[Incident] = []
     n_accounts = 0
@@ -405,10 +418,12 @@ def consolidate(
             story = _same_day(text, story, rel, inc)
         if story is None:
             stories.append(_Story(inc, n_accounts, vague, rough, told, _more_than(figures, inc)))
+            stories[-1].attackers = _attackers_dead(figures, inc)
             how_of[id(inc)] = (n_accounts, NEW)
             n_accounts += 1
             continue
         story.members.append(inc)
+        story.attackers += _attackers_dead(figures, inc)
         story.party = story.party or inc.claim_by_party
         story.sources |= told.sources
         reason = REPEAT.format(story.account)
@@ -430,7 +445,10 @@ def consolidate(
             account = n_accounts
             n_accounts += 1
         how_of[id(inc)] = (account, reason)
-    out = [_merged(s) for s in stories] + background
+    out = [_merged(s) for s in stories]
+    for inc in out:
+        _shot_is_injured(inc, figures)
+    out += background
     out.sort(key=lambda inc: inc.start)
     for n, inc in enumerate(out):
         for i in inc.figure_indices:
@@ -514,13 +532,28 @@ def _merged(story: _Story) -> Incident:
 
 
 def _shot_is_injured(inc: Incident, figures: list[Figure]) -> None:
-    """Shot, not dead: "casualties" that are people shot, stabbed or hit, in an incident with no
-    word of death, are injured ("a man was shot in the leg", "stabbed two people")."""
-    if "casualties" not in inc.counts or "killed" in inc.counts or "injured" in inc.counts:
+    """Shot, not dead, told across the sentences of one story: "casualties" that are people shot,
+    stabbed or hit are injured when the story has no word of death ("a man was shot in the
+    leg", "stabbed two people"); with deaths, those shot and not killed are ("Three people were
+    shot. A man died at the scene; the other two were taken to hospitals": injured 2)."""
+    counts = inc.counts
+    if "casualties" not in counts:
         return
     shot = [figures[i] for i in inc.figure_indices if figures[i].category == "casualties"]
-    if shot and all(_SHOT.search(f.rule) and f.qualifier != "unspecified" for f in shot):
-        inc.counts["injured"] = inc.counts.pop("casualties")
+    if not shot or not all(_SHOT.search(f.rule) and f.qualifier != "unspecified" for f in shot):
+        return
+    if "killed" not in counts:
+        if "injured" not in counts or counts["injured"][1] < counts["casualties"][1]:
+            counts["injured"] = counts.pop("casualties")  # "Two were shot. One was hit in the arm"
+        return
+    (slo, sbe, shi), (klo, kbe, khi) = counts["casualties"], counts["killed"]
+    if sbe < kbe:
+        return
+    high = None if shi is None else max(shi - klo, 0)
+    low = max(slo - (kbe if khi is None else khi), 0)
+    wounded = (min(low, sbe - kbe), sbe - kbe, high)
+    if "injured" not in counts or counts["injured"][1] < wounded[1]:
+        counts["injured"] = wounded
 
 
 def _explain(figures: list[Figure], incidents: list[Incident], how_of: dict) -> None:

@@ -392,7 +392,9 @@ def annotate(
         _HEDGES_GATED.search(low, max(sent_start, fig.start - 60), min(sent_end, fig.end + 60))
     )
     fig.claim_by_party = sc.party
-    fig.is_aggregate = fig.is_aggregate or sc.aggregate
+    # a window toll counts many; a described person ("a boy who was shot last week has died")
+    # is one victim whatever window the sentence names
+    fig.is_aggregate = fig.is_aggregate or (sc.aggregate and not fig.rule.startswith("subject:"))
     fig.is_cumulative = fig.is_cumulative or sc.cumulative
     if fig.victim_share is None and (
         after_subset_cue

@@ -226,8 +226,9 @@ AFTER_AUX = re.compile(NP_LINKS_AUX + CUE, CI)
 # number + at most two words + cue, no auxiliary: "12 dead", "2 dozen others wounded"
 AFTER_BARE = re.compile(r"(?:\s+" + NP_WORD + r"){0,2}?\s+" + CUE, CI)
 # ...but not an active verb with its object: "Two men shot and killed a bank official"
+# (on the same line: a line break ends the sentence, "leaves 1 dead, 4 hurt\nOne man was ...")
 OBJECT_FOLLOWS = re.compile(
-    r"\s+(?:(?:a|an|the|his|her|their|its|him|them|at least|some|several|dozens)\b|\d|"
+    r"[^\S\n]+(?:(?:a|an|the|his|her|their|its|him|them|at least|some|several|dozens)\b|\d|"
     r"(?!(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|January|February|March|April|"
     r"May|June|July|August|September|October|November|December)\b)[A-Z][a-z])"
 )
@@ -308,6 +309,9 @@ NAME = r"[A-Z][a-z]+(?:[ \-](?:al-|bin |de |van |[A-Z]\. )?[A-Z][a-zA-Z'’\-]+)
 NAME_ITEM = re.compile(r"(?:(?:a|the)\s+)?" + TITLE + r"?" + NAME + r"\b")
 # an appositive after a name: ", an exiled critic of Qaddafi,"
 APPOSITIVE = re.compile(r",\s+(?:a|an|the)\s+[^,;.]{1,60}?(?=,|;|\.|\s+and\b)", CI)
+# an age after a person of a list, its closing comma kept or left out: "killed John Lee, 23, and
+# his sister", "shot Ann Ray, 23 and her sister" (never "killed a guard, 3 soldiers and ...")
+AGE_AFTER_ITEM = re.compile(r",\s*\d{1,3}(?=\s*,|\s+(?:and|&)\s)")
 APPOSITIVE_NAME = re.compile(r",\s+" + TITLE + r"?" + NAME + r"(?:,\s*\d{1,3})?(?=,|;|\.|\s+and\b)")
 # the noun phrase after a number ("Afghan soldiers", "of his cousins", "passers by")
 NP_TAIL = re.compile(
@@ -364,32 +368,61 @@ ONE_PERSON = (
 # a short phrase after a singular noun: "A night watchman at the bank was ...",
 # "ambassador to Italy"
 PP = r"(?:\s+(?:at|in|of|from|to|for|with|on)\s+(?:" + ADJ_OBJ + r"\s+){0,4}?" + ADJ_OBJ + ")?"
+# "a man who was shot last week (has died)": a relative clause that says what befell the person
+# An age as the noun, common in local news: "a 19-year-old was shot and killed", "a 17-year-old
+# died" (subjects only: an age before a noun is an adjective, "a 19-year-old man")
+AGE_NOUN = r"\d{1,3}-year-old"
+WHO_CLAUSE = r"(?P<who>\s+who\s+(?:was|had been)\s+(?:[\w'’\-]+\s+){0,6}?[\w'’\-]+)?"
 SINGULAR_SUBJECT = re.compile(
     r"(?P<first>\b" + ONE_PERSON + r"\s+and\s+)?"
-    r"\b(?P<det>a|an|another|the)\s+(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
+    # a possessive only after "and": "a father and his son were shot", "a girl was killed and
+    # her mother was wounded"
+    r"\b(?P<det>a|an|another|the|(?(first)(?:his|her|their)|(?<=\band\s)(?:his|her|their)))\s+"
+    r"(?P<words>(?:" + ADJ + r"\s+){0,4}?)"
     r"(?P<noun>(?:"
     + _PERSON_SG_CI
     + r"|"
     + _PAIR_CI
+    + r"|"
+    + AGE_NOUN
     + r")\b(?!['’]s)|"
     + DEMONYM
     + r"\b)"
     + PP
+    + WHO_CLAUSE
     + r"$",
     CI,
 )
+# A pronoun subject right before the auxiliaries: "he was being treated for an injury" (a person
+# told before; counted only when nothing else counts that category, see figures._definite_only)
+PRONOUN_BEFORE_AUX = re.compile(r"\b(?:he|she)\s*$", CI)
+# ... and before an intransitive "died": "She died Monday", "He later died" (the pronoun, group 1)
+PRONOUN_DIED = re.compile(r"\b(he|she)\s+(?:(?:later|also|subsequently|eventually)\s+)?$", CI)
+# "the dead man was the train's driver", "the wounded woman": a definite person with the outcome
+# as an adjective (matched at the cue word, lower-cased text)
+DEFINITE_OUTCOME = re.compile(
+    r"(?:dead|slain|deceased|wounded|injured)\s+(?:" + _PERSON_SG_CI + r")\b(?!['’]s)"
+)
+# An age between commas after the subject: "a second man, 19, was taken to a hospital" (the
+# subject is read before it; the age is never a figure) ...
+# ... or a description: "the victim, a man in his 30s, was pronounced dead"
+AGE_TAIL = re.compile(r",\s*(?:\d{1,3}|(?:a|an)\s+[^,;.]{1,50}?)\s*,\s*$", CI)
 DIED_SUBJECT = re.compile(
     r"\b(?:a|an|another|one)\s+(?:"
     + ADJ
     + r"\s+){0,3}?(?P<noun>(?:"
     + _PERSON_SG_CI
+    + r"|"
+    + AGE_NOUN
     + r"))\b(?!['’]s)"
     r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+$",
     CI,
 )
 # Where a match of SINGULAR_SUBJECT or DIED_SUBJECT can start, in the lower-cased text: one of
 # their first words at a word start ("a", "an", "another", "one", "the"), then a space.
-SUBJECT_START = re.compile(word_start(["a", "an", "another", "one", "the"]) + r"\s")
+SUBJECT_START = re.compile(
+    word_start(["a", "an", "another", "one", "the", "his", "her", "their"]) + r"\s"
+)
 
 
 def search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: int):
@@ -406,7 +439,8 @@ def search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: i
 
 DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned", "lost"})
 NAME_SUBJECT = re.compile(
-    r"(?P<name>\b" + NAME + r")(?:,[^,;.]{1,80},|,)?\s+(?:was|has been|had been)\s+(?:\w+ly\s+)?$"
+    r"(?P<name>\b" + NAME + r")(?:(?:,[^,;.]{1,80}){1,2},|,)?\s+(?:was|has been|had been)\s+"
+    r"(?:\w+ly\s+)?$"
 )
 BODY_OF = re.compile(r"\b[Tt]he\s+body\s+of\s+" + NAME)
 SUBSET_PEOPLE = re.compile(
@@ -438,6 +472,8 @@ ZERO = re.compile(r"(?:" + "|".join(_ZERO_PARTS) + r")\b")  # lower-cased text, 
 ZERO_GATE = re.compile(word_start(["no", "none", "nobody", "without", "zero"]) + r"\b")
 SELF_KILLING = re.compile(r"\b(?:" + alt(CTX["self_killing"]) + r")\b")  # lower-cased text
 SELF_GATE = re.compile(r"himself|herself|suicide|own life")
+SELF_INJURY = re.compile(CTX["self_injury"])  # lower-cased text, matched at a self-killing
+SELF_ACCIDENT = re.compile(CTX["self_accident"])  # lower-cased text, before a self-killing
 
 # what may follow a list item after the first: punctuation, a conjunction or a preposition (not a
 # verb: "killed a hostage, 60 marines stormed ..." ends the list at the comma)

@@ -235,16 +235,25 @@ def _aux_tail(low: str, t: int) -> bool:
 
 
 _AGES_BETWEEN_COMMAS = re.compile(load_rules("numbers")["age_between_commas"])
+_AGE_AFTER_NAME = re.compile(load_rules("numbers")["age_after_name"])
+_AGE_LIST = re.compile(load_rules("numbers")["age_list"])
+_NAME_BEFORE_AGE = re.compile(load_rules("numbers")["name_before_age"])
 _DIGITS = re.compile(r"\d+")
 
 
 def _ages_between_commas(text: str) -> set[int]:
-    """Starts of the numbers that are ages in a comma apposition ("A man, 45, was killed")."""
+    """Starts of the numbers that are ages in a comma apposition ("A man, 45, was killed", "Ann
+    Lee, 23 and her sister")."""
     out: set[int] = set()
     for m in _AGES_BETWEEN_COMMAS.finditer(text):
         if not text[m.start() - 1 : m.start()].isalpha():
             continue  # "killed 3, 4 and 5" is no apposition
         out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
+    for m in _AGE_LIST.finditer(text):  # "three children, ages 4, 7 and 10, were hurt"
+        out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
+    for m in _AGE_AFTER_NAME.finditer(text):
+        if _NAME_BEFORE_AGE.search(text, max(0, m.start() - 40), m.start()):
+            out.add(m.start(1))  # "shot Hazar Turki, 23 and her sister"
     return out
 
 
@@ -269,7 +278,7 @@ def find_figures(text: str) -> list[Figure]:
                 _singular_in_np(text, q.end, f, found)
     _coordinated_counts(art, used, found)
     linked = {f.cue_at for f in found}
-    _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
+    definite = _subjects(art, [c for c in cue_hits if c[0] not in linked], found)
     _unspecified_nouns(art, [c for c in cue_hits if c[0] not in linked], found)
     if art.with_others:
         _subject_of_others(art, found)
@@ -283,6 +292,8 @@ def find_figures(text: str) -> list[Figure]:
     found = _dedupe(found)
     if " each " in art.low:
         _each_member(art, found)
+    if definite:
+        found = _definite_only(art, found)
     _mark_subsets(art, found)
     _share_qualifiers(art, found)
     sentence_cache: dict = {}  # sentence start -> (SentenceContext, sentence text)
@@ -442,20 +453,28 @@ def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> 
     while pos < len(text) and text[pos] == " ":
         pos += 1
     possessive_mode = False
+    after_name = False  # the item before was a name: a name may follow ("X, 24, and Y, 31")
     n_items = 0
     while True:
-        item = _one_item(art, pos, category, rule, possessive_mode, n_items)
+        item = _one_item(art, pos, category, rule, possessive_mode, n_items, after_name)
         if item is None or item[0] is None:  # no item, or not people ("her three dogs")
             return pos
         f, end, possessive = item
+        if text.find("\n", pos, end) >= 0:
+            return pos  # a line break ends the sentence: "... shooting dies\nA woman who ..."
         if n_items and cues.SOURCE_AFTER.match(text, end):
             return pos  # "killed two guards, a spokesman said": the source, not a victim
         possessive_mode = possessive_mode or possessive
+        after_name = f.rule.endswith("name")
         out.append(f)
         if f.rule.endswith("number"):
             used.add(f.start)
         n_items += 1
         pos = end
+        if f.rule.endswith(("name", "singular")):
+            m = cues.AGE_AFTER_ITEM.match(text, pos)
+            if m:  # "shot Hazar Turki, 23 and her sister": the age is no item
+                pos = m.end()
         if f.rule.endswith("name"):
             m = cues.APPOSITIVE.match(text, pos)
             if m:
@@ -470,7 +489,7 @@ def _read_list(art: _Article, pos: int, category: str, rule: str, used, out) -> 
         pos = sep.end()
 
 
-def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
+def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items, after_name=False):
     """One list item at `pos`: (figure or None if not people, end, had possessive det) or None."""
     text = art.text
     q = art.by_start.get(pos)
@@ -520,7 +539,7 @@ def _one_item(art: _Article, pos, category, rule, possessive_mode, n_items):
             return f, m.end(), False
     c = text[pos : pos + 1]
     m = cues.NAME_ITEM.match(text, pos) if c in _NAME_FIRST else None
-    if m and n_items == 0:
+    if m and (n_items == 0 or after_name):
         return _implicit(m, category, rule + "+name", 1), m.end(), False
     m = cues.UNSPECIFIED_ITEM.match(text, pos)
     if m and n_items == 0:  # "the airstrike killed civilians": deaths with no number
@@ -567,6 +586,8 @@ def _number_first(art: _Article, q) -> _Found | None:
         t = art.cue_pos[i]
         i += 1
         category, name, cue_end = art.cue_at[t]
+        if text.find("\n", q.end, t) >= 0:
+            break  # a line break ends the sentence: "leaves 1 dead, 4 hurt\nOne man was killed"
         if _short_link(text, q.end, t) and cues.LINK_BARE.fullmatch(text, q.end, t):
             if category != "displaced" and cues.OBJECT_FOLLOWS.match(text, cue_end):
                 continue  # "Two men shot and killed a bank official": active, with its object
@@ -670,10 +691,26 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
         return
     name = f.rule.split(":", 2)[2]
     end = f.start
+    described = False  # the item after this one, when it is a description ("a 35-year-old man")
     while m is not None:
         k = bisect.bisect_left(starts, m.start())
         if k < len(starts) and starts[k] < end:
             return  # a figure inside the person's words or link: it was read as something else
+        if (
+            described
+            and art.text[m.end("item") : end].strip() == ","
+            and not m.group("item").lower().startswith(("a ", "an "))
+        ):
+            # "The SUV's driver, a 35-year-old man, and three children": the description after
+            # a person between commas is that person again (the one figure already appended)
+            found[-1] = _Found(
+                m.start("item"), found[-1].end, f.category, 1, 1, 1, "exact", found[-1].rule
+            )
+            described = False
+            end = m.start()
+            m = cues.COORD_PERSON_COMMA.search(art.text, max(s0, end - 160), end)
+            continue
+        described = m.group("item").lower().startswith(("a ", "an "))
         found.append(
             _Found(
                 m.start("item"),
@@ -812,41 +849,86 @@ def _search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: 
 _FIRST_PARTICIPLE = re.compile(context.CTX["first_participle"])
 
 
-def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None:
-    """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
-    shot dead', 'another policeman died': the subject is read back from the cue."""
+def _aux_before(art: _Article, s0: int, p: int, name: str):
+    """The auxiliaries a subject stands before, for the cue at `p` ("was killed", "were crushed
+    and killed", "is in critical condition"); None when the cue has none right before it."""
     text, low = art.text, art.low
+    before = low[max(s0, p - 40) : p].split()
+    last = before[-1] if before else ""
+    if last in cues.AUX_WORDS or last.endswith("ly") or last in ("also", "all", "both"):
+        return cues.AUX_TAIL.search(text, max(s0, p - 60), p)
+    if last == "in" and name == "condition" and len(before) > 2:
+        # "a man is in critical condition", "was listed in stable condition"
+        v = low.rfind(" in ", max(s0, p - 40), p)
+        if v > 0 and before[-2] == "listed":
+            v = low.rfind(" listed", max(s0, v - 10), v)
+        return cues.AUX_TAIL.search(text, max(s0, v - 60), v + 1) if v > 0 else None
+    if last == "and" and len(before) > 2 and _FIRST_PARTICIPLE.fullmatch(before[-2]):
+        # "A man was crushed and killed": the auxiliary before the first participle
+        v = low.rfind(before[-2], max(s0, p - 40), p)
+        return cues.AUX_TAIL.search(text, max(s0, v - 60), v) if v > 0 else None
+    return None  # a subject needs "was"/"were" ... right before the cue
+
+
+def _subject_without_aux(
+    art: _Article, s0: int, p: int, category: str, name: str, found: list[_Found]
+) -> bool:
+    """A subject with no auxiliary before its cue: "the dead man (was the driver)" (definite:
+    returns True), "a man died", "a woman suffered a gunshot wound"."""
+    text, low = art.text, art.low
+    if (
+        category in _DEFINITE_CATEGORIES
+        and low.endswith("the ", max(s0, p - 4), p)
+        and (d := cues.DEFINITE_OUTCOME.match(low, p))
+    ):
+        # "the dead man was the train's driver": one person, told before or not at all
+        found.append(
+            _Found(p - 4, d.end(), category, 1, 1, 1, "exact", f"definite:{category}:{name}")
+        )
+        return True
+    if category == "killed" and _died_at(art, p):
+        he = cues.PRONOUN_DIED.search(text, max(s0, p - 30), p)
+        if he:  # "She died Monday": someone told before (see _definite_only)
+            found.append(
+                _Found(he.start(), he.end(1), "killed", 1, 1, 1, "exact", "definite:killed:died+he")
+            )
+            return True
+    if (category == "killed" and _died_at(art, p)) or (
+        # "a 22-year-old woman suffered a gunshot wound": the same subject as "died"
+        category == "injured" and low.startswith(_SUFFERED, p)
+    ):
+        m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
+        if m:
+            perp = bool(PERPETRATOR_NP.search(m.group("noun")))
+            found.append(
+                _Found(
+                    m.start(),
+                    m.end("noun"),
+                    category,
+                    1,
+                    1,
+                    1,
+                    "exact",
+                    f"subject:{category}:{'died' if category == 'killed' else name}",
+                    np=m.group("noun"),
+                    victim_type="perpetrators" if perp else None,
+                )
+            )
+    return False
+
+
+def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool:
+    """'a man was killed', 'A Jewish couple was killed', 'another were injured', 'Name, ..., was
+    shot dead', 'another policeman died': the subject is read back from the cue. Returns whether
+    it found a definite person ('the victim was ...', 'he was ...': see _definite_only)."""
+    text, low = art.text, art.low
+    definites = False
+    retold: dict[int, int] = {}  # subject start -> index in `found` of its main verb's figure
     for p, category, name in cue_hits:
         s0, _ = art.sentence(p)
-        before = low[max(s0, p - 40) : p].split()
-        last = before[-1] if before else ""
-        if last in cues.AUX_WORDS or last.endswith("ly") or last in ("also", "all", "both"):
-            aux = cues.AUX_TAIL.search(text, max(s0, p - 60), p)
-        elif last == "and" and len(before) > 2 and _FIRST_PARTICIPLE.fullmatch(before[-2]):
-            # "A man was crushed and killed": the auxiliary before the first participle
-            v = low.rfind(before[-2], max(s0, p - 40), p)
-            aux = cues.AUX_TAIL.search(text, max(s0, v - 60), v) if v > 0 else None
-        else:
-            aux = None  # a subject needs "was"/"were" ... right before the cue
+        aux = _aux_before(art, s0, p, name)
         if aux is None:
-            if category == "killed" and _died_at(art, p):
-                m = _search_subject(cues.DIED_SUBJECT, text, low, max(s0, p - 80), p)
-                if m:
-                    perp = bool(PERPETRATOR_NP.search(m.group("noun")))
-                    found.append(
-                        _Found(
-                            m.start(),
-                            m.end("noun"),
-                            "killed",
-                            1,
-                            1,
-                            1,
-                            "exact",
-                            "subject:killed:died",
-                            np=m.group("noun"),
-                            victim_type="perpetrators" if perp else None,
-                        )
-                    )
+            definites = _subject_without_aux(art, s0, p, category, name, found) or definites
             continue
         a = aux.start()
         if low[max(s0, a - 8) : a].endswith("another"):
@@ -854,12 +936,15 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 _Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another")
             )
             continue
-        m = _search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, a - 160), a)
+        age = cues.AGE_TAIL.search(text, max(s0, a - 60), a) if text[a - 1 : a] == "," else None
+        end = age.start() if age else a  # "a second man, 19, was ...", "the victim, a man, was"
+        m = _search_subject(cues.SINGULAR_SUBJECT, text, low, max(s0, end - 160), end)
         if m:
             noun = m.group("noun")
             perp = bool(PERPETRATOR_NP.search(noun))
-            if m.group("det").lower() == "the" and not perp:
-                continue  # "the victim was killed" repeats someone already counted
+            definite = m.group("det").lower() == "the" and not perp
+            if definite and category not in _DEFINITE_CATEGORIES:
+                continue  # "the victim was killed" repeats someone already counted ...
             n = (
                 2
                 if cues.PAIR_ITEM.fullmatch(m.group("det") + " " + noun)
@@ -867,6 +952,11 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                 else 1
             )
             n += 1 if m.group("first") else 0  # "a Belgian priest and a Guatemalan priest were"
+            if m.group("who"):
+                # "a boy who was shot last week has died": the main verb says what befell him,
+                # not the clause's cue read before it (the same subject: dropped below)
+                retold[m.start()] = len(found)
+            definites = definites or definite
             found.append(
                 _Found(
                     m.start(),
@@ -876,7 +966,8 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                     n,
                     n,
                     "exact",
-                    f"subject:{category}:{name}",
+                    # ... or is the only telling (kept only then: _definite_only)
+                    f"{'definite' if definite else 'subject'}:{category}:{name}",
                     np=m.group("words") + noun,
                     victim_type="perpetrators" if perp else None,
                 )
@@ -897,6 +988,88 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> None
                     np=m.group("name"),
                 )
             )
+            continue
+        he = cues.PRONOUN_BEFORE_AUX.search(text, max(s0, a - 5), a)
+        if he and category in _DEFINITE_CATEGORIES:
+            # "he was being treated for an injury": someone told before, or the only telling
+            end = he.start() + len(he.group(0).rstrip())
+            definites = True
+            found.append(
+                _Found(
+                    he.start(), end, category, 1, 1, 1, "exact", f"definite:{category}:{name}+he"
+                )
+            )
+    if retold:
+        found[:] = [
+            f
+            for i, f in enumerate(found)
+            if retold.get(f.start, i) == i or not f.rule.startswith("subject:")
+        ]
+    return definites
+
+
+_SUFFERED = ("suffered", "sustained", "received", "suffering")
+
+# Categories a definite person ("the victim was shot", "he was treated for an injury", "the dead
+# man") counts in when the article counts them nowhere else.
+_DEFINITE_CATEGORIES = frozenset({"killed", "injured", "casualties"})
+# what else already tells each category (casualties are dead and hurt together)
+_TOLD_BY = {
+    "killed": ("killed", "casualties"),
+    "injured": ("injured", "casualties"),
+    "casualties": ("killed", "injured", "casualties"),
+}
+
+
+_WOUND_RULE = re.compile(r":(?:shot|shot_in_body|struck_in_body|hit_by)(?:\+|$)")
+
+
+def _died_later(art: _Article, found: list[_Found]) -> None:
+    """'Keisha Moore, 29, was shot in the chest and taken to a hospital in critical condition.
+    She died Monday.': the pronoun's death is that of the one person hurt just before it in the
+    paragraph, whose figure becomes a death (the pronoun's is dropped: rule `died+he` left
+    unkept by marking it told). `found` is in order of position."""
+    last = None  # the one-person injured figure before, in this paragraph
+    for f in found:
+        if f.rule == "definite:killed:died+he":
+            if last is not None and art.text.find("\n\n", last.end, f.start) < 0:
+                last.category = "killed"
+                last.rule += "+died_later"
+                f.rule = "definite:killed:died+he+same"  # the same person: never counted
+            last = None
+        elif (
+            f.category in ("injured", "casualties")
+            and f.best == 1
+            and f.rule.startswith(("subject:", "definite:"))
+        ):
+            last = f
+        elif f.category in ("injured", "casualties", "killed"):
+            last = None
+
+
+def _definite_only(art: _Article, found: list[_Found]) -> list[_Found]:
+    """Definite people ("the victim", "he", "the dead man", rule `definite:`) are the people of
+    a figure told before, so they count only in a category the article counts nowhere else; then
+    the first of them is the one person (CONVENTIONS: a person mentioned again adds nothing).
+    A wound named by where it hit ("the victim was shot in the chest") may be the dead person's:
+    it counts only when nothing, not even another definite person, is killed or hurt. A bare
+    "He died" counts only beside other figures of people hurt: alone, "he" may be anyone."""
+    _died_later(art, found)
+    told = {f.category for f in found if f.rule[:9] != "definite:"}
+    keep = [f.rule[:9] != "definite:" for f in found]
+    hurt = any(c in told for c in _TOLD_BY["casualties"]) or any(
+        f.rule[:9] == "definite:" and not f.rule.endswith("died+he") for f in found
+    )
+    for wounds in (False, True):  # the wounds last: they yield to any other telling
+        for i, f in enumerate(found):
+            if keep[i] or bool(_WOUND_RULE.search(f.rule)) != wounds or f.rule.endswith("+same"):
+                continue
+            if f.rule.endswith("died+he") and not hurt:
+                continue
+            if not any(c in told for c in _TOLD_BY["casualties" if wounds else f.category]):
+                keep[i] = True
+                told.add(f.category)
+    return [f for i, f in enumerate(found) if keep[i]]
 
 
 # --- zeros, attackers' deaths, bodies ----------------------------------------------------------
@@ -994,6 +1167,21 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
         m = cues.SELF_KILLING.search(art.low, max(0, g.start() - 40), g.end() + 10)
         if m and m.start() not in seen:
             seen.add(m.start())
+            # (both forms hold "ly " or " in ": most suicides need no search)
+            near = art.low[max(0, m.start() - 20) : m.end() + 60]
+            hurt = (
+                cues.SELF_INJURY.search(art.low, max(0, m.start() - 20), m.end() + 60)
+                if "ly " in near or " in " in near
+                else None
+            )
+            if hurt is not None and hurt.start() <= m.start() < hurt.end():
+                # "accidentally shot himself", "shot himself in the leg": a victim, injured
+                found.append(
+                    _Found(
+                        m.start(), m.end(), "injured", 1, 1, 1, "exact", "self:injured:self_injury"
+                    )
+                )
+                continue
             found.append(
                 _Found(
                     m.start(),
@@ -1004,7 +1192,10 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
                     1,
                     "exact",
                     "self:killed:self_killing",
-                    victim_type="perpetrators",
+                    victim_type=None
+                    if "ly " in near
+                    and cues.SELF_ACCIDENT.search(art.low, max(0, m.start() - 40), m.start())
+                    else "perpetrators",
                 )
             )
 
@@ -1193,7 +1384,10 @@ def _subject_of_others(art: _Article, found: list[_Found]) -> None:
         if not _OTHERS.search(others.np):
             continue
         s0, _ = art.sentence(verb_at)
-        if any(f.category == category and s0 <= f.start < verb_at for f in found):
+        if any(
+            f.category == category and s0 <= f.start < verb_at and f.rule[:9] != "definite:"
+            for f in found
+        ):
             continue
         if cues.PRONOUN_SUBJECT.search(art.low, max(s0, verb_at - 40), verb_at):
             continue

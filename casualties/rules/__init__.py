@@ -30,7 +30,18 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["inverted_range_separators", "thousands_separators"], _LIST),
         "months": _LIST,
         **dict.fromkeys(["dozen_qualifier", "fraction_qualifier", "between_joiner"], _STR),
-        **dict.fromkeys(["no_range_before", "date_after", "age_between_commas", "all_but"], _STR),
+        **dict.fromkeys(
+            [
+                "no_range_before",
+                "date_after",
+                "age_between_commas",
+                "age_after_name",
+                "age_list",
+                "name_before_age",
+                "all_but",
+            ],
+            _STR,
+        ),
     },
     "categories": {
         **dict.fromkeys(["object", "object_then", "after", "toll"], _DICT),
@@ -70,6 +81,8 @@ SHAPES: dict[str, dict[str, type]] = {
                 "attack_by_militants",
                 "killed_by_forces",
                 "self_killing",
+                "self_injury",
+                "self_accident",
                 "hedges",
                 "attribution_according",
                 "attribution_verbs",

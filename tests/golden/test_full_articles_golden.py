@@ -1,8 +1,8 @@
 """Golden cases for CONVENTIONS "Full articles: every victim counted once" (data:
-`tests/golden/full_articles.yaml`, invented texts). Each case's article totals must equal the
-expected triples (read with the case's `published` date, if any); `background` counts the
-incidents kept out as background. A case marked
-`xfail` documents a rule extraction does not meet yet; the mark is strict, so a fix shows."""
+`tests/golden/full_articles.yaml` and `local_stories.yaml`, invented texts). Each case's article
+totals must equal the expected triples (read with the case's `published` date, if any);
+`background` counts the incidents kept out as background. A case marked `xfail` documents a rule
+extraction does not meet yet; the mark is strict, so a fix shows."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from casualties.extract.article import extract_article
 from casualties.fields import CATEGORIES
 from tests.paths import GOLDEN
 
-CASES = yaml.safe_load((GOLDEN / "full_articles.yaml").read_text(encoding="utf-8"))
+# full_articles.yaml: one group per rule; local_stories.yaml: US-style local news stories
+CASES = [
+    case
+    for name in ("full_articles.yaml", "local_stories.yaml")
+    for case in yaml.safe_load((GOLDEN / name).read_text(encoding="utf-8"))
+]
 
 
 def _params():
