@@ -54,6 +54,7 @@ SHAPES: dict[str, dict[str, type]] = {
         "casualties_besides_dead": _STR,
         "age_apposition": _STR,
         "toll_hints": _LIST,
+        "age_word": _STR,
     },
     "context": {
         **dict.fromkeys(["victim_types", "victim_share", "zero"], _DICT),
