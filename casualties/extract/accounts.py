@@ -58,6 +58,8 @@ _NOT_MORE = re.compile(r"\b(?:" + alt(RULES["not_more"]) + r")\b")
 _PLACE_NAMED = re.compile(RULES["place_named"])
 _EVENT_RULE = re.compile(RULES["event_rules"])
 
+_DIED_AMONG_NAMED = re.compile(RULES["died_among_named"], re.IGNORECASE)
+_DIED_AMONG_PRONOUN = re.compile(RULES["died_among_pronoun"], re.IGNORECASE)
 _REMENTION_BEFORE = re.compile(RULES["remention_before"], re.IGNORECASE)
 _BY_POLICE = re.compile(RULES["killed_by_police_after"])
 _ALL_BUT_ATTACKERS = re.compile(RULES["all_but_attackers"], re.IGNORECASE)
@@ -604,3 +606,67 @@ def _explain_aggregates(text: str, figures: list[Figure], published=None) -> Non
                 is_background(low, year) and (not f.is_cumulative or is_running_toll(low))
             )
             f.why = BACKGROUND if past else AGGREGATE
+
+
+def died_among_wounded(text: str, figures: list[Figure], incidents: list[Incident]) -> None:
+    """'Four were wounded, one of whom later died': a killed figure that is a part of the
+    injured count before it ("one of whom", "two of them", "one of the wounded") moves those
+    people from the incident's injured to its killed (CONVENTIONS: the injured are the non-fatal
+    ones). They are deaths of their own even after a killed total ("Three were killed and 10
+    wounded. One of the wounded later died" = 4 killed, 9 injured), unless a toll includes them
+    ("the toll rose to four after one of the wounded died" = 4). Only when that injured figure is
+    the one the incident counts (`Figure.counted`, set by `consolidate`): injured parts
+    of a lede's total ("dozens injured ... Five were injured, and one of them died") leave the
+    lede's counts as they are."""
+    for inc in incidents:
+        if inc.is_background or "injured" not in inc.counts or "killed" not in inc.counts:
+            continue
+        moved = added = 0
+        wounded: Figure | None = None  # the nearest injured figure before
+        toll_from = max(
+            (figures[i].sentence_start for i in inc.figure_indices if figures[i].is_cumulative),
+            default=-1,
+        )
+        last: Figure | None = None  # the nearest victim figure before, of any category
+        for i in inc.figure_indices:
+            f = figures[i]
+            if (
+                f.category == "killed"
+                and f.victim_type != "perpetrators"
+                and wounded is not None
+                and wounded.counted
+                and _died_among(text, f, wounded, last is wounded)
+            ):
+                moved += f.best
+                if not (f.counted or f.is_subset or toll_from >= f.sentence_start):
+                    added += f.best
+            if f.is_subset or f.victim_type == "perpetrators":
+                continue
+            if f.category == "injured" and wounded is not None and _same_people(f):
+                f = wounded  # "The wounded were taken to hospital": the counted ones again
+            last = f
+            if f.category == "injured":
+                wounded = f
+        if not moved or inc.counts["injured"][1] < moved:
+            continue
+        lo, be, hi = inc.counts["injured"]
+        inc.counts["injured"] = (max(lo - moved, 0), be - moved, None if hi is None else hi - moved)
+        if added:
+            lo, be, hi = inc.counts["killed"]
+            inc.counts["killed"] = (lo + added, be + added, None if hi is None else hi + added)
+
+
+def _same_people(f: Figure) -> bool:
+    return f.why == UNNUMBERED or (f.why or "").startswith(REPEAT.format(""))
+
+
+def _died_among(text: str, f: Figure, wounded: Figure, just_before: bool) -> bool:
+    """Whether the words after killed figure `f` make it a part of `wounded`: "of the injured",
+    or "of whom" / "of them" when `wounded` is the figure just before, in the same sentence or
+    the next (farther, or after "shooting 14 others", "them" are other people)."""
+    after = text[f.end : f.end + 40]
+    if _DIED_AMONG_NAMED.search(after):
+        return True
+    gap = f.sentence_start - (wounded.sentence_start + len(wounded.sentence))
+    near = wounded.sentence_start == f.sentence_start or gap <= 2
+    return just_before and near and bool(_DIED_AMONG_PRONOUN.search(after))

@@ -28,6 +28,7 @@ def extract_article(text: str, published: datetime | None = None) -> ArticleExtr
     accounts.mark_attackers(figs)
     incs = incidents.group_incidents(text, figs, published)
     incs = accounts.consolidate(text, figs, incs, published)
+    accounts.died_among_wounded(text, figs, incs)
     for inc in incs:
         inc.attributes = describe.describe_incident(text, inc, figs, published)
     accounts.mark_earlier(text, figs, incs, published)

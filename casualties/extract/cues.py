@@ -212,12 +212,14 @@ NP_WORD_LONG = (
 )
 AGE_APPOSITION = CAT["age_apposition"]
 # Up to 12 links of a noun phrase and the auxiliaries before a cue word: ", 3 of them", "people",
-# ", aged 19 and 33," (the age apposition last: the common links are tried first).
+# ", aged 19 and 33,", "a 12-year-old" (the ages last: the common links are tried first).
 NP_LINKS_AUX = (
     r"(?:\s*,\s*(?:and\s+)?\d[\d,]*\b|(?:\s*,\s*|\s+|(?=[\[(]))"
     + NP_WORD_LONG
     + r"|"
     + AGE_APPOSITION
+    + r"|"
+    + CAT["age_word"]
     + r"){0,12}?(?:\s*,)?(?:\s+(?-i:"
     + AUX
     + r"))+\s+"

@@ -65,6 +65,7 @@ SHAPES: dict[str, dict[str, type]] = {
         "casualties_besides_dead": _STR,
         "age_apposition": _STR,
         "toll_hints": _LIST,
+        "age_word": _STR,
     },
     "context": {
         **dict.fromkeys(["victim_types", "victim_share", "zero"], _DICT),
@@ -116,7 +117,7 @@ SHAPES: dict[str, dict[str, type]] = {
         **dict.fromkeys(["background", "ordinals"], _DICT),
         **dict.fromkeys(["year", "dated_year", "new_story", "not_more", "ordinal_victim"], _STR),
         **dict.fromkeys(["remention_before", "killed_by_police_after", "shot_rules"], _STR),
-        "vague_also": _STR,
+        **dict.fromkeys(["vague_also", "died_among_named", "died_among_pronoun"], _STR),
         "running_toll": _STR,
         "round_words": _STR,
         "refine_share": float,
