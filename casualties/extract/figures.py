@@ -250,6 +250,8 @@ def _ages_between_commas(text: str) -> set[int]:
             continue  # "killed 3, 4 and 5" is no apposition
         out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
     for m in _AGE_LIST.finditer(text):  # "three children, ages 4, 7 and 10, were hurt"
+        if text[m.start() - 1 : m.start()].isalnum():
+            continue  # inside a word: "pages 4 and 5"
         out.update(m.start(1) + d.start() for d in _DIGITS.finditer(m.group(1)))
     for m in _AGE_AFTER_NAME.finditer(text):
         if _NAME_BEFORE_AGE.search(text, max(0, m.start() - 40), m.start()):
@@ -682,8 +684,8 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
     """'The driver and three passengers were killed': a person coordinated before a count that
     has its cue is one more of its victims (CONVENTIONS: a list adds its members). Not where a
     figure is read already ("killed a soldier and three civilians were wounded")."""
-    if f.is_subset:
-        return
+    if f.is_subset or not art.low[max(0, f.start - 160) : f.start].rstrip().endswith("and"):
+        return  # the pattern ends in "and" right before the count: most counts have none
     s0, _ = art.sentence(f.start)
     w0 = max(s0, f.start - 160)
     m = cues.COORD_PERSON_BEFORE.search(art.text, w0, f.start)
