@@ -40,7 +40,7 @@ from casualties.extract.background import (
 )
 from casualties.extract.context import NEW_INCIDENT as _MORE
 from casualties.extract.context import alt
-from casualties.extract.incidents import Triple, _Accounts, _refinable
+from casualties.extract.incidents import Triple, _Accounts, _refinable, wounded_of
 from casualties.extract.model import Figure, Incident
 from casualties.extract.quantities import parse_quantity
 
@@ -548,13 +548,8 @@ def _shot_is_injured(inc: Incident, figures: list[Figure]) -> None:
         if "injured" not in counts or counts["injured"][1] < counts["casualties"][1]:
             counts["injured"] = counts.pop("casualties")  # "Two were shot. One was hit in the arm"
         return
-    (slo, sbe, shi), (klo, kbe, khi) = counts["casualties"], counts["killed"]
-    if sbe < kbe:
-        return
-    high = None if shi is None else max(shi - klo, 0)
-    low = max(slo - (kbe if khi is None else khi), 0)
-    wounded = (min(low, sbe - kbe), sbe - kbe, high)
-    if "injured" not in counts or counts["injured"][1] < wounded[1]:
+    wounded = wounded_of(counts["casualties"], counts["killed"])
+    if wounded is not None and ("injured" not in counts or counts["injured"][1] < wounded[1]):
         counts["injured"] = wounded
 
 

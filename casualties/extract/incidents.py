@@ -437,12 +437,20 @@ def _wounded_among_shot(counts: dict, figs: list[Figure]) -> None:
     ]
     if not shot or any(f.qualifier == "unspecified" for f in shot):
         return
-    (slo, sbe, shi), (klo, kbe, khi) = counts["casualties"], counts["killed"]
+    wounded = wounded_of(counts["casualties"], counts["killed"])
+    if wounded is not None:
+        counts["injured"] = wounded
+
+
+def wounded_of(shot: Triple, killed: Triple) -> Triple | None:
+    """Those shot and not killed, as (low, best, high): "five shot, two fatally" is 3 wounded;
+    None when fewer were shot than killed (the counts are of other people)."""
+    (slo, sbe, shi), (klo, kbe, khi) = shot, killed
     if sbe < kbe:
-        return
+        return None
     high = None if shi is None else max(shi - klo, 0)
     low = max(slo - (kbe if khi is None else khi), 0)
-    counts["injured"] = (min(low, sbe - kbe), sbe - kbe, high)
+    return (min(low, sbe - kbe), sbe - kbe, high)
 
 
 def article_totals(figures: list[Figure], incidents: list[Incident]) -> dict:
