@@ -257,7 +257,7 @@ def run_quality(
         ]
     chunked = {name: _chunks(files, TABLES[name]) for name, files in chosen.items() if files}
     summary = check_frames(chunked, report_dir)
-    index = IdIndex(Path(report_dir) / ID_INDEX, manifest)
+    index = IdIndex(Path(out_dir) / ID_INDEX, manifest)
     checked = store_checks(chosen, every, index)
     index.prune()
     for name, failed in checked.items():
@@ -278,13 +278,14 @@ def run_quality(
     return summary
 
 
-ID_INDEX = "_ids"  # under the report folder: the id hashes of each partition, by its sha256
+ID_INDEX = "_ids"  # beside the tables: the id hashes of each partition, by its sha256
 
 
 class IdIndex:
     """64-bit hashes of a partition's id column, kept per partition content (the sha256 the
-    manifest lists) in `<report_dir>/_ids/`, so the whole-store checks read 8 bytes an id of
-    the partitions this run wrote and a small file for each other one, not their Parquet.
+    manifest lists) in `<out_dir>/_ids/` (a cache beside the tables, not part of the report),
+    so the whole-store checks read 8 bytes an id of the partitions this run wrote and a small
+    file for each other one, not their Parquet.
 
     A partition the manifest does not list (no sha256), or whose file is missing, is read.
     `prune()` removes the files of partitions the manifest no longer lists."""

@@ -329,19 +329,19 @@ def test_whole_store_checks_use_the_id_index_of_unchanged_partitions(tmp_path):
     commit("r2", "b.jsonl", "art-2")
     summary = quality.run_quality(out, report, tables=["figures"], run_id="r2")
     assert summary["tables"]["figures"]["failed_expectations"] == []
-    index = sorted(p.name for p in (report / quality.ID_INDEX).iterdir())
+    index = sorted(p.name for p in (out / quality.ID_INDEX).iterdir())
     assert len(index) == 2  # figure_id of both partitions
     commit("r3", "c.jsonl", "art-1")  # the figure id of a.jsonl's row again
     summary = quality.run_quality(out, report, tables=["figures"], run_id="r3")
     assert summary["tables"]["figures"]["failed_expectations"] == [
         "expect_column_values_to_be_unique(figure_id) across the store",
     ]
-    assert set(index) < {p.name for p in (report / quality.ID_INDEX).iterdir()}
+    assert set(index) < {p.name for p in (out / quality.ID_INDEX).iterdir()}
     a_file = next(p.name for p in store.table_files(out, TABLES["figures"]) if "a.jsonl" in p.name)
     commit("r4", "d.jsonl", "art-4", drop=[a_file])
     summary = quality.run_quality(out, report, tables=["figures"], run_id="r4")
     assert summary["tables"]["figures"]["failed_expectations"] == []
-    assert len(list((report / quality.ID_INDEX).iterdir())) == 3  # a.jsonl's index is gone
+    assert len(list((out / quality.ID_INDEX).iterdir())) == 3  # a.jsonl's index is gone
 
 
 def test_store_checks_find_an_event_whose_incident_is_not_stored(tmp_path):
