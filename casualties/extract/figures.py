@@ -769,7 +769,7 @@ def _toll_before(art: _Article, q) -> _Found | None:
     text = art.text
     w0 = max(0, q.start - 140)
     low = art.low  # (holds "toll" where text.lower() does: they differ only at "İ" and the like)
-    if all(low.find(hint, w0, q.start) < 0 for hint in cues.TOLL_HINTS):
+    if cues.TOLL_HINT.search(low, w0, q.start) is None:
         return None
     m = cues.TOLL_BEFORE.search(text, w0, q.start)
     if not m:
