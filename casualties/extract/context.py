@@ -263,7 +263,7 @@ def attribution(sentence: str, low: str | None = None) -> str | None:
     `low` is the lower-cased sentence, if the caller has it."""
     low = sentence.lower() if low is None or len(low) != len(sentence) else low
     heads = _ACCORDING_HEADS
-    m = _ACCORDING_GATED.search(low) if heads is None or any(h in low for h in heads) else None
+    m = _ACCORDING_GATED.search(low) if heads is None or any(map(low.__contains__, heads)) else None
     if m:
         return sentence[m.start("who") : m.end("who")].strip()
     for v in _VERB_GATED.finditer(low):
@@ -348,8 +348,10 @@ class SentenceContext:
         self.attributed_to = attribution(sentence, low)
         self.party = is_party(self.attributed_to, low)
         # cheap substring gates before the larger patterns (most sentences have none of them)
-        self.aggregate = any(h in low for h in aggregate_hints) and bool(AGGREGATE.search(low))
-        self.cumulative = any(h in low for h in cumulative_hints) and bool(CUMULATIVE.search(low))
+        # (`map` over the bound `__contains__` runs the tests in C: no generator frame per hint)
+        has = low.__contains__
+        self.aggregate = any(map(has, aggregate_hints)) and bool(AGGREGATE.search(low))
+        self.cumulative = any(map(has, cumulative_hints)) and bool(CUMULATIVE.search(low))
 
 
 def article_hints(low_text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
