@@ -114,6 +114,11 @@ class _Found:
         """A figure of `category` that reads quantity `q` as it stands."""
         return cls(q.start, q.end, category, q.low, q.best, q.high, q.qualifier, rule, **extra)
 
+    @classmethod
+    def one(cls, start: int, end: int, category: str, rule: str, **extra) -> _Found:
+        """One person, told without a number ("a man", "the driver", "Maria Lopez")."""
+        return cls(start, end, category, 1, 1, 1, "exact", rule, **extra)
+
 
 class _Article:
     """One text being read: its lower-cased copy, sentences and quantities."""
@@ -705,23 +710,17 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
         ):
             # "The SUV's driver, a 35-year-old man, and three children": the description after
             # a person between commas is that person again (the one figure already appended)
-            found[-1] = _Found(
-                m.start("item"), found[-1].end, f.category, 1, 1, 1, "exact", found[-1].rule
-            )
+            found[-1] = _Found.one(m.start("item"), found[-1].end, f.category, found[-1].rule)
             described = False
             end = m.start()
             m = cues.COORD_PERSON_COMMA.search(art.text, max(s0, end - 160), end)
             continue
         described = m.group("item").lower().startswith(("a ", "an "))
         found.append(
-            _Found(
+            _Found.one(
                 m.start("item"),
                 m.end("item"),
                 f.category,
-                1,
-                1,
-                1,
-                "exact",
                 f"coordinated:{f.category}:{name}",
                 np=m.group("item"),
             )
@@ -816,14 +815,10 @@ def _singular_in_np(text: str, np_start: int, f: _Found, found: list[_Found]) ->
             "including" in text[np_start : m.start()].lower()
         )  # "11, including 7 police and a doctor"
         found.append(
-            _Found(
+            _Found.one(
                 m.start("item"),
                 m.end("item"),
                 f.category,
-                1,
-                1,
-                1,
-                "exact",
                 f.rule + "+singular",
                 np=m.group("item"),
                 is_subset=subset,
@@ -884,16 +879,12 @@ def _subject_without_aux(
         and (d := cues.DEFINITE_OUTCOME.match(low, p))
     ):
         # "the dead man was the train's driver": one person, told before or not at all
-        found.append(
-            _Found(p - 4, d.end(), category, 1, 1, 1, "exact", f"definite:{category}:{name}")
-        )
+        found.append(_Found.one(p - 4, d.end(), category, f"definite:{category}:{name}"))
         return True
     if category == "killed" and _died_at(art, p):
         he = cues.PRONOUN_DIED.search(text, max(s0, p - 30), p)
         if he:  # "She died Monday": someone told before (see _definite_only)
-            found.append(
-                _Found(he.start(), he.end(1), "killed", 1, 1, 1, "exact", "definite:killed:died+he")
-            )
+            found.append(_Found.one(he.start(), he.end(1), "killed", "definite:killed:died+he"))
             return True
     if (category == "killed" and _died_at(art, p)) or (
         # "a 22-year-old woman suffered a gunshot wound": the same subject as "died"
@@ -903,14 +894,10 @@ def _subject_without_aux(
         if m:
             perp = bool(PERPETRATOR_NP.search(m.group("noun")))
             found.append(
-                _Found(
+                _Found.one(
                     m.start(),
                     m.end("noun"),
                     category,
-                    1,
-                    1,
-                    1,
-                    "exact",
                     f"subject:{category}:{'died' if category == 'killed' else name}",
                     np=m.group("noun"),
                     victim_type="perpetrators" if perp else None,
@@ -934,9 +921,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
             continue
         a = aux.start()
         if low[max(s0, a - 8) : a].endswith("another"):
-            found.append(
-                _Found(a - 7, a, category, 1, 1, 1, "exact", f"subject:{category}:{name}+another")
-            )
+            found.append(_Found.one(a - 7, a, category, f"subject:{category}:{name}+another"))
             continue
         age = cues.AGE_TAIL.search(text, max(s0, a - 60), a) if text[a - 1 : a] == "," else None
         end = age.start() if age else a  # "a second man, 19, was ...", "the victim, a man, was"
@@ -978,14 +963,10 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
         m = cues.NAME_SUBJECT.search(text, max(s0, a - 200), p)
         if m:
             found.append(
-                _Found(
+                _Found.one(
                     m.start("name"),
                     m.end("name"),
                     category,
-                    1,
-                    1,
-                    1,
-                    "exact",
                     f"subject:{category}:{name}+name",
                     np=m.group("name"),
                 )
@@ -996,11 +977,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
             # "he was being treated for an injury": someone told before, or the only telling
             end = he.start() + len(he.group(0).rstrip())
             definites = True
-            found.append(
-                _Found(
-                    he.start(), end, category, 1, 1, 1, "exact", f"definite:{category}:{name}+he"
-                )
-            )
+            found.append(_Found.one(he.start(), end, category, f"definite:{category}:{name}+he"))
     if retold:
         found[:] = [
             f
@@ -1117,9 +1094,7 @@ def _ordinal_victims(art: _Article, found: list[_Found]) -> None:
             first -= 1
         for m in cues.ORDINAL_VICTIM.finditer(low, max(0, first - len("another"))):
             end = m.start() + len(m.group(0).split(" died")[0].split(" was ")[0])
-            found.append(
-                _Found(m.start(), end, "killed", 1, 1, 1, "exact", "subject:killed:ordinal")
-            )
+            found.append(_Found.one(m.start(), end, "killed", "subject:killed:ordinal"))
 
 
 def _share_qualifiers(art: _Article, found: list[_Found]) -> None:
@@ -1178,21 +1153,13 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
             )
             if hurt is not None and hurt.start() <= m.start() < hurt.end():
                 # "accidentally shot himself", "shot himself in the leg": a victim, injured
-                found.append(
-                    _Found(
-                        m.start(), m.end(), "injured", 1, 1, 1, "exact", "self:injured:self_injury"
-                    )
-                )
+                found.append(_Found.one(m.start(), m.end(), "injured", "self:injured:self_injury"))
                 continue
             found.append(
-                _Found(
+                _Found.one(
                     m.start(),
                     m.end(),
                     "killed",
-                    1,
-                    1,
-                    1,
-                    "exact",
                     "self:killed:self_killing",
                     victim_type=None
                     if "ly " in near
@@ -1205,9 +1172,7 @@ def _self_killing(art: _Article, found: list[_Found]) -> None:
 def _body_of(art: _Article, found: list[_Found]) -> None:
     if "body of" in art.low:
         for m in cues.BODY_OF.finditer(art.text):
-            found.append(
-                _Found(m.start(), m.end(), "killed", 1, 1, 1, "exact", "subject:killed:body_of")
-            )
+            found.append(_Found.one(m.start(), m.end(), "killed", "subject:killed:body_of"))
 
 
 # --- numbers without a cue of their own ----------------------------------------------------------
@@ -1395,9 +1360,7 @@ def _subject_of_others(art: _Article, found: list[_Found]) -> None:
             continue
         verb = cues.VERB_WORD.match(art.text, verb_at)
         assert verb is not None  # the cue starts with the verb
-        found.append(
-            _Found(verb_at, verb.end(), category, 1, 1, 1, "exact", f"implied:{category}:others")
-        )
+        found.append(_Found.one(verb_at, verb.end(), category, f"implied:{category}:others"))
 
 
 def _each_member(art: _Article, found: list[_Found]) -> None:
