@@ -369,7 +369,7 @@ _AGGREGATE_HINTS = tuple(CTX["aggregate_hints"])
 _CUMULATIVE_HINTS = tuple(CTX["cumulative_hints"])
 
 
-def _any_of(hints) -> re.Pattern:
+def any_of(hints) -> re.Pattern:
     """A pattern for "any of `hints` in text[start:end]", searched with pos/endpos (no copy of
     the window; for a few hints in a short window, faster than `any(h in window ...)`)."""
     return re.compile("|".join(re.escape(h) for h in hints))
@@ -414,7 +414,7 @@ def subset_before(low: str, start: int, end: int) -> bool:
     return bool(_SUBSET_HINT.search(low, start, end)) and bool(SUBSET_BEFORE.search(low[start:end]))
 
 
-_SUBSET_HINT = _any_of(_SUBSET_HINTS)
+_SUBSET_HINT = any_of(_SUBSET_HINTS)
 
 
 def militants_were_attackers(low: str, sent_start: int, sent_end: int, first_attack: int) -> bool:

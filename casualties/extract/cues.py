@@ -16,6 +16,7 @@ from casualties.extract.context import (
     CTX,
     _split_top,
     alt,
+    any_of,
     first_words,
     stems,
     word_start,
@@ -259,8 +260,7 @@ for _cat, _entries in CAT["toll"].items():
         _TOLL_PARTS.append(f"(?P<g{len(TOLL_NAMES) - 1}>{alt(_e['pattern'])})")
 TOLL_BEFORE = re.compile(r"\b(?:" + "|".join(_TOLL_PARTS) + r")" + CAT["toll_link"] + r"$", CI)
 TOLL_RISE = re.compile(CAT["toll_rise"], CI)
-# the lower-cased words every toll pattern holds, as one literal alternation (one C call)
-TOLL_HINT = re.compile("|".join(re.escape(h) for h in CAT["toll_hints"]))
+TOLL_HINT = any_of(CAT["toll_hints"])  # the lower-cased words every toll pattern holds
 RAISE_TOLL = re.compile(CAT["raise_toll"] + r"(?:\w+\s+){0,5}$", CI)
 
 FILLER = re.compile(
