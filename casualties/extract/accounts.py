@@ -39,18 +39,20 @@ from casualties.extract.background import (
     statement_lede_incidents,
 )
 from casualties.extract.context import NEW_INCIDENT as _MORE
-from casualties.extract.context import alt
+from casualties.extract.context import Prefiltered, alt, any_of
 from casualties.extract.incidents import Triple, _Accounts, _refinable, wounded_of
 from casualties.extract.model import Figure, Incident
 from casualties.extract.quantities import parse_quantity
 
-_NEW_STORY = re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b")
-_FIRST_PART = re.compile(r"\b(?:" + alt(RULES["first_part"]) + r")\b")
+# (searched in every incident's sentences; most hold none of the words they need)
+_NEW_STORY = Prefiltered(re.compile(r"\b(?:" + alt(RULES["new_story"]) + r")\b"))
+_FIRST_PART = Prefiltered(re.compile(r"\b(?:" + alt(RULES["first_part"]) + r")\b"))
 _SHOT = re.compile(alt(RULES["shot_rules"]))
 _RECENT = int(RULES["recent_stories"])
 _MORE_BEFORE, _MORE_AFTER = RULES["more_window"]
 _ORDINAL = re.compile(RULES["ordinal_victim"])
 _ORDINALS = RULES["ordinals"]
+_ORDINAL_WORD = any_of(_ORDINALS)  # `_ORDINAL` needs one of these words
 _REFINE_SHARE = float(RULES["refine_share"])
 _ROUGH = re.compile(r"\b(?:" + alt(RULES["round_words"]) + r")\b")
 _FORCE_SIZES = frozenset(RULES["force_sizes"])
@@ -195,8 +197,9 @@ def _vague_categories(figures: list[Figure], inc: Incident) -> tuple[set[str], s
     for i in inc.figure_indices:
         f = figures[i]
         if f.category in inc.counts and not f.is_subset and f.victim_type != "perpetrators":
-            (vague if _refinable(f) else numbered).add(f.category)
-            rough = _refinable(f) or _ROUGH.search(f.surface.lower())
+            refinable = _refinable(f)
+            (vague if refinable else numbered).add(f.category)
+            rough = refinable or _ROUGH.search(f.surface.lower())
             (worded if rough else stated).add(f.category)
     return vague - numbered, worded - stated
 
@@ -349,7 +352,12 @@ def _adds_more(figures: list[Figure], inc: Incident) -> tuple[bool, int]:
             continue  # "six were killed and seven more injured": more than the six, not the story
         seen.add(s0)
         a = max(f.start - s0 - _MORE_BEFORE, 0)
-        window = _NOT_MORE.sub(" ", f.sentence[a : f.end - s0 + _MORE_AFTER].lower())
+        near = f.sentence[a : f.end - s0 + _MORE_AFTER].lower()
+        # `_NOT_MORE` only blanks whole phrases out: a window with neither a word of `_MORE` nor
+        # an ordinal has none once they are out either (most windows)
+        if not ((not more and _MORE.search(near)) or _ORDINAL_WORD.search(near)):
+            continue
+        window = _NOT_MORE.sub(" ", near)
         more = more or bool(_MORE.search(window))
         ordinal = max([ordinal] + [_ORDINALS[m] for m in _ORDINAL.findall(window)])
     return more, ordinal
@@ -376,8 +384,9 @@ class _Told:
                 continue
             if f.attributed_to:
                 self.sources.add(f.attributed_to)
-            if f.qualifier != "unspecified":  # "killed a number of worshippers" counts none
-                self.event = self.event or bool(_EVENT_RULE.match(f.rule))
+            if not self.event and f.qualifier != "unspecified":
+                # ("killed a number of worshippers" counts none)
+                self.event = bool(_EVENT_RULE.match(f.rule))
         for cat, out in self.whole.items():
             self.whole[cat] = inc.counts[cat][1] + out
         self.text = " ".join(seen.values())

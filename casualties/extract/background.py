@@ -12,15 +12,16 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from casualties.extract import dates
-from casualties.extract.context import Gated, alt
+from casualties.extract.context import alt, spread
 from casualties.rules import load
 from casualties.text.sentences import split_sentences
 
 RULES = load("articles")
 
-# searched from the first place one of the cues' first words occurs (most sentences have none)
-_CUES = Gated(
-    re.compile(r"\b(?:" + "|".join(f"(?:{alt(p)})" for p in RULES["background"].values()) + r")\b")
+# every cue as one flat alternation (`spread`), so that the engine rejects a word start on its
+# first letter instead of entering each kind's group
+_CUES = re.compile(
+    r"\b(?:" + "|".join(spread(alt(p)) for p in RULES["background"].values()) + r")\b"
 )
 _GENERIC_CASE = re.compile(RULES["generic_case"])
 _FORETOLD = re.compile(RULES["foretold"])
@@ -28,6 +29,7 @@ _YEAR = re.compile(RULES["year"])
 _RUNNING_TOLL = re.compile(r"\b(?:" + alt(RULES["running_toll"]) + r")\b")
 _ASIDE = re.compile(r"\([^()]*\)")
 _DATED_YEAR = re.compile(alt(RULES["dated_year"]))
+_YEAR_END = re.compile(r"(?:19|20)\d\d\b")  # (any year that ends a run of digits)
 _EARLIER_DAYS = int(RULES["earlier_days"])
 _WEEKDAY = re.compile(RULES["weekday_only"])
 _MONTHS = (
@@ -110,6 +112,8 @@ def is_question(sentence: str, at: int = 0) -> bool:
     """Whether the clause at offset `at` of a sentence asks rather than reports ("Will they say
     they killed 40 children?" she asked): the first end mark after it is a question mark. Its
     figures are kept out of the news like background."""
+    if sentence.find("?", at) < 0:  # (most sentences: no question mark to find first)
+        return False
     m = _END_MARK.search(sentence, at)
     return m is not None and m.group() == "?"
 
@@ -135,6 +139,9 @@ def is_background(low_sentence: str, year: int | None) -> bool:
     if " be " in low_sentence and _FORETOLD.search(low_sentence):
         return True
     if year is None or ("19" not in low_sentence and "20" not in low_sentence):
+        return False
+    # a dated year ends a run of digits as these do: without an earlier one among them, none
+    if not any(int(y) < year for y in _YEAR_END.findall(low_sentence)):
         return False
     return any(int(y) < year for y in _DATED_YEAR.findall(low_sentence))
 

@@ -13,6 +13,10 @@ import sys
 from collections.abc import Iterator
 from functools import lru_cache
 
+# the standard library's own regex parser (private, untyped): see `required_literals`
+from re import _constants as _sre  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+
 from casualties import rules
 from casualties.extract.model import Figure
 from casualties.text.tries import trie_regex
@@ -55,6 +59,39 @@ def _split_top(pattern: str) -> list[str]:
         i += 1
     out.append(cur)
     return out
+
+
+def spread(fragment: str) -> str:
+    """The top-level alternatives of a regex fragment, each leading group spread over its own
+    alternatives ("(?:months|years) ago" → "months ago|years ago"), joined again. Same
+    matches; each alternative then starts with a letter or a class, which the engine tests at
+    a glance where it would enter the group."""
+    out = []
+    for a in _split_top(fragment):
+        group = _leading_group(a)
+        out += [spread(g + group[1]) for g in _split_top(group[0])] if group else [a]
+    return "|".join(out)
+
+
+def _leading_group(pattern: str) -> tuple[str, str] | None:
+    """(inside, rest) of a pattern that opens with a plain group "(?:inside)rest" (not
+    repeated or optional, no group or class inside); None otherwise."""
+    if not pattern.startswith("(?:"):
+        return None
+    depth, i = 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[" or (c == "(" and i > 0):
+            return None  # (a class or an inner group: left as it is)
+        depth += (c == "(") - (c == ")")
+        if depth == 0:
+            rest = pattern[i + 1 :]
+            return None if rest[:1] in ("?", "*", "+", "{") else (pattern[3:i], rest)
+        i += 1
+    return None
 
 
 def stems(pattern: str) -> set[str]:
@@ -202,6 +239,80 @@ class Gated:
             return self.pattern.finditer(text)
         first = self._first(text, 0, sys.maxsize)
         return iter(()) if first < 0 else self.pattern.finditer(text, first)
+
+
+def required_literals(pattern: re.Pattern, shortest: int = 3) -> tuple[str, ...] | None:
+    """Literal strings one of which every match of `pattern` holds ("(?:in|of) the first
+    (?:attack|blast)" → " the first "; "separate(?:ly)?|elsewhere" → "elsewhere", "separate"),
+    read off the pattern's parse: of the words it must match in sequence, the set whose
+    shortest member is longest. None when no such set has strings of `shortest` characters
+    (or the pattern ignores case, where the literals are not what the text holds)."""
+    if pattern.flags & re.IGNORECASE:
+        return None
+    found = _needs(_parser.parse(pattern.pattern, pattern.flags))
+    if not found or min(map(len, found)) < shortest:
+        return None
+    # ("the other" holds "other": testing for "other" is enough)
+    return tuple(sorted(w for w in found if not any(v != w and v in w for v in found)))
+
+
+def _needs(seq) -> frozenset[str] | None:
+    """The best set of literals one of which every match of a parsed sequence holds, or None.
+    Only what the match consumes counts: a look-around, a class, an optional part holds none."""
+    best: frozenset[str] | None = None
+    run: list[str] = []  # the literal characters in a row so far
+
+    def consider(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and (best is None or _stronger(found, best)):
+            best = found
+
+    for op, av in seq:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        if run:
+            consider(frozenset({"".join(run)}))
+            run = []
+        if op is _sre.SUBPATTERN and not av[1] & re.IGNORECASE:
+            consider(_needs(av[3]))
+        elif op is _sre.BRANCH:
+            each = [_needs(branch) for branch in av[1]]
+            if all(each):
+                consider(frozenset().union(*each))  # type: ignore[arg-type]
+        elif op in _REPEATS and av[0] >= 1:
+            consider(_needs(av[2]))
+        elif op is _sre.ATOMIC_GROUP:
+            consider(_needs(av))
+    if run:
+        consider(frozenset({"".join(run)}))
+    return best
+
+
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def _stronger(a: frozenset[str], b: frozenset[str]) -> bool:
+    """A longer shortest string tests more selectively; then fewer strings test faster."""
+    return (min(map(len, a)), -len(a)) > (min(map(len, b)), -len(b))
+
+
+class Prefiltered:
+    """A compiled pattern searched only in text that holds one of its `required_literals`: a
+    few substring tests reject most texts for much less than the engine's try at each
+    position. Patterns without such literals are searched as they are."""
+
+    __slots__ = ("pattern", "literals")
+
+    def __init__(self, pattern: re.Pattern):
+        self.pattern = pattern
+        self.literals = required_literals(pattern)
+
+    def search(self, text: str) -> re.Match | None:
+        """Like `re.Pattern.search` over the whole text."""
+        if self.literals is not None and not any(map(text.__contains__, self.literals)):
+            return None
+        return self.pattern.search(text)
 
 
 CTX = rules.load("context")

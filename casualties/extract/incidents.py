@@ -29,7 +29,15 @@ from casualties.extract.background import (
     named_day,
     opening_day,
 )
-from casualties.extract.context import CTX, NEW_INCIDENT, Gated, alt, attribution, is_party
+from casualties.extract.context import (
+    CTX,
+    NEW_INCIDENT,
+    Gated,
+    Prefiltered,
+    alt,
+    attribution,
+    is_party,
+)
 from casualties.extract.cues import EARLIER_REPORT
 from casualties.extract.model import Figure, Incident
 
@@ -313,7 +321,9 @@ def _same_count(a: Figure, b: Figure) -> bool:
     )
 
 
-_EARLIER_REPORT = Gated(EARLIER_REPORT)
+_EARLIER_REPORT = Prefiltered(
+    EARLIER_REPORT
+)  # ("had" opens some, but few hold "earlier", "first" ...)
 _ALSO = re.compile(r"\b(?:" + alt(RULES["vague_also"]) + r")\b")
 _ALSO_BEFORE, _ALSO_AFTER = RULES["vague_also_window"]
 

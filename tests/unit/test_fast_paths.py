@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from casualties.extract import context, cues, figures, incidents
+from casualties.extract import accounts, background, context, cues, figures, incidents
 from casualties.extract import quantities as numbers
 from casualties.text import sentences
 from tests.paths import DEV
@@ -92,7 +92,6 @@ GATED = [
     context._PARTY_CLAIM_GATED,
     context._HEDGES_GATED,
     context._ATTACK_BY_MILITANTS_GATED,
-    incidents._EARLIER_REPORT,
     incidents._NEW_INCIDENT,
 ]
 
@@ -303,3 +302,98 @@ def test_literal_heads_are_in_every_match():
             assert any(h in m.group(0) for h in heads)
         for m in context.CODER_NOTE.finditer(text):
             assert any(w in m.group(0).lower() for w in figures._CODER_NOTE_WORDS)
+
+
+def test_required_literals_read_the_words_every_match_needs():
+    def req(pattern: str):
+        return context.required_literals(re.compile(pattern))
+
+    assert req(r"\b(?:in|of) the first (?:attack|blast)s?") == (" the first ",)
+    assert req(r"separate(?:ly)?|elsewhere") == ("elsewhere", "separate")
+    assert req(r"(?:the other|another) attack|other") == (" attack", "other")
+    assert req(r"\d+ (?:days?|weeks?) ago") == (" ago",)
+    assert req(r"(?:very )?bad") == ("bad",)
+    assert req(r"(?:no|yes)+ thanks") == (" thanks",)
+    assert req(r"(?=killed)\w+") is None  # a look-ahead consumes nothing
+    assert req(r"(?i)killed") is None  # the text may hold "KILLED"
+    assert req(r"(?i:killed)|shot") is None
+    assert req(r"a|bc") is None  # too short to test for
+
+
+def _rule_patterns() -> list[re.Pattern]:
+    """The compiled patterns the extraction modules hold at module level."""
+    out = []
+    for module in (accounts, background, context, cues, figures, incidents):
+        for value in vars(module).values():
+            if isinstance(value, re.Pattern):
+                out.append(value)
+            elif isinstance(value, context.Gated | context.Prefiltered):
+                out.append(value.pattern)
+    return out
+
+
+def test_every_match_of_a_rule_holds_one_of_its_required_literals():
+    """On real text: wherever a rule pattern matches, its match holds one of the literals its
+    parse says it needs (so a text without them cannot match)."""
+    read = 0
+    for pattern in _rule_patterns():
+        literals = context.required_literals(pattern, shortest=1)
+        if literals is None:
+            continue
+        read += 1
+        for text in TEXTS[:: max(1, len(TEXTS) // 300)]:
+            for m in pattern.finditer(cues.lower(text)):
+                assert any(w in m.group() for w in literals), (pattern.pattern[:60], m.group())
+    assert read > 40
+    # the ordinal gate of `accounts._adds_more` tests for the words of the ordinals table
+    assert set(context.required_literals(accounts._ORDINAL)) <= set(accounts._ORDINALS)
+
+
+PREFILTERED = [accounts._NEW_STORY, accounts._FIRST_PART, incidents._EARLIER_REPORT]
+
+
+@pytest.mark.parametrize("pre", PREFILTERED, ids=lambda p: p.pattern.pattern[:30])
+def test_prefiltered_patterns_find_what_the_patterns_find(pre):
+    assert pre.literals  # these patterns need some words
+    for text in TEXTS:
+        low = cues.lower(text)
+        for start, end in sentences.split_sentences(text):
+            assert _span(pre.search(low[start:end])) == _span(pre.pattern.search(low[start:end]))
+
+
+def test_spread_keeps_the_alternatives_in_order():
+    assert context.spread("(?:months|years) ago|(?:a|\\d+) days|last") == (
+        "months ago|years ago|a days|\\d+ days|last"
+    )
+    # a repeated or optional group, or one with a group or class inside, stays as it is
+    for kept in ("(?:x|y)?z", "(?:a(?:b|c)|d) e", "(?:[ab]|c)x", "(?:x|y){2}"):
+        assert context.spread(kept) == kept
+
+
+def test_background_cues_match_as_the_cue_lists_do():
+    """The flat cue pattern finds what the lists of `articles.yaml`, each a group, find."""
+    grouped = re.compile(
+        r"\b(?:"
+        + "|".join(f"(?:{context.alt(p)})" for p in background.RULES["background"].values())
+        + r")\b"
+    )
+    for text in TEXTS:
+        low = cues.lower(text)
+        for start, end in sentences.split_sentences(text):
+            sentence = low[start:end]
+            assert _span(background._CUES.search(sentence)) == _span(grouped.search(sentence))
+
+
+def test_is_question_reads_the_first_end_mark():
+    assert background.is_question('"Will they say they killed 40 children?" she asked.')
+    assert not background.is_question("Who did it is unknown. Police said 4 died?", 0)
+    assert background.is_question("Police said 4 died? No.", 12)
+    assert not background.is_question("Four died. Why?", 0)
+
+
+def test_dated_years_are_among_the_years_ending_a_number():
+    """`is_background` reads dated years only when some year ending a number is earlier."""
+    for text in TEXTS:
+        low = cues.lower(text)
+        ends = set(background._YEAR_END.findall(low))
+        assert set(background._DATED_YEAR.findall(low)) <= ends
