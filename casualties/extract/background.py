@@ -12,16 +12,18 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from casualties.extract import dates
-from casualties.extract.context import alt, spread
+from casualties.extract.context import alt, by_first_letter, spread
 from casualties.rules import load
 from casualties.text.sentences import split_sentences
 
 RULES = load("articles")
 
-# every cue as one flat alternation (`spread`), so that the engine rejects a word start on its
-# first letter instead of entering each kind's group
+# every cue in one alternation (`spread`), grouped by first letter (`by_first_letter`): at each
+# word start the engine tries the few cues of its letter, not each list's group in turn
 _CUES = re.compile(
-    r"\b(?:" + "|".join(spread(alt(p)) for p in RULES["background"].values()) + r")\b"
+    r"\b(?:"
+    + by_first_letter("|".join(spread(alt(p)) for p in RULES["background"].values()))
+    + r")\b"
 )
 _GENERIC_CASE = re.compile(RULES["generic_case"])
 _FORETOLD = re.compile(RULES["foretold"])

@@ -370,6 +370,16 @@ def test_spread_keeps_the_alternatives_in_order():
         assert context.spread(kept) == kept
 
 
+def test_by_first_letter_groups_alternatives_behind_their_letter():
+    assert context.by_first_letter("the x|that y|in z|\\d+ q|an b|a|s?x") == (
+        "t(?:he x|hat y)|in z|\\d+ q|a(?:n b|)|s?x"
+    )
+    for pattern in ("the x|that y|in z|\\d+ q|an b|a|s?x", "(?:a|b)c|ab|b"):
+        grouped = re.compile(context.by_first_letter(pattern))
+        for text in ("in z", "that y", "an b", "7 q", "ab", "bc", "sx", "x", "a", "q"):
+            assert _span(grouped.search(text)) == _span(re.search(pattern, text))
+
+
 def test_background_cues_match_as_the_cue_lists_do():
     """The flat cue pattern finds what the lists of `articles.yaml`, each a group, find."""
     grouped = re.compile(
