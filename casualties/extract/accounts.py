@@ -94,12 +94,12 @@ def mark_attackers(figures: list[Figure]) -> None:
     for f in figures:
         if f.category != "killed" or f.victim_type is not None:
             continue
+        surface = f.surface.lower()
         at = f.start - f.sentence_start
-        said = f.sentence[max(at - 12, 0) : at] if not f.surface.lower().startswith("the ") else ""
         if not (
-            f.surface.lower().startswith(("the ", "both", "all "))
-            or f.surface.lower() in ("he", "she")
-            or _REMENTION_BEFORE.search(said)
+            surface.startswith(("the ", "both", "all "))
+            or surface in ("he", "she")
+            or _REMENTION_BEFORE.search(f.sentence[max(at - 12, 0) : at])
         ):
             continue
         if _BY_POLICE.match(f.sentence[f.end - f.sentence_start :].lower()):
