@@ -12,7 +12,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from casualties.extract import dates
-from casualties.extract.context import alt, by_first_letter, spread
+from casualties.extract.context import Gated, alt, by_first_letter, spread
 from casualties.rules import load
 from casualties.text.sentences import split_sentences
 
@@ -49,7 +49,9 @@ _MONTHS = (
     "december",
 )
 # "In September," / "in September the group ..." (a month with no day or year: `dates` leaves it)
-_IN_MONTH = re.compile(r"\b[Ii]n (" + "|".join(m.title() for m in _MONTHS) + r")\b(?! \d)")
+# (the word start is checked after the first letter, so that the engine scans for "I" and "i"
+# alone: the same matches as r"\b[Ii]n ...")
+_IN_MONTH = re.compile(r"[Ii](?<!\w.)n (" + "|".join(m.title() for m in _MONTHS) + r")\b(?! \d)")
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ON_WEEKDAY = re.compile(
     r"\b(?:on|last|early|late) (" + "|".join(_DAYS) + r")\b|\b(" + "|".join(_DAYS) + r")'s\b",
@@ -182,7 +184,8 @@ def earlier_incidents(text: str, incidents, published=None) -> list:
     return out
 
 
-_LEDE_RECALL = re.compile(r"\b(?:" + alt(RULES["lede_recall"]) + r")\b")
+# (searched from their first words, "suspect", "trial" ...: most ledes have none)
+_LEDE_RECALL = Gated(re.compile(r"\b(?:" + alt(RULES["lede_recall"]) + r")\b"))
 _LEDE_CHARS = 600  # the article's first sentence is looked for in this many characters
 _FOLLOW_UP_DAYS = int(RULES["follow_up_days"])
 
@@ -222,7 +225,7 @@ def recalled_in_lede(text: str, incidents, published=None) -> list:
     return out
 
 
-_STATEMENT_LEDE = re.compile(r"\b(?:" + alt(RULES["statement_lede"]) + r")\b")
+_STATEMENT_LEDE = Gated(re.compile(r"\b(?:" + alt(RULES["statement_lede"]) + r")\b"))
 # a calendar date: a month by name ("November 23", "Nov. 23", "23 Nov") or a year
 _CALENDAR = re.compile(
     r"\b(?:"

@@ -93,6 +93,8 @@ GATED = [
     context._HEDGES_GATED,
     context._ATTACK_BY_MILITANTS_GATED,
     incidents._NEW_INCIDENT,
+    background._LEDE_RECALL,
+    background._STATEMENT_LEDE,
 ]
 
 
@@ -407,3 +409,12 @@ def test_dated_years_are_among_the_years_ending_a_number():
         low = cues.lower(text)
         ends = set(background._YEAR_END.findall(low))
         assert set(background._DATED_YEAR.findall(low)) <= ends
+
+
+def test_in_month_finds_what_a_word_start_pattern_finds():
+    months = "|".join(m.title() for m in background._MONTHS)
+    plain = re.compile(r"\b[Ii]n (" + months + r")\b(?! \d)")
+    for text in [*TEXTS, "In May, ...", "xIn May", "Within March", "in June 5", "(in July)"]:
+        assert [m.span() for m in background._IN_MONTH.finditer(text)] == [
+            m.span() for m in plain.finditer(text)
+        ]
