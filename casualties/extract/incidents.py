@@ -207,7 +207,9 @@ def group_incidents(text: str, figures: list[Figure], published=None) -> list[In
         turned = s0 != figs[0].sentence_start and not said.new_marker
         # news and background never share an incident; a toll update is news ("the toll from
         # last month's attack has risen to 71")
-        asked = all(is_question(f.sentence, f.end - f.sentence_start) for f in figs)
+        asked = "?" in said.low and all(
+            is_question(f.sentence, f.end - f.sentence_start) for f in figs
+        )
         background = asked or (
             said.background(year) and (not rep.cumulative or is_running_toll(said.low))
         )
