@@ -12,7 +12,7 @@ from datetime import date
 from dateutil.relativedelta import relativedelta
 
 from casualties.extract import dates
-from casualties.extract.context import Gated, alt, by_first_letter, spread
+from casualties.extract.context import Gated, Prefiltered, alt, by_first_letter, spread
 from casualties.rules import load
 from casualties.text.sentences import split_sentences
 
@@ -225,7 +225,7 @@ def recalled_in_lede(text: str, incidents, published=None) -> list:
     return out
 
 
-_STATEMENT_LEDE = Gated(re.compile(r"\b(?:" + alt(RULES["statement_lede"]) + r")\b"))
+_STATEMENT_LEDE = Prefiltered(re.compile(r"\b(?:" + alt(RULES["statement_lede"]) + r")\b"))
 # a calendar date: a month by name ("November 23", "Nov. 23", "23 Nov") or a year
 _CALENDAR = re.compile(
     r"\b(?:"
