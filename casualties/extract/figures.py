@@ -689,7 +689,7 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
     """'The driver and three passengers were killed': a person coordinated before a count that
     has its cue is one more of its victims (CONVENTIONS: a list adds its members). Not where a
     figure is read already ("killed a soldier and three civilians were wounded")."""
-    if f.is_subset or not art.low[max(0, f.start - 160) : f.start].rstrip().endswith("and"):
+    if f.is_subset or not art.low[max(0, f.start - 160) : f.start].rstrip().endswith(_AND_BEFORE):
         return  # the pattern ends in "and" right before the count: most counts have none
     s0, _ = art.sentence(f.start)
     w0 = max(s0, f.start - 160)
@@ -727,6 +727,11 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
         )
         end = m.start()
         m = cues.COORD_PERSON_COMMA.search(art.text, max(s0, end - 160), end)
+
+
+# what ends the words before a count a person is coordinated with ("a man and |three ...", "a
+# father and his |two sons"; cues.COORD_PERSON_BEFORE)
+_AND_BEFORE = ("and", "and his", "and her", "and their")
 
 
 def _start_after(quants: list, k: int) -> int:
@@ -903,7 +908,52 @@ def _subject_without_aux(
                     victim_type="perpetrators" if perp else None,
                 )
             )
+        elif category == "killed":
+            return _died_named_or_definite(art, s0, p, found)
     return False
+
+
+def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found]) -> bool:
+    """'John Smith, 34, died at the scene', 'Marcus Reed died Tuesday': a named person who died
+    (one, a re-mention when named again: incidents._remention); 'The victim died at a hospital',
+    'the father of four died': a definite person (returns True; see _definite_only). Tried only
+    where the word before 'died' (or its adverb) can end such a subject: a comma or a capital."""
+    text, low = art.text, art.low
+    before = text[max(s0, p - 40) : p].split()
+    if not before:
+        return False
+    last = before[-1]
+    if last.lower() in _DIED_ADVERBS and len(before) > 1:
+        last = before[-2]
+    if last[-1] == "," or last[:1].isupper():
+        m = cues.NAME_DIED.search(text, max(s0, p - 200), p)
+        if m:
+            w0 = max(s0, m.start() - 40)
+            perp = (
+                PERPETRATOR_NP.search(low, w0, m.start()) is not None  # "the gunman, X,"
+                or cues.DIED_FIGHTING_FORCES.match(low, art.cue_at[p][2]) is not None
+            )
+            found.append(
+                _Found.one(
+                    m.start("name"),
+                    m.end("name"),
+                    "killed",
+                    "subject:killed:died+name",
+                    np=m.group("name"),
+                    victim_type="perpetrators" if perp else None,
+                )
+            )
+            return False
+    if low.find("the ", max(s0, p - 120), p) < 0:
+        return False
+    m = _search_subject(cues.DEFINITE_DIED, text, low, max(s0, p - 120), p)
+    if m is None or PERPETRATOR_NP.search(m.group("noun")):
+        return False
+    found.append(_Found.one(m.start(), m.end("noun"), "killed", "definite:killed:died+the"))
+    return True
+
+
+_DIED_ADVERBS = frozenset({"later", "also", "subsequently", "eventually", "reportedly"})
 
 
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool:
@@ -1000,6 +1050,8 @@ _TOLD_BY = {
 }
 
 
+# "He died", "The victim died": a definite person's death (_subject_without_aux)
+_DIED_DEFINITE = ("died+he", "died+the")
 _WOUND_RULE = re.compile(r":(?:shot|shot_in_body|struck_in_body|hit_by)(?:\+|$)")
 
 
@@ -1010,7 +1062,7 @@ def _died_later(art: _Article, found: list[_Found]) -> None:
     unkept by marking it told). `found` is in order of position."""
     last = None  # the one-person injured figure before, in this paragraph
     for f in found:
-        if f.rule == "definite:killed:died+he":
+        if f.rule.endswith(_DIED_DEFINITE):
             if last is not None and art.text.find("\n\n", last.end, f.start) < 0:
                 last.category = "killed"
                 last.rule += "+died_later"
@@ -1037,13 +1089,16 @@ def _definite_only(art: _Article, found: list[_Found]) -> list[_Found]:
     told = {f.category for f in found if f.rule[:9] != "definite:"}
     keep = [f.rule[:9] != "definite:" for f in found]
     hurt = any(c in told for c in _TOLD_BY["casualties"]) or any(
-        f.rule[:9] == "definite:" and not f.rule.endswith("died+he") for f in found
+        f.rule[:9] == "definite:" and not f.rule.endswith(_DIED_DEFINITE) for f in found
     )
     for wounds in (False, True):  # the wounds last: they yield to any other telling
         for i, f in enumerate(found):
             if keep[i] or bool(_WOUND_RULE.search(f.rule)) != wounds or f.rule.endswith("+same"):
                 continue
-            if f.rule.endswith("died+he") and not hurt:
+            if f.rule.endswith(_DIED_DEFINITE) and not (
+                # "Police identified the victim as ... He died at the scene."
+                hurt or cues.DIED_DEFINITE_CONTEXT.search(art.low)
+            ):
                 continue
             if not any(c in told for c in _TOLD_BY["casualties" if wounds else f.category]):
                 keep[i] = True
