@@ -446,23 +446,20 @@ def search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: i
 
 
 DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned", "lost"})
-# a name, or a surname alone before a description ("Smith, a father of two, was ..."), then
-# what stands between commas after it (an age, a town, a description)
-_NAME_APPOSITION = (
-    r"(?P<name>\b" + NAME + r"|\b[A-Z][a-z]{2,}(?=,\s+(?:a|an)\s))(?:(?:,[^,;.]{1,80}){1,2},|,)?\s+"
-)
+_NAME_APPOSITION = r"(?P<name>\b" + NAME + r")(?:(?:,[^,;.]{1,80}){1,2},|,)?\s+"
 NAME_SUBJECT = re.compile(_NAME_APPOSITION + r"(?:was|has been|had been)\s+(?:\w+ly\s+)?$")
 # ... and a name before an intransitive "died" ("John Smith, 34, died at the scene", "Nabil
-# Hasan al-Quaety, a videojournalist from Yemen, died ..."; figures._subject_without_aux)
-NAME_DIED = re.compile(
-    r"(?!(?:"
-    + CAT["not_name_start"]
-    + "|"
-    + CTX["not_name_died"]
-    + r")\b)"
-    + _NAME_APPOSITION
-    + r"(?:(?:later|also|subsequently|eventually|reportedly)\s+)?$"
-)
+# Hasan al-Quaety, a videojournalist from Yemen, died ..."; figures._died_named_or_definite),
+# unless its first word starts no name ("Many Americans died", "Police ...": NOT_NAME_DIED)
+_DIED_ADVERBS = r"(?:(?:later|also|subsequently|eventually|reportedly)\s+)?$"
+NAME_DIED = re.compile(_NAME_APPOSITION + _DIED_ADVERBS)
+NOT_NAME_DIED = frozenset((CAT["not_name_start"] + "|" + CTX["not_name_died"]).split("|"))
+# a surname alone before a description between commas: "Smith, a father of two, was
+# pronounced dead", "Reed, a sophomore at the college, died" (tried when a comma ends the words
+# before the auxiliary or the cue)
+_SURNAME_APPOSITION = r"(?P<name>\b[A-Z][a-z]{2,}),\s+(?:a|an)\s+[^,;.]{1,80},\s+"
+SURNAME_SUBJECT = re.compile(_SURNAME_APPOSITION + r"(?:was|has been|had been)\s+(?:\w+ly\s+)?$")
+SURNAME_DIED = re.compile(_SURNAME_APPOSITION + _DIED_ADVERBS)
 # "The victim died at a hospital", "the father of four died": a definite person (told before,
 # or the only telling: figures._definite_only), its description between commas allowed
 DEFINITE_DIED = re.compile(

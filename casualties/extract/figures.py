@@ -926,7 +926,9 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
     if last.lower() in _DIED_ADVERBS and len(before) > 1:
         last = before[-2]
     if last[-1] == "," or last[:1].isupper():
-        m = cues.NAME_DIED.search(text, max(s0, p - 200), p)
+        m = _name_died(text, max(s0, p - 200), p)
+        if m is None and last[-1] == ",":
+            m = cues.SURNAME_DIED.search(text, max(s0, p - 200), p)
         if m:
             w0 = max(s0, m.start() - 40)
             perp = (
@@ -954,6 +956,19 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
 
 
 _DIED_ADVERBS = frozenset({"later", "also", "subsequently", "eventually", "reportedly"})
+
+
+def _name_died(text: str, pos: int, endpos: int):
+    """The first match of cues.NAME_DIED in text[pos:endpos] whose name's first word may start a
+    name ("Police Officer John Smith died": "Officer John Smith")."""
+    while True:
+        m = cues.NAME_DIED.search(text, pos, endpos)
+        if m is None:
+            return None
+        first = m.group("name").split(None, 1)[0]
+        if first not in cues.NOT_NAME_DIED:
+            return m
+        pos = m.start() + len(first)
 
 
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool:
@@ -1011,6 +1026,8 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
             )
             continue
         m = cues.NAME_SUBJECT.search(text, max(s0, a - 200), p)
+        if m is None and text[a - 1 : a] == ",":  # "Smith, a father of two, was ..."
+            m = cues.SURNAME_SUBJECT.search(text, max(s0, a - 200), p)
         if m:
             found.append(
                 _Found.one(
