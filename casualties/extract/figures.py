@@ -299,6 +299,7 @@ def find_figures(text: str) -> list[Figure]:
     found = _dedupe(found)
     if " each " in art.low:
         _each_member(art, found)
+    _named_died_later(art, found)
     if definite:
         found = _definite_only(art, found)
     _mark_subsets(art, found)
@@ -1045,6 +1046,9 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
             end = he.start() + len(he.group(0).rstrip())
             definites = True
             found.append(_Found.one(he.start(), end, category, f"definite:{category}:{name}+he"))
+        elif he is None and category == "killed" and _died_at(art, p):
+            # "Officer Dana Ruiz later died": "later" is read as an auxiliary of "died"
+            definites = _died_named_or_definite(art, s0, p, found) or definites
     if retold:
         found[:] = [
             f
@@ -1095,13 +1099,31 @@ def _died_later(art: _Article, found: list[_Found]) -> None:
             last = None
 
 
+def _named_died_later(art: _Article, found: list[_Found]) -> None:
+    """'Dolores Whitfield was hit in the chest ... Whitfield was pronounced dead': a person named
+    as hurt and later named as dead (the same surname) is one death, not a death and a wound: the
+    hurt figure becomes a death too (incidents joins the two as one person named again)."""
+    hurt: dict[str, _Found] = {}  # surname -> the one-person hurt figure that named it last
+    for f in found:
+        if f.best != 1 or f.rule[-4:] != "name":
+            continue
+        surname = art.text[f.start : f.end].rsplit(None, 1)[-1]
+        if f.category in ("injured", "casualties"):
+            hurt[surname] = f
+        elif f.category == "killed" and (h := hurt.pop(surname, None)) is not None:
+            h.category = "killed"
+            h.rule += "+died_later"
+
+
 def _definite_only(art: _Article, found: list[_Found]) -> list[_Found]:
     """Definite people ("the victim", "he", "the dead man", rule `definite:`) are the people of
     a figure told before, so they count only in a category the article counts nowhere else; then
     the first of them is the one person (CONVENTIONS: a person mentioned again adds nothing).
     A wound named by where it hit ("the victim was shot in the chest") may be the dead person's:
     it counts only when nothing, not even another definite person, is killed or hurt. A bare
-    "He died" counts only beside other figures of people hurt: alone, "he" may be anyone."""
+    "He died" / "The victim died" counts only beside other figures of people hurt or in a story
+    of a victim or a shooting (alone, "he" may be anyone), and only where no death is told: a
+    count of people shot or hurt holds the dying one ("Two men were shot ... He died")."""
     _died_later(art, found)
     told = {f.category for f in found if f.rule[:9] != "definite:"}
     keep = [f.rule[:9] != "definite:" for f in found]
@@ -1112,12 +1134,16 @@ def _definite_only(art: _Article, found: list[_Found]) -> list[_Found]:
         for i, f in enumerate(found):
             if keep[i] or bool(_WOUND_RULE.search(f.rule)) != wounds or f.rule.endswith("+same"):
                 continue
-            if f.rule.endswith(_DIED_DEFINITE) and not (
+            died = f.rule.endswith(_DIED_DEFINITE)
+            if died and not (
                 # "Police identified the victim as ... He died at the scene."
                 hurt or cues.DIED_DEFINITE_CONTEXT.search(art.low)
             ):
                 continue
-            if not any(c in told for c in _TOLD_BY["casualties" if wounds else f.category]):
+            # "Two men were shot ... The father of four died": one of those shot (the rest are
+            # the wounded: accounts._shot_is_injured), counted unless a death is told elsewhere
+            by = ("killed",) if died else _TOLD_BY["casualties" if wounds else f.category]
+            if not any(c in told for c in by):
                 keep[i] = True
                 told.add(f.category)
     return [f for i, f in enumerate(found) if keep[i]]
