@@ -930,6 +930,14 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
         m = _name_died(text, max(s0, p - 200), p)
         if m is None and last[-1] == ",":
             m = cues.SURNAME_DIED.search(text, max(s0, p - 200), p)
+        if m is None and last[-1] != ",":
+            end = p - 1 if last is before[-1] else text.rfind(last, max(s0, p - 40), p) + len(last)
+            sur = _surname_told(art, s0, end)
+            if sur:
+                found.append(
+                    _Found.one(*sur, "killed", "subject:killed:died+name", np=text[sur[0] : sur[1]])
+                )
+                return False
         if m:
             w0 = max(s0, m.start() - 40)
             perp = (
@@ -957,6 +965,27 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
 
 
 _DIED_ADVERBS = frozenset({"later", "also", "subsequently", "eventually", "reportedly"})
+
+
+def _surname_told(art: _Article, s0: int, end: int) -> tuple[int, int] | None:
+    """'Police identified the victim as John Smith, 22. Smith died at the scene': a capitalised
+    word alone right before `end` (an auxiliary, the cue) is a person's surname when the text
+    named a person by it before ("John Smith"); (start, end) of the word, or None."""
+    text = art.text
+    words = text[max(s0, end - 40) : end].split()
+    if not words:
+        return None
+    w = words[-1]
+    if not (len(w) > 2 and w.isalpha() and w[0].isupper() and w[1:].islower()):
+        return None
+    if len(words) > 1 and words[-2][:1].isupper() or w in cues.NOT_NAME_DIED:
+        return None  # a longer name (read by the name patterns) or no name ("Police")
+    start = text.rfind(w, max(s0, end - 40), end)
+    if start <= 0 or text.find(" " + w, 0, start) < 0:  # (a quick test before the pattern)
+        return None
+    if re.search(r"\b[A-Z][a-z]+\s+(?:[A-Z]\.\s+)?" + w + r"\b", text[:start]) is None:
+        return None
+    return start, start + len(w)
 
 
 def _name_died(text: str, pos: int, endpos: int):
@@ -1029,6 +1058,11 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
         m = cues.NAME_SUBJECT.search(text, max(s0, a - 200), p)
         if m is None and text[a - 1 : a] == ",":  # "Smith, a father of two, was ..."
             m = cues.SURNAME_SUBJECT.search(text, max(s0, a - 200), p)
+        if m is None and text[a - 1 : a].isalpha() and (sur := _surname_told(art, s0, a)):
+            found.append(
+                _Found.one(*sur, category, f"subject:{category}:{name}+name", np=text[sur[0] : a])
+            )
+            continue
         if m:
             found.append(
                 _Found.one(
@@ -1100,19 +1134,34 @@ def _died_later(art: _Article, found: list[_Found]) -> None:
 
 
 def _named_died_later(art: _Article, found: list[_Found]) -> None:
-    """'Dolores Whitfield was hit in the chest ... Whitfield was pronounced dead': a person named
-    as hurt and later named as dead (the same surname) is one death, not a death and a wound: the
-    hurt figure becomes a death too (incidents joins the two as one person named again)."""
-    hurt: dict[str, _Found] = {}  # surname -> the one-person hurt figure that named it last
+    """'Dolores Whitfield was hit in the chest ... Whitfield was pronounced dead', 'Marcus Reed
+    died Tuesday. Reed was shot in the chest': one person named as hurt and as dead is one death,
+    not a death and a wound: the hurt figure becomes a death too (incidents joins the two as one
+    person named again). The same person: the same name, or a surname alone and a full name
+    ending in it ("Tony Reed" and "Marcus Reed" are two people)."""
+    last: dict[str, list[_Found]] = {}  # surname -> one-person figures naming it, in order
     for f in found:
-        if f.best != 1 or f.rule[-4:] != "name":
+        if f.best != 1 or f.rule[-4:] != "name" or f.category not in _HURT_OR_DEAD:
             continue
-        surname = art.text[f.start : f.end].rsplit(None, 1)[-1]
-        if f.category in ("injured", "casualties"):
-            hurt[surname] = f
-        elif f.category == "killed" and (h := hurt.pop(surname, None)) is not None:
-            h.category = "killed"
-            h.rule += "+died_later"
+        name = art.text[f.start : f.end]
+        surname = name.rsplit(None, 1)[-1]
+        for g in last.get(surname, ()):
+            dead = g.category == "killed"
+            if dead == (f.category == "killed") or not _same_name(art.text[g.start : g.end], name):
+                continue
+            hurt = f if dead else g
+            hurt.category = "killed"
+            hurt.rule += "+died_later"
+            break
+        last.setdefault(surname, []).append(f)
+
+
+_HURT_OR_DEAD = frozenset({"killed", "injured", "casualties"})
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Whether two names may be the same person's: equal, or one is the other's last word."""
+    return a == b or " " not in a or " " not in b
 
 
 def _definite_only(art: _Article, found: list[_Found]) -> list[_Found]:
