@@ -930,7 +930,7 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
         m = _name_died(text, max(s0, p - 200), p)
         if m is None and last[-1] == ",":
             m = cues.SURNAME_DIED.search(text, max(s0, p - 200), p)
-        if m is None and last[-1] != ",":
+        if m is None:
             end = p - 1 if last is before[-1] else text.rfind(last, max(s0, p - 40), p) + len(last)
             sur = _surname_told(art, s0, end)
             if sur:
@@ -957,7 +957,8 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
             return False
     if low.find("the ", max(s0, p - 120), p) < 0:
         return False
-    m = _search_subject(cues.DEFINITE_DIED, text, low, max(s0, p - 120), p)
+    # (cues.search_subject: the description between commas may hold a comma)
+    m = cues.search_subject(cues.DEFINITE_DIED, text, low, max(s0, p - 120), p)
     if m is None or PERPETRATOR_NP.search(m.group("noun")):
         return False
     found.append(_Found.one(m.start(), m.end("noun"), "killed", "definite:killed:died+the"))
@@ -967,11 +968,19 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
 _DIED_ADVERBS = frozenset({"later", "also", "subsequently", "eventually", "reportedly"})
 
 
+_APPOSITION_TAIL = re.compile(r",\s*(?:\d{1,3}|who\s[^,;.]{1,60})\s*,$")
+
+
 def _surname_told(art: _Article, s0: int, end: int) -> tuple[int, int] | None:
     """'Police identified the victim as John Smith, 22. Smith died at the scene': a capitalised
     word alone right before `end` (an auxiliary, the cue) is a person's surname when the text
     named a person by it before ("John Smith"); (start, end) of the word, or None."""
     text = art.text
+    if text[end - 1 : end] == ",":  # "Jones, 27, died", "Jones, who was shot in the head, died"
+        tail = _APPOSITION_TAIL.search(text, max(s0, end - 80), end)
+        if tail is None:
+            return None
+        end = tail.start()
     words = text[max(s0, end - 40) : end].split()
     if not words:
         return None
@@ -1058,7 +1067,11 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
         m = cues.NAME_SUBJECT.search(text, max(s0, a - 200), p)
         if m is None and text[a - 1 : a] == ",":  # "Smith, a father of two, was ..."
             m = cues.SURNAME_SUBJECT.search(text, max(s0, a - 200), p)
-        if m is None and text[a - 1 : a].isalpha() and (sur := _surname_told(art, s0, a)):
+        if (
+            m is None
+            and (text[a - 1 : a].isalpha() or text[a - 1 : a] == ",")
+            and (sur := _surname_told(art, s0, a))
+        ):
             found.append(
                 _Found.one(*sur, category, f"subject:{category}:{name}+name", np=text[sur[0] : a])
             )
@@ -1149,10 +1162,11 @@ def _named_died_later(art: _Article, found: list[_Found]) -> None:
             dead = g.category == "killed"
             if dead == (f.category == "killed") or not _same_name(art.text[g.start : g.end], name):
                 continue
-            hurt = f if dead else g
+            hurt = f if dead else g  # every telling of the person hurt is of the dead person
             hurt.category = "killed"
             hurt.rule += "+died_later"
-            break
+            if dead:
+                break
         last.setdefault(surname, []).append(f)
 
 
