@@ -968,6 +968,7 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
 _DIED_ADVERBS = frozenset({"later", "also", "subsequently", "eventually", "reportedly"})
 
 
+_FIRST_NAME_BEFORE = re.compile(r"\b[A-Z][a-z]+\s(?:[A-Z]\.\s)?$")
 _APPOSITION_TAIL = re.compile(r",\s*(?:\d{1,3}|who\s[^,;.]{1,60})\s*,$")
 
 
@@ -976,6 +977,8 @@ def _surname_told(art: _Article, s0: int, end: int) -> tuple[int, int] | None:
     word alone right before `end` (an auxiliary, the cue) is a person's surname when the text
     named a person by it before ("John Smith"); (start, end) of the word, or None."""
     text = art.text
+    while end > s0 and text[end - 1].isspace():
+        end -= 1
     if text[end - 1 : end] == ",":  # "Jones, 27, died", "Jones, who was shot in the head, died"
         tail = _APPOSITION_TAIL.search(text, max(s0, end - 80), end)
         if tail is None:
@@ -989,12 +992,17 @@ def _surname_told(art: _Article, s0: int, end: int) -> tuple[int, int] | None:
         return None
     if len(words) > 1 and words[-2][:1].isupper() or w in cues.NOT_NAME_DIED:
         return None  # a longer name (read by the name patterns) or no name ("Police")
-    start = text.rfind(w, max(s0, end - 40), end)
-    if start <= 0 or text.find(" " + w, 0, start) < 0:  # (a quick test before the pattern)
-        return None
-    if re.search(r"\b[A-Z][a-z]+\s+(?:[A-Z]\.\s+)?" + w + r"\b", text[:start]) is None:
-        return None
-    return start, start + len(w)
+    start = end - len(w)
+    # the same word before, after a capitalised first name ("John Smith", "John A. Smith")
+    at = text.find(" " + w, 0, start)
+    while at > 0:
+        after = text[at + 1 + len(w) : at + 2 + len(w)]
+        if not (after.isalnum() or after in "'’-") and _FIRST_NAME_BEFORE.search(
+            text, max(0, at - 30), at + 1
+        ):
+            return start, end
+        at = text.find(" " + w, at + 1, start)
+    return None
 
 
 def _name_died(text: str, pos: int, endpos: int):
@@ -1069,6 +1077,7 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
             m = cues.SURNAME_SUBJECT.search(text, max(s0, a - 200), p)
         if (
             m is None
+            and category in _DEFINITE_CATEGORIES
             and (text[a - 1 : a].isalpha() or text[a - 1 : a] == ",")
             and (sur := _surname_told(art, s0, a))
         ):
