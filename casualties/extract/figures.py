@@ -1005,6 +1005,9 @@ def _surname_told(art: _Article, s0: int, end: int) -> tuple[int, int] | None:
     return None
 
 
+_NOT_SUBJECT_BEFORE = re.compile(r"\b(?:of|the|in|at|from|for|to|with|by|on|near|into)\s+$", re.I)
+
+
 def _name_died(text: str, pos: int, endpos: int):
     """The first match of cues.NAME_DIED in text[pos:endpos] whose name's first word may start a
     name ("Police Officer John Smith died": "Officer John Smith")."""
@@ -1013,9 +1016,12 @@ def _name_died(text: str, pos: int, endpos: int):
         if m is None:
             return None
         first = m.group("name").split(None, 1)[0]
-        if first not in cues.NOT_NAME_DIED:
-            return m
-        pos = m.start() + len(first)
+        if first in cues.NOT_NAME_DIED:
+            pos = m.start() + len(first)
+            continue
+        # "22 staff members of the Baghdad Provincial Council, which ..., died": a name after a
+        # preposition or an article is no subject
+        return None if _NOT_SUBJECT_BEFORE.search(text, max(0, m.start() - 8), m.start()) else m
 
 
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool:
