@@ -453,6 +453,8 @@ NAME_SUBJECT = re.compile(_NAME_APPOSITION + r"(?:was|has been|had been)\s+(?:\w
 # unless its first word starts no name ("Many Americans died", "Police ...": NOT_NAME_DIED)
 _DIED_ADVERBS = r"(?:(?:later|also|subsequently|eventually|reportedly)\s+)?$"
 NAME_DIED = re.compile(_NAME_APPOSITION + _DIED_ADVERBS)
+# one more name coordinated before it: "John Smith, 22, and |Mary Jones, 19, died"
+NAME_AND_BEFORE = re.compile(r"(?P<name>\b" + NAME + r")(?:,\s*\d{1,3})?,?\s+and\s+$")
 NOT_NAME_DIED = frozenset((CAT["not_name_start"] + "|" + CTX["not_name_died"]).split("|"))
 # a surname alone before a description between commas: "Smith, a father of two, was
 # pronounced dead", "Reed, a sophomore at the college, died" (tried when a comma ends the words

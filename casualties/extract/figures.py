@@ -954,6 +954,19 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
                     victim_type="perpetrators" if perp else None,
                 )
             )
+            if text.endswith("and ", max(s0, m.start() - 4), m.start()):
+                # "John Smith, 22, and Mary Jones, 19, died": the names coordinated before it
+                a = cues.NAME_AND_BEFORE.search(text, max(s0, m.start() - 80), m.start())
+                if a and a.group("name").split(None, 1)[0] not in cues.NOT_NAME_DIED:
+                    found.append(
+                        _Found.one(
+                            a.start("name"),
+                            a.end("name"),
+                            "killed",
+                            "subject:killed:died+name",
+                            np=a.group("name"),
+                        )
+                    )
             return False
     if low.find("the ", max(s0, p - 120), p) < 0:
         return False
