@@ -285,7 +285,12 @@ ADJ = (
 )
 DET = r"(?:a|an|one|another|the|his|her|their|its|my|our|your)"
 POSSESSIVE = frozenset({"his", "her", "their", "its", "my", "our", "your"})
-OF_PHRASE = r"(?:\s+of\s+(?:a|an|the|his|her|their)\s+(?:[\w\-'’]+\s+){0,3}?[\w\-'’]+(?=[\s,.;]))?"
+# ("a mother of five and her son": the family description is part of the person, the list goes on)
+OF_PHRASE = (
+    r"(?:\s+of\s+(?:(?:a|an|the|his|her|their)\s+(?:[\w\-'’]+\s+){0,3}?[\w\-'’]+|"
+    + CTX["family_count"]
+    + r")(?=[\s,.;]))?"
+)
 # in an object list, participles may qualify the person too ("his estranged wife")
 ADJ_OBJ = r"(?!(?:and|or|in|at|on|of|to|by|with|was|were|who|that|before|after|both)\b)" + WORD
 SINGULAR_ITEM = re.compile(
@@ -441,10 +446,36 @@ def search_subject(pattern: re.Pattern, text: str, low: str, pos: int, endpos: i
 
 
 DIED_CUES = frozenset({"died", "perished", "succumbed", "drowned", "lost"})
-NAME_SUBJECT = re.compile(
-    r"(?P<name>\b" + NAME + r")(?:(?:,[^,;.]{1,80}){1,2},|,)?\s+(?:was|has been|had been)\s+"
-    r"(?:\w+ly\s+)?$"
+_NAME_APPOSITION = r"(?P<name>\b" + NAME + r")(?:(?:,[^,;.]{1,80}){1,2},|,)?\s+"
+NAME_SUBJECT = re.compile(_NAME_APPOSITION + r"(?:was|has been|had been)\s+(?:\w+ly\s+)?$")
+# ... and a name before an intransitive "died" ("John Smith, 34, died at the scene", "Nabil
+# Hasan al-Quaety, a videojournalist from Yemen, died ..."; figures._died_named_or_definite),
+# unless its first word starts no name ("Many Americans died", "Police ...": NOT_NAME_DIED)
+_DIED_ADVERBS = r"(?:(?:later|also|subsequently|eventually|reportedly)\s+)?$"
+NAME_DIED = re.compile(_NAME_APPOSITION + _DIED_ADVERBS)
+# one more name coordinated before it: "John Smith, 22, and |Mary Jones, 19, died"
+NAME_AND_BEFORE = re.compile(r"(?P<name>\b" + NAME + r")(?:,\s*\d{1,3})?,?\s+and\s+$")
+NOT_NAME_DIED = frozenset((CAT["not_name_start"] + "|" + CTX["not_name_died"]).split("|"))
+# a surname alone before a description between commas: "Smith, a father of two, was
+# pronounced dead", "Reed, a sophomore at the college, died" (tried when a comma ends the words
+# before the auxiliary or the cue)
+_SURNAME_APPOSITION = r"(?P<name>\b[A-Z][a-z]{2,}),\s+(?:a|an)\s+[^,;.]{1,80},\s+"
+SURNAME_SUBJECT = re.compile(_SURNAME_APPOSITION + r"(?:was|has been|had been)\s+(?:\w+ly\s+)?$")
+SURNAME_DIED = re.compile(_SURNAME_APPOSITION + _DIED_ADVERBS)
+# "The victim died at a hospital", "the father of four died": a definite person (told before,
+# or the only telling: figures._definite_only), its description between commas allowed
+DEFINITE_DIED = re.compile(
+    r"the\s+(?:"
+    + ADJ
+    + r"\s+){0,3}?(?P<noun>"
+    + _PERSON_SG_CI
+    + r")\b(?!['’]s)"
+    + PP
+    + r"(?:\s*,[^,;.]{1,60},)?\s+(?:(?:later|also|subsequently|eventually)\s+)?$",
+    CI,
 )
+DIED_DEFINITE_CONTEXT = re.compile(CTX["died_definite_context"])  # lower-cased text
+DIED_FIGHTING_FORCES = re.compile(CTX["died_fighting_forces"])  # lower-cased, after "died"
 BODY_OF = re.compile(r"\b[Tt]he\s+body\s+of\s+" + NAME)
 SUBSET_PEOPLE = re.compile(
     r"(?:including|among them|among the (?:dead|killed|victims)(?: (?:were|was))?)\s+"
@@ -498,7 +529,7 @@ SINGULAR_IN_NP = re.compile(
 # a breakdown opens right after a total's noun phrase: "40 people, 6 soldiers and 34 civilians,"
 GENERIC_TOTAL = re.compile(r"\b(?:people|persons|victims|individuals|dead)\b", CI)
 BREAKDOWN_OPENS = re.compile(r"[\w\s'’\-]*?\s*[,(:\-–—]\s*")
-PART_OF = re.compile(r"\s+of\s+(?:the\s+|these\s+|those\s+|its\s+|their\s+)?")
+PART_OF = re.compile(r"\s+of\s+(?:(?:the|these|those|its|their|his|her|our|my)\s+)?")
 AMONG_THOSE = re.compile(
     r"(?:\s+" + WORD + r"){0,3}?\s+(?:were|was|are|is)\s+(?:also\s+)?among\s+(?:those|the)\s+", CI
 )
@@ -539,7 +570,7 @@ _PERSON_BEFORE = (
     + NAME
     + r"),)?"
 )
-COORD_PERSON_BEFORE = re.compile(_PERSON_BEFORE + r"\s*,?\s+and\s+$", CI)
+COORD_PERSON_BEFORE = re.compile(_PERSON_BEFORE + r"\s*,?\s+and\s+(?:(?:his|her|their)\s+)?$", CI)
 # ... and one more person before such a person, in a comma list ("a 17-year-old boy, |a 20-year-old
 # man and two women were injured")
 COORD_PERSON_COMMA = re.compile(_PERSON_BEFORE + r"\s*,\s+$", CI)

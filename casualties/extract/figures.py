@@ -299,6 +299,7 @@ def find_figures(text: str) -> list[Figure]:
     found = _dedupe(found)
     if " each " in art.low:
         _each_member(art, found)
+    _named_died_later(art, found)
     if definite:
         found = _definite_only(art, found)
     _mark_subsets(art, found)
@@ -689,7 +690,7 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
     """'The driver and three passengers were killed': a person coordinated before a count that
     has its cue is one more of its victims (CONVENTIONS: a list adds its members). Not where a
     figure is read already ("killed a soldier and three civilians were wounded")."""
-    if f.is_subset or not art.low[max(0, f.start - 160) : f.start].rstrip().endswith("and"):
+    if f.is_subset or not art.low[max(0, f.start - 160) : f.start].rstrip().endswith(_AND_BEFORE):
         return  # the pattern ends in "and" right before the count: most counts have none
     s0, _ = art.sentence(f.start)
     w0 = max(s0, f.start - 160)
@@ -727,6 +728,11 @@ def _coordinated_person(art: _Article, f: _Found, found: list[_Found], starts: l
         )
         end = m.start()
         m = cues.COORD_PERSON_COMMA.search(art.text, max(s0, end - 160), end)
+
+
+# what ends the words before a count a person is coordinated with ("a man and |three ...", "a
+# father and his |two sons"; cues.COORD_PERSON_BEFORE)
+_AND_BEFORE = ("and", "and his", "and her", "and their")
 
 
 def _start_after(quants: list, k: int) -> int:
@@ -903,7 +909,132 @@ def _subject_without_aux(
                     victim_type="perpetrators" if perp else None,
                 )
             )
+        elif category == "killed":
+            return _died_named_or_definite(art, s0, p, found)
     return False
+
+
+def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found]) -> bool:
+    """'John Smith, 34, died at the scene', 'Marcus Reed died Tuesday': a named person who died
+    (one, a re-mention when named again: incidents._remention); 'The victim died at a hospital',
+    'the father of four died': a definite person (returns True; see _definite_only). Tried only
+    where the word before 'died' (or its adverb) can end such a subject: a comma or a capital."""
+    text, low = art.text, art.low
+    before = text[max(s0, p - 40) : p].split()
+    if not before:
+        return False
+    last = before[-1]
+    if last.lower() in _DIED_ADVERBS and len(before) > 1:
+        last = before[-2]
+    if last[-1] == "," or last[:1].isupper():
+        m = _name_died(text, max(s0, p - 200), p)
+        if m is None and last[-1] == ",":
+            m = cues.SURNAME_DIED.search(text, max(s0, p - 200), p)
+        if m is None:
+            end = p - 1 if last is before[-1] else text.rfind(last, max(s0, p - 40), p) + len(last)
+            sur = _surname_told(art, s0, end)
+            if sur:
+                found.append(
+                    _Found.one(*sur, "killed", "subject:killed:died+name", np=text[sur[0] : sur[1]])
+                )
+                return False
+        if m:
+            w0 = max(s0, m.start() - 40)
+            perp = (
+                PERPETRATOR_NP.search(low, w0, m.start()) is not None  # "the gunman, X,"
+                or cues.DIED_FIGHTING_FORCES.match(low, art.cue_at[p][2]) is not None
+            )
+            found.append(
+                _Found.one(
+                    m.start("name"),
+                    m.end("name"),
+                    "killed",
+                    "subject:killed:died+name",
+                    np=m.group("name"),
+                    victim_type="perpetrators" if perp else None,
+                )
+            )
+            if text.endswith("and ", max(s0, m.start() - 4), m.start()):
+                # "John Smith, 22, and Mary Jones, 19, died": the names coordinated before it
+                a = cues.NAME_AND_BEFORE.search(text, max(s0, m.start() - 80), m.start())
+                if a and a.group("name").split(None, 1)[0] not in cues.NOT_NAME_DIED:
+                    found.append(
+                        _Found.one(
+                            a.start("name"),
+                            a.end("name"),
+                            "killed",
+                            "subject:killed:died+name",
+                            np=a.group("name"),
+                        )
+                    )
+            return False
+    if low.find("the ", max(s0, p - 120), p) < 0:
+        return False
+    # (cues.search_subject: the description between commas may hold a comma)
+    m = cues.search_subject(cues.DEFINITE_DIED, text, low, max(s0, p - 120), p)
+    if m is None or PERPETRATOR_NP.search(m.group("noun")):
+        return False
+    found.append(_Found.one(m.start(), m.end("noun"), "killed", "definite:killed:died+the"))
+    return True
+
+
+_DIED_ADVERBS = frozenset({"later", "also", "subsequently", "eventually", "reportedly"})
+
+
+_FIRST_NAME_BEFORE = re.compile(r"\b[A-Z][a-z]+\s(?:[A-Z]\.\s)?$")
+_APPOSITION_TAIL = re.compile(r",\s*(?:\d{1,3}|who\s[^,;.]{1,60})\s*,$")
+
+
+def _surname_told(art: _Article, s0: int, end: int) -> tuple[int, int] | None:
+    """'Police identified the victim as John Smith, 22. Smith died at the scene': a capitalised
+    word alone right before `end` (an auxiliary, the cue) is a person's surname when the text
+    named a person by it before ("John Smith"); (start, end) of the word, or None."""
+    text = art.text
+    while end > s0 and text[end - 1].isspace():
+        end -= 1
+    if text[end - 1 : end] == ",":  # "Jones, 27, died", "Jones, who was shot in the head, died"
+        tail = _APPOSITION_TAIL.search(text, max(s0, end - 80), end)
+        if tail is None:
+            return None
+        end = tail.start()
+    words = text[max(s0, end - 40) : end].split()
+    if not words:
+        return None
+    w = words[-1]
+    if not (len(w) > 2 and w.isalpha() and w[0].isupper() and w[1:].islower()):
+        return None
+    if len(words) > 1 and words[-2][:1].isupper() or w in cues.NOT_NAME_DIED:
+        return None  # a longer name (read by the name patterns) or no name ("Police")
+    start = end - len(w)
+    # the same word before, after a capitalised first name ("John Smith", "John A. Smith")
+    at = text.find(" " + w, 0, start)
+    while at > 0:
+        after = text[at + 1 + len(w) : at + 2 + len(w)]
+        if not (after.isalnum() or after in "'’-") and _FIRST_NAME_BEFORE.search(
+            text, max(0, at - 30), at + 1
+        ):
+            return start, end
+        at = text.find(" " + w, at + 1, start)
+    return None
+
+
+_NOT_SUBJECT_BEFORE = re.compile(r"\b(?:of|the|in|at|from|for|to|with|by|on|near|into)\s+$", re.I)
+
+
+def _name_died(text: str, pos: int, endpos: int):
+    """The first match of cues.NAME_DIED in text[pos:endpos] whose name's first word may start a
+    name ("Police Officer John Smith died": "Officer John Smith")."""
+    while True:
+        m = cues.NAME_DIED.search(text, pos, endpos)
+        if m is None:
+            return None
+        first = m.group("name").split(None, 1)[0]
+        if first in cues.NOT_NAME_DIED:
+            pos = m.start() + len(first)
+            continue
+        # "22 staff members of the Baghdad Provincial Council, which ..., died": a name after a
+        # preposition or an article is no subject
+        return None if _NOT_SUBJECT_BEFORE.search(text, max(0, m.start() - 8), m.start()) else m
 
 
 def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool:
@@ -961,6 +1092,18 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
             )
             continue
         m = cues.NAME_SUBJECT.search(text, max(s0, a - 200), p)
+        if m is None and text[a - 1 : a] == ",":  # "Smith, a father of two, was ..."
+            m = cues.SURNAME_SUBJECT.search(text, max(s0, a - 200), p)
+        if (
+            m is None
+            and category in _DEFINITE_CATEGORIES
+            and (text[a - 1 : a].isalpha() or text[a - 1 : a] == ",")
+            and (sur := _surname_told(art, s0, a))
+        ):
+            found.append(
+                _Found.one(*sur, category, f"subject:{category}:{name}+name", np=text[sur[0] : a])
+            )
+            continue
         if m:
             found.append(
                 _Found.one(
@@ -978,6 +1121,9 @@ def _subjects(art: _Article, cue_hits: list[tuple], found: list[_Found]) -> bool
             end = he.start() + len(he.group(0).rstrip())
             definites = True
             found.append(_Found.one(he.start(), end, category, f"definite:{category}:{name}+he"))
+        elif he is None and category == "killed" and _died_at(art, p):
+            # "Officer Dana Ruiz later died": "later" is read as an auxiliary of "died"
+            definites = _died_named_or_definite(art, s0, p, found) or definites
     if retold:
         found[:] = [
             f
@@ -1000,6 +1146,8 @@ _TOLD_BY = {
 }
 
 
+# "He died", "The victim died": a definite person's death (_subject_without_aux)
+_DIED_DEFINITE = ("died+he", "died+the")
 _WOUND_RULE = re.compile(r":(?:shot|shot_in_body|struck_in_body|hit_by)(?:\+|$)")
 
 
@@ -1010,7 +1158,7 @@ def _died_later(art: _Article, found: list[_Found]) -> None:
     unkept by marking it told). `found` is in order of position."""
     last = None  # the one-person injured figure before, in this paragraph
     for f in found:
-        if f.rule == "definite:killed:died+he":
+        if f.rule.endswith(_DIED_DEFINITE):
             if last is not None and art.text.find("\n\n", last.end, f.start) < 0:
                 last.category = "killed"
                 last.rule += "+died_later"
@@ -1026,26 +1174,67 @@ def _died_later(art: _Article, found: list[_Found]) -> None:
             last = None
 
 
+def _named_died_later(art: _Article, found: list[_Found]) -> None:
+    """'Dolores Whitfield was hit in the chest ... Whitfield was pronounced dead', 'Marcus Reed
+    died Tuesday. Reed was shot in the chest': one person named as hurt and as dead is one death,
+    not a death and a wound: the hurt figure becomes a death too (incidents joins the two as one
+    person named again). The same person: the same name, or a surname alone and a full name
+    ending in it ("Tony Reed" and "Marcus Reed" are two people)."""
+    last: dict[str, list[_Found]] = {}  # surname -> one-person figures naming it, in order
+    for f in found:
+        if f.best != 1 or f.rule[-4:] != "name" or f.category not in _HURT_OR_DEAD:
+            continue
+        name = art.text[f.start : f.end]
+        surname = name.rsplit(None, 1)[-1]
+        for g in last.get(surname, ()):
+            dead = g.category == "killed"
+            if dead == (f.category == "killed") or not _same_name(art.text[g.start : g.end], name):
+                continue
+            hurt = f if dead else g  # every telling of the person hurt is of the dead person
+            hurt.category = "killed"
+            hurt.rule += "+died_later"
+            if dead:
+                break
+        last.setdefault(surname, []).append(f)
+
+
+_HURT_OR_DEAD = frozenset({"killed", "injured", "casualties"})
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Whether two names may be the same person's: equal, or one is the other's last word."""
+    return a == b or " " not in a or " " not in b
+
+
 def _definite_only(art: _Article, found: list[_Found]) -> list[_Found]:
     """Definite people ("the victim", "he", "the dead man", rule `definite:`) are the people of
     a figure told before, so they count only in a category the article counts nowhere else; then
     the first of them is the one person (CONVENTIONS: a person mentioned again adds nothing).
     A wound named by where it hit ("the victim was shot in the chest") may be the dead person's:
     it counts only when nothing, not even another definite person, is killed or hurt. A bare
-    "He died" counts only beside other figures of people hurt: alone, "he" may be anyone."""
+    "He died" / "The victim died" counts only beside other figures of people hurt or in a story
+    of a victim or a shooting (alone, "he" may be anyone), and only where no death is told: a
+    count of people shot or hurt holds the dying one ("Two men were shot ... He died")."""
     _died_later(art, found)
     told = {f.category for f in found if f.rule[:9] != "definite:"}
     keep = [f.rule[:9] != "definite:" for f in found]
     hurt = any(c in told for c in _TOLD_BY["casualties"]) or any(
-        f.rule[:9] == "definite:" and not f.rule.endswith("died+he") for f in found
+        f.rule[:9] == "definite:" and not f.rule.endswith(_DIED_DEFINITE) for f in found
     )
     for wounds in (False, True):  # the wounds last: they yield to any other telling
         for i, f in enumerate(found):
             if keep[i] or bool(_WOUND_RULE.search(f.rule)) != wounds or f.rule.endswith("+same"):
                 continue
-            if f.rule.endswith("died+he") and not hurt:
+            died = f.rule.endswith(_DIED_DEFINITE)
+            if died and not (
+                # "Police identified the victim as ... He died at the scene."
+                hurt or cues.DIED_DEFINITE_CONTEXT.search(art.low)
+            ):
                 continue
-            if not any(c in told for c in _TOLD_BY["casualties" if wounds else f.category]):
+            # "Two men were shot ... The father of four died": one of those shot (the rest are
+            # the wounded: accounts._shot_is_injured), counted unless a death is told elsewhere
+            by = ("killed",) if died else _TOLD_BY["casualties" if wounds else f.category]
+            if not any(c in told for c in by):
                 keep[i] = True
                 told.add(f.category)
     return [f for i, f in enumerate(found) if keep[i]]

@@ -224,6 +224,7 @@ BEFORE_RE = re.compile(
     rf"|(?:{_dotted_alt(_XB['money_codes'] + _XB['number_signs'])})\s?)"
     rf"|(?P<x_age>(?:{_words_alt(_XB['age_words'])})\s+(?:(?:{_words_alt(_XB['age_links'])})\s+)?"
     rf"|(?:{_words_alt(_XB['age_groups'])})\s+(?:{_words_alt(_XB['age_bounds'])})\s+)"
+    rf"|(?P<x_family>(?:{_words_alt(_XB['family_words'])})\s+(?:{_words_alt(_XB['family_link'])})\s+)"
     rf"|(?P<cx_date>(?:{_MONTHS})\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?)"
     rf"|(?P<cx_label>(?:{_words_alt(_XBC['labels'])})\.?\s*)"
     ")$"
@@ -244,6 +245,7 @@ _BEFORE_PAIRS = frozenset(
     [tuple(p.split()[-2:]) for p in _QUAL_OF if " " in p]
     + [(w, link) for w in _XB["age_words"] for link in _XB["age_links"]]
     + [(g, b) for g in _XB["age_groups"] for b in _XB["age_bounds"]]
+    + [(w, link) for w in _XB["family_words"] for link in _XB["family_link"]]
 )
 _DAY_RE = re.compile(r"\d{1,2}(?:st|nd|rd|th)?")
 # What may stand right before a qualifier word for BEFORE_RE (its first character class): the
