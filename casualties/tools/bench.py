@@ -378,7 +378,9 @@ def _sample_tree_rss(
                 rss = p.memory_info().rss
                 total += rss
                 if trace is not None:
-                    role = roles.get(p.pid) or roles.setdefault(p.pid, _role(p, pid))
+                    role = roles.get(p.pid) or _role(p, pid)
+                    if role in ("flow", "server", "worker"):  # else maybe not exec'd yet
+                        roles[p.pid] = role
                     sample[f"{role}:{p.pid}"] = rss
         peak[0] = max(peak[0], total)
         if trace is not None:
