@@ -262,20 +262,41 @@ def _event_snapshot(out_dir: Path) -> pd.DataFrame:
     """One row per incident of an event: a 32-bit hash of the incident id, the event's row
     number and its counts (7-8 bytes a row on disk). Events are matched across runs by
     their incidents: an event's id changes when a new report joins it, its incidents stay.
-    (A 32-bit hash may pair two incidents of millions by chance: a rare spurious match.)"""
+    (A 32-bit hash may pair two incidents of millions by chance: a rare spurious match.)
+
+    Read a batch of events at a time: the ids become Python strings to be hashed, which for
+    every incident of the store at once cost more than the rest of the report."""
     path = table_file(out_dir, "events")
     if path is None:
         return pd.DataFrame({"h": np.array([], np.uint32), "e": np.array([], np.int64)})
-    ev = pq.read_table(path, columns=["incident_ids", *SNAPSHOT_COUNTS])
-    ids = ev.column("incident_ids")
-    e = pc.list_parent_indices(ids).to_numpy()
-    flat = pc.list_flatten(ids).to_pandas()
-    out = pd.DataFrame(
-        {"h": (_hash_ids(flat) & np.uint64(0xFFFFFFFF)).astype(np.uint32), "e": e.astype(np.int64)}
-    )
-    for c in SNAPSHOT_COUNTS:
-        out[c] = ev.column(c).take(pa.array(e)).to_pandas().astype("Int64")
-    return out
+    frames, offset = [], 0
+    for f in pads.dataset(path, format="parquet").files:  # the table's row order
+        for batch in pq.ParquetFile(f).iter_batches(
+            batch_size=SNAPSHOT_ROWS, columns=["incident_ids", *SNAPSHOT_COUNTS]
+        ):
+            ids = batch.column(0)
+            e = pc.list_parent_indices(ids).to_numpy()
+            flat = pc.list_flatten(ids).to_pandas()
+            part = pd.DataFrame(
+                {
+                    "h": (_hash_ids(flat) & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+                    "e": e.astype(np.int64) + offset,
+                }
+            )
+            for c in SNAPSHOT_COUNTS:
+                column = batch.column(batch.schema.get_field_index(c))
+                part[c] = column.take(pa.array(e)).to_pandas().astype("Int64")
+            frames.append(part)
+            offset += batch.num_rows
+    if not frames:
+        return pd.DataFrame(
+            {"h": np.array([], np.uint32), "e": np.array([], np.int64)}
+            | {c: pd.array([], dtype="Int64") for c in SNAPSHOT_COUNTS}
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+SNAPSHOT_ROWS = 50_000  # events read at a time for the snapshot
 
 
 def _quarantine_reasons(out_dir: Path) -> dict[str, int]:

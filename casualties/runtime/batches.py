@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from casualties.storage import ingest
-from casualties.storage.merge import RunParts
+from casualties.storage.merge import RunParts, compact_keys
 from casualties.storage.store import Plan
 
 KEYS = ["source_file", "line", "doc_id", "article_id"]  # what the manifest keeps of every row
@@ -92,7 +92,7 @@ def iter_batches(
     for name, files, chunks in _read(plan, batch_size):
         n_rows = n_fresh = 0
         for articles, quarantine in chunks:
-            log.keys.append(articles[KEYS])
+            log.keys.append(compact_keys(articles[KEYS]))  # Arrow strings: see compact_keys
             fresh = ~articles["article_id"].isin(seen) & ~articles["article_id"].duplicated()
             seen.update(articles["article_id"])
             if (~fresh).any():

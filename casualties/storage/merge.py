@@ -6,7 +6,8 @@ incidents. Only small key columns stay in memory. `merge_into` then decides dupl
 keys of stored + new articles (`io.resolve_duplicates`) and writes each final table by walking
 its rows in canonical order and copying them from the stored file or the part files with
 forward-only readers, a chunk at a time. Memory depends on the number of articles (their keys),
-not on the size of the texts.
+not on the size of the texts; the keys' strings are held as Arrow strings (`compact_keys`: ~20
+bytes an id instead of a Python object of ~70 bytes plus its pointer).
 
 Canonical order (what `store.merge_tables` promised before and still does): articles by
 (source_file, line); figures and incidents by their article's position, then as extracted;
@@ -45,6 +46,25 @@ CHUNK_ROWS = 20_000  # output rows of figures and incidents assembled at a time
 # held a few times over (read batch, output chunk, writer); 20,000 cost ~60 MB more at peak.
 ARTICLE_CHUNK_ROWS = 5_000
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
+_KEY_STRINGS = ("article_id", "doc_id", "source_file")
+KEY_DTYPE = pd.StringDtype("pyarrow")
+
+
+def _lookup(index: pd.Index, values: np.ndarray, keys) -> np.ndarray:
+    """values[i] for each key found at position i of `index` (distinct ids), else -1."""
+    at = index.get_indexer(keys)
+    out = np.full(len(at), -1, dtype=np.int32)
+    hit = at >= 0
+    out[hit] = values[at[hit]]
+    return out
+
+
+def compact_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """`df` with its id columns (article_id, doc_id, source_file) as Arrow strings. Why: a run
+    keeps the keys of every article it reads until the merge, and a Python string object per
+    id made that the largest part of a full run's memory (hundreds of MB at 1 GB of text)."""
+    cols = {c: KEY_DTYPE for c in _KEY_STRINGS if c in df.columns and df[c].dtype != KEY_DTYPE}
+    return df.astype(cols) if cols else df
 
 
 @dataclass
@@ -63,7 +83,6 @@ class RunParts:
     _codes: dict[str, list[np.ndarray]] = field(
         default_factory=lambda: {"figures": [], "incidents": []}
     )
-    _code_of: dict[str, int] = field(default_factory=dict)
     quarantine: list[pd.DataFrame] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("new", "repeats"), 0))
 
@@ -79,10 +98,10 @@ class RunParts:
         return self.folder / f"{name}.parquet"
 
     def _keys_of(self, articles: pd.DataFrame, side: str) -> pd.DataFrame:
-        keys = articles[_KEY_COLUMNS].copy()
-        keys["_side"] = side
-        keys["_pos"] = np.arange(self.rows[side], self.rows[side] + len(articles))
-        return keys
+        keys = compact_keys(articles[_KEY_COLUMNS])
+        return keys.assign(
+            _side=side, _pos=np.arange(self.rows[side], self.rows[side] + len(articles))
+        )
 
     def add_batch(
         self,
@@ -91,13 +110,17 @@ class RunParts:
         incidents: pd.DataFrame,
         quarantine: pd.DataFrame,
     ) -> None:
-        """Write one validated batch (articles with `n_figures` and `run_id` set)."""
+        """Write one validated batch (articles with `n_figures` and `run_id` set).
+
+        The code of a new article is the row of its first copy in the "new" part: a run reads
+        each text once (a text read again is a repeat), so a batch's figures are of its own
+        articles and their codes are found within the batch."""
         self._keys["new"].append(self._keys_of(articles, "new"))
-        for article_id in articles["article_id"]:
-            self._code_of.setdefault(article_id, len(self._code_of))
+        first = ~articles["article_id"].duplicated().to_numpy()
+        ids = pd.Index(articles["article_id"][first])
+        rows = np.flatnonzero(first) + self.rows["new"]
         for name, df in (("figures", figures), ("incidents", incidents)):
-            codes = df["article_id"].map(self._code_of).fillna(-1).to_numpy(dtype=np.int32)
-            self._codes[name].append(codes)
+            self._codes[name].append(_lookup(ids, rows, df["article_id"]))
             self._writers[name].write(df)
         self._writers["new"].write(articles)
         self.rows["new"] += len(articles)
@@ -119,7 +142,7 @@ class RunParts:
         """Key columns (+ `_side`, `_pos`: where the row is) of the "new" or "repeats" rows."""
         frames = self._keys[side]
         if not frames:
-            empty = conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS]
+            empty = compact_keys(conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS])
             return empty.assign(_side=side, _pos=np.zeros(0, dtype=np.int64))
         return pd.concat(frames, ignore_index=True)
 
@@ -128,10 +151,9 @@ class RunParts:
         parts = self._codes[name]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
-    @property
-    def code_of(self) -> Mapping[str, int]:
-        """article_id → code of the new articles (see `codes`)."""
-        return self._code_of
+    def new_ids(self) -> pd.Index:
+        """article_id of each new row, by code (see `codes`; a copy's code is its first's)."""
+        return pd.Index(self.keys("new")["article_id"])
 
     def close(self) -> None:
         """Finish every part file."""
@@ -299,7 +321,7 @@ def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, n
     for side, path in enumerate(old_articles):
         pos = 0
         for batch in _iter_column_batches(path, _KEY_COLUMNS):
-            df = batch.to_pandas()
+            df = compact_keys(batch.to_pandas())
             df["_side"] = side
             df["_pos"] = np.arange(pos, pos + len(df))
             pos += len(df)
@@ -307,7 +329,7 @@ def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, n
             dropped[side] += int((~kept).sum())
             frames.append(df[kept])
     if not frames:
-        empty = conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS]
+        empty = compact_keys(conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS])
         return empty.assign(
             _side=np.zeros(0, dtype=np.int64), _pos=np.zeros(0, dtype=np.int64)
         ), dropped
@@ -333,13 +355,13 @@ def _with_excerpts(quarantine: pd.DataFrame, keys: pd.DataFrame, paths: list[Pat
     return quarantine.assign(excerpt=excerpts.to_numpy())
 
 
-def _old_ranks(path: Path | None, rank_of: Mapping[str, int]) -> np.ndarray:
+def _old_ranks(path: Path | None, ids: pd.Index, ranks: np.ndarray) -> np.ndarray:
     """Per stored figure or incident row of one partition: the rank of its article if that
-    article's winning row is a stored one (-1: the row goes)."""
+    article's winning row is a stored one (`ids`, with their `ranks`; -1: the row goes)."""
     if path is None or not path.exists():
         return np.zeros(0, dtype=np.int64)
     parts = [
-        batch.column(0).to_pandas().map(rank_of).fillna(-1).to_numpy(dtype=np.int32)
+        _lookup(ids, ranks, batch.column(0).to_pandas())
         for batch in _iter_column_batches(path, ["article_id"])
     ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
@@ -421,8 +443,9 @@ def merge_into(
     NEW, REPEATS = n_old, n_old + 1  # side codes after the stored partition files
     repeats = parts.keys("repeats")
     repeats = repeats[~repeats["source_file"].isin(drop)]
+    new_ids = parts.new_ids()
     # A repeat counts only if its first copy was extracted and passed validation.
-    repeats = repeats[repeats["article_id"].isin(parts.code_of.keys())]
+    repeats = repeats[repeats["article_id"].isin(new_ids)]
     old_keys, not_kept = _old_keys(old_paths, keep)
     new_keys = parts.keys("new")
     new_keys = new_keys[~new_keys["source_file"].isin(drop)].assign(_side=NEW)
@@ -434,10 +457,9 @@ def merge_into(
     paths = [*old_paths, parts.path("new"), parts.path("repeats")]
     dup_q = _with_excerpts(dup_q, keys, paths)
     side_code = winners["_side"].to_numpy(dtype=np.int64)
-    files = winners["source_file"].astype(str)
-    win_part = files.map({f: part_file(partition_of(f)) for f in files.unique()}).to_numpy(
-        dtype=object
-    )
+    files = pd.Categorical(winners["source_file"])
+    file_part = np.array([part_file(partition_of(str(f))) for f in files.categories], dtype=object)
+    win_part = file_part[files.codes] if len(files) else np.zeros(0, dtype=object)
 
     # Partitions to rewrite: rows of files not kept, new rows, stored articles that lost.
     dirty = {old_names[i] for i in np.flatnonzero(not_kept)}
@@ -453,12 +475,17 @@ def merge_into(
 
     # Articles: the winners in (source_file, line) order, copied from their side.
     new_figures = parts.codes("figures")
-    counts = np.bincount(new_figures[new_figures >= 0], minlength=len(parts.code_of))
+    unique_new = ~new_ids.duplicated()
+    first_new = pd.Index(new_ids[unique_new])
+
+    def first_code(ids: pd.Series) -> np.ndarray:  # -1: not a new article
+        return _lookup(first_new, np.flatnonzero(unique_new), ids)
+
+    counts = np.bincount(new_figures[new_figures >= 0], minlength=len(new_ids))
 
     def fix_articles(piece: pa.Table, side: int) -> pa.Table:
         if side == REPEATS:  # never extracted: its figures are those of the first copy
-            ids = piece.column("article_id").to_pandas()
-            codes = ids.map(parts.code_of).fillna(-1).astype(int)
+            codes = first_code(piece.column("article_id").to_pandas())
             piece = _set_column(
                 piece, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes]
             )
@@ -483,21 +510,18 @@ def merge_into(
     # the part file.
     # Per row of figures or incidents: 4-byte ranks and positions (a row costs ~20 bytes here,
     # the figures of a 1 GB corpus number millions), and no sort when the rows are in order.
+    # Winners' ids are distinct (one row per text): Index lookups instead of dicts of strings.
     ranks = np.arange(len(winners), dtype=np.int32)
     from_old = side_code < NEW
-    ids = winners["article_id"].astype(object).to_numpy()
-    old_rank_of = dict(zip(ids[from_old & redo], ranks[from_old & redo], strict=True))
-    new_rank_of = dict(zip(ids[~from_old], ranks[~from_old], strict=True))
-    new_rank = np.fromiter(
-        (new_rank_of.get(a, -1) for a in parts.code_of), dtype=np.int32, count=len(parts.code_of)
-    )  # by article code of the new rows
-    del new_rank_of
+    ids = winners["article_id"]
+    old_ids, old_ranks = pd.Index(ids[from_old & redo]), ranks[from_old & redo]
+    new_rank = _lookup(pd.Index(ids[~from_old]), ranks[~from_old], new_ids)  # by code
     part_names, part_code = np.unique(win_part, return_inverse=True)
     part_code = part_code.astype(np.int32)
     for name, table in (("figures", FIGURES), ("incidents", INCIDENTS)):
         stored = dict(old.get(name) or {})
         names = sorted(f for f in stored if f in dirty)
-        side_rank = [_old_ranks(stored[f], old_rank_of) for f in names]
+        side_rank = [_old_ranks(stored[f], old_ids, old_ranks) for f in names]
         codes = parts.codes(name)
         side_rank.append(
             np.where(codes >= 0, new_rank[np.maximum(codes, 0)] if len(new_rank) else -1, -1)

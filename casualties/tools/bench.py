@@ -337,30 +337,107 @@ def pipeline_command(raw: Path, out: Path, report: Path, runner_args: list[str])
     ]
 
 
-def _sample_tree_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
+def _role(proc, root_pid: int) -> str:
+    """A short name for a process of the run's tree: flow, server, worker or its own name."""
+    import psutil
+
+    if proc.pid == root_pid:
+        return "flow"
+    try:
+        cmd = " ".join(proc.cmdline())
+    except psutil.Error:
+        return "gone"
+    if "prefect server" in cmd or "uvicorn" in cmd:
+        return "server"
+    if "multiprocessing" in cmd:
+        return "worker"
+    return proc.name()
+
+
+def _sample_tree_rss(
+    pid: int, stop: threading.Event, peak: list[int], trace: list | None = None
+) -> None:
+    """Sum the RSS of the process tree every 0.1 s into `peak[0]`; with `trace`, also append
+    (unix time, {role:pid: bytes}) per sample."""
     import psutil
 
     try:
         root = psutil.Process(pid)
     except psutil.NoSuchProcess:
         return
+    roles: dict[int, str] = {}
     while not stop.is_set():
         total = 0
+        sample: dict[str, int] = {}
         try:
             procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
             break
         for p in procs:
             with suppress(psutil.Error):
-                total += p.memory_info().rss
+                rss = p.memory_info().rss
+                total += rss
+                if trace is not None:
+                    role = roles.get(p.pid) or _role(p, pid)
+                    if role in ("flow", "server", "worker"):  # else maybe not exec'd yet
+                        roles[p.pid] = role
+                    sample[f"{role}:{p.pid}"] = rss
         peak[0] = max(peak[0], total)
+        if trace is not None:
+            trace.append((time.time(), sample))
         stop.wait(0.1)
 
 
+_LOG_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{3}) \| \w+ +\| (.*)$")
+
+
+def memory_trace_summary(work_dir: Path) -> str:
+    """Where the peak of a traced run (`measure_run(..., trace=True)`) was: the peak of the
+    tree with each process's share, each process's own peak, and around each peak the run's
+    log lines (Prefect logs a task's name when it finishes, so the line after a peak names
+    the task that was running)."""
+    work_dir = Path(work_dir)
+    samples = [json.loads(line) for line in (work_dir / "memory_trace.jsonl").open()]
+    log = []
+    for line in (work_dir / "run.log").read_text(errors="replace").splitlines():
+        m = _LOG_LINE.match(line)
+        if m:
+            log.append((m.group(1), m.group(2)[:110]))
+
+    def around(t: float) -> str:
+        clock = datetime.fromtimestamp(t).strftime("%H:%M:%S.%f")[:12]
+        before = [x for x in log if x[0] <= clock][-1:]
+        after = [x for x in log if x[0] > clock][:1]
+        return "".join(f"\n      {c} {text}" for c, text in before + after)
+
+    if not samples:
+        return "no samples"
+    mib = 2**20
+    top = max(samples, key=lambda s: sum(s["rss"].values()))
+    shares = ", ".join(f"{k} {v / mib:.0f}" for k, v in sorted(top["rss"].items()))
+    t0 = samples[0]["t"]
+    lines = [
+        f"tree peak {sum(top['rss'].values()) / mib:.0f} MiB at +{top['t'] - t0:.1f} s "
+        f"({shares}){around(top['t'])}"
+    ]
+    own: dict[str, tuple[int, float]] = {}
+    for s in samples:
+        for k, v in s["rss"].items():
+            if v > own.get(k, (0, 0.0))[0]:
+                own[k] = (v, s["t"])
+    for k, (v, t) in sorted(own.items(), key=lambda kv: -kv[1][0]):
+        if v > 100 * mib:
+            lines.append(f"  {k} peak {v / mib:.0f} MiB at +{t - t0:.1f} s{around(t)}")
+    return "\n".join(lines)
+
+
 def measure_run(
-    corpus_dir: Path, work_dir: Path, runner_args: list[str] | None = None
+    corpus_dir: Path, work_dir: Path, runner_args: list[str] | None = None, trace: bool = False
 ) -> RunResult:
-    """Run the whole pipeline on `corpus_dir` into a fresh `work_dir` and measure it."""
+    """Run the whole pipeline on `corpus_dir` into a fresh `work_dir` and measure it.
+
+    With `trace`, also write `work_dir/memory_trace.jsonl` (RSS of each process of the tree
+    every 0.1 s) and `work_dir/run.log` (the run's log), which `memory_trace_summary` reads."""
     import resource
 
     work_dir = Path(work_dir)
@@ -368,18 +445,26 @@ def measure_run(
     cmd = pipeline_command(Path(corpus_dir), out, report, runner_args or [])
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     peak = [0]
+    samples: list | None = [] if trace else None
     stop = threading.Event()
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
-        sampler = threading.Thread(target=_sample_tree_rss, args=(proc.pid, stop, peak))
+        sampler = threading.Thread(target=_sample_tree_rss, args=(proc.pid, stop, peak, samples))
         sampler.start()
         rc = proc.wait()
         seconds = time.perf_counter() - t0
         stop.set()
         sampler.join()
         err.seek(0)
-        tail = err.read()[-2000:].decode(errors="replace")
+        log = err.read()
+        tail = log[-2000:].decode(errors="replace")
+    if samples is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        (work_dir / "run.log").write_bytes(log)
+        with (work_dir / "memory_trace.jsonl").open("w") as fh:
+            for t, rss in samples:
+                fh.write(json.dumps({"t": round(t, 2), "rss": rss}) + "\n")
     max_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
     return RunResult(
         seconds=seconds,

@@ -228,6 +228,26 @@ def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_pat
     assert summary["tables"]["articles"]["failed"] == 0
 
 
+def test_quality_checks_let_go_of_each_chunk(runs, tmp_path):
+    """Great Expectations caches the last batch it validated for as long as its context lives
+    (the whole process): the chunks checked are freed once checked, not kept into the report
+    stage."""
+    import gc
+    import weakref
+
+    from casualties.quality import checks as quality
+    from casualties.storage import store
+
+    chunks = [store.read_table(runs["out"], TABLES["figures"]) for _ in range(2)]
+    alive = [weakref.ref(c) for c in chunks]
+
+    summary = quality.check_frames({"figures": iter(chunks)}, tmp_path / "r3")
+    del chunks
+    gc.collect()
+    assert summary["tables"]["figures"]["chunks"] == 2
+    assert [ref() is None for ref in alive] == [True, True]
+
+
 def test_the_report_checks_the_partitions_of_its_run_and_records_it(runs):
     """GX validates what the run wrote (the third run: the partition of the file it added, and
     the tables rewritten whole); the report records the run it belongs to."""
