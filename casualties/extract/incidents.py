@@ -323,9 +323,8 @@ def _same_count(a: Figure, b: Figure) -> bool:
     )
 
 
-_EARLIER_REPORT = Prefiltered(
-    EARLIER_REPORT
-)  # ("had" opens some, but few hold "earlier", "first" ...)
+# ("had" opens some, but few sentences hold "earlier", "first" ...)
+_EARLIER_REPORT = Prefiltered(EARLIER_REPORT)
 _ALSO = re.compile(r"\b(?:" + alt(RULES["vague_also"]) + r")\b")
 _ALSO_BEFORE, _ALSO_AFTER = RULES["vague_also_window"]
 
