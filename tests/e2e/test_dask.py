@@ -75,8 +75,9 @@ def test_flow_on_dask_cluster_equals_default_runner(tmp_path):
 
     raw = tmp_path / "raw"
     _write_raw(raw)
+    # (120 s for the server to start, as in the other flow tests: a busy machine starts slowly)
     with (
-        prefect_test_harness(),
+        prefect_test_harness(server_startup_timeout=120),
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
