@@ -167,3 +167,21 @@ def test_bench_point_row_from_measurements(tmp_path):
     assert row["art/s"] == 20
     assert row["extract"] == 2.0 and row["parse"] is None
     assert row["startup"] == 1.0
+
+
+def test_traced_run_records_each_process_and_names_the_peak(tmp_path):
+    """`measure_run(trace=True)` samples each process of the run's tree by role; the trace's
+    largest sum is the peak the run reports, and the summary starts from it."""
+    corpus = bench.build_corpus(tmp_path / "raw", 0.01, texts=TEXTS)
+    run = bench.measure_run(corpus.path, tmp_path / "run", trace=True)
+    assert run.returncode == 0, run.stderr_tail
+
+    samples = [json.loads(line) for line in (tmp_path / "run" / "memory_trace.jsonl").open()]
+    roles = {key.split(":")[0] for s in samples for key in s["rss"]}
+    assert {"flow", "server"} <= roles
+    top = max(sum(s["rss"].values()) for s in samples)
+    assert top / 2**20 == pytest.approx(run.peak_rss_mb)
+
+    summary = bench.memory_trace_summary(tmp_path / "run")
+    assert summary.startswith(f"tree peak {top / 2**20:.0f} MiB")
+    assert "flow:" in summary.splitlines()[0]
