@@ -404,8 +404,13 @@ SINGULAR_SUBJECT = re.compile(
 # A pronoun subject right before the auxiliaries: "he was being treated for an injury" (a person
 # told before; counted only when nothing else counts that category, see figures._definite_only)
 PRONOUN_BEFORE_AUX = re.compile(r"\b(?:he|she)\s*$", CI)
+# Adverbs between a subject and "died" ("He later died"); "reportedly" only after a person
+# described or named ("a man reportedly died"), not after a pronoun or "the victim".
+_THEN = "later|also|subsequently|eventually"
+DIED_ADVERBS = (*_THEN.split("|"), "reportedly")
+_DIED_ADVERB = "(?:" + "|".join(DIED_ADVERBS) + ")"
 # ... and before an intransitive "died": "She died Monday", "He later died" (the pronoun, group 1)
-PRONOUN_DIED = re.compile(r"\b(he|she)\s+(?:(?:later|also|subsequently|eventually)\s+)?$", CI)
+PRONOUN_DIED = re.compile(r"\b(he|she)\s+(?:(?:" + _THEN + r")\s+)?$", CI)
 # "the dead man was the train's driver", "the wounded woman": a definite person with the outcome
 # as an adjective (matched at the cue word, lower-cased text)
 DEFINITE_OUTCOME = re.compile(
@@ -423,7 +428,9 @@ DIED_SUBJECT = re.compile(
     + r"|"
     + AGE_NOUN
     + r"))\b(?!['’]s)"
-    r"(?:\s+(?:later|also|subsequently|eventually|reportedly))?\s+$",
+    + r"(?:\s+"
+    + _DIED_ADVERB
+    + r")?\s+$",
     CI,
 )
 # Where a match of SINGULAR_SUBJECT or DIED_SUBJECT can start, in the lower-cased text: one of
@@ -451,7 +458,7 @@ NAME_SUBJECT = re.compile(_NAME_APPOSITION + r"(?:was|has been|had been)\s+(?:\w
 # ... and a name before an intransitive "died" ("John Smith, 34, died at the scene", "Nabil
 # Hasan al-Quaety, a videojournalist from Yemen, died ..."; figures._died_named_or_definite),
 # unless its first word starts no name ("Many Americans died", "Police ...": NOT_NAME_DIED)
-_DIED_ADVERBS = r"(?:(?:later|also|subsequently|eventually|reportedly)\s+)?$"
+_DIED_ADVERBS = r"(?:" + _DIED_ADVERB + r"\s+)?$"
 NAME_DIED = re.compile(_NAME_APPOSITION + _DIED_ADVERBS)
 # one more name coordinated before it: "John Smith, 22, and |Mary Jones, 19, died"
 NAME_AND_BEFORE = re.compile(r"(?P<name>\b" + NAME + r")(?:,\s*\d{1,3})?,?\s+and\s+$")
@@ -471,7 +478,9 @@ DEFINITE_DIED = re.compile(
     + _PERSON_SG_CI
     + r")\b(?!['’]s)"
     + PP
-    + r"(?:\s*,[^,;.]{1,60},)?\s+(?:(?:later|also|subsequently|eventually)\s+)?$",
+    + r"(?:\s*,[^,;.]{1,60},)?\s+(?:(?:"
+    + _THEN
+    + r")\s+)?$",
     CI,
 )
 DIED_DEFINITE_CONTEXT = re.compile(CTX["died_definite_context"])  # lower-cased text

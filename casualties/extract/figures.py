@@ -978,7 +978,7 @@ def _died_named_or_definite(art: _Article, s0: int, p: int, found: list[_Found])
     return True
 
 
-_DIED_ADVERBS = frozenset({"later", "also", "subsequently", "eventually", "reportedly"})
+_DIED_ADVERBS = frozenset(cues.DIED_ADVERBS)
 
 
 _FIRST_NAME_BEFORE = re.compile(r"\b[A-Z][a-z]+\s(?:[A-Z]\.\s)?$")
