@@ -151,10 +151,6 @@ class RunParts:
         parts = self._codes[name]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 
-    def new_ids(self) -> pd.Index:
-        """article_id of each new row, by code (see `codes`; a copy's code is its first's)."""
-        return pd.Index(self.keys("new")["article_id"])
-
     def close(self) -> None:
         """Finish every part file."""
         for w in self._writers.values():
@@ -443,11 +439,12 @@ def merge_into(
     NEW, REPEATS = n_old, n_old + 1  # side codes after the stored partition files
     repeats = parts.keys("repeats")
     repeats = repeats[~repeats["source_file"].isin(drop)]
-    new_ids = parts.new_ids()
+    new_keys = parts.keys("new")
+    # article_id of each new row, by code (see `RunParts.codes`; a copy's code is its first's)
+    new_ids = pd.Index(new_keys["article_id"])
     # A repeat counts only if its first copy was extracted and passed validation.
     repeats = repeats[repeats["article_id"].isin(new_ids)]
     old_keys, not_kept = _old_keys(old_paths, keep)
-    new_keys = parts.keys("new")
     new_keys = new_keys[~new_keys["source_file"].isin(drop)].assign(_side=NEW)
     repeats = repeats.assign(_side=REPEATS)
     sides = [old_keys, new_keys, repeats]
