@@ -73,6 +73,7 @@ WARM_UP = pd.DataFrame(
 )
 IO_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 1}
 TABLE_NAMES = (*store.MERGED_TABLES, "events")
+VALIDATE_EVENTS_ROWS = 20_000  # events validated per pandera call by an incremental run
 
 
 # ------------------------------------------------------------------------------------- tasks
@@ -215,7 +216,6 @@ def merge_events(
     `drop`: the partitions the run drops ({table: files})."""
     from casualties.events.blocks import (
         partition_keys,
-        touched_partitions,
         untouched_quarantine,
         update_events,
     )
@@ -254,17 +254,28 @@ def merge_events(
             stored_events = store.table_listing(listing, "events") or {}
             added = [stage / "incidents" / f for f in staged]
             removed = [out_dir / "incidents" / f for f in sorted(changed) if f in stored_inc]
-            changes, gone = update_events(
+            touched: set[str] = set()
+            batch: list[pd.DataFrame] = []
+            for key, events in update_events(
                 incidents, added, removed, _KeyedFiles(events_dir, stored_events), articles
-            )
+            ):
+                touched.add(key)
+                batch.append(events)
+                # Validated some partitions at a time: pandera's cost per call dwarfs a
+                # country's rows, and every partition at once would hold the whole table.
+                if sum(map(len, batch)) >= VALIDATE_EVENTS_ROWS:
+                    write(pd.concat(batch, ignore_index=True))
+                    batch = []
+            if any(len(b) for b in batch):
+                write(pd.concat(batch, ignore_index=True))
+            # A touched partition left with no valid events goes.
+            dropped = {store.part_file(k) for k in touched if k not in writers}
+            dropped &= set(stored_events)
             # Invalid events of the partitions not merged again keep their quarantine rows.
             stored_q = store.read_files(
                 store.next_files(out_dir, listing, "quarantine"), QUARANTINE
             )
-            quarantine.append(untouched_quarantine(stored_q, touched_partitions(added, removed)))
-            if changes:  # validated at once (pandera's cost per call dwarfs a country's rows)
-                write(pd.concat([changes[k] for k in sorted(changes)], ignore_index=True))
-            dropped = {store.part_file(k) for k in gone}
+            quarantine.append(untouched_quarantine(stored_q, touched))
             if writers and store.part_file(store.ALL) in stored_events:  # was an empty table
                 dropped.add(store.part_file(store.ALL))
     except BaseException:
@@ -285,20 +296,16 @@ def merge_events(
     return dropped, QUARANTINE.concat(quarantine)
 
 
-class _KeyedFiles(dict):
-    """{partition key: stored file} of a table whose listing names files (`store.part_file`)."""
+class _KeyedFiles:
+    """{partition key: stored file} of a table whose listing names files (`store.part_file`),
+    looked up with `get` (None: no such partition)."""
 
     def __init__(self, folder: Path, listing: dict):
-        super().__init__()
         self._folder, self._files = folder, set(listing)
 
-    def __contains__(self, key: object) -> bool:
-        return store.part_file(str(key)) in self._files
-
-    def __getitem__(self, key: str) -> Path:
-        if key not in self:
-            raise KeyError(key)
-        return self._folder / store.part_file(key)
+    def get(self, key: str) -> Path | None:
+        name = store.part_file(key)
+        return self._folder / name if name in self._files else None
 
 
 @task(name="stage quarantine and manifest", cache_policy=NO_CACHE, **IO_RETRIES)

@@ -7,29 +7,46 @@ crosses, and the events of a segment depend on its incidents alone (the union-fi
 `reconcile` joins pairs inside one connected set of candidates, in an order that other sets do
 not change). A run that adds, changes or removes incidents therefore:
 
-1. takes as touched the incidents it adds (new and rewritten partitions) and the remaining
-   incidents of every stored event that held an incident it removes;
-2. reads the incidents of the countries those belong to, cuts each country into segments
-   as they are now, and merges again only the segments holding a touched incident;
-3. keeps every stored event of those countries that holds no touched or removed incident.
+1. takes as touched the incidents it adds (new and rewritten partitions), the remaining
+   incidents of every stored event that held an incident it adds or removes, and the news
+   incidents in no stored event (their event was invalid, so quarantined);
+2. places every incident (`groups.placing`: a few numbers a row), cuts the countries of the
+   touched incidents into segments as they are now, and merges again only the segments holding
+   a touched incident, a bounded group of rows at a time;
+3. keeps every stored event of those countries that holds no incident merged again.
 
-The result equals a full merge (the tests compare both ways). A full rebuild merges every
-country, a bounded group of rows at a time (`groups.merge_events_file`).
+Memory holds the placing numbers and ids of the incidents, one group of rows and one country's
+events, not the touched countries whole. The result equals a full merge (the tests compare
+both ways). A full rebuild merges every country, a bounded group of rows at a time
+(`groups.merge_events_file`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from casualties.events.groups import GROUP_ROWS
-from casualties.events.reconcile import date_intervals, max_day_gap, merge_events, published
+from casualties.events.groups import (
+    GROUP_ROWS,
+    Placing,
+    merged_groups,
+    placing,
+    split_by_group,
+    time_segments,
+)
+from casualties.events.reconcile import max_day_gap
 from casualties.fields import EVENTS, INCIDENTS, conform
-from casualties.files import iter_batches
+from casualties.files import iter_batches, read_parquet
 
 NO_COUNTRY = "(no country)"  # the partition key of events without a country
 EVENTS_SOURCE = "<events>"  # `source_file` of the quarantine rows of invalid events
@@ -46,43 +63,35 @@ def partition_keys(df: pd.DataFrame) -> np.ndarray:
     return np.array([partition_key(c) for c in country], dtype=object)
 
 
-def _read(paths: Iterable[Path], columns: list[str] | None = None, keys=None) -> pd.DataFrame:
-    """Rows of the files (only those of the partitions `keys`, if given), as pandas."""
-    frames = []
-    for batch in iter_batches(list(paths), columns):
-        df = batch.to_pandas()
-        if keys is not None:
-            df = df[np.isin(partition_keys(df), list(keys))]
-        if len(df):
-            frames.append(df)
-    if not frames:
-        empty = INCIDENTS.empty() if columns is None else INCIDENTS.empty()[columns]
-        return empty
-    return pd.concat(frames, ignore_index=True)
+def _read(paths: Iterable[Path], columns: list[str]) -> pd.DataFrame:
+    """The `columns` of the incidents files, as pandas."""
+    frames = [batch.to_pandas() for batch in iter_batches(list(paths), columns)]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else INCIDENTS.empty()[columns]
 
 
-def _segments(df: pd.DataFrame, articles: pd.DataFrame | None) -> np.ndarray:
-    """A segment number per incident of one country (incidents that merge with nothing are a
-    segment each)."""
-    d0, d1, ok = date_intervals(df.assign(published=published(df, articles)))
-    seg = np.full(len(df), -1, dtype=np.int64)
-    rows = np.flatnonzero(ok)
-    if len(rows):
-        rows = rows[np.argsort(d0[rows], kind="stable")]
-        reach = np.maximum.accumulate(d1[rows] + max_day_gap())
-        new = np.ones(len(rows), dtype=bool)
-        new[1:] = d0[rows][1:] > reach[:-1]
-        seg[rows] = np.cumsum(new) - 1
-    loose = np.flatnonzero(seg < 0)
-    seg[loose] = (seg.max() + 1 if len(rows) else 0) + np.arange(len(loose))
-    return seg
+def _strings(paths: list[Path], column: str) -> pa.Array:
+    """A string column of the files, in row order, as one Arrow array (~20 bytes an id where
+    a Python string costs ~70)."""
+    chunks = [batch.column(0).cast(pa.string()) for batch in iter_batches(paths, [column])]
+    return pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
 
 
-def touched_partitions(added: list[Path], removed: list[Path]) -> set[str]:
-    """The events partitions a run merges again: those of the incidents it writes (`added`)
-    and of those it replaces or drops (`removed`)."""
-    cols = ["incident_id", "country"]
-    return set(partition_keys(_read(added, cols))) | set(partition_keys(_read(removed, cols)))
+def _flags(paths: list[Path], column: str) -> np.ndarray:
+    """A boolean column of the files in row order (null, or a file without it: False)."""
+    chunks = []
+    for p in paths:
+        if column not in pq.read_schema(p).names:
+            chunks.append(np.zeros(pq.read_metadata(p).num_rows, dtype=bool))
+            continue
+        for batch in iter_batches([p], [column]):
+            chunks.append(pc.fill_null(batch.column(0), False).to_numpy(zero_copy_only=False))
+    return np.concatenate(chunks).astype(bool) if chunks else np.zeros(0, dtype=bool)
+
+
+def _isin(values: pa.Array, members: pa.Array) -> np.ndarray:
+    """Whether each of `values` is one of `members` (both Arrow strings)."""
+    return pc.is_in(values, value_set=members).to_numpy(zero_copy_only=False)
 
 
 _COUNTRY_IN_EXCERPT = re.compile(r"(?:^|; )country=([^;]*)")
@@ -107,96 +116,172 @@ def untouched_quarantine(quarantine: pd.DataFrame, touched: set[str]) -> pd.Data
     return rows[(keys != "") & ~keys.isin(touched)].reset_index(drop=True)
 
 
+class StoredFiles(Protocol):
+    """The stored events file of each partition key (a dict of them will do)."""
+
+    def get(self, key: str, /) -> Path | None: ...
+
+
+@dataclass
+class _Partition:
+    """What a run does to one events partition: the incidents it merges again (row positions
+    in the incidents files, a time segment or a few single rows a unit) and, per stored event
+    of the partition file (`path`; None: none stored), whether that event is kept as it is."""
+
+    key: str
+    path: Path | None
+    units: list[np.ndarray]
+    kept: np.ndarray
+
+
+def _members(path: Path | None) -> tuple[pa.Array, np.ndarray, int]:
+    """The incident ids of a stored events file, the row of the event each belongs to, and
+    the number of events."""
+    if path is None:
+        return pa.array([], pa.string()), np.zeros(0, dtype=np.int64), 0
+    col = read_parquet(path, ["incident_ids"]).column(0).combine_chunks()
+    owner = pc.list_parent_indices(col).to_numpy(zero_copy_only=False)
+    return pc.list_flatten(col).cast(pa.string()), owner, len(col)
+
+
+def _plan(
+    key: str,
+    path: Path | None,
+    rows: np.ndarray,
+    place: Placing,
+    ids: pa.Array,
+    background: np.ndarray,
+    added: pa.Array,
+    changed: pa.Array,
+) -> _Partition:
+    """Which of the partition's incidents (`rows`) are merged again, and which of its stored
+    events stay. `added`: ids of the incidents the run writes; `changed`: those and the ids of
+    the incidents it replaces or drops."""
+    members, owner, n_events = _members(path)
+    # A stored event that held an incident the run writes or removes is made again, from the
+    # incidents it has left.
+    stale = np.zeros(n_events, dtype=bool)
+    stale[owner[_isin(members, changed)]] = True
+    mine = ids.take(pa.array(rows, pa.int64()))
+    touched = _isin(mine, added) | _isin(mine, members.filter(pa.array(stale[owner])))
+    # A news incident in no stored event was in an invalid event (quarantined, not stored):
+    # its segment is merged again too, so that event's quarantine row is made again.
+    touched |= ~_isin(mine, members) & ~background[rows]
+    segments = time_segments(
+        place.country[rows],
+        place.first_day[rows],
+        place.last_day[rows],
+        place.ok[rows],
+        max_day_gap(),
+    )
+    units = [rows[seg] for seg in segments if touched[seg].any()]
+    # Incidents that merge with nothing (a loose date, no country) are events on their own.
+    single = np.flatnonzero(~place.ok[rows] | (place.country[rows] < 0))
+    if touched[single].any():
+        units.append(rows[single[touched[single]]])
+    kept = ~stale
+    if units:
+        redo = ids.take(pa.array(np.concatenate(units), pa.int64()))
+        kept[owner[_isin(members, redo)]] = False
+    return _Partition(key, path, units, kept)
+
+
+def _rows_of(key: str, place: Placing, codes: Mapping[str, int]) -> np.ndarray:
+    """Row positions of the incidents of an events partition."""
+    if key == NO_COUNTRY:
+        return np.flatnonzero(place.country < 0)
+    code = codes.get(key.removeprefix("country:"))
+    return np.zeros(0, dtype=np.int64) if code is None else np.flatnonzero(place.country == code)
+
+
+def _pack(plans: list[_Partition], rows: int, group_rows: int) -> tuple[np.ndarray, list[int]]:
+    """Group number of each incidents row merged again (-1: not merged): the plans' units
+    packed in order into groups of about `group_rows` (a larger unit stays whole); and per
+    plan, the last group that holds its rows (-1: none)."""
+    group = np.full(rows, -1, dtype=np.int32)
+    g, size, last = 0, 0, []
+    for plan in plans:
+        for unit in plan.units:
+            if size and size + len(unit) > group_rows:
+                g, size = g + 1, 0
+            group[unit] = g
+            size += len(unit)
+        last.append(g if plan.units else -1)
+    return group, last
+
+
+def _partition_events(plan: _Partition, merged: list[pd.DataFrame]) -> pd.DataFrame:
+    """The partition's stored events that stay and its events merged again, sorted by date
+    then event_id, without `run_id`."""
+    frames = merged
+    if plan.path is not None and plan.kept.any():
+        frames = [read_parquet(plan.path).to_pandas()[plan.kept], *merged]
+    frames = [conform(f, EVENTS).drop(columns="run_id") for f in frames if len(f)]
+    if not frames:
+        return EVENTS.empty().drop(columns="run_id")
+    part = pd.concat(frames, ignore_index=True)
+    return part.sort_values(["date", "event_id"], kind="stable", na_position="last").reset_index(
+        drop=True
+    )
+
+
 def update_events(
     next_incidents: list[Path],
     added: list[Path],
     removed: list[Path],
-    stored_events: dict[str, Path],
+    stored_events: StoredFiles,
     articles: pd.DataFrame | None,
     group_rows: int = GROUP_ROWS,
-) -> tuple[dict[str, pd.DataFrame], set[str]]:
-    """The events partitions that change: ({partition key: events}, keys of partitions to
-    drop). `next_incidents`: every incidents file once the run commits; `added`: those the run
-    wrote; `removed`: the stored files they replace or drop; `stored_events`: {partition key:
-    file}. Events come without `run_id`, each partition sorted by date then event_id."""
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The events partitions a run changes, one at a time: (partition key, its events) for
+    the partition of every incident the run writes or removes; no rows means the partition is
+    left without events. `next_incidents`: every incidents file once the run commits; `added`:
+    those the run wrote; `removed`: the stored files they replace or drop; `stored_events`:
+    {partition key: file}. Events come without `run_id`, sorted by date then event_id."""
     cols = ["incident_id", "country"]
-    new = _read(added, cols)
-    old = _read(removed, cols)
-    gone = set(old["incident_id"]) - set(new["incident_id"])
-    keys = set(partition_keys(new)) | set(partition_keys(old))
+    new, old = _read(added, cols), _read(removed, cols)
+    keys = sorted(set(partition_keys(new)) | set(partition_keys(old)))
     if not keys:
-        return {}, set()
-    # Stored events of those partitions; those holding a removed incident go, and their other
-    # incidents are merged again.
-    stored = [stored_events[k] for k in sorted(keys) if k in stored_events]
-    events = _read(stored) if stored else EVENTS.empty().drop(columns="run_id")
-    members = events["incident_ids"].map(list) if len(events) else pd.Series([], dtype=object)
-    hit = members.map(lambda ids: any(i in gone for i in ids)).to_numpy(dtype=bool)
-    touched = set(new["incident_id"]) | {i for ids in members[hit] for i in ids}
-    touched -= gone
-    incidents = conform(_read(next_incidents, keys=keys), INCIDENTS)
-    # A news incident in no stored event was in an invalid event (quarantined, not stored):
-    # its segment is merged again too, so that event's quarantine row is made again.
-    stored_members = {i for ids in members for i in ids}
-    orphan = ~incidents["incident_id"].isin(stored_members).to_numpy(bool)
-    orphan &= ~incidents["is_background"].fillna(False).to_numpy(dtype=bool)
-    redo = np.zeros(len(incidents), dtype=bool)
-    country_key = partition_keys(incidents)
-    for key in keys:
-        mine = np.flatnonzero(country_key == key)
-        if not len(mine):
-            continue
-        seg = _segments(incidents.iloc[mine], articles)
-        hit = incidents["incident_id"].iloc[mine].isin(touched).to_numpy() | orphan[mine]
-        hot = np.unique(seg[hit])
-        redo[mine[np.isin(seg, hot)]] = True
-    redone = set(incidents.loc[redo, "incident_id"])
-    keep = ~members.map(lambda ids: any(i in redone or i in gone for i in ids)).to_numpy(bool)
-    merged = _merge_in_groups(incidents[redo].reset_index(drop=True), articles, group_rows)
-    out: dict[str, pd.DataFrame] = {}
-    for key in keys:
-        frames = [
-            f[partition_keys(f) == key]
-            for f in (events[keep] if len(events) else events, merged)
-            if len(f)
-        ]
-        frames = [conform(f, EVENTS).drop(columns="run_id") for f in frames if len(f)]
-        if frames:
-            part = pd.concat(frames, ignore_index=True)
-            out[key] = part.sort_values(
-                ["date", "event_id"], kind="stable", na_position="last"
-            ).reset_index(drop=True)
-    dropped = {k for k in keys if k not in out and k in stored_events}
-    return out, dropped
-
-
-def _merge_in_groups(
-    incidents: pd.DataFrame, articles: pd.DataFrame | None, group_rows: int
-) -> pd.DataFrame:
-    """`merge_events` over whole countries' segments packed into groups of about `group_rows`
-    incidents (bounded memory when a run touches much)."""
-    if not len(incidents):
-        return EVENTS.empty().drop(columns="run_id")
-    key = partition_keys(incidents)
-    seg = np.zeros(len(incidents), dtype=np.int64)
-    base = 0
-    for k in np.unique(key):
-        mine = np.flatnonzero(key == k)
-        s = _segments(incidents.iloc[mine], articles)
-        seg[mine] = s + base
-        base += int(s.max()) + 1
-    sizes = np.bincount(seg)
-    group = np.zeros(len(sizes), dtype=np.int64)
-    g = size = 0
-    for i, n in enumerate(sizes.tolist()):
-        if size and size + n > group_rows:
-            g, size = g + 1, 0
-        group[i] = g
-        size += n
-    row_group = group[seg]
-    frames = [
-        merge_events(incidents[row_group == i].reset_index(drop=True), articles)
-        for i in range(int(row_group.max()) + 1)
+        return
+    ids_added = pa.array(new["incident_id"].astype(object), pa.string())
+    changed = pa.concat_arrays(
+        [ids_added, pa.array(old["incident_id"].astype(object), pa.string())]
+    ).unique()
+    del new, old
+    paths = list(next_incidents)
+    place = placing(paths, articles)
+    ids = _strings(paths, "incident_id")
+    background = _flags(paths, "is_background")
+    codes = {str(name): i for i, name in enumerate(place.names)}
+    plans = [
+        _plan(
+            k,
+            stored_events.get(k),
+            _rows_of(k, place, codes),
+            place,
+            ids,
+            background,
+            ids_added,
+            changed,
+        )
+        for k in keys
     ]
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else EVENTS.empty().drop(columns="run_id")
+    del ids, background
+    group, last = _pack(plans, len(place.country), group_rows)
+    n_groups = max(last) + 1
+    with tempfile.TemporaryDirectory(
+        prefix=".events-", dir=paths[0].parent if paths else None
+    ) as tmp:
+        files = split_by_group(paths, group, n_groups, Path(tmp)) if n_groups else []
+        del group
+        groups = merged_groups(files, articles)
+        pending: dict[str, list[pd.DataFrame]] = {}
+        done = -1
+        for plan, upto in zip(plans, last, strict=True):
+            while done < upto:  # merge the groups up to the partition's last one
+                events = next(groups)
+                done += 1
+                where = partition_keys(events)
+                for k in dict.fromkeys(where):
+                    pending.setdefault(k, []).append(events[where == k])
+            yield plan.key, _partition_events(plan, pending.pop(plan.key, []))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -104,20 +105,24 @@ def merge_events_file(
             yield merge_events(_read_all(paths), articles)
         return
     with tempfile.TemporaryDirectory(prefix=".events-", dir=paths[0].parent) as tmp:
-        files = _split_file(paths, group, n_groups, Path(tmp))
-        for f in files:
-            part = pq.read_table(f).to_pandas()
-            f.unlink()
-            yield merge_events(part, articles)
+        yield from merged_groups(split_by_group(paths, group, n_groups, Path(tmp)), articles)
+
+
+def merged_groups(files: list[Path], articles: pd.DataFrame | None) -> Iterator[pd.DataFrame]:
+    """`merge_events` of each group file in turn (deleted once read)."""
+    for f in files:
+        part = pq.read_table(f).to_pandas()
+        f.unlink()
+        yield merge_events(part, articles)
 
 
 def group_of_rows(
     path: Path | Iterable[Path], articles: pd.DataFrame | None, group_rows: int = GROUP_ROWS
 ) -> np.ndarray:
     """Group number of every row of the incidents file (int32, 0-based, in row order)."""
-    country, d0, d1, ok = _placing(_paths(path), articles)
-    gap = max_day_gap()
-    units = _segments(country, d0, d1, ok, gap)
+    place = placing(_paths(path), articles)
+    country, ok = place.country, place.ok
+    units = time_segments(country, place.first_day, place.last_day, ok, max_day_gap())
     # Incidents that merge with nothing (no usable date or no country) are single events
     # wherever they go: they fill groups in pieces, after the segments.
     loose = np.flatnonzero(~ok | (country < 0))
@@ -132,34 +137,70 @@ def group_of_rows(
     return group
 
 
-def _placing(paths: list[Path], articles: pd.DataFrame | None):
-    """Country code (by name order; -1 when missing), first and last day and mergeability of
-    every row, read a batch at a time from the columns that decide them."""
-    names = set(pq.read_schema(paths[0]).names) if paths else set()
-    columns = [c for c in _PLACING if c in names]
-    countries, d0s, d1s, oks = [], [], [], []
-    for batch in _batches(paths, columns):
+@dataclass
+class Placing:
+    """What places each incident row (in file order) in its country's time segments."""
+
+    country: np.ndarray  # code of the row's country in `names`; -1 when it has none
+    names: np.ndarray  # country names, sorted
+    first_day: np.ndarray  # first and last day its date allows (`reconcile.date_intervals`)
+    last_day: np.ndarray
+    ok: np.ndarray  # whether its date is tight enough to merge at all
+
+
+def placing(paths: list[Path], articles: pd.DataFrame | None) -> Placing:
+    """The `Placing` of every row of the files, read a batch at a time from the columns that
+    decide it (a few numbers a row: the whole table's fit in memory)."""
+    countries: dict[str, int] = {}  # country name -> code in order of first appearance
+    codes, d0s, d1s, oks = [], [], [], []
+    for batch, columns in _batches_of_columns(paths, _PLACING):
+        country = batch.column("country") if "country" in columns else pa.nulls(batch.num_rows)
+        codes.append(_country_codes(country, countries))
         df = batch.to_pandas()
         for c in _PLACING:
             if c not in df.columns:
                 df[c] = None
         df["published"] = published(df, articles)
         d0, d1, ok = date_intervals(df)
-        countries.append(df["country"].astype(object).to_numpy())
         d0s.append(d0)
         d1s.append(d1)
         oks.append(ok)
-    if not countries:
+    if not codes:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, np.zeros(0, dtype=bool)
-    country = np.concatenate(countries)
-    known = pd.notna(country)
-    code = np.full(len(country), -1, dtype=np.int64)
-    code[known] = pd.Categorical(country[known].astype(str)).codes  # categories sorted by name
-    return code, np.concatenate(d0s), np.concatenate(d1s), np.concatenate(oks)
+        return Placing(empty, np.zeros(0, dtype=object), empty, empty, np.zeros(0, dtype=bool))
+    # Codes by name order (segments and groups come in that order).
+    by_name = np.array(sorted(countries), dtype=object)
+    rank = np.empty(len(countries) + 1, dtype=np.int64)
+    rank[[countries[n] for n in by_name]] = np.arange(len(by_name))
+    rank[-1] = -1  # no country
+    code = rank[np.concatenate(codes)]
+    return Placing(code, by_name, np.concatenate(d0s), np.concatenate(d1s), np.concatenate(oks))
 
 
-def _segments(country, d0, d1, ok, gap: int) -> list[np.ndarray]:
+def _batches_of_columns(paths: list[Path], wanted: Iterable[str]):
+    """(record batch, its columns) of the files in order: those of `wanted` each file has (an
+    older file may lack a column added later)."""
+    for p in paths:
+        have = set(pq.read_schema(p).names)
+        columns = [c for c in wanted if c in have]
+        for batch in _batches([p], columns):
+            yield batch, columns
+
+
+def _country_codes(column: pa.Array, countries: dict[str, int]) -> np.ndarray:
+    """The code of each row's country in `countries` (added there when new; -1: none), from
+    Arrow's dictionary encoding: no Python string a row (a Python string per incident of a
+    large table cost hundreds of MB at once)."""
+    if pa.types.is_null(column.type):
+        return np.full(len(column), -1, dtype=np.int64)
+    enc = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
+    values = enc.dictionary.cast(pa.string()).to_pylist()
+    lookup = np.array([countries.setdefault(v, len(countries)) for v in values] + [-1])
+    indices = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return lookup[indices]
+
+
+def time_segments(country, d0, d1, ok, gap: int) -> list[np.ndarray]:
     """Row positions of each time segment of each country, in order of country then time."""
     rows = np.flatnonzero(ok & (country >= 0))
     if not len(rows):
@@ -178,9 +219,10 @@ def _segments(country, d0, d1, ok, gap: int) -> list[np.ndarray]:
     return np.split(rows, np.flatnonzero(new)[1:])
 
 
-def _split_file(paths: list[Path], group: np.ndarray, n_groups: int, tmp: Path) -> list[Path]:
-    """Copy each row of `paths` into the temporary file of its group; the group files."""
-    schema = pq.read_schema(paths[0])
+def split_by_group(paths: list[Path], group: np.ndarray, n_groups: int, tmp: Path) -> list[Path]:
+    """Copy each row of `paths` into the temporary file of its group (rows of group -1 into
+    none); the group files, in group order."""
+    schema = _union_schema(paths)
     files = [tmp / f"group-{g:05d}.parquet" for g in range(n_groups)]
     writers: dict[int, pq.ParquetWriter] = {}
     offset = 0
@@ -188,14 +230,44 @@ def _split_file(paths: list[Path], group: np.ndarray, n_groups: int, tmp: Path) 
         for batch in _batches(paths):
             g = group[offset : offset + batch.num_rows]
             offset += batch.num_rows
+            if not len(g) or g.max() < 0:  # none of the batch's rows is wanted
+                continue
             order = np.argsort(g, kind="stable")
             bounds = np.flatnonzero(np.diff(g[order])) + 1
             for rows in np.split(order, bounds):
                 k = int(g[rows[0]])
+                if k < 0:
+                    continue
                 if k not in writers:
                     writers[k] = pq.ParquetWriter(files[k], schema)
-                writers[k].write_table(pa.Table.from_batches([batch]).take(rows))
+                writers[k].write_table(
+                    _to_schema(pa.Table.from_batches([batch]).take(rows), schema)
+                )
     finally:
         for w in writers.values():
             w.close()
     return [f for k, f in enumerate(files) if k in writers]
+
+
+def _union_schema(paths: list[Path]) -> pa.Schema:
+    """The columns of every file (the first file's type where they differ), without a
+    pandas index column or metadata: files written by other versions may have fewer."""
+    fields: dict[str, pa.Field] = {}
+    for p in paths:
+        for f in pq.read_schema(p):
+            if not f.name.startswith("__index_level_"):
+                fields.setdefault(f.name, f)
+    return pa.schema(list(fields.values()))
+
+
+def _to_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with the columns of `schema`: missing ones null, every one cast to its type."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -312,6 +312,27 @@ def test_old_tables_without_new_columns_still_merge():
     assert len(ev) == 1 and ev.loc[0, "n_sources"] == 2
 
 
+def test_a_file_of_an_older_version_merges_with_newer_ones_in_groups(tmp_path):
+    """Partition files written by different versions (one without columns added later) are
+    merged a group at a time like one table: the older file's rows get the missing columns
+    empty, and the newer file's columns are all kept."""
+    from casualties.events.groups import merge_events_file
+
+    inc = _stories(n_loose=0)
+    older = inc["country"] == "Iraq"
+    paths = [tmp_path / "old.parquet", tmp_path / "new.parquet"]
+    inc[older].drop(columns=["is_background", "date_text"]).to_parquet(paths[0], index=False)
+    background = inc[~older].assign(is_background=inc["article_id"][~older].str.endswith("r1"))
+    background.to_parquet(paths[1], index=False)
+    frames = list(merge_events_file(paths, group_rows=40))
+    assert len(frames) > 2
+    whole = merge_events(pd.concat([inc[older].assign(date_text=""), background]))
+    pd.testing.assert_frame_equal(_by_id(pd.concat(frames, ignore_index=True)), _by_id(whole))
+    # the newer file's background reports made no event
+    recalled = set(background.loc[background["is_background"], "incident_id"])
+    assert recalled and not recalled & {i for ids in whole["incident_ids"] for i in ids}
+
+
 def test_background_incidents_make_no_event_and_join_none(tmp_path):
     """Two reports of a Kabul bombing, and background incidents recalled by both articles: a
     bombing of the same day and toll (it would merge with the reports if it were news) and last
@@ -470,6 +491,14 @@ def _by_id(events: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("event_id").reset_index(drop=True)
 
 
+def _update(blocks, *args, **kwargs) -> tuple[dict, set]:
+    """`update_events`' partitions as ({key: events} of those with events, keys left empty)."""
+    changes = dict(blocks.update_events(*args, **kwargs))
+    return {k: e for k, e in changes.items() if len(e)}, {
+        k for k, e in changes.items() if not len(e)
+    }
+
+
 def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     """Events updated block by block (only the country/time segments that added or removed
     incidents touch) equal one merge of all incidents: from nothing, and after a file is
@@ -489,9 +518,7 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     assert sum(len(pd.read_parquet(f)) for f in files.values()) == len(inc)
 
     # 1. from nothing: every block is new
-    changes, dropped = blocks.update_events(
-        list(files.values()), list(files.values()), [], {}, None
-    )
+    changes, dropped = _update(blocks, list(files.values()), list(files.values()), [], {}, None)
     assert not dropped and {k for k in changes} >= {"country:Syria", "country:Iraq"}
     pd.testing.assert_frame_equal(
         _by_id(pd.concat(changes.values(), ignore_index=True)), _by_id(merge_events(inc))
@@ -530,13 +557,15 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     )
     files["c"] = tmp_path / "incidents" / "c.parquet"
     toll.to_parquet(files["c"])
+    import casualties.events.groups as groups
+
     merged_rows = []
-    real_merge = blocks.merge_events
+    real_merge = groups.merge_events
     monkeypatch.setattr(
-        blocks, "merge_events", lambda df, a: merged_rows.append(len(df)) or real_merge(df, a)
+        groups, "merge_events", lambda df, a: merged_rows.append(len(df)) or real_merge(df, a)
     )
     after = [files["a"], files["loose"], files["c"]]
-    changes, dropped = blocks.update_events(after, [files["c"]], [files["b"]], stored, None)
+    changes, dropped = _update(blocks, after, [files["c"]], [files["b"]], stored, None)
     assert dropped == {"country:Yemen"}  # all its incidents were in b.parquet
     untouched = [pd.read_parquet(p) for k, p in stored.items() if k not in set(changes) | dropped]
     incremental = pd.concat([*untouched, *changes.values()], ignore_index=True)
@@ -547,6 +576,39 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     assert ev["n_sources"] > 1 and _triple(ev, "killed") == [90, 90, 90]
     # only the touched blocks were merged again, not every incident
     assert 0 < sum(merged_rows) < len(full["incident_ids"].explode()) / 2
+
+
+def test_a_report_rewritten_apart_from_its_event_leaves_the_rest_of_it_whole(tmp_path):
+    """A file rewritten in place keeps an incident's id but moves its date (the article's
+    date was corrected): the stored event it was in is made again from the reports it has
+    left, whose segment the new report no longer reaches; events equal a full merge."""
+    import casualties.events.blocks as blocks
+
+    day = pd.Timestamp("2020-01-03")
+    report = {"country": "Syria", "place": "town0", "latitude": 10.0, "longitude": 40.0}
+    first = _incidents(
+        {**report, "article_id": "a1", "date": day, "killed": (7, 7, 7)},
+        {**report, "article_id": "far", "date": day + pd.Timedelta(days=200), "killed": (2, 2, 2)},
+    )
+    second = _incidents({**report, "article_id": "a2", "date": day, "killed": (7, 7, 7)})
+    paths = {"a": tmp_path / "a.parquet", "b": tmp_path / "b.parquet"}
+    first.to_parquet(paths["a"])
+    second.to_parquet(paths["b"])
+    before = merge_events(pd.concat([first, second], ignore_index=True))
+    assert (before["n_sources"] == 2).sum() == 1  # a1 and a2 are one event
+    stored = {"country:Syria": tmp_path / "events.parquet"}
+    before.to_parquet(stored["country:Syria"])
+    moved = second.assign(date=_utc(day + pd.Timedelta(days=90)))
+    paths["b2"] = tmp_path / "b2.parquet"
+    moved.to_parquet(paths["b2"])
+
+    changes, dropped = _update(
+        blocks, [paths["a"], paths["b2"]], [paths["b2"]], [paths["b"]], stored, None
+    )
+    assert not dropped
+    after = merge_events(pd.concat([first, moved], ignore_index=True))
+    assert len(after) == 3  # a1, a2 and far: each an event of its own now
+    pd.testing.assert_frame_equal(_by_id(changes["country:Syria"]), _by_id(after))
 
 
 def test_only_the_dates_incidents_lack_are_read_from_the_articles(golden_events, tmp_path):
@@ -619,8 +681,8 @@ def test_an_invalid_event_is_made_again_when_its_country_is_merged_again(tmp_pat
     )
     new = tmp_path / "incidents" / "b.parquet"
     later.to_parquet(new)
-    changes, dropped = blocks.update_events([path, new], [new], [], stored, None)
-    assert set(changes) == {"country:Iraq"} and not dropped
+    changes, dropped = _update(blocks, [path, new], [new], [], stored, None)
+    assert set(changes) == {"country:Iraq"} and not dropped  # the partitions the run touched
     assert invalid["event_id"] in set(changes["country:Iraq"]["event_id"])
     everything = pd.concat([inc, later], ignore_index=True)
     pd.testing.assert_frame_equal(
@@ -634,6 +696,5 @@ def test_an_invalid_event_is_made_again_when_its_country_is_merged_again(tmp_pat
     _, quarantine = validate(broken, "events", run_id="r1")
     country = full.iloc[0]["country"]
     assert len(quarantine) == 1 and f"country={country}" in quarantine["excerpt"].iloc[0]
-    assert blocks.touched_partitions([new], []) == {"country:Iraq"}
     assert len(blocks.untouched_quarantine(quarantine, {"country:Iraq"})) == int(country != "Iraq")
     assert blocks.untouched_quarantine(quarantine, {f"country:{country}"}).empty
