@@ -212,12 +212,35 @@ def coverage(out_dir: Path) -> dict:
 
 def _counts(column: pa.ChunkedArray, top: int | None = None) -> pd.Series:
     """Value counts of an Arrow column, most frequent first (nulls as "(unknown)")."""
+    return _most_first(_add_counts({}, column), top)
+
+
+def _add_counts(totals: dict[str, int], column: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    """`totals` plus the value counts of `column` (nulls as "(unknown)"), in order of first
+    appearance."""
     vc = pc.value_counts(pc.fill_null(column.cast(pa.string()), "(unknown)"))
-    out = pd.Series(
-        vc.field("counts").to_numpy(), index=vc.field("values").to_pylist(), dtype="int64"
-    )
-    out = out.sort_values(ascending=False, kind="stable")
+    for value, n in zip(
+        vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True
+    ):
+        totals[value] = totals.get(value, 0) + n
+    return totals
+
+
+def _most_first(totals: dict[str, int], top: int | None = None) -> pd.Series:
+    out = pd.Series(totals, dtype="int64").sort_values(ascending=False, kind="stable")
     return out.head(top) if top else out
+
+
+def _column_counts(path: Path, columns: list[str]) -> dict[str, pd.Series]:
+    """Value counts of each of `columns` of a stored table, read a row group at a time (the
+    figures table has millions of rows: read whole, its strings alone take hundreds of MB)."""
+    totals: dict[str, dict[str, int]] = {c: {} for c in columns}
+    for pf in map(pq.ParquetFile, _files(path)):
+        for g in range(pf.metadata.num_row_groups):
+            group = pf.read_row_group(g, columns=columns)
+            for c in columns:
+                _add_counts(totals[c], group.column(c))
+    return {c: _most_first(t) for c, t in totals.items()}
 
 
 def chart_data(out_dir: Path) -> dict:
@@ -245,9 +268,8 @@ def chart_data(out_dir: Path) -> dict:
         data["killed_per_incident"] = pc.drop_null(killed).to_numpy().astype(np.int64)
     figures = table_file(out_dir, "figures")
     if figures is not None:
-        f = pq.read_table(figures, columns=["category", "qualifier"])
-        data["categories"] = _counts(f.column("category"))
-        data["qualifiers"] = _counts(f.column("qualifier"))
+        counts = _column_counts(figures, ["category", "qualifier"])
+        data["categories"], data["qualifiers"] = counts["category"], counts["qualifier"]
     return data
 
 
@@ -399,17 +421,25 @@ def _event_changes(out: Changes, out_dir: Path, now: pd.DataFrame, before: pd.Da
         added=int(now["e"].nunique() - now.loc[seen_before, "e"].nunique()),
         removed=int(before["e"].nunique() - before.loc[kept, "e"].nunique()),
     )
-    # Per current event, the counts of the previous event of its first incident seen before.
-    both = now.merge(before.drop_duplicates("h"), on="h", suffixes=("", "_before"))
-    both = both.drop_duplicates("e")
-    diff = np.zeros(len(both), dtype=bool)
+    # Per current event, the counts of the previous event of its first incident seen before
+    # (numpy on the hashes: a pandas merge of two snapshots of every incident cost ~400 MB).
+    rows, before_rows = _first_seen_before(now["h"].to_numpy(), before["h"].to_numpy())
+    _, first = np.unique(now["e"].to_numpy()[rows], return_index=True)
+    first.sort()  # the current event's first incident seen before, in snapshot order
+    rows, before_rows = rows[first], before_rows[first]
+    diff = np.zeros(len(rows), dtype=bool)
     for c in SNAPSHOT_COUNTS:
-        a, b = both[c], both[f"{c}_before"]
-        diff |= (a != b).fillna(False).to_numpy(dtype=bool) | (a.isna() != b.isna()).to_numpy()
-    changed = both[diff].copy()
-    out.n_changed_events = len(changed)
-    if changed.empty:
+        a = now[c].to_numpy(dtype="float64", na_value=np.nan)[rows]
+        b = before[c].to_numpy(dtype="float64", na_value=np.nan)[before_rows]
+        diff |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    rows, before_rows = rows[diff], before_rows[diff]
+    out.n_changed_events = len(rows)
+    if not len(rows):
         return
+    changed = pd.DataFrame({"e": now["e"].to_numpy()[rows]})
+    for c in SNAPSHOT_COUNTS:
+        changed[c] = now[c].array.take(rows)
+        changed[f"{c}_before"] = before[c].array.take(before_rows)
     changed["delta"] = (
         changed["killed_best"].astype("float64").fillna(0)
         - changed["killed_best_before"].astype("float64").fillna(0)
@@ -430,6 +460,17 @@ def _event_changes(out: Changes, out_dir: Path, now: pd.DataFrame, before: pd.Da
                 **{c: (r[f"{c}_before"], r[c]) for c in SNAPSHOT_COUNTS},
             }
         )
+
+
+def _first_seen_before(now: np.ndarray, before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `now` whose hash is in `before`, and for each the first row of `before` with
+    that hash."""
+    hashes, first = np.unique(before, return_index=True)
+    if not len(hashes):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    at = np.searchsorted(hashes, now).clip(max=len(hashes) - 1)
+    rows = np.flatnonzero(hashes[at] == now)
+    return rows, first[at[rows]]
 
 
 # ------------------------------------------------------------------------------ review queue
