@@ -85,6 +85,19 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
         raise StoreCorrupt(path, e) from None
 
 
+def row_group_batches(
+    pf: pq.ParquetFile, rows: int, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Record batches of an open file, read with a reader per row group (batches never span
+    two row groups).
+
+    Why: one `iter_batches` reader over a whole file keeps the raw bytes of every row group it
+    has read until the reader is dropped (pyarrow 26: the 180 MiB figures part file of the 1 GB
+    benchmark corpus cost +217 MiB by its end, +34 MiB read this way)."""
+    for group in range(pf.num_row_groups):
+        yield from pf.iter_batches(batch_size=rows, row_groups=[group], columns=columns)
+
+
 def iter_batches(
     paths: Iterable[Path], columns: list[str] | None = None, rows: int = 65_536
 ) -> Iterator[pa.RecordBatch]:

@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, Table, conform
+from casualties.files import row_group_batches
 from casualties.storage import ingest as rawio
 from casualties.storage.store import (
     ALL,
@@ -57,6 +59,22 @@ def _lookup(index: pd.Index, values: np.ndarray, keys) -> np.ndarray:
     hit = at >= 0
     out[hit] = values[at[hit]]
     return out
+
+
+def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    """The arrays end to end; a single one as it is (np.concatenate would copy it)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
+
+
+def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
+    """`values.isin(among)` for Arrow string columns, computed by Arrow: pandas turns `among`
+    into Python strings first (measured on 320k article ids: 6.5 s and +110 MB resident)."""
+    wanted = pa.array(among)
+    if isinstance(wanted, pa.ChunkedArray):
+        wanted = wanted.combine_chunks()
+    return pc.is_in(pa.array(values), value_set=wanted).to_numpy(zero_copy_only=False)
 
 
 def compact_keys(df: pd.DataFrame) -> pd.DataFrame:
@@ -146,10 +164,22 @@ class RunParts:
             return empty.assign(_side=side, _pos=np.zeros(0, dtype=np.int64))
         return pd.concat(frames, ignore_index=True)
 
-    def codes(self, name: str) -> np.ndarray:
-        """Per row of the figures or incidents part: the code of its article (-1: unknown)."""
-        parts = self._codes[name]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    def counts(self, name: str, n: int) -> np.ndarray:
+        """Rows of the figures or incidents part per article code (0 to n - 1), counted a
+        batch at a time: the codes of all rows at once would cost 4 bytes a figure again."""
+        out = np.zeros(n, dtype=np.int64)
+        for codes in self._codes[name]:
+            out += np.bincount(codes[codes >= 0], minlength=n)
+        return out
+
+    def ranks(self, name: str, of_code: np.ndarray) -> np.ndarray:
+        """Per row of the figures or incidents part: `of_code` at the code of its article, -1
+        where the article is unknown (code -1); int32, made a batch at a time."""
+        out = [np.full(len(codes), -1, dtype=np.int32) for codes in self._codes[name]]
+        for codes, ranks in zip(self._codes[name], out, strict=True):
+            known = codes >= 0
+            ranks[known] = of_code[codes[known]]
+        return _concat(out, np.int32)
 
     def close(self) -> None:
         """Finish every part file."""
@@ -167,7 +197,7 @@ class _Cursor:
 
     def __init__(self, path: Path, columns: list[str] | None = None, rows: int = CHUNK_ROWS):
         self._path = path
-        self._batches = open_parquet(path).iter_batches(batch_size=rows, columns=columns)
+        self._batches = row_group_batches(open_parquet(path), rows, columns)
         self._buf: pa.Table | None = None
         self._start = 0
         self._end = 0
@@ -211,8 +241,19 @@ class _Loaded:
 
 
 def _reader(path: Path, positions: np.ndarray, rows: int):
-    increasing = len(positions) < 2 or bool(np.all(np.diff(positions) > 0))
+    # compared in place: np.diff would first make a copy of the positions (4-8 bytes a row)
+    increasing = bool(np.all(positions[1:] > positions[:-1]))
     return _Cursor(path, rows=rows) if increasing else _Loaded(path)
+
+
+def _readers(sides: np.ndarray, positions: np.ndarray, paths: list[Path], rows: int) -> dict:
+    """A reader for each side with rows ({side: reader}), given the positions read from it.
+    Each side's positions are a copy (4 bytes a row) made only when there are several sides,
+    and let go once its reader is made."""
+    present = np.unique(sides)  # a sorted copy of one byte a row (bincount: 8 bytes a row)
+    if len(present) == 1:
+        return {int(present[0]): _reader(paths[int(present[0])], positions, rows)}
+    return {int(s): _reader(paths[int(s)], positions[sides == s], rows) for s in present}
 
 
 class _PartWriters:
@@ -269,10 +310,7 @@ def _write_in_order(
 
     Rows stay Arrow from reader to writer (`TableWriter.write_arrow`), but for stored rows of
     an older schema (see `_write_chunk`)."""
-    readers = {}
-    for code in np.unique(sides):
-        mine = positions[sides == code]
-        readers[int(code)] = _reader(paths[int(code)], mine, chunk)
+    readers = _readers(sides, positions, paths, chunk)
     for start in range(0, len(sides), chunk):
         s, p = sides[start : start + chunk], positions[start : start + chunk]
         cut = np.flatnonzero(np.diff(s)) + 1  # runs of rows from one side
@@ -303,7 +341,7 @@ def _set_column(rows: pa.Table, name: str, values: list) -> pa.Table:
 
 def _iter_column_batches(path: Path, columns: list[str], rows: int = 200_000):
     try:
-        yield from open_parquet(path).iter_batches(batch_size=rows, columns=columns)
+        yield from row_group_batches(open_parquet(path), rows, columns)
     except READ_ERRORS as e:
         raise StoreCorrupt(path, e) from None
 
@@ -376,24 +414,53 @@ class _RowParts:
         return self.names[self.code[self.rank[rows]]]
 
 
+def _kept_rows(rank: np.ndarray, step: int = 1 << 20) -> np.ndarray:
+    """Positions (int32) of the rows with rank >= 0. Not one np.flatnonzero: that makes int64
+    positions (8 bytes for each of millions of figure rows) before the int32 copy; and when
+    every row is kept (a full rebuild) there is nothing to search."""
+    keep = rank >= 0
+    if keep.all():
+        return np.arange(len(rank), dtype=np.int32)
+    found = [
+        np.flatnonzero(keep[a : a + step]).astype(np.int32) + a for a in range(0, len(keep), step)
+    ]
+    return _concat(found, np.int32)
+
+
 def _in_rank_order(side_rank: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(side, position, rank) of the kept rows (rank >= 0) of every side, ordered by rank and
     then position. Ranks of different sides never tie (an article's rows come from the side
     its winning row is on); rows already in that order (a full rebuild) are not sorted."""
-    kept = [np.flatnonzero(r >= 0).astype(np.int32) for r in side_rank]
-    tsides = np.concatenate(
-        [np.full(len(k), s, dtype=np.int32) for s, k in enumerate(kept)] or [np.zeros(0, np.int32)]
-    )
-    positions = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int32)
-    row_rank = (
-        np.concatenate([r[k] for r, k in zip(side_rank, kept, strict=True)])
-        if kept
-        else np.zeros(0, dtype=np.int32)
+    kept = [_kept_rows(r) for r in side_rank]
+    # sides as small as their number allows: one byte a row for up to 256 sides
+    side_type = np.min_scalar_type(max(len(side_rank) - 1, 0))
+    tsides = _concat([np.full(len(k), s, dtype=side_type) for s, k in enumerate(kept)], side_type)
+    positions = _concat(kept, np.int32)
+    row_rank = _concat(
+        [r if len(k) == len(r) else r[k] for r, k in zip(side_rank, kept, strict=True)], np.int32
     )
     if len(row_rank) > 1 and not bool(np.all(row_rank[1:] >= row_rank[:-1])):
         order = np.lexsort((positions, row_rank))
         tsides, positions, row_rank = tsides[order], positions[order], row_rank[order]
     return tsides, positions, row_rank
+
+
+def _repeats_fixer(parts: RunParts, new_ids: pd.Index, repeats_side: int, run_id: str | None):
+    """`fix(piece, side)` for `_write_in_order` of the articles: rows of the repeats side were
+    never extracted, so they get the figure count of their first copy and this run's id."""
+    unique_new = ~new_ids.duplicated()
+    first_new = pd.Index(new_ids[unique_new])
+    first_rows = np.flatnonzero(unique_new)
+    counts = parts.counts("figures", len(new_ids))
+
+    def fix(piece: pa.Table, side: int) -> pa.Table:
+        if side != repeats_side:
+            return piece
+        codes = _lookup(first_new, first_rows, piece.column("article_id").to_pandas())
+        piece = _set_column(piece, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes])
+        return _set_column(piece, "run_id", [run_id] * piece.num_rows)
+
+    return fix
 
 
 @dataclass
@@ -440,10 +507,10 @@ def merge_into(
     repeats = parts.keys("repeats")
     repeats = repeats[~repeats["source_file"].isin(drop)]
     new_keys = parts.keys("new")
-    # article_id of each new row, by code (see `RunParts.codes`; a copy's code is its first's)
+    # article_id of each new row, by code (see `RunParts.add_batch`; a copy's code is its first's)
     new_ids = pd.Index(new_keys["article_id"])
     # A repeat counts only if its first copy was extracted and passed validation.
-    repeats = repeats[repeats["article_id"].isin(new_ids)]
+    repeats = repeats[_isin(repeats["article_id"], new_keys["article_id"])]
     old_keys, not_kept = _old_keys(old_paths, keep)
     new_keys = new_keys[~new_keys["source_file"].isin(drop)].assign(_side=NEW)
     repeats = repeats.assign(_side=REPEATS)
@@ -471,24 +538,6 @@ def merge_into(
     dropped: dict[str, set[str]] = {}
 
     # Articles: the winners in (source_file, line) order, copied from their side.
-    new_figures = parts.codes("figures")
-    unique_new = ~new_ids.duplicated()
-    first_new = pd.Index(new_ids[unique_new])
-
-    def first_code(ids: pd.Series) -> np.ndarray:  # -1: not a new article
-        return _lookup(first_new, np.flatnonzero(unique_new), ids)
-
-    counts = np.bincount(new_figures[new_figures >= 0], minlength=len(new_ids))
-
-    def fix_articles(piece: pa.Table, side: int) -> pa.Table:
-        if side == REPEATS:  # never extracted: its figures are those of the first copy
-            codes = first_code(piece.column("article_id").to_pandas())
-            piece = _set_column(
-                piece, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes]
-            )
-            piece = _set_column(piece, "run_id", [run_id] * piece.num_rows)
-        return piece
-
     with _PartWriters(stage / ARTICLES.name, ARTICLES, metadata) as w:
         _write_in_order(
             w,
@@ -497,7 +546,7 @@ def merge_into(
             winners["_pos"].to_numpy(dtype=np.int64)[redo],
             win_part[redo],
             paths,
-            fix_articles,
+            _repeats_fixer(parts, new_ids, REPEATS, run_id),
             ARTICLE_CHUNK_ROWS,
         )
     rows["articles"], written["articles"] = w.rows, set(w.writers)
@@ -513,17 +562,15 @@ def merge_into(
     ids = winners["article_id"]
     old_ids, old_ranks = pd.Index(ids[from_old & redo]), ranks[from_old & redo]
     new_rank = _lookup(pd.Index(ids[~from_old]), ranks[~from_old], new_ids)  # by code
+    # The ids' lookup tables (Python strings, ~30 MB at 1 GB) are not needed by the figures.
+    del new_ids, winners, ids
     part_names, part_code = np.unique(win_part, return_inverse=True)
     part_code = part_code.astype(np.int32)
     for name, table in (("figures", FIGURES), ("incidents", INCIDENTS)):
         stored = dict(old.get(name) or {})
         names = sorted(f for f in stored if f in dirty)
         side_rank = [_old_ranks(stored[f], old_ids, old_ranks) for f in names]
-        codes = parts.codes(name)
-        side_rank.append(
-            np.where(codes >= 0, new_rank[np.maximum(codes, 0)] if len(new_rank) else -1, -1)
-        )
-        del codes
+        side_rank.append(parts.ranks(name, new_rank))
         tsides, positions, row_rank = _in_rank_order(side_rank)
         del side_rank
         with _PartWriters(stage / table.name, table, metadata) as w:

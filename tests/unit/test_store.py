@@ -431,6 +431,43 @@ def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monke
     assert canonical["figures"]["article_id"].tolist() == arts["article_id"].tolist()
 
 
+def test_rank_order_is_a_sort_by_rank_then_position():
+    """`_in_rank_order` (kept rows, smallest arrays it can) gives the order of a plain sort of
+    the kept rows by (rank, position), whether or not rows are dropped and sides interleave."""
+    import numpy as np
+
+    from casualties.storage.merge import _in_rank_order, _kept_rows
+
+    rng = np.random.default_rng(0)
+    ranks = rng.permutation(60).astype(np.int32)  # distinct across sides, as winners' ranks
+    sides = [np.repeat(ranks[:20], 3), np.repeat(ranks[20:50], 2), ranks[50:]]
+    for side_rank in (
+        [np.arange(30, dtype=np.int32)],  # a full rebuild: one side, in order, all kept
+        [np.where(rng.random(len(r)) < 0.3, -1, r).astype(np.int32) for r in sides],
+        [rng.permutation(r) for r in sides],
+    ):
+        got = _in_rank_order(side_rank)
+        rows = [(r, p, s) for s, rs in enumerate(side_rank) for p, r in enumerate(rs) if r >= 0]
+        want = sorted(rows)
+        assert [tuple(map(int, t)) for t in zip(got[2], got[1], got[0], strict=True)] == want
+    some = np.where(rng.random(50) < 0.5, -1, 1)
+    assert _kept_rows(some, step=7).tolist() == np.flatnonzero(some >= 0).tolist()
+
+
+def test_row_group_batches_give_every_row_a_row_group_at_a_time(tmp_path):
+    """The merge's readers get the rows of a file in order, no batch spanning two row groups
+    (one pyarrow reader over a whole file keeps every row group it read)."""
+    from casualties.files import open_parquet, row_group_batches
+
+    table = pa.table({"x": list(range(25)), "y": [str(i) for i in range(25)]})
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=10)
+    batches = list(row_group_batches(open_parquet(tmp_path / "t.parquet"), rows=4))
+    assert [b.num_rows for b in batches] == [4, 4, 2, 4, 4, 2, 4, 1]
+    assert pa.Table.from_batches(batches).equals(table)
+    only_y = row_group_batches(open_parquet(tmp_path / "t.parquet"), 100, ["y"])
+    assert [b.schema.names for b in only_y] == [["y"]] * 3
+
+
 def test_merge_conforms_stored_rows_of_an_older_schema(tmp_path, monkeypatch):
     """Part files are copied as Arrow as they are; stored tables another Arrow schema (older
     code) are conformed on the way, also in chunks mixing both, and give the same tables."""
