@@ -34,18 +34,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from casualties.events.groups import (
     GROUP_ROWS,
     Placing,
+    batches_of_columns,
     merged_groups,
     placing,
     split_by_group,
     time_segments,
 )
 from casualties.events.reconcile import max_day_gap
-from casualties.fields import EVENTS, INCIDENTS, conform
+from casualties.fields import EVENTS, INCIDENTS, as_pandas, conform
 from casualties.files import iter_batches, read_parquet
 
 NO_COUNTRY = "(no country)"  # the partition key of events without a country
@@ -80,12 +80,11 @@ def _strings(paths: list[Path], column: str) -> pa.Array:
 def _flags(paths: list[Path], column: str) -> np.ndarray:
     """A boolean column of the files in row order (null, or a file without it: False)."""
     chunks = []
-    for p in paths:
-        if column not in pq.read_schema(p).names:
-            chunks.append(np.zeros(pq.read_metadata(p).num_rows, dtype=bool))
-            continue
-        for batch in iter_batches([p], [column]):
+    for batch, columns in batches_of_columns(paths, [column]):
+        if column in columns:
             chunks.append(pc.fill_null(batch.column(0), False).to_numpy(zero_copy_only=False))
+        else:
+            chunks.append(np.zeros(batch.num_rows, dtype=bool))
     return np.concatenate(chunks).astype(bool) if chunks else np.zeros(0, dtype=bool)
 
 
@@ -215,7 +214,7 @@ def _partition_events(plan: _Partition, merged: list[pd.DataFrame]) -> pd.DataFr
     then event_id, without `run_id`."""
     frames = merged
     if plan.path is not None and plan.kept.any():
-        frames = [read_parquet(plan.path).to_pandas()[plan.kept], *merged]
+        frames = [as_pandas(read_parquet(plan.path))[plan.kept], *merged]
     frames = [conform(f, EVENTS).drop(columns="run_id") for f in frames if len(f)]
     if not frames:
         return EVENTS.empty().drop(columns="run_id")

@@ -28,8 +28,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from casualties.events.reconcile import date_intervals, max_day_gap, merge_events, published
-from casualties.files import iter_batches, read_parquet
+from casualties.events.reconcile import (
+    UNREAD_COLUMNS,
+    date_intervals,
+    max_day_gap,
+    merge_events,
+    published,
+)
+from casualties.fields import as_pandas
+from casualties.files import iter_batches, open_parquet, read_parquet
 
 GROUP_ROWS = 100_000  # incidents merged per call (a time segment larger than this stays whole)
 READ_ROWS = 65_536  # rows per batch when the file is scanned
@@ -48,8 +55,21 @@ def _batches(paths: list[Path], columns: list[str] | None = None):
 
 
 def _read_all(paths: list[Path]) -> pd.DataFrame:
-    tables = [read_parquet(p) for p in paths]
-    return pa.concat_tables(tables, promote_options="default").to_pandas()
+    """The incidents of the files, the columns `merge_events` reads."""
+    tables = [read_parquet(p, [c for c in _columns(p) if c not in UNREAD_COLUMNS]) for p in paths]
+    return as_pandas(pa.concat_tables(tables, promote_options="default"))
+
+
+def _columns(path: Path) -> list[str]:
+    """The columns of a stored file (StoreCorrupt if it cannot be opened)."""
+    return open_parquet(path).schema_arrow.names
+
+
+def _read_group(path: Path) -> pd.DataFrame:
+    """A group file's incidents; the file is deleted."""
+    part = as_pandas(pq.read_table(path))
+    path.unlink()
+    return part
 
 
 def undated_articles(incidents: Iterable[Path], articles: Iterable[Path]) -> pd.DataFrame:
@@ -58,12 +78,12 @@ def undated_articles(incidents: Iterable[Path], articles: Iterable[Path]) -> pd.
     its article's date, so these are few or none, where every article's id and date would
     grow with the store. Both tables are read a batch at a time, two columns of each."""
     incidents, articles = _paths(incidents), _paths(articles)
-    has_date = bool(incidents) and "published" in pq.read_schema(incidents[0]).names
     want: set[str] = set()
-    for batch in _batches(incidents, ["article_id", "published"] if has_date else ["article_id"]):
-        ids = batch.column(0)
-        if has_date:
-            ids = pc.filter(ids, pc.is_null(batch.column(1)))
+    # Each file by its own columns: one written before `published` existed has none.
+    for batch, columns in batches_of_columns(incidents, ["article_id", "published"]):
+        ids = batch.column("article_id")
+        if "published" in columns:
+            ids = pc.filter(ids, pc.is_null(batch.column("published")))
         want.update(i for i in ids.to_pylist() if i is not None)
     frames = []
     if want:
@@ -111,9 +131,8 @@ def merge_events_file(
 def merged_groups(files: list[Path], articles: pd.DataFrame | None) -> Iterator[pd.DataFrame]:
     """`merge_events` of each group file in turn (deleted once read)."""
     for f in files:
-        part = pq.read_table(f).to_pandas()
-        f.unlink()
-        yield merge_events(part, articles)
+        # Not bound to a name here: merge_events lets go of the frame once it has a copy.
+        yield merge_events(_read_group(f), articles)
 
 
 def group_of_rows(
@@ -153,7 +172,7 @@ def placing(paths: list[Path], articles: pd.DataFrame | None) -> Placing:
     decide it (a few numbers a row: the whole table's fit in memory)."""
     countries: dict[str, int] = {}  # country name -> code in order of first appearance
     codes, d0s, d1s, oks = [], [], [], []
-    for batch, columns in _batches_of_columns(paths, _PLACING):
+    for batch, columns in batches_of_columns(paths, _PLACING):
         country = batch.column("country") if "country" in columns else pa.nulls(batch.num_rows)
         codes.append(_country_codes(country, countries))
         df = batch.to_pandas()
@@ -177,11 +196,11 @@ def placing(paths: list[Path], articles: pd.DataFrame | None) -> Placing:
     return Placing(code, by_name, np.concatenate(d0s), np.concatenate(d1s), np.concatenate(oks))
 
 
-def _batches_of_columns(paths: list[Path], wanted: Iterable[str]):
+def batches_of_columns(paths: list[Path], wanted: Iterable[str]):
     """(record batch, its columns) of the files in order: those of `wanted` each file has (an
     older file may lack a column added later)."""
     for p in paths:
-        have = set(pq.read_schema(p).names)
+        have = set(_columns(p))
         columns = [c for c in wanted if c in have]
         for batch in _batches([p], columns):
             yield batch, columns
@@ -222,12 +241,12 @@ def time_segments(country, d0, d1, ok, gap: int) -> list[np.ndarray]:
 def split_by_group(paths: list[Path], group: np.ndarray, n_groups: int, tmp: Path) -> list[Path]:
     """Copy each row of `paths` into the temporary file of its group (rows of group -1 into
     none); the group files, in group order."""
-    schema = _union_schema(paths)
+    schema = _union_schema(paths, leave_out=UNREAD_COLUMNS)
     files = [tmp / f"group-{g:05d}.parquet" for g in range(n_groups)]
     writers: dict[int, pq.ParquetWriter] = {}
     offset = 0
     try:
-        for batch in _batches(paths):
+        for batch, _ in batches_of_columns(paths, schema.names):
             g = group[offset : offset + batch.num_rows]
             offset += batch.num_rows
             if not len(g) or g.max() < 0:  # none of the batch's rows is wanted
@@ -249,13 +268,14 @@ def split_by_group(paths: list[Path], group: np.ndarray, n_groups: int, tmp: Pat
     return [f for k, f in enumerate(files) if k in writers]
 
 
-def _union_schema(paths: list[Path]) -> pa.Schema:
-    """The columns of every file (the first file's type where they differ), without a
-    pandas index column or metadata: files written by other versions may have fewer."""
+def _union_schema(paths: list[Path], leave_out: Iterable[str] = ()) -> pa.Schema:
+    """The columns of every file but those in `leave_out` (the first file's type where they
+    differ), without a pandas index column or metadata: files written by other versions may
+    have fewer."""
     fields: dict[str, pa.Field] = {}
     for p in paths:
-        for f in pq.read_schema(p):
-            if not f.name.startswith("__index_level_"):
+        for f in open_parquet(p).schema_arrow:
+            if not f.name.startswith("__index_level_") and f.name not in leave_out:
                 fields.setdefault(f.name, f)
     return pa.schema(list(fields.values()))
 

@@ -39,6 +39,9 @@ PAIR_ROWS = 1_000_000  # candidate pairs joined at once within a window (bounds 
 # on either side of a cell border are not compared (a rare miss, traded for speed).
 _CELL_DEG = 0.5
 _GEO_RANK = {"exact": 0, "nearby": 1, "admin": 2, "country": 3, "unknown": 4}
+# The incidents columns `merge_events` does not read: a reader may leave them out (they come
+# back as nulls), which saves a Python string per row and column of a large group.
+UNREAD_COLUMNS = frozenset({"place_text", "weapon", "target", "n_figures", "run_id"})
 _ATTRS = (
     "date",
     "date_precision",
@@ -166,7 +169,7 @@ def _candidate_pairs(df: pd.DataFrame, intervals, compatible_only: bool = False)
     country = df["country"].astype(object).to_numpy()
     keep = np.flatnonzero(ok & pd.notna(country))
     if not len(keep):
-        return pd.DataFrame({"a": [], "b": []}, dtype=np.int64)
+        return pd.DataFrame({"a": [], "b": []}, dtype=np.int32)
     cx, cy, key = (v[keep] for v in _place_keys(df))
     own, shared_c, shared_t = _block_ids(country[keep], cx, cy, key)
     cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -209,8 +212,16 @@ def _candidate_pairs(df: pd.DataFrame, intervals, compatible_only: bool = False)
         lo = np.searchsorted(starts, w0 - longest - gap, side="left")
         hi = np.searchsorted(starts, w1 + gap, side="right")
         found.append(_window_pairs(base.iloc[lo:hi], gap, top, w0, w1, len(df), ok))
-    code = np.unique(np.concatenate(found))
-    return pd.DataFrame({"a": code // len(df), "b": code % len(df)})
+    # A pair found in two windows once: sorted in place, not by np.unique, which sorts a copy
+    # (a dense group of ~100,000 reports has ~13 million codes, 100 MB a copy).
+    code = np.concatenate(found)
+    del found
+    code.sort()
+    code = code[np.r_[True, code[1:] != code[:-1]]] if len(code) else code
+    # Row positions fit 32 bits: half the memory of millions of pairs.
+    return pd.DataFrame(
+        {"a": (code // len(df)).astype(np.int32), "b": (code % len(df)).astype(np.int32)}
+    )
 
 
 def _dense_ids(*columns: np.ndarray) -> np.ndarray:
@@ -518,9 +529,13 @@ def _clusters(df: pd.DataFrame, pairs: pd.DataFrame, intervals) -> np.ndarray:
     # Closest pairs first: same day before a day apart, equal counts before different ones.
     a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
     best = df["killed_best"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    diff = np.abs(best[a] - best[b]) / (np.fmax(best[a], best[b]) + 1)
-    score = np.abs(d0a[a] - d0a[b]) + np.nan_to_num(diff, nan=0.5)
+    score = np.empty(len(a))
+    for at in range(0, len(a), _LOOP_ROWS):  # a slice at a time: no pair-sized temporaries
+        x, y = a[at : at + _LOOP_ROWS], b[at : at + _LOOP_ROWS]
+        diff = np.abs(best[x] - best[y]) / (np.fmax(best[x], best[y]) + 1)
+        score[at : at + _LOOP_ROWS] = np.abs(d0a[x] - d0a[y]) + np.nan_to_num(diff, nan=0.5)
     order = np.lexsort((b, a, score))
+    del score
     # Pairs become Python numbers a slice at a time (millions of them as lists would not fit).
     for at in range(0, len(order), _LOOP_ROWS):
         take = order[at : at + _LOOP_ROWS]
@@ -698,6 +713,10 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
         return EVENTS.empty().drop(columns=["run_id"])
     # Every INCIDENTS column, typed (a table written before a column existed still merges).
     df = conform(incidents, INCIDENTS)
+    # Why: a group of a dense archive is ~200,000 incidents; each copy of it alive at once
+    # costs ~75-185 MiB, so every frame is let go as soon as the next is made. (The caller's
+    # reference, if it kept one, stays.)
+    del incidents
     df = df[~df["is_background"].fillna(False).to_numpy(dtype=bool)]
     if len(df) == 0:
         return EVENTS.empty().drop(columns=["run_id"])
@@ -714,18 +733,22 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
 
     # Single-source events (most of them) are copied column by column; only merged ones go
     # through the per-event reconciliation.
+    multi = df[sizes > 1].assign(_cluster=labels[sizes > 1])
     single = df[sizes == 1].copy()
+    del df, pairs, labels
     # A plain list: iterating the string column goes through pandas element by element.
     ids = [str(i) for i in single["incident_id"].astype(object).tolist()]
     single["incident_ids"] = [[i] for i in ids]
     single["event_id"] = [_event_id([i]) for i in ids]
     single["n_sources"] = 1
     single["disputed"] = False
-    multi = df[sizes > 1].assign(_cluster=labels[sizes > 1])
     merged = _reconcile_all(multi) if len(multi) else pd.DataFrame()
+    del multi
     # Both parts typed alike before they are stacked (no guessing of dtypes from nulls).
     frames = [conform(f, EVENTS) for f in (single, merged) if len(f)]
+    del single, merged
     events = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    del frames
     events = events.drop(columns=["run_id"])
     events = events.sort_values(["date", "event_id"], kind="stable", na_position="last")
     return events.reset_index(drop=True)

@@ -27,7 +27,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casualties.fields import ARTICLES, FIGURES, INCIDENTS, QUARANTINE, TABLES, Table, conform
+from casualties.fields import (
+    ARTICLES,
+    FIGURES,
+    INCIDENTS,
+    QUARANTINE,
+    TABLES,
+    Table,
+    as_pandas,
+    conform,
+)
 from casualties.files import row_group_batches
 from casualties.storage import ingest as rawio
 from casualties.storage.store import (
@@ -328,7 +337,7 @@ def _write_chunk(writer, pieces: list[pa.Table], table: Table, parts: np.ndarray
     if all(t.schema.equals(pieces[0].schema, check_metadata=False) for t in pieces[1:]):
         writer.write_arrow(pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0], parts)
     else:
-        frames = [conform(t.to_pandas(), table) for t in pieces]
+        frames = [conform(as_pandas(t), table) for t in pieces]
         writer.write(pd.concat(frames, ignore_index=True), parts)
 
 

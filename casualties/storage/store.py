@@ -92,7 +92,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from casualties import __version__
-from casualties.fields import TABLES, Table, conform
+from casualties.fields import TABLES, Table, as_pandas, conform
 from casualties.files import (  # noqa: F401  StoreCorrupt and the readers: the store's API
     READ_ERRORS,
     StoreCorrupt,
@@ -225,7 +225,7 @@ class TableWriter:
         if self._writer is None:
             self._open(self._sample(data))
         if not self._conformed(data):
-            self.write(data.to_pandas())
+            self.write(as_pandas(data))
             return
         assert self._writer is not None  # opened above
         for start in range(0, data.num_rows, ROW_GROUP_ROWS):  # same row groups as `write`
@@ -249,7 +249,7 @@ class TableWriter:
     def _sample(self, data: pa.Table) -> pd.DataFrame | None:
         # Only object columns (lists) take their Arrow type from the data (`_arrow_schema`).
         if any(f.dtype == "object" for f in self.table.fields):
-            return conform(data.to_pandas(), self.table)
+            return conform(as_pandas(data), self.table)
         return None
 
     def close(self) -> Path:
@@ -366,7 +366,7 @@ def table_rows(files: Iterable[Path]) -> int:
 
 def read_files(files: Iterable[Path], table: Table) -> pd.DataFrame:
     """The rows of these partition files, in order, conformed to `table` (checksums verified)."""
-    frames = [conform(read_parquet(p).to_pandas(), table) for p in files]
+    frames = [conform(as_pandas(read_parquet(p)), table) for p in files]
     frames = [f for f in frames if len(f)]
     if not frames:
         return table.empty()

@@ -642,6 +642,16 @@ def test_only_the_dates_incidents_lack_are_read_from_the_articles(golden_events,
     dated.to_parquet(inc_path)
     assert undated_articles([inc_path], [art_path]).empty
 
+    # Partition files of two versions: the first written before incidents had `published`.
+    # Each file is read by its own columns: only the older file's articles and the one
+    # undated article of the newer file are looked up, not every article of the store.
+    older, newer = tmp_path / "older.parquet", tmp_path / "newer.parquet"
+    first = incidents["article_id"] == incidents["article_id"].iloc[-1]
+    incidents[first].drop(columns=["published"]).to_parquet(older)
+    incidents[~first].to_parquet(newer)
+    lookup = undated_articles([older, newer], [art_path])
+    assert sorted(lookup["article_id"]) == sorted({undated, incidents["article_id"].iloc[-1]})
+
 
 def test_an_invalid_event_is_made_again_when_its_country_is_merged_again(tmp_path):
     """An event that failed validation is quarantined, not stored. A later run that touches
