@@ -436,14 +436,10 @@ def _forget_batches(source) -> None:
     """Drop the chunk GX's execution engine keeps after a validation. Why: GX caches the
     last batch (the whole chunk's DataFrame) per asset for as long as the context lives, and
     the context lives as long as the process (GX's project singleton); measured on the 100 MB
-    bench store, 280 MB of chunks stayed alive into the report stage. It also keeps every
-    metric it resolved, of every chunk (the 1 GB bench figures: +4 MB a chunk, +270 MB by
-    the last), although a chunk's metrics are never asked for again."""
-    engine = source.get_execution_engine()
-    manager = engine.batch_manager
+    bench store, 280 MB of chunks stayed alive into the report stage."""
+    manager = source.get_execution_engine().batch_manager
     manager.reset_batch_cache()
     manager.batch_data_cache.clear()
-    engine._metric_cache.clear()
 
 
 def check_frames(
