@@ -187,8 +187,10 @@ _MIN_CHUNK_ROWS = 1_000
 def _chunks(paths: list[Path], table: Table) -> Iterator[pd.DataFrame]:
     """The rows of a table's partition files in chunks of about CHUNK_BYTES, typed like
     `store.read_table` (page checksums verified)."""
-    files = [store.open_parquet(p) for p in paths]
-    metas = [pf.metadata for pf in files]
+    # Only the footers first (sizes): an open file keeps the bytes of every row group it has
+    # read until it is let go, so each is opened when its turn comes and let go after (all
+    # open at once, the 1 GB bench figures held +375 MiB by the last chunk, +131 after one).
+    metas = [store.open_parquet(p).metadata for p in paths]
     n_rows = sum(m.num_rows for m in metas)
     size = sum(m.row_group(i).total_byte_size for m in metas for i in range(m.num_row_groups))
     lists = any(f.dtype == "object" for f in table.fields)  # list columns (see fields)
@@ -198,9 +200,10 @@ def _chunks(paths: list[Path], table: Table) -> Iterator[pd.DataFrame]:
         yield table.empty()
         return
     pending, n = [], 0
-    for path, pf in zip(paths, files, strict=True):
+    for path in paths:
         try:
-            for batch in pf.iter_batches(batch_size=rows):  # gather small row groups
+            # Small row groups are gathered into chunks.
+            for batch in store.open_parquet(path).iter_batches(batch_size=rows):
                 pending.append(pa.Table.from_batches([batch]))
                 n += batch.num_rows
                 if n >= rows:
