@@ -236,3 +236,30 @@ def test_empty_frames_validate():
     for name, table in TABLES.items():
         good, quarantine = validate(table.empty(), name)
         assert good.empty and quarantine.empty
+
+
+def test_stored_rows_read_back_share_equal_strings_and_keep_their_dtypes(tmp_path):
+    """`as_pandas` (how large stored tables are read) gives every table the same typed frame
+    as pyarrow's own conversion once conformed, with one Python string per distinct value of
+    a string column (so a large group of incidents holds each country name once, not once a
+    row)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from casualties.fields import as_pandas
+
+    frames = {
+        "articles": articles(),
+        "figures": pd.DataFrame(good_figures()),
+        "incidents": pd.DataFrame(
+            [{"incident_id": f"i{k}", "article_id": "a" * 16, "country": "Yemen"} for k in range(3)]
+        ).assign(killed_best=[4, None, 7], is_background=[True, None, False], run_id="r1"),
+    }
+    for name, frame in frames.items():
+        table = TABLES[name]
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(pa.Table.from_pandas(conform(frame, table)), path)
+        stored = pq.read_table(path)
+        read = as_pandas(stored)
+        assert read["run_id"].iloc[0] is read["run_id"].iloc[1]  # one "r1" for every row
+        pd.testing.assert_frame_equal(conform(read, table), conform(stored.to_pandas(), table))
