@@ -464,13 +464,15 @@ def pipeline(
                 summary = build_summary(outcome, time.perf_counter() - t_start)
                 publish_summary(summary)
                 return summary
-        log = ReadLog()
-        # New rows go to part files in the run's staging folder as batches finish.
+        # New rows go to part files in the run's staging folder as batches finish, and the
+        # keys of every row read to a file beside them.
         stage = store.staging_dir(out_dir, run_id)
+        log = ReadLog(stage / "parts" / "read.parquet")
         with run_parts(stage / "parts", metadata) as parts:
             stage_quarantine(quote(parts), skipped.assign(run_id=run_id))  # type: ignore[call-overload]
             with clock.stage("batches", wall=False):  # read, extract, validate, stage
                 stats = _extract_all(plan, batch_size, runner, workers, run_id, clock, log, parts)
+        log.close()
 
         with clock.stage("write"):
             # A file whose reading failed part-way keeps its stored rows and manifest entry:
@@ -478,12 +480,12 @@ def pipeline(
             broken = frozenset(log.failed_files | stats.failed)
             kept = store.keep_failed(plan, manifest, broken)
             # quote(): Prefect walks every task argument twice, item by item, looking for
-            # futures; the parts' keys, the read log and the manifest grow with the articles.
+            # futures; the parts' codes (per figure) and the manifest grow with the input.
             # (The task gets the value inside: Task's typing does not know it, hence the ignores.)
             merged = merge_stored(  # type: ignore[call-overload]
                 out_dir, kept, quote(parts), run_id, metadata, failed=broken
             )
-            del parts  # its keys (a few hundred bytes an article) are not needed any more
+            del parts  # its codes (4 bytes a figure and an incident) are not needed any more
             release()
             # The partitions this run starts from (none on a full rebuild: all are replaced).
             listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
@@ -504,7 +506,7 @@ def pipeline(
                 quote(drop),
             )
             rows = commit_tables(out_dir, quote(new_manifest), quote(drop))  # type: ignore[call-overload]
-            del log, new_manifest  # per-row keys: let go before the quality checks
+            del log, new_manifest  # the manifest's per-row keys: let go before the checks
             release()
 
     with clock.stage("quality"):

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from casualties.storage import ingest
-from casualties.storage.merge import RunParts, compact_keys
+from casualties.storage.merge import KEY_TYPES, RunParts
 from casualties.storage.store import Plan
 
 KEYS = ["source_file", "line", "doc_id", "article_id"]  # what the manifest keeps of every row
+_KEYS_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("line", pa.int64()),
+        ("doc_id", pa.string()),
+        ("article_id", pa.string()),
+    ]
+)
 
 
 @dataclass
@@ -41,16 +53,38 @@ class Batch:
 
 @dataclass
 class ReadLog:
-    """What reading saw besides the batches: the manifest and the merge need it."""
+    """What reading saw besides the batches: the manifest and the merge need it.
 
-    keys: list[pd.DataFrame] = field(default_factory=list)  # KEYS of every row read
+    The KEYS of every row read go to the Parquet file `path` (in the run's staging folder) as
+    they come, and are read back once, for the manifest: kept in memory they grew with the
+    input (~70 bytes an article) until the run ended."""
+
+    path: Path
     failed_files: set[str] = field(default_factory=set)  # not recorded: the next run retries
+    _writer: pq.ParquetWriter | None = field(default=None, repr=False)
+
+    def add_keys(self, articles: pd.DataFrame) -> None:
+        """Record the KEYS of `articles` (rows as read)."""
+        rows = pa.Table.from_pandas(articles[KEYS], schema=_KEYS_SCHEMA, preserve_index=False)
+        if self._writer is None:
+            if self.path.exists():
+                raise RuntimeError(f"{self.path} is closed: the log takes no more keys")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self.path, _KEYS_SCHEMA)
+        self._writer.write_table(rows)
+
+    def close(self) -> None:
+        """Finish the keys file (before the log is handed to a task)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def keys_frame(self) -> pd.DataFrame:
-        """Every row's KEYS, one frame."""
-        if not self.keys:
+        """Every row's KEYS, one frame (ids as Arrow strings, see `compact_keys`)."""
+        self.close()
+        if not self.path.exists():
             return pd.DataFrame(columns=KEYS)
-        return pd.concat(self.keys, ignore_index=True)
+        return pq.read_table(self.path).to_pandas(types_mapper=KEY_TYPES)
 
 
 @dataclass
@@ -86,15 +120,14 @@ def iter_batches(
     files as it takes (2,000 one-article files are a few batches, not 2,000), so a task's
     fixed cost is paid per batch, not per file.
     """
-    seen: set[str] = set()
+    seen = _SeenTexts()
     pending = _Pending()
     index = 0
     for name, files, chunks in _read(plan, batch_size):
         n_rows = n_fresh = 0
         for articles, quarantine in chunks:
-            log.keys.append(compact_keys(articles[KEYS]))  # Arrow strings: see compact_keys
-            fresh = ~articles["article_id"].isin(seen) & ~articles["article_id"].duplicated()
-            seen.update(articles["article_id"])
+            log.add_keys(articles)
+            fresh = seen.fresh(articles["article_id"])
             if (~fresh).any():
                 parts.add_repeats(articles[~fresh].assign(n_figures=0, run_id=run_id))
             unreadable = quarantine["reason"] == "unreadable_file"
@@ -140,6 +173,27 @@ def _read(plan: Plan, batch_size: int):
 
 def _name(files: list[str]) -> str:
     return files[0] if len(files) == 1 else f"{files[0]} (+{len(files) - 1} files)"
+
+
+class _SeenTexts:
+    """The ids of the texts read so far in a run, as the numbers they write (a sorted uint64
+    array, `ingest.article_codes`): 8 bytes an article, where a set of the id strings cost
+    ~100 (32 MB at 1 GB of input, held until the run ends)."""
+
+    def __init__(self) -> None:
+        self._codes = np.zeros(0, dtype=np.uint64)
+
+    def fresh(self, ids: pd.Series) -> np.ndarray:
+        """True where an id is neither seen before nor earlier in `ids`; all are seen after."""
+        codes = ingest.article_codes(ids)
+        known = np.zeros(len(codes), dtype=bool)
+        if len(self._codes):
+            at = np.minimum(np.searchsorted(self._codes, codes), len(self._codes) - 1)
+            known = self._codes[at] == codes
+        fresh = ~known & ~ids.duplicated().to_numpy()
+        new = np.sort(codes[fresh])
+        self._codes = np.insert(self._codes, np.searchsorted(self._codes, new), new)
+        return fresh
 
 
 @dataclass

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from casualties.extract.checked import REASONS as EXTRACT_REASONS
@@ -146,6 +147,14 @@ class RawInput:
 def article_id(text: str) -> str:
     """Content hash of an article text: first 16 hex digits of sha256 of its UTF-8 bytes."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def article_codes(ids: pd.Series) -> np.ndarray:
+    """The 64-bit numbers that article ids (`article_id`: 16 hex digits) write, as uint64: the
+    same ids, exactly, without a Python object each."""
+    if len(ids) and (ids.str.len() != 16).any():
+        raise ValueError("article ids are 16 hex digits")
+    return np.frombuffer(bytes.fromhex("".join(ids)), dtype=">u8").astype(np.uint64)
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")

@@ -59,6 +59,8 @@ ARTICLE_CHUNK_ROWS = 5_000
 _KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
 _KEY_STRINGS = ("article_id", "doc_id", "source_file")
 KEY_DTYPE = pd.StringDtype("pyarrow")
+# Arrow → pandas types (`to_pandas(types_mapper=)`) of key columns as `compact_keys` makes them.
+KEY_TYPES = {pa.string(): KEY_DTYPE, pa.int64(): pd.Int64Dtype()}.get
 
 
 def _lookup(index: pd.Index, values: np.ndarray, keys) -> np.ndarray:
@@ -96,7 +98,7 @@ def compact_keys(df: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class RunParts:
-    """The new rows of a run, written to `folder` batch by batch; keys kept in memory.
+    """The new rows of a run, written to `folder` batch by batch.
 
     `add_batch` takes one validated batch (articles, figures, incidents, quarantine);
     `add_repeats` the rows whose text was read earlier in this run. Part files are ordinary
@@ -106,7 +108,6 @@ class RunParts:
     folder: Path
     metadata: Mapping[str, str]
     _writers: dict = field(default_factory=dict)
-    _keys: dict[str, list[pd.DataFrame]] = field(default_factory=lambda: {"new": [], "repeats": []})
     _codes: dict[str, list[np.ndarray]] = field(
         default_factory=lambda: {"figures": [], "incidents": []}
     )
@@ -124,12 +125,6 @@ class RunParts:
         """The part file `name` ("new", "repeats", "figures", "incidents")."""
         return self.folder / f"{name}.parquet"
 
-    def _keys_of(self, articles: pd.DataFrame, side: str) -> pd.DataFrame:
-        keys = compact_keys(articles[_KEY_COLUMNS])
-        return keys.assign(
-            _side=side, _pos=np.arange(self.rows[side], self.rows[side] + len(articles))
-        )
-
     def add_batch(
         self,
         articles: pd.DataFrame,
@@ -142,7 +137,6 @@ class RunParts:
         The code of a new article is the row of its first copy in the "new" part: a run reads
         each text once (a text read again is a repeat), so a batch's figures are of its own
         articles and their codes are found within the batch."""
-        self._keys["new"].append(self._keys_of(articles, "new"))
         first = ~articles["article_id"].duplicated().to_numpy()
         ids = pd.Index(articles["article_id"][first])
         rows = np.flatnonzero(first) + self.rows["new"]
@@ -156,7 +150,6 @@ class RunParts:
 
     def add_repeats(self, articles: pd.DataFrame) -> None:
         """Rows whose text this run already read (kept for the duplicate decisions)."""
-        self._keys["repeats"].append(self._keys_of(articles, "repeats"))
         self._writers["repeats"].write(articles)
         self.rows["repeats"] += len(articles)
 
@@ -166,12 +159,17 @@ class RunParts:
             self.quarantine.append(conform(quarantine, QUARANTINE))
 
     def keys(self, side: str) -> pd.DataFrame:
-        """Key columns (+ `_side`, `_pos`: where the row is) of the "new" or "repeats" rows."""
-        frames = self._keys[side]
+        """Key columns (+ `_side`, `_pos`: where the row is) of the "new" or "repeats" rows,
+        read from their part file once it is closed. Why not kept as batches come: they were
+        the part of a run's memory that grew with its input (~100 bytes an article)."""
+        frames, pos = [], 0
+        for batch in _iter_column_batches(self.path(side), _KEY_COLUMNS):
+            frames.append(_key_frame(batch).assign(_pos=np.arange(pos, pos + batch.num_rows)))
+            pos += batch.num_rows
         if not frames:
             empty = compact_keys(conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS])
-            return empty.assign(_side=side, _pos=np.zeros(0, dtype=np.int64))
-        return pd.concat(frames, ignore_index=True)
+            frames = [empty.assign(_pos=np.zeros(0, dtype=np.int64))]
+        return pd.concat(frames, ignore_index=True).assign(_side=side)
 
     def counts(self, name: str, n: int) -> np.ndarray:
         """Rows of the figures or incidents part per article code (0 to n - 1), counted a
@@ -355,6 +353,11 @@ def _iter_column_batches(path: Path, columns: list[str], rows: int = 200_000):
         raise StoreCorrupt(path, e) from None
 
 
+def _key_frame(batch: pa.RecordBatch) -> pd.DataFrame:
+    """Key columns read from a file as `compact_keys` makes them (no Python string per id)."""
+    return batch.to_pandas(types_mapper=KEY_TYPES)
+
+
 def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """Key columns of the stored articles of the kept files, with their side (the index of
     their partition file in `old_articles`) and row position; and per partition file, how
@@ -364,7 +367,7 @@ def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, n
     for side, path in enumerate(old_articles):
         pos = 0
         for batch in _iter_column_batches(path, _KEY_COLUMNS):
-            df = compact_keys(batch.to_pandas())
+            df = _key_frame(batch)
             df["_side"] = side
             df["_pos"] = np.arange(pos, pos + len(df))
             pos += len(df)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -585,3 +586,28 @@ def test_stored_incidents_without_is_background_merge_as_news(tmp_path):
         old_arts.loc[0, "article_id"]: False,
         new_arts.loc[0, "article_id"]: True,
     }
+
+
+def test_run_parts_keys_are_the_key_columns_of_their_part_files(tmp_path):
+    """The keys the merge decides duplicates over are read back from the part files: every
+    row in the order written, ids as Arrow strings, positions 0..n-1."""
+    from casualties.storage import merge
+
+    rows = [(f"d{i}", f"{i + 2} killed.", f"f{i % 3}.jsonl", i + 1) for i in range(7)]
+    arts = conform(article_rows(rows, run_id="r"), ARTICLES)
+    arts.loc[2, "doc_id"] = None
+    with merge.run_parts(tmp_path / "parts", {}) as parts:
+        for batch in (arts.iloc[:4], arts.iloc[4:6]):
+            parts.add_batch(batch, figure_rows(batch, "r"), INCIDENTS.empty(), QUARANTINE.empty())
+        parts.add_repeats(arts.iloc[6:])
+    cols = ["article_id", "doc_id", "source_file", "line"]
+    for side, want in (("new", arts.iloc[:6]), ("repeats", arts.iloc[6:])):
+        got = parts.keys(side)
+        expected = merge.compact_keys(want[cols].reset_index(drop=True)).assign(
+            _pos=np.arange(len(want)), _side=side
+        )
+        pd.testing.assert_frame_equal(got, expected)
+        assert got["article_id"].dtype == merge.KEY_DTYPE
+    with merge.run_parts(tmp_path / "none", {}) as empty:
+        pass
+    assert len(empty.keys("new")) == 0 and list(empty.keys("new")) == [*cols, "_pos", "_side"]
