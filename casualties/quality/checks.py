@@ -28,6 +28,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
+from casualties.arrays import find_sorted  # noqa: E402
 from casualties.fields import CATEGORIES, TABLES, Table, as_pandas, conform  # noqa: E402
 from casualties.files import iter_batches, write_bytes_atomic  # noqa: E402
 from casualties.quality import SITE  # noqa: E402
@@ -414,10 +415,7 @@ def store_checks(
 
 def _among(values: np.ndarray, members: np.ndarray) -> bool:
     """Whether every one of `values` is in `members` (sorted, unique)."""
-    if not len(members):
-        return not len(values)
-    at = np.searchsorted(members, values).clip(max=len(members) - 1)
-    return bool((members[at] == values).all())
+    return bool(find_sorted(members, values)[1].all())
 
 
 def _unique_across(seen: dict, name: str, column: str, values: pd.Series) -> None:

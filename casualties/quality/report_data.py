@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from casualties.arrays import find_sorted
 from casualties.fields import TABLES, conform
 from casualties.files import write_bytes_atomic
 
@@ -466,10 +467,8 @@ def _first_seen_before(now: np.ndarray, before: np.ndarray) -> tuple[np.ndarray,
     """Rows of `now` whose hash is in `before`, and for each the first row of `before` with
     that hash."""
     hashes, first = np.unique(before, return_index=True)
-    if not len(hashes):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    at = np.searchsorted(hashes, now).clip(max=len(hashes) - 1)
-    rows = np.flatnonzero(hashes[at] == now)
+    at, found = find_sorted(hashes, now)
+    rows = np.flatnonzero(found)
     return rows, first[at[rows]]
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from casualties.arrays import find_sorted
 from casualties.storage import ingest
 from casualties.storage.merge import KEY_TYPES, RunParts
 from casualties.storage.store import Plan
@@ -186,11 +187,7 @@ class _SeenTexts:
     def fresh(self, ids: pd.Series) -> np.ndarray:
         """True where an id is neither seen before nor earlier in `ids`; all are seen after."""
         codes = ingest.article_codes(ids)
-        known = np.zeros(len(codes), dtype=bool)
-        if len(self._codes):
-            at = np.minimum(np.searchsorted(self._codes, codes), len(self._codes) - 1)
-            known = self._codes[at] == codes
-        fresh = ~known & ~ids.duplicated().to_numpy()
+        fresh = ~find_sorted(self._codes, codes)[1] & ~ids.duplicated().to_numpy()
         new = np.sort(codes[fresh])
         self._codes = np.insert(self._codes, np.searchsorted(self._codes, new), new)
         return fresh

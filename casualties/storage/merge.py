@@ -18,7 +18,7 @@ same inputs give the same rows.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,10 +162,7 @@ class RunParts:
         """Key columns (+ `_side`, `_pos`: where the row is) of the "new" or "repeats" rows,
         read from their part file once it is closed. Why not kept as batches come: they were
         the part of a run's memory that grew with its input (~100 bytes an article)."""
-        frames, pos = [], 0
-        for batch in _iter_column_batches(self.path(side), _KEY_COLUMNS):
-            frames.append(_key_frame(batch).assign(_pos=np.arange(pos, pos + batch.num_rows)))
-            pos += batch.num_rows
+        frames = list(_file_keys(self.path(side)))
         if not frames:
             empty = compact_keys(conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS])
             frames = [empty.assign(_pos=np.zeros(0, dtype=np.int64))]
@@ -353,9 +350,15 @@ def _iter_column_batches(path: Path, columns: list[str], rows: int = 200_000):
         raise StoreCorrupt(path, e) from None
 
 
-def _key_frame(batch: pa.RecordBatch) -> pd.DataFrame:
-    """Key columns read from a file as `compact_keys` makes them (no Python string per id)."""
-    return batch.to_pandas(types_mapper=KEY_TYPES)
+def _file_keys(path: Path) -> Iterator[pd.DataFrame]:
+    """The key columns of an articles file a batch at a time, as `compact_keys` makes them (no
+    Python string per id), with `_pos`: each row's position in the file."""
+    pos = 0
+    for batch in _iter_column_batches(path, _KEY_COLUMNS):
+        yield batch.to_pandas(types_mapper=KEY_TYPES).assign(
+            _pos=np.arange(pos, pos + batch.num_rows)
+        )
+        pos += batch.num_rows
 
 
 def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
@@ -365,12 +368,8 @@ def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, n
     frames = []
     dropped = np.zeros(len(old_articles), dtype=np.int64)
     for side, path in enumerate(old_articles):
-        pos = 0
-        for batch in _iter_column_batches(path, _KEY_COLUMNS):
-            df = _key_frame(batch)
+        for df in _file_keys(path):
             df["_side"] = side
-            df["_pos"] = np.arange(pos, pos + len(df))
-            pos += len(df)
             kept = df["source_file"].isin(keep)
             dropped[side] += int((~kept).sum())
             frames.append(df[kept])
