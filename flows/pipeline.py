@@ -334,7 +334,7 @@ def stage_quarantine_and_manifest(
             store.write_table(TABLES[name].empty(), stage, TABLES[name], metadata)
     broken = log.failed_files | stats.failed
     processed = [r for r in plan.to_process if r.rel not in broken]
-    new_manifest = store.build_manifest(run_id, plan, log.keys_frame(), manifest, processed)
+    new_manifest = store.build_manifest(run_id, plan, log.path, manifest, processed)
     return rows, new_manifest
 
 
@@ -480,12 +480,11 @@ def pipeline(
             broken = frozenset(log.failed_files | stats.failed)
             kept = store.keep_failed(plan, manifest, broken)
             # quote(): Prefect walks every task argument twice, item by item, looking for
-            # futures; the parts' codes (per figure) and the manifest grow with the input.
+            # futures; the manifest grows with the input.
             # (The task gets the value inside: Task's typing does not know it, hence the ignores.)
             merged = merge_stored(  # type: ignore[call-overload]
                 out_dir, kept, quote(parts), run_id, metadata, failed=broken
             )
-            del parts  # its codes (4 bytes a figure and an incident) are not needed any more
             release()
             # The partitions this run starts from (none on a full rebuild: all are replaced).
             listing = {**(store.empty_manifest() if plan.full else manifest), "run_id": run_id}
@@ -506,7 +505,6 @@ def pipeline(
                 quote(drop),
             )
             rows = commit_tables(out_dir, quote(new_manifest), quote(drop))  # type: ignore[call-overload]
-            del log, new_manifest  # the manifest's per-row keys: let go before the checks
             release()
 
     with clock.stage("quality"):

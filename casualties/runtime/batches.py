@@ -13,23 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from casualties.arrays import find_sorted
-from casualties.storage import ingest
-from casualties.storage.merge import KEY_TYPES, RunParts
+from casualties.storage import ingest, records
+from casualties.storage.merge import RunParts
 from casualties.storage.store import Plan
-
-KEYS = ["source_file", "line", "doc_id", "article_id"]  # what the manifest keeps of every row
-_KEYS_SCHEMA = pa.schema(
-    [
-        ("source_file", pa.string()),
-        ("line", pa.int64()),
-        ("doc_id", pa.string()),
-        ("article_id", pa.string()),
-    ]
-)
 
 
 @dataclass
@@ -56,22 +45,23 @@ class Batch:
 class ReadLog:
     """What reading saw besides the batches: the manifest and the merge need it.
 
-    The KEYS of every row read go to the Parquet file `path` (in the run's staging folder) as
-    they come, and are read back once, for the manifest: kept in memory they grew with the
-    input (~70 bytes an article) until the run ended."""
+    The keys (`records.KEYS`) of every row read go to the Parquet file `path` (in the run's
+    staging folder) as they come; the commit copies them into the store's records file
+    (`records.PendingRecords`): kept in memory they grew with the input (~70 bytes an
+    article) until the run ended."""
 
     path: Path
     failed_files: set[str] = field(default_factory=set)  # not recorded: the next run retries
     _writer: pq.ParquetWriter | None = field(default=None, repr=False)
 
     def add_keys(self, articles: pd.DataFrame) -> None:
-        """Record the KEYS of `articles` (rows as read)."""
-        rows = pa.Table.from_pandas(articles[KEYS], schema=_KEYS_SCHEMA, preserve_index=False)
+        """Record the keys of `articles` (rows as read)."""
+        rows = records.as_keys(articles)
         if self._writer is None:
             if self.path.exists():
                 raise RuntimeError(f"{self.path} is closed: the log takes no more keys")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, _KEYS_SCHEMA)
+            self._writer = pq.ParquetWriter(self.path, records.SCHEMA)
         self._writer.write_table(rows)
 
     def close(self) -> None:
@@ -79,13 +69,6 @@ class ReadLog:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-
-    def keys_frame(self) -> pd.DataFrame:
-        """Every row's KEYS, one frame (ids as Arrow strings, see `compact_keys`)."""
-        self.close()
-        if not self.path.exists():
-            return pd.DataFrame(columns=KEYS)
-        return pq.read_table(self.path).to_pandas(types_mapper=KEY_TYPES)
 
 
 @dataclass

@@ -2,12 +2,14 @@
 
 A run writes its validated batches as they finish into `parts` files (`RunParts`): the new
 articles, the texts it read a second time (`repeats`, not extracted again), figures and
-incidents. Only small key columns stay in memory. `merge_into` then decides duplicates over the
-keys of stored + new articles (`io.resolve_duplicates`) and writes each final table by walking
-its rows in canonical order and copying them from the stored file or the part files with
-forward-only readers, a chunk at a time. Memory depends on the number of articles (their keys),
-not on the size of the texts; the keys' strings are held as Arrow strings (`compact_keys`: ~20
-bytes an id instead of a Python object of ~70 bytes plus its pointer).
+incidents, with the article code of each figure and incident beside them: nothing per row
+stays in memory while the run reads. `merge_into` then reads the key columns back, decides
+duplicates over the keys of stored + new articles (`io.resolve_duplicates`) and writes each
+final table by walking its rows in canonical order and copying them from the stored file or
+the part files with forward-only readers, a chunk at a time. Memory depends on the number of
+articles (their keys), not on the size of the texts; the keys' strings are held as Arrow
+strings (`compact_keys`: ~20 bytes an id instead of a Python object of ~70 bytes plus its
+pointer).
 
 Canonical order (what `store.merge_tables` promised before and still does): articles by
 (source_file, line); figures and incidents by their article's position, then as extracted;
@@ -21,6 +23,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -108,9 +111,7 @@ class RunParts:
     folder: Path
     metadata: Mapping[str, str]
     _writers: dict = field(default_factory=dict)
-    _codes: dict[str, list[np.ndarray]] = field(
-        default_factory=lambda: {"figures": [], "incidents": []}
-    )
+    _codes: dict[str, _CodeFile] = field(default_factory=dict)
     quarantine: list[pd.DataFrame] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("new", "repeats"), 0))
 
@@ -120,6 +121,8 @@ class RunParts:
         plan = {"new": ARTICLES, "repeats": ARTICLES, "figures": FIGURES, "incidents": INCIDENTS}
         for name, table in plan.items():
             self._writers[name] = TableWriter(self.path(name), table, self.metadata)
+        for name in ("figures", "incidents"):
+            self._codes[name] = _CodeFile(self.folder / f"{name}.codes")
 
     def path(self, name: str) -> Path:
         """The part file `name` ("new", "repeats", "figures", "incidents")."""
@@ -141,7 +144,7 @@ class RunParts:
         ids = pd.Index(articles["article_id"][first])
         rows = np.flatnonzero(first) + self.rows["new"]
         for name, df in (("figures", figures), ("incidents", incidents)):
-            self._codes[name].append(_lookup(ids, rows, df["article_id"]))
+            self._codes[name].write(_lookup(ids, rows, df["article_id"]))
             self._writers[name].write(df)
         self._writers["new"].write(articles)
         self.rows["new"] += len(articles)
@@ -170,30 +173,68 @@ class RunParts:
 
     def counts(self, name: str, n: int) -> np.ndarray:
         """Rows of the figures or incidents part per article code (0 to n - 1), counted a
-        batch at a time: the codes of all rows at once would cost 4 bytes a figure again."""
+        chunk of codes at a time."""
         out = np.zeros(n, dtype=np.int64)
-        for codes in self._codes[name]:
+        for codes in self._codes[name].chunks():
             out += np.bincount(codes[codes >= 0], minlength=n)
         return out
 
     def ranks(self, name: str, of_code: np.ndarray) -> np.ndarray:
         """Per row of the figures or incidents part: `of_code` at the code of its article, -1
-        where the article is unknown (code -1); int32, made a batch at a time."""
-        out = [np.full(len(codes), -1, dtype=np.int32) for codes in self._codes[name]]
-        for codes, ranks in zip(self._codes[name], out, strict=True):
+        where the article is unknown (code -1); int32, made a chunk of codes at a time."""
+        out = np.full(self._codes[name].rows, -1, dtype=np.int32)
+        at = 0
+        for codes in self._codes[name].chunks():
             known = codes >= 0
-            ranks[known] = of_code[codes[known]]
-        return _concat(out, np.int32)
+            out[at : at + len(codes)][known] = of_code[codes[known]]
+            at += len(codes)
+        return out
 
     def close(self) -> None:
         """Finish every part file."""
-        for w in self._writers.values():
+        for w in [*self._writers.values(), *self._codes.values()]:
             w.close()
 
     def abort(self) -> None:
         """Drop unfinished part files."""
-        for w in self._writers.values():
+        for w in [*self._writers.values(), *self._codes.values()]:
             w.abort()
+
+
+class _CodeFile:
+    """The article codes of a part's rows (int32, in row order), appended to a file a batch
+    at a time and read back in chunks. Why a file: kept in memory they were 4 bytes a figure
+    and an incident, the last structure of a run's main process that grew with its input
+    (~36 MB at 1 GB of text) while it reads."""
+
+    CHUNK = 1 << 20  # codes read back at a time (4 MB)
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.rows = 0
+        self._fh: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+
+    def write(self, codes: np.ndarray) -> None:
+        assert self._fh is not None, "codes written after close"
+        np.asarray(codes, dtype=np.int32).tofile(self._fh)
+        self.rows += len(codes)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The codes in row order, CHUNK at a time (the file must be closed)."""
+        if self._fh is not None:
+            raise RuntimeError(f"{self.path} is still being written")
+        with open(self.path, "rb") as fh:
+            while len(chunk := np.fromfile(fh, dtype=np.int32, count=self.CHUNK)):
+                yield chunk
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def abort(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
 
 
 class _Cursor:

@@ -8,6 +8,8 @@ Layout of `out_dir` (processed/)
   _manifest.json                           the last COMPLETED run (written last): which
                                            partition files make each table, and the run that
                                            wrote each one
+  _records.parquet                         the keys of every record read from each stored
+                                           input (`records`), named by the manifest
   _staging/<run_id>/<table>/               partitions a run rewrote (never read as tables)
   .lock                                    flock held by the run writing out_dir (`run_lock`)
 
@@ -26,10 +28,12 @@ Commit protocol (crash-safe across several tables)
 --------------------------------------------------
 1. The run writes each table into `_staging/<run_id>/` (`write_table(df, staging_dir(...), ...)`
    or, all at once, `commit_run`).
-2. COMMIT POINT: `_staging/<run_id>/_manifest.json` is written (atomically).
+2. COMMIT POINT: `_staging/<run_id>/_manifest.json` is written (atomically), after the run's
+   `_records.parquet` beside it.
 3. Each staged partition is renamed into its table folder, files of a table folder that the
-   manifest does not list (dropped partitions, older layouts) are deleted, then the manifest is
-   renamed to `out_dir/_manifest.json`, then the staging folder is removed.
+   manifest does not list (dropped partitions, older layouts) are deleted, the records file is
+   renamed to `out_dir/`, then the manifest is renamed to `out_dir/_manifest.json`, then the
+   staging folder is removed.
 `recover(out_dir)` (the flow calls it at the start of every run, under `run_lock`; `load_manifest`
 does the roll-forward part too) finishes step 3 for a staging folder that has its manifest (roll
 forward) and deletes staging folders without one (the run died before its commit point: the
@@ -57,8 +61,9 @@ Incremental runs (pure helpers; the flow calls them in this order)
 for tables held in memory.)
 The quarantine must include this run's `discover_inputs` rows (they are recomputed every
 run; old ones are dropped). `all_read_articles` is every article row io yielded for the processed
-files BEFORE duplicate removal: the manifest keeps each file's (line, doc_id, article_id) keys so
-that a changed or removed file also reprocesses the unchanged files whose duplicates it decided.
+files BEFORE duplicate removal: the commit keeps each file's (line, doc_id, article_id) keys in
+`_records.parquet` so that a changed or removed file also reprocesses the unchanged files whose
+duplicates it decided.
 A file in `to_process` whose reading failed should be left out of `build_manifest(processed=...)`
 so the next run retries it. A different pipeline version forces a full rebuild.
 
@@ -103,11 +108,14 @@ from casualties.files import (  # noqa: F401  StoreCorrupt and the readers: the 
     write_bytes_atomic,
 )
 from casualties.storage import ingest as rawio
+from casualties.storage import records
+from casualties.storage.records import RECORDS_NAME
 
 MANIFEST_NAME = "_manifest.json"
 STAGING_NAME = "_staging"
 LOCK_NAME = ".lock"
-MANIFEST_FORMAT = 3  # 2: tables are folders of partitions; 3: events by country
+MANIFEST_FORMAT = 4  # 2: tables are folders of partitions; 3: events by country;
+# 4: the records read from each input are in `records.RECORDS_NAME`, not in the JSON
 ALL = "all"  # the partition key of tables kept whole (events, quarantine)
 ROW_GROUP_ROWS = 50_000  # rows per Parquet row group: bounds the Arrow copy held in memory
 #: Tables `merge_tables` maintains incrementally (events are recomputed from incidents).
@@ -430,6 +438,14 @@ def check_tables(out_dir: Path, manifest: Mapping) -> str | None:
                 return f"{where} is missing or unreadable"
             if stored != entry.get("run_id"):
                 return f"{where} is not the one run {entry.get('run_id')} wrote"
+    kept = manifest.get("records")
+    if isinstance(kept, dict):
+        path = out_dir / RECORDS_NAME
+        try:
+            if path.stat().st_size != kept.get("size") or _sha256(path) != kept.get("sha256"):
+                return f"{RECORDS_NAME} is damaged or not the one the manifest lists"
+        except OSError:
+            return f"{RECORDS_NAME} is missing or unreadable"
     return None
 
 
@@ -437,8 +453,8 @@ def load_manifest(out_dir: Path) -> dict:
     """The manifest of the last completed run: {"files": {rel: sha256}, "run_id": ..., ...}.
 
     Shape: {"format", "pipeline_version", "run_id", "completed_at", "tables": {name: {file:
-    {"run_id", "sha256", "size", "rows"}}}, "files": {rel: {"sha256", "size", "records":
-    [[line, doc_id, article_id], ...]}}}.
+    {"run_id", "sha256", "size", "rows"}}}, "files": {rel: {"sha256", "size"}}, "records":
+    {"file", "rows", "size", "sha256"}}; in memory "records" also has the "path" to read it.
     First finishes a committed but interrupted commit (`recover` without discarding, so it is
     safe while another run writes; the flow calls `recover` itself under `run_lock` to also
     clean up after dead runs). Returns `empty_manifest()` (so the next run is a full rebuild)
@@ -460,6 +476,8 @@ def load_manifest(out_dir: Path) -> dict:
     problem = check_tables(out_dir, manifest)
     if problem:
         return empty_manifest() | {"stale": problem}
+    if isinstance(manifest.get("records"), dict):  # where to read them (not written back)
+        manifest["records"] = {**manifest["records"], "path": str(out_dir / RECORDS_NAME)}
     return manifest
 
 
@@ -495,6 +513,11 @@ def _roll_forward(out_dir: Path, stage: Path) -> None:
             fsync_dir(folder)
         with contextlib.suppress(FileNotFoundError):  # the single file of the older layout
             (out_dir / f"{name}.parquet").unlink()
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(stage / RECORDS_NAME, out_dir / RECORDS_NAME)
+    if "records" not in manifest:  # a manifest without records: none are stored
+        with contextlib.suppress(FileNotFoundError):
+            (out_dir / RECORDS_NAME).unlink()
     fsync_dir(out_dir)
     with contextlib.suppress(FileNotFoundError):
         os.replace(stage / MANIFEST_NAME, out_dir / MANIFEST_NAME)
@@ -553,6 +576,18 @@ def commit(out_dir: Path, manifest: dict, drop: Mapping[str, Iterable[str]] | No
         if listing:
             tables[name] = dict(sorted(listing.items()))
     manifest["tables"] = tables
+    pending = manifest.get("records")
+    if isinstance(pending, records.PendingRecords):
+        path = stage / RECORDS_NAME
+        rows = pending.write(path)
+        manifest["records"] = {
+            "file": RECORDS_NAME,
+            "rows": rows,
+            "size": path.stat().st_size,
+            "sha256": _sha256(path),
+        }
+    elif isinstance(pending, dict):  # the stored file, unchanged
+        manifest["records"] = {k: v for k, v in pending.items() if k != "path"}
     manifest["completed_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     data = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
     write_bytes_atomic(stage / MANIFEST_NAME, data)  # the commit point
@@ -692,9 +727,15 @@ class Plan:
         return {i.rel for i in self.unchanged}
 
 
-def _file_keys(entry: Mapping) -> tuple[set[str], set[str]]:
-    records = entry.get("records") or []
-    return {r[1] for r in records}, {r[2] for r in records}
+def _records_source(manifest: Mapping) -> pa.Table | Path | None:
+    """Where the manifest's records are: the stored file (`load_manifest` says where), or a
+    table given in memory; None when it has none."""
+    entry = manifest.get("records")
+    if isinstance(entry, pa.Table):
+        return entry
+    if isinstance(entry, Mapping) and entry.get("path"):
+        return Path(entry["path"])
+    return None
 
 
 def plan_inputs(
@@ -728,19 +769,11 @@ def plan_inputs(
     dirty = set(changed) | set(removed)
     redo = set(dirty)
     frontier = set(dirty)
-    while frontier:  # files whose duplicate decisions depend on a redone file, transitively
-        docs: set[str] = set()
-        arts: set[str] = set()
-        for rel in frontier:
-            d, a = _file_keys(files.get(rel, {}))
-            docs |= d
-            arts |= a
-        frontier = set()
-        for rel in current - redo:
-            if rel in files:
-                d, a = _file_keys(files[rel])
-                if d & docs or a & arts:
-                    frontier.add(rel)
+    source = _records_source(manifest)
+    # Files whose duplicate decisions depend on a redone file, transitively (read from the
+    # records only when a file changed or went).
+    while frontier and source is not None:
+        frontier = records.sharing_files(source, frontier) & (current - redo)
         redo |= frontier
     to_process = [i for i in inputs if i.rel in redo or i.rel in new]
     unchanged = [i for i in inputs if i.rel not in redo and i.rel not in new]
@@ -777,31 +810,32 @@ def keep_failed(plan: Plan, manifest: Mapping, failed: Iterable[str]) -> Plan:
 def build_manifest(
     run_id: str,
     plan: Plan,
-    read_articles: pd.DataFrame,
+    read_articles: pd.DataFrame | pa.Table | Path | None,
     previous: Mapping,
     processed: Iterable[rawio.RawInput] | None = None,
     pipeline_version: str = __version__,
 ) -> dict:
-    """The manifest of this run (commit adds `tables` and `completed_at`).
+    """The manifest of this run (commit adds `tables` and `completed_at`, and writes its
+    records).
 
     `read_articles`: every article row io yielded for the processed files, before duplicate
-    removal (needs source_file, line, doc_id, article_id). `processed`: the files actually read
-    (default `plan.to_process`); leave out a file that failed so the next run retries it.
+    removal (needs source_file, line, doc_id, article_id), as a frame, a table or the Parquet
+    file the reading wrote them to. `processed`: the files actually read (default
+    `plan.to_process`); leave out a file that failed so the next run retries it. The records
+    of the kept files come from `previous`'s records file (`records.PendingRecords`).
     """
     prev_files = {} if plan.full else dict(previous.get("files") or {})
     files = {rel: prev_files[rel] for rel in sorted(plan.keep_files) if rel in prev_files}
     processed = plan.to_process if processed is None else list(processed)
-    by_file: dict[str, list] = {}
-    if len(read_articles):
-        cols = read_articles[["source_file", "line", "doc_id", "article_id"]]
-        for sf, line, doc, art in cols.itertuples(index=False, name=None):
-            by_file.setdefault(sf, []).append([None if pd.isna(line) else int(line), doc, art])
     for raw in processed:
-        files[raw.rel] = {
-            "sha256": raw.sha256,
-            "size": raw.size,
-            "records": by_file.get(raw.rel, []),
-        }
+        files[raw.rel] = {"sha256": raw.sha256, "size": raw.size}
+    source = None if plan.full else _records_source(previous)
+    pending = records.PendingRecords(
+        previous=source,
+        keep=set(files) - {raw.rel for raw in processed},
+        new=read_articles,
+        processed={raw.rel for raw in processed},
+    )
     return {
         "format": MANIFEST_FORMAT,
         "pipeline_version": pipeline_version,
@@ -810,6 +844,7 @@ def build_manifest(
         "tables": dict(previous.get("tables") or {}) if not plan.full else {},
         # On a full rebuild the previous partitions are not listed: commit deletes them.
         "files": dict(sorted(files.items())),
+        "records": pending,
     }
 
 

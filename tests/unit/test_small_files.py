@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from casualties.runtime.batches import ReadLog, iter_batches
@@ -41,7 +42,8 @@ def test_small_files_share_batches(tmp_path):
     assert set(every) == {i.rel for i in inputs}
     q = pd.concat([b.quarantine for b in batches])
     assert q[["source_file", "reason"]].values.tolist() == [["a/empty.txt", "empty_file"]]
-    keys = log.keys_frame()
+    log.close()
+    keys = pq.read_table(log.path).to_pandas()
     assert len(keys) == 45 + 30 + 1 and keys["article_id"].is_unique
 
 

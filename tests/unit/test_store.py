@@ -289,12 +289,20 @@ def test_plan_inputs_new_changed_removed_and_sharing(tmp_path):
         **store.empty_manifest(),
         **META,
         "files": {
-            "a.txt": {"sha256": sha["a.txt"], "records": [[None, "a.txt", "ida"]]},
-            "b.txt": {"sha256": "old", "records": [[None, "b.txt", "idb"]]},
-            "gone.jsonl": {"sha256": "x", "records": [[1, "X", "idx"]]},
-            # c.txt shares an article with the removed file: its duplicate must be re-decided
-            "c.txt": {"sha256": sha["c.txt"], "records": [[None, "c.txt", "idx"]]},
+            "a.txt": {"sha256": sha["a.txt"]},
+            "b.txt": {"sha256": "old"},
+            "gone.jsonl": {"sha256": "x"},
+            "c.txt": {"sha256": sha["c.txt"]},
         },
+        # c.txt shares an article with the removed file: its duplicate must be re-decided
+        "records": pa.table(
+            {
+                "source_file": ["a.txt", "b.txt", "gone.jsonl", "c.txt"],
+                "line": pa.array([None, None, 1, None], pa.int64()),
+                "doc_id": ["a.txt", "b.txt", "X", "c.txt"],
+                "article_id": ["ida", "idb", "idx", "idx"],
+            }
+        ),
     }
     plan = store.plan_inputs(inputs, manifest)
     assert not plan.full
@@ -384,6 +392,54 @@ def test_incremental_equals_full_rebuild(tmp_path):
     for name, df in inc.items():
         full = store.read_table(full_out, TABLES[name])
         pd.testing.assert_frame_equal(without_run_id(df), without_run_id(full))
+
+
+def test_records_of_every_row_read_are_kept_beside_the_manifest(tmp_path):
+    """The keys of every record read (duplicates that lost included) are kept in
+    `_records.parquet`, which the manifest names; its JSON holds no record. An incremental run
+    keeps the records of the files it did not read and replaces those of the files it read. A
+    records file that is not the one the manifest names makes the next run a full rebuild."""
+    raw = build_mixed_raw(tmp_path, big_line_mb=0.01)
+    out = tmp_path / "out"
+    _, tables = run_once(raw, out, "r1")
+    manifest = json.loads((out / store.MANIFEST_NAME).read_text())
+    assert all(set(entry) == {"sha256", "size"} for entry in manifest["files"].values())
+    path = out / store.RECORDS_NAME
+    first = pq.read_table(path).to_pandas()
+    assert manifest["records"]["rows"] == len(first) and manifest["records"]["file"] == path.name
+    # one row per record read: the stored articles and the records that lost to them (a
+    # duplicate doc_id, a text read before)
+    assert ("feed/wire.jsonl", 8, "duplicate_id", "w-1") in quarantine_keys(tables["quarantine"])
+    assert first[["source_file", "line"]].value_counts().max() == 1
+    losers = first[~first["article_id"].isin(tables["articles"]["article_id"])]
+    assert ("feed/wire.jsonl", 8, "w-1") in set(
+        losers[["source_file", "line", "doc_id"]].itertuples(index=False, name=None)
+    )
+    stored = set(zip(tables["articles"]["source_file"], tables["articles"]["doc_id"], strict=True))
+    assert stored < set(zip(first["source_file"], first["doc_id"], strict=True))
+    assert ("mirror/good.txt", "mirror/good.txt") in set(
+        zip(first["source_file"], first["doc_id"], strict=True)
+    ) - stored
+
+    (raw / "good.txt").write_text("Market blast\n\n13 killed at the market, police said.\n")
+    plan, _ = run_once(raw, out, "r2")
+    again = pq.read_table(path).to_pandas()
+    redone = {i.rel for i in plan.to_process}
+    assert redone == {"good.txt", "mirror/good.txt"}
+    key = ["source_file", "line", "doc_id"]
+    kept = first[~first["source_file"].isin(redone)]
+    pd.testing.assert_frame_equal(
+        again[~again["source_file"].isin(redone)][key].reset_index(drop=True),
+        kept[key].reset_index(drop=True),
+    )
+    arts = store.read_table(out, ARTICLES).set_index("doc_id")
+    good = again[again["source_file"] == "good.txt"]["article_id"].tolist()
+    assert good == [arts.loc["good.txt", "article_id"]]
+    assert good != first[first["source_file"] == "good.txt"]["article_id"].tolist()
+
+    path.write_bytes(path.read_bytes()[:-8] + b"\0" * 8)  # same size, other bytes
+    stale = store.load_manifest(out)
+    assert stale["stale"].startswith(store.RECORDS_NAME) and store.plan_inputs([], stale).full
 
 
 def test_merge_keeps_the_earliest_row_and_its_figures():
@@ -611,3 +667,41 @@ def test_run_parts_keys_are_the_key_columns_of_their_part_files(tmp_path):
     with merge.run_parts(tmp_path / "none", {}) as empty:
         pass
     assert len(empty.keys("new")) == 0 and list(empty.keys("new")) == [*cols, "_pos", "_side"]
+
+
+def test_run_parts_codes_are_read_back_from_their_files_chunk_by_chunk(tmp_path, monkeypatch):
+    """The article code of each figure (the row of its article in the "new" part, -1 for an
+    article the batch does not hold) goes to a file beside the parts; `counts` and `ranks`
+    read it back in chunks that cut across batches, and give what the rows say."""
+    from casualties.storage import merge
+
+    monkeypatch.setattr(merge._CodeFile, "CHUNK", 3)  # chunks of 3 codes: 7 figures, 3 chunks
+    rows = [(f"d{i}", f"{i + 2} killed.", "f.jsonl", i + 1) for i in range(5)]
+    arts = conform(article_rows(rows, run_id="r"), ARTICLES)
+    first, second = arts.iloc[:3], arts.iloc[3:]
+    figs_first = figure_rows(first, "r")
+    figs_first = pd.concat([figs_first, figure_rows(first.iloc[[0, 0]], "r")], ignore_index=True)
+    stray = figure_rows(arts.iloc[[0]], "r")  # its article is in the first batch, not this one
+    figs_second = pd.concat([figure_rows(second.iloc[[1]], "r"), stray], ignore_index=True)
+    with merge.run_parts(tmp_path / "parts", {}) as parts:
+        parts.add_batch(first, figs_first, INCIDENTS.empty(), QUARANTINE.empty())
+        parts.add_batch(second, figs_second, INCIDENTS.empty(), QUARANTINE.empty())
+    # codes by row: batch 1 holds articles 0-2 (figures of 0, 1, 2, 0, 0); batch 2 article 4
+    # (row 4) and the stray figure of article 0 (-1: not an article of its batch)
+    assert (tmp_path / "parts" / "figures.codes").stat().st_size == 7 * 4
+    assert parts.counts("figures", 5).tolist() == [3, 1, 1, 0, 1]
+    assert parts.counts("incidents", 5).tolist() == [0] * 5
+    of_code = np.array([50, 51, 52, 53, 54], dtype=np.int32)
+    assert parts.ranks("figures", of_code).tolist() == [50, 51, 52, 50, 50, 54, -1]
+    assert parts.ranks("incidents", of_code).dtype == np.int32
+
+
+def test_run_parts_that_fail_leave_no_code_files(tmp_path):
+    """A run that fails while reading drops its part files, the code files with them."""
+    from casualties.storage import merge
+
+    arts = conform(article_rows([("d", "2 killed.", "f.jsonl", 1)], run_id="r"), ARTICLES)
+    with pytest.raises(RuntimeError), merge.run_parts(tmp_path / "parts", {}) as parts:
+        parts.add_batch(arts, figure_rows(arts, "r"), INCIDENTS.empty(), QUARANTINE.empty())
+        raise RuntimeError("a batch failed")
+    assert not list((tmp_path / "parts").iterdir())
