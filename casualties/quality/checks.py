@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -28,7 +29,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-from casualties.arrays import find_sorted  # noqa: E402
+from casualties.arrays import find_sorted, has_duplicates  # noqa: E402
 from casualties.fields import CATEGORIES, TABLES, Table, as_pandas, conform  # noqa: E402
 from casualties.files import iter_batches, write_bytes_atomic  # noqa: E402
 from casualties.quality import SITE  # noqa: E402
@@ -327,10 +328,10 @@ class IdIndex:
             at += len(part)
         return out
 
-    def each(self, files: list[Path], column: str) -> Iterator[np.ndarray]:
-        """The hashes of `column` file by file."""
+    def each(self, files: list[Path], column: str, mapped: bool = False) -> Iterator[np.ndarray]:
+        """The hashes of `column` file by file (`mapped`: index files mapped, not read)."""
         for p in files:
-            yield self._of(p, column)
+            yield self._of(p, column, mapped)
 
     def _of(self, path: Path, column: str, mapped: bool = False) -> np.ndarray:
         kept = self._file(path, column)
@@ -394,11 +395,8 @@ def store_checks(
             continue
         out = failed.setdefault(name, [])
         for f in TABLES[name].fields:
-            if (
-                f.unique
-                and len(every[name]) > 1
-                and _has_duplicates([index.hashes(every[name], f.name)])
-            ):
+            # Across partitions and across the chunks GX validated one at a time.
+            if f.unique and has_duplicates(partial(index.each, every[name], f.name, True)):
                 out.append(f"expect_column_values_to_be_unique({f.name}) across the store")
         if name in ("figures", "incidents") and "articles" in every:
             if articles is None:
@@ -418,21 +416,6 @@ def _among(values: np.ndarray, members: np.ndarray) -> bool:
     return bool(find_sorted(members, values)[1].all())
 
 
-def _unique_across(seen: dict, name: str, column: str, values: pd.Series) -> None:
-    # 64-bit hashes of every chunk's values (8 bytes a row, not the strings themselves; the
-    # array alone: a Series would keep an index of as many bytes again).
-    hashes = pd.util.hash_pandas_object(values, index=False).to_numpy()
-    seen.setdefault((name, column), []).append(hashes)
-
-
-def _has_duplicates(hashes: list[np.ndarray]) -> bool:
-    """Whether a value repeats across the arrays (sorted in place: the arrays are the
-    caller's to let go)."""
-    values = hashes[0] if len(hashes) == 1 else np.concatenate(hashes)
-    values.sort()  # in place: np.unique would copy and sort again
-    return bool((values[1:] == values[:-1]).any())
-
-
 def _forget_batches(source) -> None:
     """Drop the chunk GX's execution engine keeps after a validation. Why: GX caches the
     last batch (the whole chunk's DataFrame) per asset for as long as the context lives, and
@@ -449,8 +432,8 @@ def check_frames(
     """Run the suites of the named tables on these frames and build Data Docs (see run_quality).
 
     A table may come as chunks (an iterable of frames): each chunk is one GX validation of the
-    table's suite, in memory one at a time; an expectation fails if it fails on any chunk, and
-    uniqueness is checked across chunks too (on 64-bit hashes of the values).
+    table's suite, in memory one at a time; an expectation fails if it fails on any chunk.
+    Uniqueness across chunks (and partitions) is `store_checks`'s, which `run_quality` runs.
     """
     report_dir = Path(report_dir)
     # The site shows the latest check only: pages of earlier runs would linger unlinked.
@@ -479,7 +462,6 @@ def check_frames(
         failed: list[str] = []
         failures: dict[str, dict] = {}
         evaluated = rows = n_chunks = 0
-        hashes: dict = {}
         for df in chunks:
             result = checkpoint.run(batch_parameters={"dataframe": df})
             results = [r for run in result.run_results.values() for r in run.results]
@@ -490,20 +472,11 @@ def check_frames(
                     if label not in failed:
                         failed.append(label)
                     _merge_failure(failures, label, r)
-            for f in table.fields:
-                if f.unique:
-                    _unique_across(hashes, name, f.name, df[f.name])
             rows += len(df)
             n_chunks += 1
             del df, result  # before the next chunk is read
             _forget_batches(source)
             release()
-        if n_chunks > 1:
-            for (_, column), h in hashes.items():
-                label = f"expect_column_values_to_be_unique({column}) across chunks"
-                if _has_duplicates(h):
-                    failed.append(label)
-                    failures[label] = {"expectation": label, "observed_value": "duplicates"}
         summary["tables"][name] = {
             "rows": rows,
             "chunks": n_chunks,

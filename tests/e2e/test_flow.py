@@ -223,7 +223,7 @@ def test_quality_checks_large_tables_in_chunks_and_ids_across_them(runs, tmp_pat
     fig = summary["tables"]["figures"]
     assert fig["chunks"] == -(-len(doubled) // 10) and fig["rows"] == len(doubled)
     assert fig["failed_expectations"] == [
-        "expect_column_values_to_be_unique(figure_id) across chunks"
+        "expect_column_values_to_be_unique(figure_id) across the store"
     ]
     assert summary["tables"]["articles"]["failed"] == 0
 
