@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,16 +28,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
-    """Write `data` to a temporary file beside `path`, fsync it, rename it over `path` and
-    fsync the folder. On any error the temporary file is removed and `path` is untouched.
-    `durable=False` skips the fsyncs (still atomic): for pages rebuilt from the tables anyway,
-    where a hundred fsyncs would cost more than the pages."""
+@contextlib.contextmanager
+def atomic_file(path: Path, durable: bool = True) -> Iterator[BinaryIO]:
+    """A binary file to write that appears as `path` only when the block ends without error:
+    it is a temporary file beside `path`, fsynced, renamed over `path`, and the folder is
+    fsynced. On any error the temporary file is removed and `path` is untouched. `durable=False`
+    skips the fsyncs (still atomic)."""
     path = Path(path)
     tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:
-            f.write(data)
+            yield f
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
@@ -47,6 +49,14 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise
     if durable:
         fsync_dir(path.parent)
+
+
+def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write `data` to `path` atomically (`atomic_file`). `durable=False` skips the fsyncs:
+    for pages rebuilt from the tables anyway, where a hundred fsyncs would cost more than the
+    pages."""
+    with atomic_file(path, durable) as f:
+        f.write(data)
 
 
 class StoreCorrupt(RuntimeError):

@@ -18,7 +18,6 @@ run read, in the order read.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from casualties.files import fsync_dir, iter_batches, temp_path
+from casualties.files import atomic_file, iter_batches
 
 RECORDS_NAME = "_records.parquet"
 KEYS = ["source_file", "line", "doc_id", "article_id"]  # what is kept of every record read
@@ -74,21 +73,12 @@ class PendingRecords:
                     yield batch
 
     def write(self, path: Path) -> int:
-        """Write the records to `path` (temp file, fsync, rename); the number of rows."""
-        tmp = temp_path(path)
+        """Write the records to `path` atomically (`files.atomic_file`); the number of rows."""
         n = 0
-        try:
-            with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
-                for batch in self.batches():
-                    writer.write_table(batch)
-                    n += batch.num_rows
-            with open(tmp, "rb") as fh:  # durable before the rename, as every store file
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            fsync_dir(path.parent)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as fh, pq.ParquetWriter(fh, SCHEMA, compression="zstd") as writer:
+            for batch in self.batches():
+                writer.write_table(batch)
+                n += batch.num_rows
         return n
 
 
