@@ -681,6 +681,12 @@ def published_of(value: object) -> pd.Timestamp | None:
 # duplicates
 
 
+def duplicate_id_row(source_file: str, line: int | None, doc_id: str, text: str | None) -> dict:
+    """The quarantine row of a record whose `id` an earlier record used with another text."""
+    detail = f"`id` {doc_id!r} was already used by an earlier record with a different text"
+    return _qrow(source_file, "duplicate_id", detail, line=line, doc_id=doc_id, excerpt=text)
+
+
 def resolve_duplicates(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per text and one text per `doc_id`; returns (kept, quarantine).
 
@@ -697,14 +703,7 @@ def resolve_duplicates(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     first_text = df.groupby("doc_id", sort=False)["article_id"].transform("first")
     conflict = df["article_id"] != first_text
     qrows = [
-        _qrow(
-            r.source_file,
-            "duplicate_id",
-            f"`id` {r.doc_id!r} was already used by an earlier record with a different text",
-            line=None if pd.isna(r.line) else int(r.line),
-            doc_id=r.doc_id,
-            excerpt=r.text,
-        )
+        duplicate_id_row(r.source_file, None if pd.isna(r.line) else int(r.line), r.doc_id, r.text)
         for r in df[conflict].itertuples(index=False)
     ]
     kept = df[~conflict]

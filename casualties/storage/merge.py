@@ -3,13 +3,13 @@
 A run writes its validated batches as they finish into `parts` files (`RunParts`): the new
 articles, the texts it read a second time (`repeats`, not extracted again), figures and
 incidents, with the article code of each figure and incident beside them: nothing per row
-stays in memory while the run reads. `merge_into` then reads the key columns back, decides
-duplicates over the keys of stored + new articles (`io.resolve_duplicates`) and writes each
-final table by walking its rows in canonical order and copying them from the stored file or
-the part files with forward-only readers, a chunk at a time. Memory depends on the number of
-articles (their keys), not on the size of the texts; the keys' strings are held as Arrow
-strings (`compact_keys`: ~20 bytes an id instead of a Python object of ~70 bytes plus its
-pointer).
+stays in memory while the run reads. `merge_into` then reads the key columns back as numbers
+(`storage.keys`: 34 bytes an article), decides duplicates over the keys of stored + new
+articles (`keys.resolve`, the rule of `ingest.resolve_duplicates`) and writes each final table
+by walking its rows in canonical order and copying them from the stored file or the part files
+with forward-only readers, a chunk at a time. Memory depends on the number of articles (their
+keys), not on the size of the texts; figures and incidents that come in order (a full
+rebuild) are copied without an array of their rows.
 
 Canonical order (what `store.merge_tables` promised before and still does): articles by
 (source_file, line); figures and incidents by their article's position, then as extracted;
@@ -20,7 +20,7 @@ same inputs give the same rows.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -28,8 +28,8 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from casualties.arrays import find_sorted
 from casualties.fields import (
     ARTICLES,
     FIGURES,
@@ -42,6 +42,7 @@ from casualties.fields import (
 )
 from casualties.files import row_group_batches
 from casualties.storage import ingest as rawio
+from casualties.storage.keys import NO_LINE, ArticleKeys, KeyReader, Resolved, exact_docs, resolve
 from casualties.storage.store import (
     ALL,
     READ_ERRORS,
@@ -56,14 +57,10 @@ from casualties.storage.store import (
 )
 
 CHUNK_ROWS = 20_000  # output rows of figures and incidents assembled at a time
-# Articles carry their text (3.3 KB on average in the bench corpus): 5,000 rows are ~16 MB,
-# held a few times over (read batch, output chunk, writer); 20,000 cost ~60 MB more at peak.
-ARTICLE_CHUNK_ROWS = 5_000
-_KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
-_KEY_STRINGS = ("article_id", "doc_id", "source_file")
-KEY_DTYPE = pd.StringDtype("pyarrow")
-# Arrow → pandas types (`to_pandas(types_mapper=)`) of key columns as `compact_keys` makes them.
-KEY_TYPES = {pa.string(): KEY_DTYPE, pa.int64(): pd.Int64Dtype()}.get
+# Articles carry their text (3.3 KB on average in the bench corpus): a chunk is held a few
+# times over (read batch, output chunk, Parquet encoding). Measured on the 1 GB corpus: the
+# article write peaked ~+90 MB over its steady level at 5,000 rows a chunk, ~+50 at 2,000.
+ARTICLE_CHUNK_ROWS = 2_000
 
 
 def _lookup(index: pd.Index, values: np.ndarray, keys) -> np.ndarray:
@@ -80,23 +77,6 @@ def _concat(arrays: list[np.ndarray], dtype) -> np.ndarray:
     if len(arrays) == 1:
         return arrays[0]
     return np.concatenate(arrays) if arrays else np.zeros(0, dtype=dtype)
-
-
-def _isin(values: pd.Series, among: pd.Series) -> np.ndarray:
-    """`values.isin(among)` for Arrow string columns, computed by Arrow: pandas turns `among`
-    into Python strings first (measured on 320k article ids: 6.5 s and +110 MB resident)."""
-    wanted = pa.array(among)
-    if isinstance(wanted, pa.ChunkedArray):
-        wanted = wanted.combine_chunks()
-    return pc.is_in(pa.array(values), value_set=wanted).to_numpy(zero_copy_only=False)
-
-
-def compact_keys(df: pd.DataFrame) -> pd.DataFrame:
-    """`df` with its id columns (article_id, doc_id, source_file) as Arrow strings. Why: a run
-    keeps the keys of every article it reads until the merge, and a Python string object per
-    id made that the largest part of a full run's memory (hundreds of MB at 1 GB of text)."""
-    cols = {c: KEY_DTYPE for c in _KEY_STRINGS if c in df.columns and df[c].dtype != KEY_DTYPE}
-    return df.astype(cols) if cols else df
 
 
 @dataclass
@@ -161,16 +141,6 @@ class RunParts:
         if len(quarantine):
             self.quarantine.append(conform(quarantine, QUARANTINE))
 
-    def keys(self, side: str) -> pd.DataFrame:
-        """Key columns (+ `_side`, `_pos`: where the row is) of the "new" or "repeats" rows,
-        read from their part file once it is closed. Why not kept as batches come: they were
-        the part of a run's memory that grew with its input (~100 bytes an article)."""
-        frames = list(_file_keys(self.path(side)))
-        if not frames:
-            empty = compact_keys(conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS])
-            frames = [empty.assign(_pos=np.zeros(0, dtype=np.int64))]
-        return pd.concat(frames, ignore_index=True).assign(_side=side)
-
     def counts(self, name: str, n: int) -> np.ndarray:
         """Rows of the figures or incidents part per article code (0 to n - 1), counted a
         chunk of codes at a time."""
@@ -179,15 +149,22 @@ class RunParts:
             out += np.bincount(codes[codes >= 0], minlength=n)
         return out
 
+    def rank_chunks(self, name: str, of_code: np.ndarray) -> Iterator[np.ndarray]:
+        """Per row of the figures or incidents part, in row order and a chunk of codes at a
+        time: `of_code` at the code of its article, -1 where the article is unknown (code -1)."""
+        for codes in self._codes[name].chunks():
+            out = np.full(len(codes), -1, dtype=np.int32)
+            known = codes >= 0
+            out[known] = of_code[codes[known]]
+            yield out
+
     def ranks(self, name: str, of_code: np.ndarray) -> np.ndarray:
-        """Per row of the figures or incidents part: `of_code` at the code of its article, -1
-        where the article is unknown (code -1); int32, made a chunk of codes at a time."""
+        """`rank_chunks` as one int32 array, made without a copy of each chunk kept."""
         out = np.full(self._codes[name].rows, -1, dtype=np.int32)
         at = 0
-        for codes in self._codes[name].chunks():
-            known = codes >= 0
-            out[at : at + len(codes)][known] = of_code[codes[known]]
-            at += len(codes)
+        for chunk in self.rank_chunks(name, of_code):
+            out[at : at + len(chunk)] = chunk
+            at += len(chunk)
         return out
 
     def close(self) -> None:
@@ -303,17 +280,43 @@ def _readers(sides: np.ndarray, positions: np.ndarray, paths: list[Path], rows: 
 
 class _PartWriters:
     """One `TableWriter` per partition file of a table in `folder`, opened on first use; each
-    row goes to the partition `parts` names for it (rows keep their order per partition)."""
+    row goes to the partition `parts` names for it (rows keep their order per partition).
 
-    def __init__(self, folder: Path, table: Table, metadata: Mapping[str, str]):
+    Rows come in the rank of their article. `last_rank` gives, per partition, the rank of its
+    last article: `finish_before(rank)` closes the files of partitions that can get no more
+    rows. Why: an open Parquet writer holds ~0.5 MB, and a full rebuild writes a partition per
+    raw file (600 at 3 GB of text), one after another."""
+
+    def __init__(
+        self,
+        folder: Path,
+        table: Table,
+        metadata: Mapping[str, str],
+        last_rank: Mapping[str, int] | None = None,
+    ):
         self.folder, self.table, self.metadata = Path(folder), table, metadata
         self.writers: dict[str, TableWriter] = {}
+        self._open: set[str] = set()
+        self._ends = sorted((r, p) for p, r in (last_rank or {}).items())
+        self._next_end = 0
 
     def _writer(self, part: str):
         if part not in self.writers:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.writers[part] = TableWriter(self.folder / part, self.table, self.metadata)
+            self._open.add(part)
+        elif part not in self._open:
+            raise RuntimeError(f"rows for partition {part} after its file was finished")
         return self.writers[part]
+
+    def finish_before(self, rank: int) -> None:
+        """Close the partition files whose last article ranks below `rank`."""
+        while self._next_end < len(self._ends) and self._ends[self._next_end][0] < rank:
+            part = self._ends[self._next_end][1]
+            self._next_end += 1
+            if part in self._open:
+                self._open.discard(part)
+                self.writers[part].close()
 
     def _runs(self, parts: np.ndarray):
         cut = np.flatnonzero(parts[1:] != parts[:-1]) + 1
@@ -335,8 +338,8 @@ class _PartWriters:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        for w in self.writers.values():
-            w.__exit__(exc_type, exc, tb)
+        for part in self._open:
+            self.writers[part].__exit__(exc_type, exc, tb)
 
 
 def _write_in_order(
@@ -345,13 +348,15 @@ def _write_in_order(
     sides: np.ndarray,
     positions: np.ndarray,
     row_parts: np.ndarray | _RowParts,
+    ranks: np.ndarray,
     paths: list[Path],
     fix=None,
     chunk: int = CHUNK_ROWS,
 ) -> None:
     """Copy rows into `writer` in the order given: row k is row positions[k] of
-    paths[sides[k]], written to partition file row_parts[k]. `fix(rows, side)` may patch an
-    Arrow piece before it is written. `chunk` rows are read and written at a time.
+    paths[sides[k]], written to partition file row_parts[k]; ranks[k] (nondecreasing) is the
+    rank of its article (`_PartWriters.finish_before`). `fix(rows, side)` may patch an Arrow
+    piece before it is written. `chunk` rows are read and written at a time.
 
     Rows stay Arrow from reader to writer (`TableWriter.write_arrow`), but for stored rows of
     an older schema (see `_write_chunk`)."""
@@ -364,6 +369,7 @@ def _write_in_order(
             piece = readers[int(s[a])].take(p[a:b])
             pieces.append(fix(piece, int(s[a])) if fix else piece)
         _write_chunk(writer, pieces, table, row_parts[start : start + chunk])
+        writer.finish_before(int(ranks[start + len(s) - 1]))
 
 
 def _write_chunk(writer, pieces: list[pa.Table], table: Table, parts: np.ndarray) -> None:
@@ -391,63 +397,27 @@ def _iter_column_batches(path: Path, columns: list[str], rows: int = 200_000):
         raise StoreCorrupt(path, e) from None
 
 
-def _file_keys(path: Path) -> Iterator[pd.DataFrame]:
-    """The key columns of an articles file a batch at a time, as `compact_keys` makes them (no
-    Python string per id), with `_pos`: each row's position in the file."""
-    pos = 0
-    for batch in _iter_column_batches(path, _KEY_COLUMNS):
-        yield batch.to_pandas(types_mapper=KEY_TYPES).assign(
-            _pos=np.arange(pos, pos + batch.num_rows)
-        )
-        pos += batch.num_rows
+class _CodeRanks:
+    """The rank of each of some distinct article codes; called with codes, gives their ranks
+    (int32, -1 for a code not among them). Sorted arrays: 12 bytes an article, where an index
+    of the id strings cost ~100."""
+
+    def __init__(self, codes: np.ndarray, ranks: np.ndarray):
+        order = np.argsort(codes)
+        self.codes, self.ranks = codes[order], ranks[order].astype(np.int32)
+
+    def __call__(self, codes: np.ndarray) -> np.ndarray:
+        at, found = find_sorted(self.codes, codes)
+        return np.where(found, self.ranks[at] if len(self.ranks) else -1, -1).astype(np.int32)
 
 
-def _old_keys(old_articles: list[Path], keep: set[str]) -> tuple[pd.DataFrame, np.ndarray]:
-    """Key columns of the stored articles of the kept files, with their side (the index of
-    their partition file in `old_articles`) and row position; and per partition file, how
-    many of its rows are not kept."""
-    frames = []
-    dropped = np.zeros(len(old_articles), dtype=np.int64)
-    for side, path in enumerate(old_articles):
-        for df in _file_keys(path):
-            df["_side"] = side
-            kept = df["source_file"].isin(keep)
-            dropped[side] += int((~kept).sum())
-            frames.append(df[kept])
-    if not frames:
-        empty = compact_keys(conform(ARTICLES.empty(), ARTICLES)[_KEY_COLUMNS])
-        return empty.assign(
-            _side=np.zeros(0, dtype=np.int64), _pos=np.zeros(0, dtype=np.int64)
-        ), dropped
-    return pd.concat(frames, ignore_index=True), dropped
-
-
-def _with_excerpts(quarantine: pd.DataFrame, keys: pd.DataFrame, paths: list[Path]) -> pd.DataFrame:
-    """Duplicate-id rows with the excerpt of their text, read from where each row is (the
-    keys carry no text: holding every text's excerpt for a few rejected rows costs too much)."""
-    if quarantine.empty:
-        return quarantine
-
-    def row_key(df: pd.DataFrame) -> pd.Index:  # (source_file, line); .txt rows have no line
-        return pd.Index(df["source_file"].astype(str) + "\0" + df["line"].astype(str))
-
-    at = keys[["_side", "_pos"]].set_axis(row_key(keys)).reindex(row_key(quarantine))
-    excerpts = pd.Series(None, index=quarantine.index, dtype=object)
-    for side, rows in at.reset_index(drop=True).groupby("_side"):
-        order = rows["_pos"].to_numpy(dtype=np.int64).argsort()
-        positions = rows["_pos"].to_numpy(dtype=np.int64)[order]
-        texts = _Cursor(paths[int(side)], ["text"]).take(positions).column("text").to_pylist()
-        excerpts.iloc[rows.index.to_numpy()[order]] = [rawio.excerpt_of(t) for t in texts]
-    return quarantine.assign(excerpt=excerpts.to_numpy())
-
-
-def _old_ranks(path: Path | None, ids: pd.Index, ranks: np.ndarray) -> np.ndarray:
+def _old_ranks(path: Path | None, rank_of: _CodeRanks) -> np.ndarray:
     """Per stored figure or incident row of one partition: the rank of its article if that
-    article's winning row is a stored one (`ids`, with their `ranks`; -1: the row goes)."""
+    article's winning row is a stored one (else -1: the row goes)."""
     if path is None or not path.exists():
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int32)
     parts = [
-        _lookup(ids, ranks, batch.column(0).to_pandas())
+        rank_of(rawio.article_codes(batch.column(0).to_pandas()))
         for batch in _iter_column_batches(path, ["article_id"])
     ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
@@ -497,22 +467,103 @@ def _in_rank_order(side_rank: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray,
     return tsides, positions, row_rank
 
 
-def _repeats_fixer(parts: RunParts, new_ids: pd.Index, repeats_side: int, run_id: str | None):
+def _repeats_fixer(parts: RunParts, new_ids: np.ndarray, repeats_side: int, run_id: str | None):
     """`fix(piece, side)` for `_write_in_order` of the articles: rows of the repeats side were
-    never extracted, so they get the figure count of their first copy and this run's id."""
-    unique_new = ~new_ids.duplicated()
-    first_new = pd.Index(new_ids[unique_new])
-    first_rows = np.flatnonzero(unique_new)
+    never extracted, so they get the figure count of their first copy and this run's id.
+    `new_ids`: the article code (`ingest.article_codes`) of each row of the "new" part."""
+    first_new, first_rows = np.unique(new_ids, return_index=True)
     counts = parts.counts("figures", len(new_ids))
 
     def fix(piece: pa.Table, side: int) -> pa.Table:
         if side != repeats_side:
             return piece
-        codes = _lookup(first_new, first_rows, piece.column("article_id").to_pandas())
+        at, found = find_sorted(
+            first_new, rawio.article_codes(piece.column("article_id").to_pandas())
+        )
+        codes = np.where(found, first_rows[at] if len(first_rows) else -1, -1)
         piece = _set_column(piece, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes])
         return _set_column(piece, "run_id", [run_id] * piece.num_rows)
 
     return fix
+
+
+def _values_at(paths: list[Path], sides: np.ndarray, positions: np.ndarray, column: str) -> list:
+    """The values of `column` at (sides[i], positions[i]) of `paths`, each file read forward
+    once."""
+    out: list = [None] * len(sides)
+    for side in np.unique(sides):
+        rows = np.flatnonzero(sides == side)
+        wanted, back = np.unique(positions[rows], return_inverse=True)
+        cursor = _Cursor(paths[int(side)], [column], ARTICLE_CHUNK_ROWS)  # texts: small batches
+        values = cursor.take(wanted).column(column).to_pylist()
+        for i, v in zip(rows, back, strict=True):
+            out[i] = values[v]
+    return out
+
+
+def _resolve_exactly(keys: ArticleKeys, paths: list[Path]) -> Resolved:
+    """`keys.resolve`, with its conflicts checked against the doc_id strings (`keys` hold
+    hashes of them): on a collision (two ids, one hash) it decides again on exact codes."""
+    found = resolve(keys)
+    if not len(found.conflicts):
+        return found
+    rows = np.concatenate([found.conflicts, found.first_of_conflict])
+    ids = _values_at(paths, keys.side[rows], keys.pos[rows], "doc_id")
+    n = len(found.conflicts)
+    if ids[:n] == ids[n:]:
+        return found
+    return resolve(exact_docs(keys, lambda k: _values_at(paths, k.side, k.pos, "doc_id")))
+
+
+def _duplicate_id_rows(keys: ArticleKeys, found: Resolved, paths: list[Path]) -> pd.DataFrame:
+    """Quarantine rows of the conflicts `found` (their doc_id and excerpt read from where each
+    row is: the keys hold neither)."""
+    rows = found.conflicts
+    sides, positions = keys.side[rows], keys.pos[rows]
+    texts = _values_at(paths, sides, positions, "text")
+    doc_ids = _values_at(paths, sides, positions, "doc_id")
+    return rawio.quarantine_frame(
+        [
+            rawio.duplicate_id_row(f, None if line == NO_LINE else int(line), doc, text)
+            for f, line, doc, text in zip(
+                keys.source_file(rows), keys.line[rows], doc_ids, texts, strict=True
+            )
+        ]
+    )
+
+
+def _in_rank_order_already(rank_chunks: Iterable[np.ndarray]) -> bool:
+    """Whether the kept rows (rank >= 0) of the chunks come in nondecreasing rank."""
+    last = -1
+    for rank in rank_chunks:
+        kept = rank[rank >= 0]
+        if not len(kept):
+            continue
+        if kept[0] < last or bool((kept[1:] < kept[:-1]).any()):
+            return False
+        last = int(kept[-1])
+    return True
+
+
+def _write_part_in_order(
+    writer: _PartWriters,
+    table: Table,
+    path: Path,
+    rank_chunks: Iterable[np.ndarray],
+    parts_of: Callable[[np.ndarray], np.ndarray],
+    chunk: int = CHUNK_ROWS,
+) -> None:
+    """Copy the kept rows (rank >= 0) of `path`, whose ranks come in order, into `writer`:
+    what `_write_in_order` does, a chunk of ranks at a time instead of arrays of every row."""
+    cursor = _Cursor(path, rows=chunk)
+    start = 0
+    for rank in rank_chunks:
+        kept = np.flatnonzero(rank >= 0)
+        for a in range(0, len(kept), chunk):
+            rows = kept[a : a + chunk]
+            _write_chunk(writer, [cursor.take(rows + start)], table, parts_of(rank[rows]))
+            writer.finish_before(int(rank[rows[-1]]))
+        start += len(rank)
 
 
 @dataclass
@@ -556,32 +607,36 @@ def merge_into(
     old_paths = [old_articles[n] for n in old_names]
     n_old = len(old_paths)
     NEW, REPEATS = n_old, n_old + 1  # side codes after the stored partition files
-    repeats = parts.keys("repeats")
-    repeats = repeats[~repeats["source_file"].isin(drop)]
-    new_keys = parts.keys("new")
-    # article_id of each new row, by code (see `RunParts.add_batch`; a copy's code is its first's)
-    new_ids = pd.Index(new_keys["article_id"])
-    # A repeat counts only if its first copy was extracted and passed validation.
-    repeats = repeats[_isin(repeats["article_id"], new_keys["article_id"])]
-    old_keys, not_kept = _old_keys(old_paths, keep)
-    new_keys = new_keys[~new_keys["source_file"].isin(drop)].assign(_side=NEW)
-    repeats = repeats.assign(_side=REPEATS)
-    sides = [old_keys, new_keys, repeats]
-    keys = pd.concat([f for f in sides if len(f)] or sides[1:2], ignore_index=True)
-    keys["_side"] = keys["_side"].astype(np.int64)
-    winners, dup_q = rawio.resolve_duplicates(keys.assign(text=None))
     paths = [*old_paths, parts.path("new"), parts.path("repeats")]
-    dup_q = _with_excerpts(dup_q, keys, paths)
-    side_code = winners["_side"].to_numpy(dtype=np.int64)
-    files = pd.Categorical(winners["source_file"])
-    file_part = np.array([part_file(partition_of(str(f))) for f in files.categories], dtype=object)
-    win_part = file_part[files.codes] if len(files) else np.zeros(0, dtype=object)
+    reader = KeyReader()
+    not_kept = np.array(
+        [reader.add(p, side, keep) for side, p in enumerate(old_paths)], dtype=np.int64
+    )
+    reader.add(paths[NEW], NEW)
+    reader.add(paths[REPEATS], REPEATS)
+    keys = reader.keys()
+    del reader
+    # article code of each new row, by row (see `RunParts.add_batch`; a copy's is its first's)
+    new_ids = keys.article[keys.side == NEW]
+    # New rows of files whose reading failed are left out, and a repeat counts only if its
+    # first copy was extracted and passed validation.
+    gone = (keys.side >= NEW) & keys.in_files(drop)
+    gone |= (keys.side == REPEATS) & ~np.isin(keys.article, new_ids)
+    keys = keys.take(~gone)
+    del gone
+    found = _resolve_exactly(keys, paths)
+    dup_q = _duplicate_id_rows(keys, found, paths)
+    old_had = np.bincount(keys.side[keys.side < NEW], minlength=n_old)
+    keys = keys.take(found.winners)  # the winners, in (source_file, line) order
+    del found
+    side_code = keys.side.astype(np.int64)
+    file_part = np.array([part_file(partition_of(f)) for f in keys.files], dtype=object)
+    win_part = file_part[keys.file]
 
     # Partitions to rewrite: rows of files not kept, new rows, stored articles that lost.
     dirty = {old_names[i] for i in np.flatnonzero(not_kept)}
     dirty |= set(win_part[side_code >= NEW])
     old_won = np.bincount(side_code[side_code < NEW], minlength=n_old)
-    old_had = np.bincount(old_keys["_side"].to_numpy(dtype=np.int64), minlength=n_old)
     dirty |= {old_names[i] for i in np.flatnonzero(old_won < old_had)}
     redo = np.isin(win_part, list(dirty)) if dirty else np.zeros(len(win_part), dtype=bool)
 
@@ -589,14 +644,24 @@ def merge_into(
     written: dict[str, set[str]] = {}
     dropped: dict[str, set[str]] = {}
 
+    # Partitions in rank order (a winner's rank is its row among the winners): where each
+    # partition's rows end, so that its files can be finished there.
+    ranks = np.arange(len(keys), dtype=np.int32)
+    part_names, part_code = np.unique(win_part, return_inverse=True)
+    part_code = part_code.astype(np.int32)
+    part_end = np.full(len(part_names), -1, dtype=np.int64)
+    np.maximum.at(part_end, part_code, ranks)
+    last_rank = dict(zip(part_names, part_end.tolist(), strict=True))
+
     # Articles: the winners in (source_file, line) order, copied from their side.
-    with _PartWriters(stage / ARTICLES.name, ARTICLES, metadata) as w:
+    with _PartWriters(stage / ARTICLES.name, ARTICLES, metadata, last_rank) as w:
         _write_in_order(
             w,
             ARTICLES,
             side_code[redo],
-            winners["_pos"].to_numpy(dtype=np.int64)[redo],
+            keys.pos[redo],
             win_part[redo],
+            ranks[redo],
             paths,
             _repeats_fixer(parts, new_ids, REPEATS, run_id),
             ARTICLE_CHUNK_ROWS,
@@ -606,35 +671,38 @@ def merge_into(
     # Figures and incidents of the rewritten partitions: rank of the winning article, then
     # their order on their side; stored rows from the same partition's file, new rows from
     # the part file.
-    # Per row of figures or incidents: 4-byte ranks and positions (a row costs ~20 bytes here,
-    # the figures of a 1 GB corpus number millions), and no sort when the rows are in order.
-    # Winners' ids are distinct (one row per text): Index lookups instead of dicts of strings.
-    ranks = np.arange(len(winners), dtype=np.int32)
     from_old = side_code < NEW
-    ids = winners["article_id"]
-    old_ids, old_ranks = pd.Index(ids[from_old & redo]), ranks[from_old & redo]
-    new_rank = _lookup(pd.Index(ids[~from_old]), ranks[~from_old], new_ids)  # by code
-    # The ids' lookup tables (Python strings, ~30 MB at 1 GB) are not needed by the figures.
-    del new_ids, winners, ids
-    part_names, part_code = np.unique(win_part, return_inverse=True)
-    part_code = part_code.astype(np.int32)
+    old_rank = _CodeRanks(keys.article[from_old & redo], ranks[from_old & redo])
+    new_rank = _CodeRanks(keys.article[~from_old], ranks[~from_old])(new_ids)  # by code
+    del new_ids, keys, ranks
     for name, table in (("figures", FIGURES), ("incidents", INCIDENTS)):
         stored = dict(old.get(name) or {})
         names = sorted(f for f in stored if f in dirty)
-        side_rank = [_old_ranks(stored[f], old_ids, old_ranks) for f in names]
-        side_rank.append(parts.ranks(name, new_rank))
-        tsides, positions, row_rank = _in_rank_order(side_rank)
-        del side_rank
-        with _PartWriters(stage / table.name, table, metadata) as w:
-            _write_in_order(
-                w,
-                table,
-                tsides,
-                positions,
-                _RowParts(part_names, part_code, row_rank),
-                [*(stored[f] for f in names), parts.path(name)],
-            )
-        del tsides, positions, row_rank
+        with _PartWriters(stage / table.name, table, metadata, last_rank) as w:
+            if not names and _in_rank_order_already(parts.rank_chunks(name, new_rank)):
+                # the new rows alone, in order (a full rebuild): streamed, no array per row
+                _write_part_in_order(
+                    w,
+                    table,
+                    parts.path(name),
+                    parts.rank_chunks(name, new_rank),
+                    lambda rank: part_names[part_code[rank]],
+                )
+            else:
+                side_rank = [_old_ranks(stored[f], old_rank) for f in names]
+                side_rank.append(parts.ranks(name, new_rank))
+                tsides, positions, row_rank = _in_rank_order(side_rank)
+                del side_rank
+                _write_in_order(
+                    w,
+                    table,
+                    tsides,
+                    positions,
+                    _RowParts(part_names, part_code, row_rank),
+                    row_rank,
+                    [*(stored[f] for f in names), parts.path(name)],
+                )
+                del tsides, positions, row_rank
         rows[name], written[name] = w.rows, set(w.writers)
         dropped[name] = (dirty & set(stored)) - written[name]
     dropped["articles"] = (dirty & set(old_articles)) - written["articles"]

@@ -460,6 +460,29 @@ def test_merge_keeps_the_earliest_row_and_its_figures():
     assert out["quarantine"].dtypes.to_dict() == QUARANTINE.empty().dtypes.to_dict()
 
 
+def test_merge_with_colliding_doc_id_hashes_quarantines_only_real_conflicts(monkeypatch):
+    """The merge keeps doc_ids as 64-bit hashes; were two ids to share one, the rows would look
+    like one id given to two texts. The merge checks its conflicts against the strings: with
+    every id hashed alike it gives the tables it gives without."""
+    from casualties.storage import keys
+
+    old_arts = article_rows([("X", "3 killed here.", "b.jsonl", 1)], run_id="r1")
+    old_arts = pd.concat([old_arts, article_rows([("Z", "9 killed.", "b.jsonl", 2)], "r1")])
+    new_arts = article_rows(
+        [("Y", "3 killed here.", "a.jsonl", 1), ("X", "5 killed there.", "a.jsonl", 2)], "r2"
+    )
+    new_arts = pd.concat([new_arts, article_rows([("W", "7 killed.", "a.jsonl", 3)], "r2")])
+    old = {"articles": old_arts, "figures": figure_rows(old_arts, "r1")}
+    new = {"articles": new_arts, "figures": figure_rows(new_arts, "r2")}
+    want = merge_tables(old, new, keep_files={"b.jsonl"}, run_id="r2")
+    monkeypatch.setattr(keys, "doc_hashes", lambda ids: np.zeros(len(ids), dtype=np.uint64))
+    got = merge_tables(old, new, keep_files={"b.jsonl"}, run_id="r2")
+    assert got["articles"]["doc_id"].tolist() == ["Y", "X", "W", "Z"]
+    assert quarantine_keys(got["quarantine"]) == {("b.jsonl", 1, "duplicate_id", "X")}
+    for name in ("articles", "figures", "quarantine"):
+        pd.testing.assert_frame_equal(got[name], want[name])
+
+
 def test_merge_gives_canonical_order_whatever_the_order_of_the_stored_rows(monkeypatch):
     """The on-disk merge copies rows forward through each file; stored rows in another order
     (a table from older code) take the random-access path and give the same tables. Small
@@ -509,6 +532,67 @@ def test_rank_order_is_a_sort_by_rank_then_position():
         assert [tuple(map(int, t)) for t in zip(got[2], got[1], got[0], strict=True)] == want
     some = np.where(rng.random(50) < 0.5, -1, 1)
     assert _kept_rows(some, step=7).tolist() == np.flatnonzero(some >= 0).tolist()
+
+
+def test_new_rows_in_order_are_streamed_and_out_of_order_are_sorted(tmp_path, monkeypatch):
+    """A full rebuild's figures come in their articles' order: the merge copies them a chunk
+    of codes at a time, with no arrays of every row (`_in_rank_order` is not called). Batches
+    staged in another order take the sorting path; both give the canonical tables, and each
+    partition file is finished as soon as its last rows are written."""
+    from casualties.storage import merge
+
+    monkeypatch.setattr(merge, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(merge._CodeFile, "CHUNK", 3)
+    sorts, events = [], []  # calls of the sort; (table, "open" | "close", file, rows)
+    sort, write, close = (
+        merge._in_rank_order,
+        store.TableWriter.write_arrow,
+        store.TableWriter.close,
+    )
+    monkeypatch.setattr(merge, "_in_rank_order", lambda ranks: sorts.append(1) or sort(ranks))
+
+    def recorded(method, what):
+        def call(self, *args):
+            if what == "close" or not self.rows:
+                events.append((self.path.parent.name, what, self.path.name, self.rows))
+            return method(self, *args)
+
+        return call
+
+    monkeypatch.setattr(store.TableWriter, "write_arrow", recorded(write, "open"))
+    monkeypatch.setattr(store.TableWriter, "close", recorded(close, "close"))
+    specs = [(f"id{i}", f"{i + 1} killed in {i}.", f"f{i // 3}.jsonl", i % 3 + 1) for i in range(9)]
+    arts = conform(article_rows(specs, run_id="r"), ARTICLES)
+    figs = figure_rows(arts, "r")
+    twice = pd.concat([figs, figs.assign(figure_id=figs["figure_id"] + "b")], ignore_index=True)
+
+    def merged(batches):
+        sorts.clear()
+        events.clear()
+        folder = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+        with merge.run_parts(folder / "parts", {}) as parts:
+            for rows in batches:
+                a = arts.iloc[rows]
+                f = twice[twice["article_id"].isin(a["article_id"])]
+                parts.add_batch(
+                    a, f.sort_index(key=lambda i: i % 9), INCIDENTS.empty(), QUARANTINE.empty()
+                )
+        merge.merge_into(folder / "stage", {}, parts, set(), "r", {})
+        tables = {t: store.read_table(folder / "stage", TABLES[t]) for t in ("articles", "figures")}
+        return tables, len(sorts), [e[1:] for e in events if e[0] == "figures"]
+
+    in_order, sorted_in_order, files = merged([[0, 1, 2, 3], [4, 5, 6, 7, 8]])
+    reversed_, sorted_reversed, _ = merged([[4, 5, 6, 7, 8], [0, 1, 2, 3]])
+    assert (sorted_in_order, sorted_reversed) == (0, 1)  # the figures (no incidents here)
+    for name in ("articles", "figures"):
+        pd.testing.assert_frame_equal(in_order[name], reversed_[name])
+    assert in_order["articles"]["doc_id"].tolist() == [f"id{i}" for i in range(9)]
+    assert len(in_order["figures"]) == 18
+    # three partition files of 6 figures, finished as they end: never more than two open
+    # (a chunk of 2 rows can straddle two), where all three stayed open until the end
+    assert [n for what, _, n in files if what == "close"] == [6, 6, 6]
+    open_now = np.cumsum([1 if what == "open" else -1 for what, _, _ in files])
+    assert open_now.max() == 2 and open_now[-1] == 0
 
 
 def test_row_group_batches_give_every_row_a_row_group_at_a_time(tmp_path):
@@ -642,31 +726,6 @@ def test_stored_incidents_without_is_background_merge_as_news(tmp_path):
         old_arts.loc[0, "article_id"]: False,
         new_arts.loc[0, "article_id"]: True,
     }
-
-
-def test_run_parts_keys_are_the_key_columns_of_their_part_files(tmp_path):
-    """The keys the merge decides duplicates over are read back from the part files: every
-    row in the order written, ids as Arrow strings, positions 0..n-1."""
-    from casualties.storage import merge
-
-    rows = [(f"d{i}", f"{i + 2} killed.", f"f{i % 3}.jsonl", i + 1) for i in range(7)]
-    arts = conform(article_rows(rows, run_id="r"), ARTICLES)
-    arts.loc[2, "doc_id"] = None
-    with merge.run_parts(tmp_path / "parts", {}) as parts:
-        for batch in (arts.iloc[:4], arts.iloc[4:6]):
-            parts.add_batch(batch, figure_rows(batch, "r"), INCIDENTS.empty(), QUARANTINE.empty())
-        parts.add_repeats(arts.iloc[6:])
-    cols = ["article_id", "doc_id", "source_file", "line"]
-    for side, want in (("new", arts.iloc[:6]), ("repeats", arts.iloc[6:])):
-        got = parts.keys(side)
-        expected = merge.compact_keys(want[cols].reset_index(drop=True)).assign(
-            _pos=np.arange(len(want)), _side=side
-        )
-        pd.testing.assert_frame_equal(got, expected)
-        assert got["article_id"].dtype == merge.KEY_DTYPE
-    with merge.run_parts(tmp_path / "none", {}) as empty:
-        pass
-    assert len(empty.keys("new")) == 0 and list(empty.keys("new")) == [*cols, "_pos", "_side"]
 
 
 def test_run_parts_codes_are_read_back_from_their_files_chunk_by_chunk(tmp_path, monkeypatch):
