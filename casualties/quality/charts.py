@@ -57,13 +57,15 @@ def events_per_country(counts: pd.Series) -> str:
     return _svg(fig, "Events by country")
 
 
-def killed_per_incident(values: np.ndarray) -> str:
-    """Histogram over logarithmic bins of killed_best per incident (zeros counted apart)."""
+def killed_per_incident(incidents: pd.Series) -> str:
+    """Histogram over logarithmic bins of killed_best per incident (zeros counted apart);
+    `incidents`: the number of incidents per killed_best value."""
     fig, ax = _figure()
-    positive = values[values > 0]
-    top = max(KILLED_BINS[-1], int(positive.max()) + 1 if len(positive) else 0)
+    positive = incidents[incidents.index > 0]
+    values = positive.index.to_numpy()
+    top = max(KILLED_BINS[-1], int(values.max()) + 1 if len(values) else 0)
     edges = [*KILLED_BINS[:-1], top]
-    counts, _ = np.histogram(positive, bins=edges)
+    counts = np.histogram(values, bins=edges, weights=positive.to_numpy())[0].astype(np.int64)
     labels = [
         f"{a}" if b - a == 1 else f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:], strict=True)
     ]
@@ -73,7 +75,7 @@ def killed_per_incident(values: np.ndarray) -> str:
     ax.set_yscale("symlog", linthresh=1)
     ax.set_xlabel("people killed (best), logarithmic bins")
     ax.set_ylabel("incidents")
-    zeros = int((values == 0).sum())
+    zeros = int(incidents.get(0, 0))
     ax.set_title(f"killed_best per incident ({zeros} incidents with 0 not shown)")
     return _svg(fig, "killed_best per incident")
 

@@ -7,6 +7,7 @@ import re
 from html import unescape
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from casualties.fields import FIGURES, conform
@@ -99,3 +100,71 @@ def test_take_rows_reads_back_only_the_wanted_rows(tmp_path):
     assert sorted(got["article_id"]) == ["a7", "a99"]
     assert list(got.columns) == FIGURES.columns
     assert str(got["best"].dtype) == "Int64"
+
+
+def _folder(tmp_path, name: str, table: pa.Table, files: int = 2, group_rows: int = 2):
+    """`table` stored as a table folder of `files` files of row groups of `group_rows` rows."""
+    folder = tmp_path / name
+    folder.mkdir()
+    step = -(-table.num_rows // files)
+    for i in range(files):
+        part = table.slice(i * step, step)
+        pq.write_table(part, folder / f"part-{i}.parquet", row_group_size=group_rows)
+    return folder
+
+
+def test_row_groups_give_the_table_in_order_a_group_at_a_time(tmp_path):
+    table = pa.table({"x": list(range(9)), "y": [str(i) for i in range(9)]})
+    folder = _folder(tmp_path, "t", table)
+    groups = list(report_data.row_groups(folder, ["x"]))
+    assert [g.num_rows for g in groups] == [2, 2, 1, 2, 2]  # 5 + 4 rows in groups of 2
+    assert pa.concat_tables(groups).column("x").to_pylist() == list(range(9))
+    assert groups[0].column_names == ["x"]
+
+
+def test_take_positions_reads_rows_in_the_order_asked(tmp_path):
+    table = pa.table({"x": list(range(9)), "y": [f"v{i}" for i in range(9)]})
+    folder = _folder(tmp_path, "t", table)
+    got = report_data.take_positions(folder, ["y"], [8, 0, 5, 3])
+    assert got.column("y").to_pylist() == ["v8", "v0", "v5", "v3"]
+
+
+def test_largest_disputed_across_row_groups_ties_in_row_order(tmp_path):
+    events = pa.table(
+        {
+            "killed_best": [5, 9, None, 9, 7, 100],
+            "disputed": [True, True, True, True, True, False],
+            "incident_ids": [["e0:b", "e0:a"], ["e1:a"], ["e2:a"], ["e3:a"], ["e4:a"], ["e5:a"]],
+        }
+    )
+    folder = _folder(tmp_path, "events", events)
+    got = report_data._largest_disputed(folder, 4)
+    # 100 is not disputed; 9 and 9 keep their row order; the first id in sorted order.
+    assert got == [(9.0, "e1:a"), (9.0, "e3:a"), (7.0, "e4:a"), (5.0, "e0:a")]
+
+
+def test_chart_counts_read_by_row_group_match_the_whole_table(tmp_path):
+    incidents = pa.table({"killed_best": [0, 3, None, 3, 12, 0, 3]})
+    folder = _folder(tmp_path, "incidents", incidents)
+    counts = report_data._value_counts(folder, "killed_best")
+    assert counts.to_dict() == {0: 2, 3: 3, 12: 1}
+    runs = pa.table({"run_id": ["r1", "r2", "r1", None, "r1"]})
+    assert report_data._count_equal(_folder(tmp_path, "runs", runs), "run_id", "r1") == 3
+
+
+def test_killed_per_month_summed_by_row_group(tmp_path):
+    day = pa.timestamp("ns", tz="UTC")
+    dates = ["2020-01-05", "2020-03-01", None, "2020-01-20", "2020-03-31"]
+    events = pa.table(
+        {
+            "date": pa.array(pd.to_datetime(dates, utc=True), day),
+            "killed_best": [2, 5, 50, None, 1],
+            "country": ["A", "B", "A", "A", None],
+        }
+    )
+    _folder(tmp_path, "events", events)
+    data = report_data.chart_data(tmp_path)
+    month = data["killed_per_month"]
+    assert [str(p) for p in month.index] == ["2020-01", "2020-02", "2020-03"]
+    assert month.tolist() == [2.0, 0.0, 6.0]  # the undated event's 50 is not counted
+    assert data["events_per_country"].to_dict() == {"A": 3, "B": 1, "(unknown)": 1}
