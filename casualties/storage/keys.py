@@ -10,8 +10,8 @@ text). Here a key is 34 bytes: a file code, the line, the article id's own 64 bi
 
 `resolve` applies the same rule as `ingest.resolve_duplicates` to these arrays. A doc_id hash
 could collide (two ids, one hash: about 1 in 10^7 for a million ids); a collision can only
-show as a `duplicate_id` conflict, so the conflicts are checked against the ids' strings
-(`doc_ids`), and on a collision the doc codes are made exact from the strings (`exact_docs`).
+show as a `duplicate_id` conflict, so the merge checks the conflicts against the ids' strings
+(`merge._resolve_exactly`) and, on a collision, decides again on exact codes (`exact_docs`).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class ArticleKeys:
         return np.isin(self.file, self.file_codes(names))
 
     def source_file(self, rows: np.ndarray) -> list[str]:
+        """The source_file names of the entries `rows`."""
         return [self.files[c] for c in self.file[rows]]
 
 
