@@ -9,7 +9,7 @@ text). Here a key is 34 bytes: a file code, the line, the article id's own 64 bi
 (`ingest.article_codes`), a 64-bit hash of the doc_id, the side and the position.
 
 `resolve` applies the same rule as `ingest.resolve_duplicates` to these arrays. A doc_id hash
-could collide (two ids, one hash: about 1 in 10^7 for a million ids); a collision can only
+could collide (two ids, one hash: about 3 in 10^8 for a million ids); a collision can only
 show as a `duplicate_id` conflict, so the merge checks the conflicts against the ids' strings
 (`merge._resolve_exactly`) and, on a collision, decides again on exact codes (`exact_docs`).
 """
