@@ -108,6 +108,17 @@ def row_group_batches(
         yield from pf.iter_batches(batch_size=rows, row_groups=[group], columns=columns)
 
 
+def stored_batches(
+    path: Path, rows: int, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """`row_group_batches` of a stored file, page checksums verified; StoreCorrupt if it is
+    damaged."""
+    try:
+        yield from row_group_batches(open_parquet(path), rows, columns)
+    except READ_ERRORS as e:
+        raise StoreCorrupt(path, e) from None
+
+
 def iter_batches(
     paths: Iterable[Path], columns: list[str] | None = None, rows: int = 65_536
 ) -> Iterator[pa.RecordBatch]:

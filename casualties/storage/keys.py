@@ -26,9 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from casualties.files import row_group_batches
+from casualties.files import StoreCorrupt, stored_batches
 from casualties.storage import ingest
-from casualties.storage.store import READ_ERRORS, StoreCorrupt, open_parquet
 
 KEY_COLUMNS = ["article_id", "doc_id", "source_file", "line"]
 NO_LINE = -1  # `line` of a .txt row (null): sorts first, as the frame rule puts nulls first
@@ -86,28 +85,29 @@ class KeyReader:
         returns how many rows were left out."""
         wanted = None if keep is None else pa.array(sorted(set(keep)), pa.string())
         start = left_out = 0
-        try:
-            for batch in row_group_batches(open_parquet(path), 200_000, KEY_COLUMNS):
-                rows = pa.Table.from_batches([batch])
-                pos = np.arange(start, start + rows.num_rows, dtype=np.int64)
-                start += rows.num_rows
-                if wanted is not None:
-                    kept = pc.is_in(rows.column("source_file"), value_set=wanted)
-                    rows = rows.filter(kept)
-                    pos = pos[kept.to_numpy(zero_copy_only=False)]
-                    left_out += len(kept) - rows.num_rows
-                self._parts.append(
-                    {
-                        "file": self._file_codes(rows.column("source_file")),
-                        "line": rows.column("line").fill_null(NO_LINE).to_numpy(),
-                        "article": ingest.article_codes(rows.column("article_id").to_pandas()),
-                        "doc": doc_hashes(rows.column("doc_id")),
-                        "side": np.full(rows.num_rows, side, dtype=np.int16),
-                        "pos": pos,
-                    }
-                )
-        except READ_ERRORS as e:
-            raise StoreCorrupt(path, e) from None
+        for batch in stored_batches(path, 200_000, KEY_COLUMNS):
+            rows = pa.Table.from_batches([batch])
+            pos = np.arange(start, start + rows.num_rows, dtype=np.int64)
+            start += rows.num_rows
+            if wanted is not None:
+                kept = pc.is_in(rows.column("source_file"), value_set=wanted)
+                rows = rows.filter(kept)
+                pos = pos[kept.to_numpy(zero_copy_only=False)]
+                left_out += len(kept) - rows.num_rows
+            try:
+                article = ingest.article_codes(rows.column("article_id").to_pandas())
+            except ValueError as e:  # not an id this pipeline wrote: the file is not ours
+                raise StoreCorrupt(path, e) from None
+            self._parts.append(
+                {
+                    "file": self._file_codes(rows.column("source_file")),
+                    "line": rows.column("line").fill_null(NO_LINE).to_numpy(),
+                    "article": article,
+                    "doc": doc_hashes(rows.column("doc_id")),
+                    "side": np.full(rows.num_rows, side, dtype=np.int16),
+                    "pos": pos,
+                }
+            )
         return left_out
 
     def _file_codes(self, names: pa.ChunkedArray) -> np.ndarray:

@@ -40,15 +40,12 @@ from casualties.fields import (
     as_pandas,
     conform,
 )
-from casualties.files import row_group_batches
+from casualties.files import stored_batches
 from casualties.storage import ingest as rawio
 from casualties.storage.keys import NO_LINE, ArticleKeys, KeyReader, Resolved, exact_docs, resolve
 from casualties.storage.store import (
     ALL,
-    READ_ERRORS,
-    StoreCorrupt,
     TableWriter,
-    open_parquet,
     part_file,
     partition_of,
     read_files,
@@ -218,17 +215,10 @@ class _Cursor:
     """Rows of one Parquet file by position, read forward a record batch at a time."""
 
     def __init__(self, path: Path, columns: list[str] | None = None, rows: int = CHUNK_ROWS):
-        self._path = path
-        self._batches = row_group_batches(open_parquet(path), rows, columns)
+        self._batches = stored_batches(path, rows, columns)  # StoreCorrupt on a damaged page
         self._buf: pa.Table | None = None
         self._start = 0
         self._end = 0
-
-    def _next(self):
-        try:
-            return next(self._batches)
-        except READ_ERRORS as e:  # a damaged page (checksum) or a truncated file
-            raise StoreCorrupt(self._path, e) from None
 
     def take(self, positions: np.ndarray) -> pa.Table:
         """The rows at `positions` (increasing, never before an earlier call's)."""
@@ -237,7 +227,7 @@ class _Cursor:
             if positions[0] < self._start:
                 raise ValueError("positions must only move forward")
             while positions[0] >= self._end:
-                batch = self._next()
+                batch = next(self._batches)
                 self._buf = pa.Table.from_batches([batch])
                 self._start, self._end = self._end, self._end + batch.num_rows
             assert self._buf is not None  # read in the loop above: positions[0] < self._end
@@ -390,13 +380,6 @@ def _set_column(rows: pa.Table, name: str, values: list) -> pa.Table:
     return rows.set_column(i, field_, pa.array(values, type=field_.type))
 
 
-def _iter_column_batches(path: Path, columns: list[str], rows: int = 200_000):
-    try:
-        yield from row_group_batches(open_parquet(path), rows, columns)
-    except READ_ERRORS as e:
-        raise StoreCorrupt(path, e) from None
-
-
 class _CodeRanks:
     """The rank of each of some distinct article codes; called with codes, gives their ranks
     (int32, -1 for a code not among them). Sorted arrays: 12 bytes an article, where an index
@@ -418,7 +401,7 @@ def _old_ranks(path: Path | None, rank_of: _CodeRanks) -> np.ndarray:
         return np.zeros(0, dtype=np.int32)
     parts = [
         rank_of(rawio.article_codes(batch.column(0).to_pandas()))
-        for batch in _iter_column_batches(path, ["article_id"])
+        for batch in stored_batches(path, 200_000, ["article_id"])
     ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
 

@@ -130,3 +130,23 @@ def test_exact_docs_undo_a_hash_collision(tmp_path):
     found = resolve(exact)
     assert found.winners.tolist() == [0, 1] and found.conflicts.tolist() == [2]
     assert found.first_of_conflict.tolist() == [0]
+
+
+def test_key_reader_names_a_damaged_file_or_one_with_foreign_ids(tmp_path):
+    """A stored article file that cannot be read, or whose article ids this pipeline never
+    writes, is StoreCorrupt naming the file (the run then says to rebuild), not a bare
+    Arrow or value error."""
+    import pytest
+
+    from casualties.files import StoreCorrupt
+
+    good = _key_file(tmp_path / "good.parquet", [("d1", "1 killed.", "a.jsonl", 1)])
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(good.read_bytes()[:-20])  # footer cut off
+    foreign = tmp_path / "foreign.parquet"
+    table = pq.read_table(good)
+    pq.write_table(table.set_column(0, "article_id", pa.array(["not-an-id"])), foreign)
+    for path in (damaged, foreign):
+        with pytest.raises(StoreCorrupt, match=str(path)):
+            KeyReader().add(path, side=0)
+    assert KeyReader().add(good, side=0) == 0
