@@ -407,7 +407,9 @@ INCIDENTS = Table(
 
 EVENTS = Table(
     "events",
-    "Incidents from different articles that report the same event, merged and reconciled.",
+    "Incidents from different articles that report the same event, merged and reconciled. "
+    "Reports merge only within one country and one calendar year (by the first day their "
+    "dates allow: `merge` in `casualties/rules/events.yaml`).",
     (
         Field("event_id", "string", "Stable id of the merged event.", nullable=False, unique=True),
         *_WHEN_WHERE_WHAT_WHO,

@@ -1,11 +1,12 @@
 """Events kept up to date block by block: a run merges again only the blocks its changes touch.
 
 The events table is stored one partition per country (`partition_key`). Two incidents can only
-be one event when they share a country and their date intervals come within the merge gap
-(see `groups`): so a country's incidents fall apart into time segments that no candidate pair
-crosses, and the events of a segment depend on its incidents alone (the union-find of
-`reconcile` joins pairs inside one connected set of candidates, in an order that other sets do
-not change). A run that adds, changes or removes incidents therefore:
+be one event when they share a country and a merge window (a calendar year) and their date
+intervals come within the merge gap (see `groups`): so a country's incidents fall apart into
+time segments that no candidate pair crosses, and the events of a segment depend on its
+incidents alone (the union-find of `reconcile` joins pairs inside one connected set of
+candidates, in an order that other sets do not change). A run that adds, changes or removes
+incidents therefore:
 
 1. takes as touched the incidents it adds (new and rewritten partitions), the remaining
    incidents of every stored event that held an incident it adds or removes, and the news

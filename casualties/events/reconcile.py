@@ -4,8 +4,9 @@ GDELT's best-known failure is counting one kidnapping as hundreds of events beca
 article that reports it counts again. Here reports of one event become one row (background
 incidents, which an article only recalls, are left out):
 
-1. Candidate pairs come from a hash join on blocking keys, never from all pairs: the country,
-   a coordinate cell of about 55 km or, without coordinates, the admin area or place words,
+1. Candidate pairs come from a hash join on blocking keys, never from all pairs: the country
+   and the merge window (`time_windows`: the calendar year of the first day a report's date
+   allows), a coordinate cell of about 55 km or, without coordinates, the admin area or place words,
    each day the incident's date may fall on (by its precision; loose words such as
    "overnight" widen it), and neighbouring log2 buckets of the killed count.
 2. A pair is compatible when both come from different articles, the places are within
@@ -103,6 +104,15 @@ def max_day_gap() -> int:
     return int(_settings()["max_day_gap"])
 
 
+def time_windows(first_day: np.ndarray) -> np.ndarray:
+    """The merge window of each report from the first day its date allows (days since
+    1970-01-01): calendar periods of `merge.window_months` months counted from January 1970
+    (12: calendar years). Reports in different windows are never one event, so a country
+    reported every day falls apart into windows that can be merged one at a time."""
+    months = np.asarray(first_day, dtype="datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return months // int(_settings()["window_months"])
+
+
 def date_intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First and last day (inclusive) each incident's date allows, and whether it may merge.
 
@@ -157,9 +167,9 @@ def _count_buckets(df: pd.DataFrame) -> np.ndarray:
 
 
 def _candidate_pairs(df: pd.DataFrame, intervals, compatible_only: bool = False) -> pd.DataFrame:
-    """(a, b) row positions, a < b, sharing a blocking key: same country, same coordinate cell
-    (or the same place words), overlapping widened dates (`intervals`: `date_intervals(df)`),
-    neighbouring killed-count buckets.
+    """(a, b) row positions, a < b, sharing a blocking key: same country and merge window, same
+    coordinate cell (or the same place words), overlapping widened dates (`intervals`:
+    `date_intervals(df)`), neighbouring killed-count buckets.
 
     With `compatible_only`, each window's pairs are filtered with `_compatible` as they are
     found: a dense place and time (hundreds of reports a day from one city) gives many more
@@ -171,7 +181,7 @@ def _candidate_pairs(df: pd.DataFrame, intervals, compatible_only: bool = False)
     if not len(keep):
         return pd.DataFrame({"a": [], "b": []}, dtype=np.int32)
     cx, cy, key = (v[keep] for v in _place_keys(df))
-    own, shared_c, shared_t = _block_ids(country[keep], cx, cy, key)
+    own, shared_c, shared_t = _block_ids(country[keep], time_windows(d0[keep]), cx, cy, key)
     cum = df["is_cumulative"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     kb = _count_buckets(df)[keep]
     base = pd.DataFrame(
@@ -236,10 +246,11 @@ def _dense_ids(*columns: np.ndarray) -> np.ndarray:
     return ids
 
 
-def _block_ids(country, cx, cy, key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Integer ids of the places rows are blocked on, each within the row's country: its own
-    place (cell or place words), and its country's two shared keys, "C" (located rows meet
-    country-only reports there) and "t:" (country-only rows meet located rows there).
+def _block_ids(country, window, cx, cy, key) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integer ids of the places rows are blocked on, each within the row's country and merge
+    window: its own place (cell or place words), and its country's two shared keys, "C"
+    (located rows meet country-only reports there) and "t:" (country-only rows meet located
+    rows there).
 
     Integers instead of the country and place strings: the windows join on them many times.
     """
@@ -247,6 +258,7 @@ def _block_ids(country, cx, cy, key) -> tuple[np.ndarray, np.ndarray, np.ndarray
     shared = np.full(n, -1, dtype=np.int64)
     ids = _dense_ids(
         np.concatenate([country, country, country]),
+        np.concatenate([window, window, window]),
         np.concatenate([cx, shared, shared]),
         np.concatenate([cy, shared, shared]),
         np.concatenate([key, np.full(n, "C", dtype=object), np.full(n, "t:", dtype=object)]),

@@ -393,6 +393,47 @@ def test_named_days_apart_are_two_events_but_overnight_may_be_either_day():
     assert len(ev) == 1 and ev.loc[0, "date"] == pd.Timestamp("2017-06-10", tz="UTC")
 
 
+def test_reports_merge_within_a_calendar_window_of_their_first_day(monkeypatch):
+    """A report "overnight" on New Year's Day may be of the night before: its first day falls
+    in the old year, so it stays apart from a report dated January 1 (merge windows are
+    calendar years, cut at the first day a report's date allows); with windows of three
+    years both fall in one and merge. Inside a year the same two reports merge."""
+    import casualties.events.reconcile as events_mod
+
+    def pair(day: str, next_day: str) -> pd.DataFrame:
+        return _incidents(
+            {"article_id": "a", "date": day, "date_text": "on Wednesday", "killed": (7, 7, 7)},
+            {"article_id": "b", "date": next_day, "date_text": "overnight", "killed": (7, 7, 7)},
+        )
+
+    assert len(merge_events(pair("2020-01-01", "2019-12-31"))) == 2
+    assert len(merge_events(pair("2020-06-03", "2020-06-02"))) == 1
+    monkeypatch.setitem(events_mod._settings(), "window_months", 36)
+    assert len(merge_events(pair("2020-01-01", "2019-12-31"))) == 1
+
+
+def test_a_country_reported_every_day_is_cut_into_segments_at_each_window():
+    """Reports every day for three years chain into one stretch of overlapping dates; the
+    segments (the units merged and stored together) stop at each calendar year."""
+    import numpy as np
+
+    from casualties.events.groups import time_segments
+
+    days = np.arange(
+        np.datetime64("2018-03-01", "D").astype(np.int64),
+        np.datetime64("2021-03-01", "D").astype(np.int64),
+    )
+    country = np.r_[np.zeros(len(days), dtype=np.int64), np.ones(len(days), dtype=np.int64)]
+    first = np.r_[days, days] - 1  # each report spans two days: every day meets the next
+    segments = time_segments(country, first, first + 2, np.ones(len(first), bool), 0)
+    years = [
+        {str(d)[:4] for d in first[seg].astype("datetime64[D]")} | {str(int(country[seg[0]]))}
+        for seg in segments
+    ]
+    assert years == [{y, c} for c in ("0", "1") for y in ("2018", "2019", "2020", "2021")]
+    assert sorted(np.concatenate(segments)) == list(range(len(first)))
+
+
 def test_many_reports_of_many_events_group_exactly():
     # 2,000 events (50 towns a degree apart x 40 days), each reported by 2 or 3 articles
     # with slightly different counts and loose or exact dates: each becomes one event.
@@ -448,10 +489,13 @@ def test_merging_from_a_file_by_country_and_day_windows_gives_the_same_events(
     )
 
 
+STORIES_START = pd.Timestamp("2019-11-15")
+
+
 def _stories(n_loose: int = 20, weekly: bool = False) -> pd.DataFrame:
-    """300 events in 3 countries over ~100 days, each told by 1-3 articles, and `n_loose` loose
-    reports (no country, or only a year; single events). `weekly`: every 7th event is dated
-    to the week only."""
+    """300 events in 3 countries over 100 days across New Year (two merge windows), each told
+    by 1-3 articles, and `n_loose` loose reports (no country, or only a year; single events).
+    `weekly`: every 7th event is dated to the week only."""
     rows = []
     for e in range(300):
         town, day = divmod(e, 100)
@@ -459,7 +503,7 @@ def _stories(n_loose: int = 20, weekly: bool = False) -> pd.DataFrame:
             row = {
                 "article_id": f"e{e}r{r}",
                 "incident_id": f"e{e}r{r}:i0",
-                "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=day),
+                "date": STORIES_START + pd.Timedelta(days=day),
                 "date_text": "overnight" if r == 2 else "on Friday",
                 "country": ["Syria", "Iraq", "Yemen"][town],
                 "place": f"town{town}",
@@ -535,8 +579,8 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
         {
             "article_id": "toll",
             "incident_id": "toll:i0",
-            "date": pd.Timestamp("2020-01-01") + pd.Timedelta(days=20),
-            "published": pd.Timestamp("2020-01-01") + pd.Timedelta(days=23),
+            "date": STORIES_START + pd.Timedelta(days=20),
+            "published": STORIES_START + pd.Timedelta(days=23),
             "country": "Iraq",
             "place": "town1",
             "latitude": 11.0,
