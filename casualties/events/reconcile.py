@@ -6,8 +6,8 @@ incidents, which an article only recalls, are left out):
 
 1. Candidate pairs come from a hash join on blocking keys, never from all pairs: the country
    and the merge window (`time_windows`: the calendar year of the first day a report's date
-   allows), a coordinate cell of about 55 km or, without coordinates, the admin area or place words,
-   each day the incident's date may fall on (by its precision; loose words such as
+   allows), a coordinate cell of about 55 km or, without coordinates, the admin area or place
+   words, each day the incident's date may fall on (by its precision; loose words such as
    "overnight" widen it), and neighbouring log2 buckets of the killed count.
 2. A pair is compatible when both come from different articles, the places are within
    `merge.max_km`, the event types may name one event, and their counts can be accounts of one
