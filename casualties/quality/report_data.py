@@ -50,12 +50,15 @@ def _files(path: Path) -> list[Path]:
     return sorted(path.glob("*.parquet")) if path.is_dir() else [path]
 
 
-def row_groups(path: Path, columns: list[str] | None = None) -> Iterator[pa.Table]:
-    """The row groups of a stored table in row order, `columns` only, one at a time.
+def row_groups(
+    path: Path, columns: list[str] | None = None, read_dictionary: list[str] | None = None
+) -> Iterator[pa.Table]:
+    """The row groups of a stored table in row order, `columns` only, one at a time (the
+    columns in `read_dictionary` as dictionaries: a few distinct values, not a string a row).
 
     Why not `pq.read_table`: it reads every file of the folder at once (with read-ahead), so
     what it holds grows with the store; a row group is bounded by the writer."""
-    for pf in map(pq.ParquetFile, _files(path)):
+    for pf in (pq.ParquetFile(p, read_dictionary=read_dictionary) for p in _files(path)):
         for g in range(pf.metadata.num_row_groups):
             yield pf.read_row_group(g, columns=columns)
 
@@ -412,12 +415,11 @@ def _count_equal(path: Path, column: str, value: str) -> int:
     """Rows whose string `column` is `value`, read a row group at a time as a dictionary (a
     few distinct values, not a string a row; whole, the figures' run ids took 4 bytes a row)."""
     n = 0
-    for pf in (pq.ParquetFile(p, read_dictionary=[column]) for p in _files(path)):
-        for g in range(pf.metadata.num_row_groups):
-            for chunk in pf.read_row_group(g, columns=[column]).column(0).chunks:
-                for i, v in enumerate(chunk.dictionary.to_pylist()):
-                    if v == value:
-                        n += int(pc.sum(pc.equal(chunk.indices, i)).as_py() or 0)
+    for group in row_groups(path, [column], read_dictionary=[column]):
+        for chunk in group.column(0).chunks:
+            for i, v in enumerate(chunk.dictionary.to_pylist()):
+                if v == value:
+                    n += int(pc.sum(pc.equal(chunk.indices, i)).as_py() or 0)
     return n
 
 
