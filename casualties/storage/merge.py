@@ -381,9 +381,9 @@ def _set_column(rows: pa.Table, name: str, values: list) -> pa.Table:
 
 
 class _CodeRanks:
-    """The rank of each of some distinct article codes; called with codes, gives their ranks
-    (int32, -1 for a code not among them). Sorted arrays: 12 bytes an article, where an index
-    of the id strings cost ~100."""
+    """The rank (or any row number) of each of some distinct article codes; called with
+    codes, gives their ranks (int32, -1 for a code not among them). Sorted arrays: 12 bytes
+    an article, where an index of the id strings cost ~100."""
 
     def __init__(self, codes: np.ndarray, ranks: np.ndarray):
         order = np.argsort(codes)
@@ -454,33 +454,34 @@ def _repeats_fixer(parts: RunParts, new_ids: np.ndarray, repeats_side: int, run_
     """`fix(piece, side)` for `_write_in_order` of the articles: rows of the repeats side were
     never extracted, so they get the figure count of their first copy and this run's id.
     `new_ids`: the article code (`ingest.article_codes`) of each row of the "new" part."""
-    first_new, first_rows = np.unique(new_ids, return_index=True)
+    first_row = _CodeRanks(*np.unique(new_ids, return_index=True))
     counts = parts.counts("figures", len(new_ids))
 
     def fix(piece: pa.Table, side: int) -> pa.Table:
         if side != repeats_side:
             return piece
-        at, found = find_sorted(
-            first_new, rawio.article_codes(piece.column("article_id").to_pandas())
-        )
-        codes = np.where(found, first_rows[at] if len(first_rows) else -1, -1)
+        codes = first_row(rawio.article_codes(piece.column("article_id").to_pandas()))
         piece = _set_column(piece, "n_figures", [int(counts[c]) if c >= 0 else 0 for c in codes])
         return _set_column(piece, "run_id", [run_id] * piece.num_rows)
 
     return fix
 
 
-def _values_at(paths: list[Path], sides: np.ndarray, positions: np.ndarray, column: str) -> list:
-    """The values of `column` at (sides[i], positions[i]) of `paths`, each file read forward
-    once."""
-    out: list = [None] * len(sides)
+def _values_at(
+    paths: list[Path], sides: np.ndarray, positions: np.ndarray, columns: list[str]
+) -> dict[str, list]:
+    """{column: its values at (sides[i], positions[i]) of `paths`}, each file read forward
+    once for all the columns."""
+    out: dict[str, list] = {c: [None] * len(sides) for c in columns}
     for side in np.unique(sides):
         rows = np.flatnonzero(sides == side)
         wanted, back = np.unique(positions[rows], return_inverse=True)
-        cursor = _Cursor(paths[int(side)], [column], ARTICLE_CHUNK_ROWS)  # texts: small batches
-        values = cursor.take(wanted).column(column).to_pylist()
-        for i, v in zip(rows, back, strict=True):
-            out[i] = values[v]
+        cursor = _Cursor(paths[int(side)], columns, ARTICLE_CHUNK_ROWS)  # texts: small batches
+        found = cursor.take(wanted)
+        for c in columns:
+            values = found.column(c).to_pylist()
+            for i, v in zip(rows, back, strict=True):
+                out[c][i] = values[v]
     return out
 
 
@@ -491,25 +492,25 @@ def _resolve_exactly(keys: ArticleKeys, paths: list[Path]) -> Resolved:
     if not len(found.conflicts):
         return found
     rows = np.concatenate([found.conflicts, found.first_of_conflict])
-    ids = _values_at(paths, keys.side[rows], keys.pos[rows], "doc_id")
+    ids = _values_at(paths, keys.side[rows], keys.pos[rows], ["doc_id"])["doc_id"]
     n = len(found.conflicts)
     if ids[:n] == ids[n:]:
         return found
-    return resolve(exact_docs(keys, lambda k: _values_at(paths, k.side, k.pos, "doc_id")))
+    return resolve(
+        exact_docs(keys, lambda k: _values_at(paths, k.side, k.pos, ["doc_id"])["doc_id"])
+    )
 
 
 def _duplicate_id_rows(keys: ArticleKeys, found: Resolved, paths: list[Path]) -> pd.DataFrame:
     """Quarantine rows of the conflicts `found` (their doc_id and excerpt read from where each
     row is: the keys hold neither)."""
     rows = found.conflicts
-    sides, positions = keys.side[rows], keys.pos[rows]
-    texts = _values_at(paths, sides, positions, "text")
-    doc_ids = _values_at(paths, sides, positions, "doc_id")
+    at = _values_at(paths, keys.side[rows], keys.pos[rows], ["doc_id", "text"])
     return rawio.quarantine_frame(
         [
             rawio.duplicate_id_row(f, None if line == NO_LINE else int(line), doc, text)
             for f, line, doc, text in zip(
-                keys.source_file(rows), keys.line[rows], doc_ids, texts, strict=True
+                keys.source_file(rows), keys.line[rows], at["doc_id"], at["text"], strict=True
             )
         ]
     )
