@@ -260,12 +260,16 @@ def merge_events(
                 incidents, added, removed, _KeyedFiles(events_dir, stored_events), articles
             ):
                 touched.add(key)
-                batch.append(events)
                 # Validated some partitions at a time: pandera's cost per call dwarfs a
                 # country's rows, and every partition at once would hold the whole table.
-                if sum(map(len, batch)) >= VALIDATE_EVENTS_ROWS:
-                    write(pd.concat(batch, ignore_index=True))
-                    batch = []
+                # A large partition goes in slices: one country held 144,030 events in the
+                # bench's 3 GB store. (Copies: a slice left over keeps no view of the whole.)
+                for start in range(0, len(events), VALIDATE_EVENTS_ROWS):
+                    batch.append(events.iloc[start : start + VALIDATE_EVENTS_ROWS].copy())
+                    if sum(map(len, batch)) >= VALIDATE_EVENTS_ROWS:
+                        write(pd.concat(batch, ignore_index=True))
+                        batch = []
+                del events
             if any(len(b) for b in batch):
                 write(pd.concat(batch, ignore_index=True))
             # A touched partition left with no valid events goes.

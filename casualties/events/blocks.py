@@ -215,11 +215,15 @@ def _partition_events(plan: _Partition, merged: list[pd.DataFrame]) -> pd.DataFr
     then event_id, without `run_id`."""
     frames = merged
     if plan.path is not None and plan.kept.any():
-        frames = [as_pandas(read_parquet(plan.path))[plan.kept], *merged]
+        # Filtered as Arrow: the events not kept never become pandas rows.
+        kept = read_parquet(plan.path).filter(pa.array(plan.kept))
+        frames = [as_pandas(kept), *merged]
+        del kept
     frames = [conform(f, EVENTS).drop(columns="run_id") for f in frames if len(f)]
     if not frames:
         return EVENTS.empty().drop(columns="run_id")
     part = pd.concat(frames, ignore_index=True)
+    del frames, merged  # a country's events are held once, not twice, while they are sorted
     return part.sort_values(["date", "event_id"], kind="stable", na_position="last").reset_index(
         drop=True
     )
@@ -268,6 +272,8 @@ def update_events(
     ]
     del ids, background
     group, last = _pack(plans, len(place.country), group_rows)
+    # This generator lives until the last partition: let go of the store-wide numbers now.
+    del place, codes
     n_groups = max(last) + 1
     with tempfile.TemporaryDirectory(
         prefix=".events-", dir=paths[0].parent if paths else None

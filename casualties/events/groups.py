@@ -186,22 +186,23 @@ def placing(paths: list[Path], articles: pd.DataFrame | None) -> Placing:
     codes, d0s, d1s, oks = [], [], [], []
     for batch, columns in batches_of_columns(paths, _PLACING):
         country = batch.column("country") if "country" in columns else pa.nulls(batch.num_rows)
-        codes.append(_country_codes(country, countries))
+        codes.append(_country_codes(country, countries).astype(np.int32))
         df = batch.to_pandas()
         for c in _PLACING:
             if c not in df.columns:
                 df[c] = None
         df["published"] = published(df, articles)
         d0, d1, ok = date_intervals(df)
-        d0s.append(d0)
-        d1s.append(d1)
+        # Days since 1970 fit in int32: 13 bytes a row instead of 25 (3.9 M rows at 3 GB).
+        d0s.append(d0.astype(np.int32))
+        d1s.append(d1.astype(np.int32))
         oks.append(ok)
     if not codes:
-        empty = np.zeros(0, dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int32)
         return Placing(empty, np.zeros(0, dtype=object), empty, empty, np.zeros(0, dtype=bool))
     # Codes by name order (segments and groups come in that order).
     by_name = np.array(sorted(countries), dtype=object)
-    rank = np.empty(len(countries) + 1, dtype=np.int64)
+    rank = np.empty(len(countries) + 1, dtype=np.int32)
     rank[[countries[n] for n in by_name]] = np.arange(len(by_name))
     rank[-1] = -1  # no country
     code = rank[np.concatenate(codes)]
