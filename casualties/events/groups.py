@@ -186,7 +186,7 @@ def placing(paths: list[Path], articles: pd.DataFrame | None) -> Placing:
     codes, d0s, d1s, oks = [], [], [], []
     for batch, columns in batches_of_columns(paths, _PLACING):
         country = batch.column("country") if "country" in columns else pa.nulls(batch.num_rows)
-        codes.append(_country_codes(country, countries).astype(np.int32))
+        codes.append(_country_codes(country, countries))
         df = batch.to_pandas()
         for c in _PLACING:
             if c not in df.columns:
@@ -220,14 +220,16 @@ def batches_of_columns(paths: list[Path], wanted: Iterable[str]):
 
 
 def _country_codes(column: pa.Array, countries: dict[str, int]) -> np.ndarray:
-    """The code of each row's country in `countries` (added there when new; -1: none), from
-    Arrow's dictionary encoding: no Python string a row (a Python string per incident of a
-    large table cost hundreds of MB at once)."""
+    """The code (int32) of each row's country in `countries` (added there when new; -1:
+    none), from Arrow's dictionary encoding: no Python string a row (a Python string per
+    incident of a large table cost hundreds of MB at once)."""
     if pa.types.is_null(column.type):
-        return np.full(len(column), -1, dtype=np.int64)
+        return np.full(len(column), -1, dtype=np.int32)
     enc = column if pa.types.is_dictionary(column.type) else pc.dictionary_encode(column)
     values = enc.dictionary.cast(pa.string()).to_pylist()
-    lookup = np.array([countries.setdefault(v, len(countries)) for v in values] + [-1])
+    lookup = np.array(
+        [countries.setdefault(v, len(countries)) for v in values] + [-1], dtype=np.int32
+    )
     indices = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     return lookup[indices]
 
