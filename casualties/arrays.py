@@ -17,6 +17,14 @@ def find_sorted(members: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np
     return at, members[at] == values
 
 
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted: `np.unique` by a sort. Why: numpy 2.4's `np.unique` finds
+    distinct values with a hash table, 15 times slower than a sort on 1.3 million random 64-bit
+    values (1.1 s against 0.07 s), which is what ids hashed to 64 bits are."""
+    out = np.sort(np.asarray(values).ravel())
+    return out[np.r_[True, out[1:] != out[:-1]]] if len(out) else out
+
+
 def has_duplicates(
     parts: Callable[[], Iterable[np.ndarray]], bucket_rows: int = 1 << 21, step: int = 1 << 20
 ) -> bool:

@@ -182,7 +182,13 @@ def _count_triples(what: str) -> tuple[Field, ...]:
     return tuple(out)
 
 
-RUN_ID = Field("run_id", "string", "Id of the pipeline run that wrote the row.", nullable=False)
+RUN_ID = Field(
+    "run_id",
+    "string",
+    "Id of the pipeline run that wrote the row (a row a later run keeps as it was, such as an "
+    "event no new report touched, keeps the id of the run that made it).",
+    nullable=False,
+)
 
 _WHEN_WHERE_WHAT_WHO = (
     Field(

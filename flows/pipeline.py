@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
+import pyarrow as pa
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -209,16 +210,12 @@ def merge_events(
 ) -> tuple[set[str], pd.DataFrame]:
     """The events partitions (one per country) that the run's incidents change, merged again
     only in the blocks the change touches (all of them on a full rebuild, a bounded group at a
-    time), validated and staged; returns the events partitions to drop and the quarantine rows
-    of invalid events.
+    time), validated and staged with the stored events that stay (copied as they are, run id
+    and all); returns the events partitions to drop and the quarantine rows of invalid events.
 
     `listing`: the manifest whose partitions the run started from, with this run's id;
     `drop`: the partitions the run drops ({table: files})."""
-    from casualties.events.blocks import (
-        partition_keys,
-        untouched_quarantine,
-        update_events,
-    )
+    from casualties.events.blocks import untouched_quarantine, update_events
     from casualties.events.groups import merge_events_file, undated_articles
 
     run_id = listing["run_id"]
@@ -228,76 +225,111 @@ def merge_events(
     articles = undated_articles(
         incidents, store.next_files(out_dir, listing, "articles", drop.get("articles", ()))
     )
-    quarantine, dropped = [], set()
-    writers: dict[str, store.TableWriter] = {}
-
-    def write(events: pd.DataFrame) -> None:
-        events, bad = validate(events.assign(run_id=run_id), "events", run_id=run_id)
-        quarantine.append(bad)
-        keys = partition_keys(events)
-        for key in dict.fromkeys(keys):
-            if key not in writers:
-                path = store.table_path(stage, EVENTS, key)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                writers[key] = store.TableWriter(path, EVENTS, metadata)
-            writers[key].write(events[keys == key])
-
+    staged = _StagedEvents(stage, run_id, metadata)
+    dropped: set[str] = set()
     try:
         if not store.table_listing(listing, "events"):  # full rebuild
             for merged in merge_events_file(incidents, articles):
-                write(merged)
+                staged.add(merged)
         else:
             stored_inc = store.table_listing(listing, "incidents") or {}
-            staged = store.staged_files(out_dir, run_id, "incidents")
-            changed = set(staged) | set(drop.get("incidents", ()))
+            new_files = store.staged_files(out_dir, run_id, "incidents")
+            changed = set(new_files) | set(drop.get("incidents", ()))
             events_dir = store.table_dir(out_dir, EVENTS)
             stored_events = store.table_listing(listing, "events") or {}
-            added = [stage / "incidents" / f for f in staged]
+            added = [stage / "incidents" / f for f in new_files]
             removed = [out_dir / "incidents" / f for f in sorted(changed) if f in stored_inc]
             touched: set[str] = set()
-            batch: list[pd.DataFrame] = []
-            for key, events in update_events(
+            for update in update_events(
                 incidents, added, removed, _KeyedFiles(events_dir, stored_events), articles
             ):
-                touched.add(key)
-                # Validated some partitions at a time: pandera's cost per call dwarfs a
-                # country's rows, and every partition at once would hold the whole table.
-                # A large partition goes in slices: one country held 144,030 events in the
-                # bench's 3 GB store. (Copies: a slice left over keeps no view of the whole.)
-                for start in range(0, len(events), VALIDATE_EVENTS_ROWS):
-                    batch.append(events.iloc[start : start + VALIDATE_EVENTS_ROWS].copy())
-                    if sum(map(len, batch)) >= VALIDATE_EVENTS_ROWS:
-                        write(pd.concat(batch, ignore_index=True))
-                        batch = []
-                del events
-            if any(len(b) for b in batch):
-                write(pd.concat(batch, ignore_index=True))
+                touched.add(update.key)
+                staged.keep(update.key, update.kept)
+                staged.add(update.merged)
+                del update
+            staged.flush()
             # A touched partition left with no valid events goes.
-            dropped = {store.part_file(k) for k in touched if k not in writers}
+            dropped = {store.part_file(k) for k in touched if k not in staged.writers}
             dropped &= set(stored_events)
             # Invalid events of the partitions not merged again keep their quarantine rows.
             stored_q = store.read_files(
                 store.next_files(out_dir, listing, "quarantine"), QUARANTINE
             )
-            quarantine.append(untouched_quarantine(stored_q, touched))
-            if writers and store.part_file(store.ALL) in stored_events:  # was an empty table
+            staged.quarantine.append(untouched_quarantine(stored_q, touched))
+            if staged.writers and store.part_file(store.ALL) in stored_events:  # was empty
                 dropped.add(store.part_file(store.ALL))
+        staged.flush()
     except BaseException:
-        for w in writers.values():
-            w.abort()
+        staged.abort()
         raise
-    for w in writers.values():
-        w.close()
+    staged.close()
     get_run_logger().info(
         "Merged %d incidents partitions into %d events partitions (%d rows, %d dropped, "
         "%d quarantined)",
         len(incidents),
-        len(writers),
-        sum(w.rows for w in writers.values()),
+        len(staged.writers),
+        sum(w.rows for w in staged.writers.values()),
         len(dropped),
-        sum(len(q) for q in quarantine),
+        sum(len(q) for q in staged.quarantine),
     )
-    return dropped, QUARANTINE.concat(quarantine)
+    return dropped, QUARANTINE.concat(staged.quarantine)
+
+
+class _StagedEvents:
+    """The events partitions a run stages, one `TableWriter` per partition key: stored events
+    that stay are copied as they are (validated when first made); events merged (again) are
+    validated some partitions at a time, and the invalid ones become quarantine rows."""
+
+    def __init__(self, stage: Path, run_id: str, metadata: dict):
+        self.stage, self.run_id, self.metadata = stage, run_id, metadata
+        self.writers: dict[str, store.TableWriter] = {}
+        self.quarantine: list[pd.DataFrame] = []
+        self._batch: list[pd.DataFrame] = []
+
+    def writer(self, key: str) -> store.TableWriter:
+        if key not in self.writers:
+            path = store.table_path(self.stage, EVENTS, key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.writers[key] = store.TableWriter(path, EVENTS, self.metadata)
+        return self.writers[key]
+
+    def keep(self, key: str, rows: pa.Table | None) -> None:
+        """Copy stored events of partition `key` as they are."""
+        if rows is not None and rows.num_rows:
+            self.writer(key).write_arrow(rows)
+
+    def add(self, events: pd.DataFrame) -> None:
+        """Events merged by this run (without run_id), validated in batches: pandera's cost
+        per call dwarfs a country's rows, and every partition at once would hold the whole
+        table. A large partition goes in slices: one country held 144,030 events in the
+        bench's 3 GB store. (Copies: a slice left over keeps no view of the whole.)"""
+        for start in range(0, len(events), VALIDATE_EVENTS_ROWS):
+            self._batch.append(events.iloc[start : start + VALIDATE_EVENTS_ROWS].copy())
+            if sum(map(len, self._batch)) >= VALIDATE_EVENTS_ROWS:
+                self.flush()
+
+    def flush(self) -> None:
+        """Validate and write the events added since the last flush."""
+        from casualties.events.blocks import partition_keys
+
+        batch, self._batch = [b for b in self._batch if len(b)], []
+        if not batch:
+            return
+        events = pd.concat(batch, ignore_index=True).assign(run_id=self.run_id)
+        del batch
+        events, bad = validate(events, "events", run_id=self.run_id)
+        self.quarantine.append(bad)
+        keys = partition_keys(events)
+        for key in dict.fromkeys(keys):
+            self.writer(key).write(events[keys == key])
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.close()
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
 
 
 class _KeyedFiles:

@@ -3,18 +3,22 @@
 The events table is stored one partition per country (`partition_key`). Two incidents can only
 be one event when they share a country and a merge window (a calendar year) and their date
 intervals come within the merge gap (see `groups`): so a country's incidents fall apart into
-time segments that no candidate pair crosses, and the events of a segment depend on its
-incidents alone (the union-find of `reconcile` joins pairs inside one connected set of
-candidates, in an order that other sets do not change). A run that adds, changes or removes
-incidents therefore:
+time segments that no candidate pair crosses. Inside a segment, the events of a connected set
+of candidates depend on its incidents alone (the union-find of `reconcile` joins pairs inside
+one connected set, in an order that other sets do not change). A run that adds, changes or
+removes incidents therefore:
 
 1. takes as touched the incidents it adds (new and rewritten partitions), the remaining
    incidents of every stored event that held an incident it adds or removes, and the news
    incidents in no stored event (their event was invalid, so quarantined);
 2. places every incident (`groups.placing`: a few numbers a row), cuts the countries of the
-   touched incidents into segments as they are now, and merges again only the segments holding
-   a touched incident, a bounded group of rows at a time;
-3. keeps every stored event of those countries that holds no incident merged again.
+   touched incidents into segments as they are now, reads only the segments holding a
+   touched incident, a bounded group of rows at a time, and merges again only the incidents
+   that candidate pairs link to a touched one (`reconcile.merge_events` with seeds): in a
+   dense country a segment is a whole year of reports, of which a new report reaches a few;
+3. keeps every stored event of those countries that holds no incident merged again, as it
+   is stored (with the run id of the run that made it): only the events merged again are
+   validated and checked by this run.
 
 Memory holds the placing numbers and ids of the incidents, one group of rows and one country's
 events, not the touched countries whole. The result equals a full merge (the tests compare
@@ -124,14 +128,15 @@ class StoredFiles(Protocol):
 
 @dataclass
 class _Partition:
-    """What a run does to one events partition: the incidents it merges again (row positions
-    in the incidents files, a time segment or a few single rows a unit) and, per stored event
-    of the partition file (`path`; None: none stored), whether that event is kept as it is."""
+    """What a run does to one events partition: the incidents it may merge again (row
+    positions in the incidents files, a time segment or a few single rows a unit) and the ids
+    of those among them it touched (`seeds`: what is merged again is what a candidate pair
+    links to them); `path`, its stored file (None: none stored)."""
 
     key: str
     path: Path | None
     units: list[np.ndarray]
-    kept: np.ndarray
+    seeds: pa.Array
 
 
 def _members(path: Path | None) -> tuple[pa.Array, np.ndarray, int]:
@@ -154,9 +159,9 @@ def _plan(
     added: pa.Array,
     changed: pa.Array,
 ) -> _Partition:
-    """Which of the partition's incidents (`rows`) are merged again, and which of its stored
-    events stay. `added`: ids of the incidents the run writes; `changed`: those and the ids of
-    the incidents it replaces or drops."""
+    """Which of the partition's incidents (`rows`) the run touches, and the time segments
+    that hold them. `added`: ids of the incidents the run writes; `changed`: those and the
+    ids of the incidents it replaces or drops."""
     members, owner, n_events = _members(path)
     # A stored event that held an incident the run writes or removes is made again, from the
     # incidents it has left.
@@ -165,7 +170,7 @@ def _plan(
     mine = ids.take(pa.array(rows, pa.int64()))
     touched = _isin(mine, added) | _isin(mine, members.filter(pa.array(stale[owner])))
     # A news incident in no stored event was in an invalid event (quarantined, not stored):
-    # its segment is merged again too, so that event's quarantine row is made again.
+    # it is merged again too, so that event's quarantine row is made again.
     touched |= ~_isin(mine, members) & ~background[rows]
     segments = time_segments(
         place.country[rows],
@@ -179,11 +184,19 @@ def _plan(
     single = np.flatnonzero(~place.ok[rows] | (place.country[rows] < 0))
     if touched[single].any():
         units.append(rows[single[touched[single]]])
-    kept = ~stale
-    if units:
-        redo = ids.take(pa.array(np.concatenate(units), pa.int64()))
-        kept[owner[_isin(members, redo)]] = False
-    return _Partition(key, path, units, kept)
+    return _Partition(key, path, units, mine.filter(pa.array(touched)))
+
+
+def _kept(plan: _Partition, changed: pa.Array, merged: list[pd.DataFrame]) -> np.ndarray:
+    """Per stored event of the partition, whether it stays as it is: it holds no incident the
+    run writes or removes, and none of the incidents merged again (in `merged` events)."""
+    members, owner, n_events = _members(plan.path)
+    lists = [pa.array(f["incident_ids"], pa.list_(pa.string())) for f in merged if len(f)]
+    remade = pc.list_flatten(pa.concat_arrays(lists)) if lists else pa.array([], pa.string())
+    gone = _isin(members, changed) | _isin(members, remade)
+    kept = np.ones(n_events, dtype=bool)
+    kept[owner[gone]] = False
+    return kept
 
 
 def _rows_of(key: str, place: Placing, codes: Mapping[str, int]) -> np.ndarray:
@@ -210,23 +223,46 @@ def _pack(plans: list[_Partition], rows: int, group_rows: int) -> tuple[np.ndarr
     return group, last
 
 
-def _partition_events(plan: _Partition, merged: list[pd.DataFrame]) -> pd.DataFrame:
-    """The partition's stored events that stay and its events merged again, sorted by date
-    then event_id, without `run_id`."""
-    frames = merged
-    if plan.path is not None and plan.kept.any():
-        # Filtered as Arrow: the events not kept never become pandas rows.
-        kept = read_parquet(plan.path).filter(pa.array(plan.kept))
-        frames = [as_pandas(kept), *merged]
-        del kept
-    frames = [conform(f, EVENTS).drop(columns="run_id") for f in frames if len(f)]
+@dataclass
+class PartitionUpdate:
+    """One events partition as a run leaves it: `kept`, its stored events that stay as they
+    were (Arrow rows read from the stored file, `run_id` and all: they are not made again, so
+    they are neither converted, validated nor checked again); `merged`, its events merged
+    again (pandas, without `run_id`, sorted by date then event_id). No rows in either: the
+    partition is left without events."""
+
+    key: str
+    kept: pa.Table | None
+    merged: pd.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return len(self.merged) + (self.kept.num_rows if self.kept is not None else 0)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """All its events as one frame without `run_id` (kept first)."""
+        frames = [as_pandas(self.kept)] if self.kept is not None else []
+        frames = [conform(f, EVENTS).drop(columns="run_id") for f in [*frames, self.merged]]
+        return pd.concat(frames, ignore_index=True)
+
+
+def _partition_update(
+    plan: _Partition, changed: pa.Array, merged: list[pd.DataFrame]
+) -> PartitionUpdate:
+    """The partition's stored events that stay (filtered as Arrow: the others never become
+    rows) and its events merged again."""
+    kept = None
+    if plan.path is not None:
+        keep = _kept(plan, changed, merged)
+        if keep.any():
+            kept = read_parquet(plan.path).filter(pa.array(keep))
+    frames = [f for f in merged if len(f)]  # as `merge_events` made them: conformed
     if not frames:
-        return EVENTS.empty().drop(columns="run_id")
+        return PartitionUpdate(plan.key, kept, EVENTS.empty().drop(columns="run_id"))
     part = pd.concat(frames, ignore_index=True)
-    del frames, merged  # a country's events are held once, not twice, while they are sorted
-    return part.sort_values(["date", "event_id"], kind="stable", na_position="last").reset_index(
-        drop=True
-    )
+    del frames, merged
+    part = part.sort_values(["date", "event_id"], kind="stable", na_position="last")
+    return PartitionUpdate(plan.key, kept, part.reset_index(drop=True))
 
 
 def update_events(
@@ -236,12 +272,11 @@ def update_events(
     stored_events: StoredFiles,
     articles: pd.DataFrame | None,
     group_rows: int = GROUP_ROWS,
-) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The events partitions a run changes, one at a time: (partition key, its events) for
-    the partition of every incident the run writes or removes; no rows means the partition is
-    left without events. `next_incidents`: every incidents file once the run commits; `added`:
-    those the run wrote; `removed`: the stored files they replace or drop; `stored_events`:
-    {partition key: file}. Events come without `run_id`, sorted by date then event_id."""
+) -> Iterator[PartitionUpdate]:
+    """The events partitions a run changes, one at a time: a `PartitionUpdate` for the
+    partition of every incident the run writes or removes. `next_incidents`: every incidents
+    file once the run commits; `added`: those the run wrote; `removed`: the stored files they
+    replace or drop; `stored_events`: {partition key: file}."""
     cols = ["incident_id", "country"]
     new, old = _read(added, cols), _read(removed, cols)
     keys = sorted(set(partition_keys(new)) | set(partition_keys(old)))
@@ -280,7 +315,8 @@ def update_events(
     ) as tmp:
         files = split_by_group(paths, group, n_groups, Path(tmp)) if n_groups else []
         del group
-        groups = merged_groups(files, articles)
+        seeds = pa.concat_arrays([plan.seeds for plan in plans]).unique()
+        groups = merged_groups(files, articles, seeds)
         pending: dict[str, list[pd.DataFrame]] = {}
         done = -1
         for plan, upto in zip(plans, last, strict=True):
@@ -290,4 +326,4 @@ def update_events(
                 where = partition_keys(events)
                 for k in dict.fromkeys(where):
                     pending.setdefault(k, []).append(events[where == k])
-            yield plan.key, _partition_events(plan, pending.pop(plan.key, []))
+            yield _partition_update(plan, changed, pending.pop(plan.key, []))

@@ -140,11 +140,14 @@ def merge_events_file(
         yield from merged_groups(split_by_group(paths, group, n_groups, Path(tmp)), articles)
 
 
-def merged_groups(files: list[Path], articles: pd.DataFrame | None) -> Iterator[pd.DataFrame]:
-    """`merge_events` of each group file in turn (deleted once read)."""
+def merged_groups(
+    files: list[Path], articles: pd.DataFrame | None, seeds: pa.Array | None = None
+) -> Iterator[pd.DataFrame]:
+    """`merge_events` of each group file in turn (deleted once read); with `seeds` (incident
+    ids), of the group's incidents linked to a seed only (see `reconcile.merge_events`)."""
     for f in files:
         # Not bound to a name here: merge_events lets go of the frame once it has a copy.
-        yield merge_events(_read_group(f), articles)
+        yield merge_events(_read_group(f), articles, seeds)
 
 
 def group_of_rows(

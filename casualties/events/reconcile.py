@@ -24,12 +24,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from casualties import rules
+from casualties.arrays import unique_sorted
 from casualties.extract.dates import PRECISION_RANK
 from casualties.fields import CATEGORIES, EVENT_TYPES, EVENTS, INCIDENTS, conform
 
@@ -134,8 +140,7 @@ def date_intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
         starts = _utc(df["date"])
         ends = starts + pd.offsets.MonthEnd(0)
         d1[month] = _day_numbers(ends)[month]
-    words = df["date_text"].astype(object).fillna("").astype(str)
-    fuzzy = (prec == "day") & words.str.contains(_fuzzy_re(), regex=True).to_numpy(dtype=bool)
+    fuzzy = (prec == "day") & _loose_day_words(df["date_text"])
     widen = int(_settings()["fuzzy_days"])
     d0 = np.where(fuzzy & (d0 >= 0), d0 - widen, d0)
     d1 = np.where(fuzzy & (d1 >= 0), d1 + widen, d1)
@@ -144,6 +149,15 @@ def date_intervals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     d1 = np.where(unknown, pub, d1)
     ok = ~((prec == "year") | (unknown & (pub < 0)))
     return d0, d1, ok
+
+
+def _loose_day_words(date_text: pd.Series) -> np.ndarray:
+    """Whether each date's words are loose about the day (`merge.fuzzy_date_words`). Each
+    distinct text is matched once: a few hundred phrases recur over millions of incidents."""
+    codes, texts = pd.factorize(date_text.astype(object), use_na_sentinel=True)
+    loose = re.compile(_fuzzy_re())
+    hit = np.array([bool(loose.search(str(t))) for t in texts] + [False], dtype=bool)
+    return hit[codes]  # a missing text (code -1) takes the last entry: not loose
 
 
 def _place_keys(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -213,7 +227,7 @@ def _candidate_pairs(df: pd.DataFrame, intervals, compatible_only: bool = False)
     span = int(ends.max() - starts.min()) + 1
     days = int(np.clip(JOIN_ROWS * span // max(int((ends - starts + 1).sum()), 1), 1, span))
     first_w, last_w = starts // days, ends // days
-    windows = np.unique(np.repeat(first_w, last_w - first_w + 1) + _ranks(last_w - first_w + 1))
+    windows = unique_sorted(np.repeat(first_w, last_w - first_w + 1) + _ranks(last_w - first_w + 1))
     top = int(base["kb"].max()) + 1
     ok = _compatibility(df) if compatible_only else None
     found = []
@@ -357,7 +371,7 @@ def _join(a: np.ndarray, ka: np.ndarray, b: np.ndarray, kb: np.ndarray, n: int, 
         left = np.repeat(a[rows], f)
         right = b[np.repeat(first[rows], f) + _ranks(f)]
         less = left < right
-        code = np.unique(left[less] * n + right[less])
+        code = unique_sorted(left[less] * n + right[less])
         if len(code) and ok is not None:
             code = code[ok(code // n, code % n)]
         found.append(code)
@@ -709,7 +723,27 @@ def published(incidents: pd.DataFrame, articles: pd.DataFrame | None) -> pd.Seri
     return out
 
 
-def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) -> pd.DataFrame:
+def _news(incidents: pd.DataFrame | None, articles: pd.DataFrame | None) -> pd.DataFrame:
+    """The incidents reported as news (not background), every INCIDENTS column typed (a table
+    written before a column existed still merges), `published` filled from `articles`, `_pub`
+    added, in order of incident_id: the same incidents in any order give the same events.
+
+    Why the caller should let go of `incidents` at once: a group of a dense archive is
+    ~200,000 incidents; each copy of it alive at once costs ~75-185 MiB."""
+    if incidents is None or len(incidents) == 0:
+        return conform(INCIDENTS.empty(), INCIDENTS)
+    df = conform(incidents, INCIDENTS)
+    df = df[~df["is_background"].fillna(False).to_numpy(dtype=bool)]
+    if len(df) == 0:
+        return df
+    df["published"] = published(df, articles)
+    df["_pub"] = df["published"].fillna(pd.Timestamp(0, tz="UTC"))
+    return df.sort_values(["incident_id"], kind="stable").reset_index(drop=True)
+
+
+def merge_events(
+    incidents: pd.DataFrame, articles: pd.DataFrame | None = None, seeds: pa.Array | None = None
+) -> pd.DataFrame:
     """Merge incidents that report the same event across articles; rows conform to
     `fields.EVENTS` (without `run_id`).
 
@@ -720,26 +754,24 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     report of them, and counting them would count past events again with every article that
     mentions them. Deterministic: `event_id` is a hash of the sorted incident ids, and rows are
     sorted by date then event_id.
+
+    With `seeds` (incident ids), only the events of the incidents that a chain of candidate
+    pairs links to a seed: the only events a change to the seeds can alter. They are exactly
+    the events a merge of all `incidents` makes of those incidents, because union-find
+    (`_clusters`) joins incidents only along candidate pairs, which are decided pair by pair,
+    and takes the pairs of one connected set in the same order whatever other rows are present.
     """
-    if incidents is None or len(incidents) == 0:
-        return EVENTS.empty().drop(columns=["run_id"])
-    # Every INCIDENTS column, typed (a table written before a column existed still merges).
-    df = conform(incidents, INCIDENTS)
-    # Why: a group of a dense archive is ~200,000 incidents; each copy of it alive at once
-    # costs ~75-185 MiB, so every frame is let go as soon as the next is made. (The caller's
-    # reference, if it kept one, stays.)
-    del incidents
-    df = df[~df["is_background"].fillna(False).to_numpy(dtype=bool)]
+    df = _news(incidents, articles)
+    del incidents  # see `_news`
     if len(df) == 0:
         return EVENTS.empty().drop(columns=["run_id"])
-    df["published"] = published(df, articles)
-    df["_pub"] = df["published"].fillna(pd.Timestamp(0, tz="UTC"))
-    # Order-independent: the same incidents in any order give the same events.
-    df = df.sort_values(["incident_id"], kind="stable").reset_index(drop=True)
-
     # Worked out once: both the candidate join and the clustering need them.
     intervals = date_intervals(df)
     pairs = _candidate_pairs(df, intervals, compatible_only=True)
+    if seeds is not None:
+        df, pairs, intervals = _linked(df, pairs, intervals, seeds)
+        if len(df) == 0:
+            return EVENTS.empty().drop(columns=["run_id"])
     labels = _clusters(df, pairs, intervals)
     sizes = np.bincount(labels, minlength=len(df))[labels]
 
@@ -764,3 +796,20 @@ def merge_events(incidents: pd.DataFrame, articles: pd.DataFrame | None = None) 
     events = events.drop(columns=["run_id"])
     events = events.sort_values(["date", "event_id"], kind="stable", na_position="last")
     return events.reset_index(drop=True)
+
+
+def _linked(df: pd.DataFrame, pairs: pd.DataFrame, intervals, seeds: pa.Array):
+    """The rows of `df` in a connected set of candidate `pairs` that holds a seed (incident
+    id), with their pairs (renumbered) and `intervals`; rows keep their order."""
+    n = len(df)
+    a, b = pairs["a"].to_numpy(), pairs["b"].to_numpy()
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+    _, part = connected_components(graph, directed=False)
+    ids = pa.array(df["incident_id"].astype(object), pa.string())
+    seeded = pc.is_in(ids, value_set=seeds).to_numpy(zero_copy_only=False)
+    keep = np.isin(part, part[seeded])
+    # Both rows of a pair are in one connected set: kept or dropped together.
+    at = (np.cumsum(keep) - 1).astype(np.int32)
+    mine = keep[a]
+    pairs = pd.DataFrame({"a": at[a[mine]], "b": at[b[mine]]})
+    return df[keep].reset_index(drop=True), pairs, tuple(v[keep] for v in intervals)

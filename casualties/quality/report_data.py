@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from casualties.arrays import find_sorted
+from casualties.arrays import find_sorted, unique_sorted
 from casualties.fields import TABLES, conform
 from casualties.files import atomic_file, write_bytes_atomic
 
@@ -503,8 +503,8 @@ def _event_changes(out: Changes, out_dir: Path, now_path: Path, before_path: Pat
     seen_before = np.isin(now_h, before_h)
     kept = np.isin(before_h, now_h)
     out.rows.setdefault("events", {}).update(
-        added=len(np.unique(now_e)) - len(np.unique(now_e[seen_before])),
-        removed=len(np.unique(before_e)) - len(np.unique(before_e[kept])),
+        added=len(unique_sorted(now_e)) - len(unique_sorted(now_e[seen_before])),
+        removed=len(unique_sorted(before_e)) - len(unique_sorted(before_e[kept])),
     )
     # Per current event, the counts of the previous event of its first incident seen before
     # (numpy on the hashes: a pandas merge of two snapshots of every incident cost ~400 MB).

@@ -255,10 +255,22 @@ class TableWriter:
         return True
 
     def _sample(self, data: pa.Table) -> pd.DataFrame | None:
-        # Only object columns (lists) take their Arrow type from the data (`_arrow_schema`).
-        if any(f.dtype == "object" for f in self.table.fields):
-            return conform(as_pandas(data), self.table)
-        return None
+        # Only object columns (lists) take their Arrow type from the data (`_arrow_schema`),
+        # from their first 1,000 values that are set: not the whole table made pandas.
+        lists = [f.name for f in self.table.fields if f.dtype == "object"]
+        if not lists:
+            return None
+        return pd.DataFrame(
+            {
+                name: pd.Series(
+                    data.column(name).drop_null().slice(0, 1000).to_pylist()
+                    if name in data.column_names
+                    else [],
+                    dtype=object,
+                )
+                for name in lists
+            }
+        )
 
     def close(self) -> Path:
         """Finish the file and rename it into place; returns the final path."""

@@ -34,7 +34,7 @@ NEW_ARTICLE = {
 
 
 def _read_all(out: Path) -> dict[str, pd.DataFrame]:
-    return {name: pd.read_parquet(out / name) for name in TABLE_NAMES}
+    return {name: pd.read_parquet(out / name) for name in (*TABLE_NAMES, "events")}
 
 
 @pytest.fixture(scope="session")
@@ -259,6 +259,31 @@ def test_the_report_checks_the_partitions_of_its_run_and_records_it(runs):
     assert third["tables"]["articles"]["rows"] == 1
     assert third["run_id"] == runs["summaries"][2]["run_id"]
     assert report_run(runs["report"]) == runs["summaries"][2]["run_id"]
+
+
+def test_a_run_keeps_the_stored_events_it_does_not_merge_again(runs):
+    """The third run rewrote the events partition of the article it added (Afghanistan): the
+    stored event there that none of its incidents touch stays as it was, with the id of the
+    run that made it, and Great Expectations checked only the events the third run made."""
+    second, third = runs["tables"][1]["events"], runs["tables"][2]["events"]
+    made_by = {i: runs["summaries"][i]["run_id"] for i in (1, 2)}
+    made = third[third["run_id"] == made_by[2]]
+    kept = third[third["run_id"] == made_by[1]]
+    assert len(made) and len(kept) == len(third) - len(made)
+    # the added article's partition was rewritten, and holds a kept event
+    manifest = store.load_manifest(runs["out"])
+    rewritten = [f for f, m in manifest["tables"]["events"].items() if m["run_id"] == made_by[2]]
+    assert rewritten == [store.part_file("country:Afghanistan")]
+    in_rewritten = pd.read_parquet(runs["out"] / "events" / rewritten[0])
+    assert set(in_rewritten["run_id"]) == set(made_by.values())
+    # kept events are the second run's rows, run id and all
+    before = second[second["event_id"].isin(kept["event_id"])]
+    pd.testing.assert_frame_equal(
+        kept.sort_values("event_id").reset_index(drop=True),
+        before.sort_values("event_id").reset_index(drop=True),
+    )
+    checked = runs["summaries"][2]["quality"]["tables"]["events"]
+    assert checked["partitions"] == 1 and checked["rows"] == len(made)
 
 
 def _copy(runs, tmp_path) -> tuple[Path, Path, Path]:

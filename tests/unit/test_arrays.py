@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casualties.arrays import find_sorted, has_duplicates
+from casualties.arrays import find_sorted, has_duplicates, unique_sorted
 
 
 def _hashes(values) -> np.ndarray:
@@ -46,3 +46,16 @@ def test_has_duplicates_finds_a_value_repeated_anywhere_whatever_the_buckets(buc
 def test_has_duplicates_of_nothing_is_false():
     assert not has_duplicates(lambda: iter([]))
     assert not has_duplicates(lambda: iter([np.zeros(0, dtype=np.uint64)]))
+
+
+def test_unique_sorted_gives_what_np_unique_gives():
+    rng = np.random.default_rng(7)
+    for values in (
+        rng.integers(0, 2**63, 5_000).astype(np.uint64),
+        rng.integers(0, 50, 5_000),  # many repeats
+        np.array([3, 1, 3], dtype=np.int32),
+        np.zeros(0, dtype=np.uint64),
+    ):
+        got = unique_sorted(values)
+        np.testing.assert_array_equal(got, np.unique(values))
+        assert got.dtype == values.dtype

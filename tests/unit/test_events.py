@@ -537,7 +537,7 @@ def _by_id(events: pd.DataFrame) -> pd.DataFrame:
 
 def _update(blocks, *args, **kwargs) -> tuple[dict, set]:
     """`update_events`' partitions as ({key: events} of those with events, keys left empty)."""
-    changes = dict(blocks.update_events(*args, **kwargs))
+    changes = {u.key: u.to_pandas() for u in blocks.update_events(*args, **kwargs)}
     return {k: e for k, e in changes.items() if len(e)}, {
         k for k, e in changes.items() if not len(e)
     }
@@ -606,7 +606,9 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     merged_rows = []
     real_merge = groups.merge_events
     monkeypatch.setattr(
-        groups, "merge_events", lambda df, a: merged_rows.append(len(df)) or real_merge(df, a)
+        groups,
+        "merge_events",
+        lambda df, *args: merged_rows.append(len(df)) or real_merge(df, *args),
     )
     after = [files["a"], files["loose"], files["c"]]
     changes, dropped = _update(blocks, after, [files["c"]], [files["b"]], stored, None)
@@ -653,6 +655,54 @@ def test_a_report_rewritten_apart_from_its_event_leaves_the_rest_of_it_whole(tmp
     after = merge_events(pd.concat([first, moved], ignore_index=True))
     assert len(after) == 3  # a1, a2 and far: each an event of its own now
     pd.testing.assert_frame_equal(_by_id(changes["country:Syria"]), _by_id(after))
+
+
+def test_a_run_merges_again_only_the_reports_linked_to_what_it_touches(tmp_path, monkeypatch):
+    """In one time segment (one country, the same day), only the incidents candidate pairs
+    link to a touched one are merged again, and that is exact: x and z (5 and 20 killed) are
+    too far apart to be one event, so x's event with y held z out; once x's file is removed,
+    y and z are one event although z's stored event held nothing that changed. A town far
+    away reported that day is not linked: its stored event stays as it was."""
+    import casualties.events.blocks as blocks
+    import casualties.events.groups as groups
+
+    day = pd.Timestamp("2021-05-04")
+    far = {"place": "Herat", "latitude": 34.35, "longitude": 62.20}
+    kept = _incidents(
+        {"article_id": "y", "date": day, "killed": (9, 9, 9)},
+        {"article_id": "z", "date": day, "killed": (20, 20, 20)},
+        {**far, "article_id": "w1", "date": day, "killed": (7, 7, 7)},
+        {**far, "article_id": "w2", "date": day, "killed": (8, 8, 8)},
+    )
+    gone = _incidents({"article_id": "x", "date": day, "killed": (5, 5, 5)})
+    paths = {"kept": tmp_path / "kept.parquet", "gone": tmp_path / "gone.parquet"}
+    kept.to_parquet(paths["kept"])
+    gone.to_parquet(paths["gone"])
+    before = merge_events(pd.concat([kept, gone], ignore_index=True))
+    sources = {tuple(sorted(ids)) for ids in before["incident_ids"]}
+    assert sources == {("x:i0", "y:i0"), ("z:i1",), ("w1:i2", "w2:i3")}
+    stored = {"country:Afghanistan": tmp_path / "events.parquet"}
+    before.to_parquet(stored["country:Afghanistan"])
+
+    merged_rows = []
+    real_merge = groups.merge_events
+    monkeypatch.setattr(
+        groups,
+        "merge_events",
+        lambda df, *args: merged_rows.append(len(df)) or real_merge(df, *args),
+    )
+    (update,) = blocks.update_events([paths["kept"]], [], [paths["gone"]], stored, None)
+    after = merge_events(kept)
+    assert {tuple(sorted(ids)) for ids in after["incident_ids"]} == {
+        ("y:i0", "z:i1"),
+        ("w1:i2", "w2:i3"),
+    }
+    pd.testing.assert_frame_equal(_by_id(update.to_pandas()), _by_id(after))
+    # the segment read (all four reports of the day), but only y and z merged again: Herat's
+    # event is the stored row
+    assert merged_rows == [4]
+    assert [sorted(ids) for ids in update.merged["incident_ids"]] == [["y:i0", "z:i1"]]
+    assert update.kept.column("incident_ids").to_pylist() == [["w1:i2", "w2:i3"]]
 
 
 def test_only_the_dates_incidents_lack_are_read_from_the_articles(golden_events, tmp_path):
