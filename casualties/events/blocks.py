@@ -235,10 +235,6 @@ class PartitionUpdate:
     kept: pa.Table | None
     merged: pd.DataFrame
 
-    @property
-    def rows(self) -> int:
-        return len(self.merged) + (self.kept.num_rows if self.kept is not None else 0)
-
     def to_pandas(self) -> pd.DataFrame:
         """All its events as one frame without `run_id` (kept first)."""
         frames = [as_pandas(self.kept)] if self.kept is not None else []

@@ -302,9 +302,9 @@ def _queue_items(out_dir: Path, report_dir: Path) -> tuple[str, int, int]:
             if rank < len(items) and items[rank][2] not in order:
                 order.append(items[rank][2])
     wanted = set(order[: data.QUEUE_ARTICLES])
-    arts = data.take_rows(data.table_file(out_dir, "articles"), "article_id", wanted, "articles")
-    figs = data.take_rows(data.table_file(out_dir, "figures"), "article_id", wanted, "figures")
-    incs = data.take_rows(data.table_file(out_dir, "incidents"), "article_id", wanted, "incidents")
+    arts = data.rows_of_articles(out_dir, "articles", wanted)
+    figs = data.rows_of_articles(out_dir, "figures", wanted)
+    incs = data.rows_of_articles(out_dir, "incidents", wanted)
     folder = Path(report_dir) / ARTICLES_DIR
     written = set()
     figs_of, incs_of = _by_article(figs), _by_article(incs)

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from casualties.arrays import find_sorted, unique_sorted
 from casualties.fields import TABLES, conform
 from casualties.files import atomic_file, write_bytes_atomic
+from casualties.quality.id_index import files_holding
 
 TABLE_NAMES = ("articles", "figures", "incidents", "events", "quarantine")
 SNAPSHOT_DIR = "_report"  # beside index.html: what the previous run looked like
@@ -80,8 +81,11 @@ def read_columns(path: Path | None, columns: Iterable[str], filters=None) -> pd.
     return pq.read_table(path, columns=cols, filters=filters).to_pandas()
 
 
-def take_rows(path: Path | None, key: str, values: Iterable[str], name: str) -> pd.DataFrame:
-    """The rows whose `key` is one of `values`, all columns, typed like the stored table.
+def take_rows(
+    path: Path | None, key: str, values: Iterable[str], name: str, files: list[Path] | None = None
+) -> pd.DataFrame:
+    """The rows whose `key` is one of `values`, all columns, typed like the stored table
+    (`files`: only these partition files of it).
 
     Reads the key column of each row group, then the other columns only of the row groups
     that hold a wanted row (one at a time), so a few articles cost a few row groups of text.
@@ -91,7 +95,7 @@ def take_rows(path: Path | None, key: str, values: Iterable[str], name: str) -> 
     if path is None or len(wanted) == 0:
         return table.empty()
     pieces = []
-    for pf in map(pq.ParquetFile, _files(path)):
+    for pf in map(pq.ParquetFile, _files(path) if files is None else files):
         for i in range(pf.metadata.num_row_groups):
             keys = pf.read_row_group(i, columns=[key]).column(0)
             if pa.types.is_dictionary(keys.type):
@@ -107,6 +111,15 @@ def take_rows(path: Path | None, key: str, values: Iterable[str], name: str) -> 
     for c in extra:
         out[c] = rows[c].to_numpy()
     return out
+
+
+def rows_of_articles(out_dir: Path, name: str, article_ids: Iterable[str]) -> pd.DataFrame:
+    """`take_rows` of the rows of these articles in table `name`, reading only the partition
+    files whose id index says they may hold one (`id_index.files_holding`): a few articles
+    of a large store are a few files, not every file's id column."""
+    ids = sorted(set(article_ids))
+    files = files_holding(out_dir, name, "article_id", ids)
+    return take_rows(table_file(out_dir, name), "article_id", ids, name, files=files)
 
 
 def take_positions(path: Path, columns: list[str], positions: Iterable[int]) -> pa.Table:
@@ -725,13 +738,13 @@ def _scan_group(t: pa.Table, kinds: dict[str, _TopK]) -> None:
 def load_article(out_dir: Path, key: str) -> tuple[dict, pd.DataFrame, pd.DataFrame] | None:
     """One stored article (by article_id, else by doc_id) with its figures and incidents;
     None when no article has that id."""
-    arts = take_rows(table_file(out_dir, "articles"), "article_id", [key], "articles")
+    arts = rows_of_articles(out_dir, "articles", [key])
     if arts.empty:
         arts = take_rows(table_file(out_dir, "articles"), "doc_id", [key], "articles")
     if arts.empty:
         return None
     article = arts.iloc[0].to_dict()
     aid = [article["article_id"]]
-    figures = take_rows(table_file(out_dir, "figures"), "article_id", aid, "figures")
-    incidents = take_rows(table_file(out_dir, "incidents"), "article_id", aid, "incidents")
+    figures = rows_of_articles(out_dir, "figures", aid)
+    incidents = rows_of_articles(out_dir, "incidents", aid)
     return article, figures, incidents

@@ -389,6 +389,29 @@ def test_whole_store_checks_use_the_id_index_of_unchanged_partitions(tmp_path):
     assert len(list((out / quality.ID_INDEX).iterdir())) == 3  # a.jsonl's index is gone
 
 
+def test_the_id_index_names_the_partitions_that_hold_an_article(runs):
+    """The report reads a few articles of a large store from the partitions the id index
+    says hold them, not every partition: the added article's rows are in its file alone."""
+    from casualties.quality.id_index import files_holding
+    from casualties.quality.report_data import rows_of_articles
+
+    out = runs["out"]
+    articles = runs["tables"][2]["articles"]
+    added = articles.loc[articles["doc_id"] == NEW_ARTICLE["id"], "article_id"].iloc[0]
+    part = store.part_file(store.partition_of("extra.jsonl"))
+    for name in ("articles", "figures", "incidents"):
+        assert [p.name for p in files_holding(out, name, "article_id", [added])] == [part]
+    assert files_holding(out, "figures", "article_id", ["no-such-article"]) == []
+    figures = rows_of_articles(out, "figures", [added])
+    expected = runs["tables"][2]["figures"]
+    expected = expected[expected["article_id"] == added].reset_index(drop=True)
+    pd.testing.assert_frame_equal(figures.reset_index(drop=True), expected)
+    # every article of the store, from the files that hold them: all of its rows
+    assert len(rows_of_articles(out, "figures", articles["article_id"])) == len(
+        runs["tables"][2]["figures"]
+    )
+
+
 def test_store_checks_find_an_event_whose_incident_is_not_stored(tmp_path):
     """Events list their incidents by id: an event whose incident is gone from the incidents
     table (a partition lost, a merge that went wrong) fails the whole-store check, read from

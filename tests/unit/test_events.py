@@ -535,6 +535,18 @@ def _by_id(events: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("event_id").reset_index(drop=True)
 
 
+def _rows_merged_by_groups(monkeypatch) -> list[int]:
+    """The rows each `merge_events` call of the group merge is given (filled as it runs)."""
+    import casualties.events.groups as groups
+
+    rows: list[int] = []
+    real_merge = groups.merge_events
+    monkeypatch.setattr(
+        groups, "merge_events", lambda df, *args: rows.append(len(df)) or real_merge(df, *args)
+    )
+    return rows
+
+
 def _update(blocks, *args, **kwargs) -> tuple[dict, set]:
     """`update_events`' partitions as ({key: events} of those with events, keys left empty)."""
     changes = {u.key: u.to_pandas() for u in blocks.update_events(*args, **kwargs)}
@@ -601,15 +613,7 @@ def test_incremental_events_equal_a_full_merge_both_ways(tmp_path, monkeypatch):
     )
     files["c"] = tmp_path / "incidents" / "c.parquet"
     toll.to_parquet(files["c"])
-    import casualties.events.groups as groups
-
-    merged_rows = []
-    real_merge = groups.merge_events
-    monkeypatch.setattr(
-        groups,
-        "merge_events",
-        lambda df, *args: merged_rows.append(len(df)) or real_merge(df, *args),
-    )
+    merged_rows = _rows_merged_by_groups(monkeypatch)
     after = [files["a"], files["loose"], files["c"]]
     changes, dropped = _update(blocks, after, [files["c"]], [files["b"]], stored, None)
     assert dropped == {"country:Yemen"}  # all its incidents were in b.parquet
@@ -664,7 +668,6 @@ def test_a_run_merges_again_only_the_reports_linked_to_what_it_touches(tmp_path,
     y and z are one event although z's stored event held nothing that changed. A town far
     away reported that day is not linked: its stored event stays as it was."""
     import casualties.events.blocks as blocks
-    import casualties.events.groups as groups
 
     day = pd.Timestamp("2021-05-04")
     far = {"place": "Herat", "latitude": 34.35, "longitude": 62.20}
@@ -684,13 +687,7 @@ def test_a_run_merges_again_only_the_reports_linked_to_what_it_touches(tmp_path,
     stored = {"country:Afghanistan": tmp_path / "events.parquet"}
     before.to_parquet(stored["country:Afghanistan"])
 
-    merged_rows = []
-    real_merge = groups.merge_events
-    monkeypatch.setattr(
-        groups,
-        "merge_events",
-        lambda df, *args: merged_rows.append(len(df)) or real_merge(df, *args),
-    )
+    merged_rows = _rows_merged_by_groups(monkeypatch)
     (update,) = blocks.update_events([paths["kept"]], [], [paths["gone"]], stored, None)
     after = merge_events(kept)
     assert {tuple(sorted(ids)) for ids in after["incident_ids"]} == {
