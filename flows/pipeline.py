@@ -231,6 +231,7 @@ def merge_events(
         if not store.table_listing(listing, "events"):  # full rebuild
             for merged in merge_events_file(incidents, articles):
                 staged.add(merged)
+            staged.flush()
         else:
             stored_inc = store.table_listing(listing, "incidents") or {}
             new_files = store.staged_files(out_dir, run_id, "incidents")
@@ -258,7 +259,6 @@ def merge_events(
             staged.quarantine.append(untouched_quarantine(stored_q, touched))
             if staged.writers and store.part_file(store.ALL) in stored_events:  # was empty
                 dropped.add(store.part_file(store.ALL))
-        staged.flush()
     except BaseException:
         staged.abort()
         raise

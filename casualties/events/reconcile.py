@@ -731,7 +731,7 @@ def _news(incidents: pd.DataFrame | None, articles: pd.DataFrame | None) -> pd.D
     Why the caller should let go of `incidents` at once: a group of a dense archive is
     ~200,000 incidents; each copy of it alive at once costs ~75-185 MiB."""
     if incidents is None or len(incidents) == 0:
-        return conform(INCIDENTS.empty(), INCIDENTS)
+        return INCIDENTS.empty()
     df = conform(incidents, INCIDENTS)
     df = df[~df["is_background"].fillna(False).to_numpy(dtype=bool)]
     if len(df) == 0:

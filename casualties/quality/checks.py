@@ -32,7 +32,7 @@ from casualties.arrays import find_sorted, has_duplicates, unique_sorted  # noqa
 from casualties.fields import CATEGORIES, TABLES, Table, as_pandas, conform  # noqa: E402
 from casualties.files import iter_batches, write_bytes_atomic  # noqa: E402
 from casualties.quality import SITE  # noqa: E402
-from casualties.quality.id_index import ID_INDEX, IdIndex  # noqa: E402
+from casualties.quality.id_index import ID_INDEX, IdIndex, hash_ids  # noqa: E402
 from casualties.runtime.memory import release  # noqa: E402
 from casualties.storage import store  # noqa: E402
 
@@ -320,7 +320,7 @@ def _member_hashes(files: list[Path], run_id: str | None = None) -> np.ndarray:
             if of_run is not None:
                 lists = lists.filter(_written_by(b.column(1), of_run))
             ids = pc.list_flatten(lists).to_pandas()
-            parts.append(pd.util.hash_pandas_object(ids, index=False).to_numpy())
+            parts.append(hash_ids(ids))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
 
 

@@ -90,24 +90,23 @@ class IdIndex:
                 path.unlink(missing_ok=True)
 
 
+def hash_ids(ids: pd.Series) -> np.ndarray:
+    """The 64-bit hash of each id: what the index files keep, so every id looked up in them
+    (an article of the report, an incident an event lists) must be hashed here too."""
+    return pd.util.hash_pandas_object(ids, index=False).to_numpy()
+
+
 def _read_hashes(path: Path, column: str) -> np.ndarray:
     parts = [
-        pd.util.hash_pandas_object(b.column(0).to_pandas(), index=False).to_numpy()
-        for b in iter_batches([path], [column], rows=500_000)
+        hash_ids(b.column(0).to_pandas()) for b in iter_batches([path], [column], rows=500_000)
     ]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-
-
-def hash_ids(values: Iterable[str]) -> np.ndarray:
-    """The hashes of these ids as the index keeps them (sorted, unique)."""
-    ids = pd.Series(list(values), dtype=object)
-    return unique_sorted(pd.util.hash_pandas_object(ids, index=False).to_numpy())
 
 
 def files_holding(out_dir: Path, table: str, column: str, values: Iterable[str]) -> list[Path]:
     """The partition files of `table` in `out_dir` whose `column` may hold one of `values`
     (by the index: a 64-bit hash that matches by chance only adds a file to read)."""
-    wanted = hash_ids(values)
+    wanted = unique_sorted(hash_ids(pd.Series(list(values), dtype=object)))
     index = IdIndex(Path(out_dir) / ID_INDEX, store.committed_manifest(out_dir))
     files = store.table_files(out_dir, TABLES[table]) if len(wanted) else []
     return [
